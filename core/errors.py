@@ -1,0 +1,25 @@
+"""User-facing errors: each carries one sentence a person can act on."""
+
+
+class LabError(Exception):
+    """Base of every error the UI and CLI show as a message instead of a traceback."""
+
+
+class DataError(LabError):
+    """The IMDB data could not be found or read."""
+
+
+class ConfigError(LabError):
+    """A hyperparameter is out of range or a combination is invalid."""
+
+
+class ModelFileError(LabError):
+    """A saved run's model is missing or cannot be loaded."""
+
+
+class InputTextError(LabError):
+    """A review to score is empty or unusable."""
+
+
+class RunNotFoundError(LabError):
+    """No run with the given id exists in the run store."""

@@ -1,0 +1,133 @@
+"""Vectorisers: turn id sequences into what each architecture's first layer reads.
+
+Every featuriser has `fit(x, y)` (learns from training data only; a no-op for the fixed ones), `transform(x)`,
+`describe(ids)` (what the model sees of one review, for the Predict page) and `state()` / `from_state()` so a run
+folder holds everything needed to score raw text later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.data import OOV, Ragged
+from core.hparams import HParams
+
+
+def clip_vocabulary(ids: np.ndarray, num_words: int) -> np.ndarray:
+    """Ids at or above `num_words` become the unknown id 2, as `load_data(num_words=...)` does."""
+    return np.where(ids < num_words, ids, OOV).astype(np.int32, copy=False)
+
+
+def multi_hot(x: Ragged, num_words: int) -> np.ndarray:
+    """One row per review, 1.0 at each id it contains (DLWP's `vectorize_sequences`)."""
+    out = np.zeros((len(x), num_words), dtype=np.float32)
+    out[x.row_ids(), clip_vocabulary(x.ids, num_words)] = 1.0
+    return out
+
+
+def pad(x: Ragged, maxlen: int, num_words: int | None = None) -> np.ndarray:
+    """`pad_sequences(..., maxlen, padding='pre', truncating='pre')`: keep the last `maxlen` ids, zeros in front."""
+    ids = x.ids if num_words is None else clip_vocabulary(x.ids, num_words)
+    lengths = x.lengths
+    kept = np.minimum(lengths, maxlen)
+    out = np.zeros((len(x), maxlen), dtype=np.int32)
+    rows = np.repeat(np.arange(len(x)), kept)
+    # position within the kept tail of each review, right-aligned
+    within = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
+    cols = maxlen - np.repeat(kept, kept) + within
+    src = np.repeat(x.offsets[1:] - kept, kept) + within
+    out[rows, cols] = ids[src]
+    return out
+
+
+class Featurizer(Protocol):
+    kind: str
+
+    def fit(self, x: Ragged, y: np.ndarray) -> None: ...
+
+    def transform(self, x: Ragged) -> np.ndarray: ...
+
+    def describe(self, ids: list[int]) -> dict[str, Any]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def arrays(self) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class MultiHot:
+    """Multi-hot bag of words over the `num_words` most frequent ids."""
+
+    num_words: int
+    kind: str = "multihot"
+
+    def fit(self, x: Ragged, y: np.ndarray) -> None:
+        """Nothing to learn."""
+
+    def transform(self, x: Ragged) -> np.ndarray:
+        return multi_hot(x, self.num_words)
+
+    def describe(self, ids: list[int]) -> dict[str, Any]:
+        clipped = clip_vocabulary(np.asarray(ids, dtype=np.int32), self.num_words)
+        return {"input_ids": clipped.tolist(), "active_positions": sorted(set(clipped.tolist())), "width": self.num_words}
+
+    def state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "num_words": self.num_words}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+
+@dataclass
+class Sequences:
+    """Ids clipped to `num_words`, pre-padded and pre-truncated to `maxlen`."""
+
+    num_words: int
+    maxlen: int
+    kind: str = "sequences"
+
+    def fit(self, x: Ragged, y: np.ndarray) -> None:
+        """Nothing to learn."""
+
+    def transform(self, x: Ragged) -> np.ndarray:
+        return pad(x, self.maxlen, self.num_words)
+
+    def describe(self, ids: list[int]) -> dict[str, Any]:
+        clipped = clip_vocabulary(np.asarray(ids, dtype=np.int32), self.num_words)
+        return {
+            "input_ids": pad(Ragged(clipped, np.array([0, len(clipped)])), self.maxlen)[0].tolist(),
+            "truncated": max(0, len(clipped) - self.maxlen),
+            "padding": max(0, self.maxlen - len(clipped)),
+            "maxlen": self.maxlen,
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "num_words": self.num_words, "maxlen": self.maxlen}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+
+def for_hparams(hp: HParams) -> Featurizer:
+    """The featuriser an architecture reads, not yet fitted."""
+    if hp.architecture == "multihot_mlp":
+        return MultiHot(hp.num_words)
+    if hp.architecture in ("embedding_flatten", "lstm"):
+        return Sequences(hp.num_words, hp.maxlen)
+    from core.ngrams import NGrams
+
+    return NGrams(num_words=hp.num_words, ngrams=hp.ngrams, max_features=hp.max_features)
+
+
+def from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
+    """A saved featuriser back, with any fitted arrays."""
+    kind = state["kind"]
+    if kind == "multihot":
+        return MultiHot(state["num_words"])
+    if kind == "sequences":
+        return Sequences(state["num_words"], state["maxlen"])
+    from core.ngrams import NGrams
+
+    return NGrams.from_state(state, arrays)

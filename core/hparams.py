@@ -1,0 +1,181 @@
+"""Hyperparameters, their allowed ranges, and the named presets that reproduce the reference notebooks."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from core.errors import ConfigError
+
+ARCHITECTURES = ("multihot_mlp", "embedding_flatten", "lstm", "ngram_nb")
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
+TRAIN_REVIEWS = 25_000
+MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable setting: its range is what the form shows and what validation enforces."""
+
+    name: str
+    label: str
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    optional: bool = False  # None is allowed (meaning "off" / "all")
+    help: str = ""
+
+    def range_text(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        text = f"{self.low:g} to {self.high:g}"
+        return text + (" (or empty for none)" if self.optional else "")
+
+    def check(self, value: Any) -> Any:
+        """The value converted to this parameter's type, or a ConfigError naming the parameter and its range."""
+        if value is None or value == "":
+            if self.optional:
+                return None
+            raise ConfigError(f"{self.name} is required: {self.range_text()}.")
+        if self.choices:
+            if str(value) not in self.choices:
+                raise ConfigError(f"{self.name}={value!r} is not allowed: {self.range_text()}.")
+            return str(value)
+        try:
+            number = self.kind(value)
+            if self.kind is int and float(value) != number:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConfigError(f"{self.name}={value!r} is not a {self.kind.__name__}: {self.range_text()}.") from None
+        if not self.low <= number <= self.high:
+            raise ConfigError(f"{self.name}={value} is out of range: {self.range_text()}.")
+        return number
+
+
+PARAMS: dict[str, Param] = {
+    p.name: p
+    for p in (
+        Param("num_words", "Vocabulary size", int, 100, MAX_WORD_ID + 1, help="Ids at or above it become ? (unknown), as num_words does in Keras."),
+        Param("maxlen", "Sequence length", int, 10, 2500, help="Reviews are pre-padded and pre-truncated to this many ids."),
+        Param("embedding_dim", "Embedding size", int, 1, 512, help="Length of each word's learned vector."),
+        Param("hidden_layers", "Hidden layers", int, 0, 4, help="Dense layers between the input and the output."),
+        Param("units", "Units per layer", int, 1, 1024, help="Width of each hidden Dense (or LSTM) layer."),
+        Param("dropout", "Dropout", float, 0.0, 0.9, help="Share of activations dropped during training."),
+        Param("optimizer", "Optimizer", str, choices=OPTIMIZERS),
+        Param("learning_rate", "Learning rate", float, 1e-5, 1.0),
+        Param("batch_size", "Batch size", int, 1, 4096),
+        Param("epochs", "Epochs", int, 1, 100),
+        Param("val_size", "Validation reviews", int, 100, 20_000, help="Carved from the training split, never from test."),
+        Param("patience", "Early-stopping patience", int, 1, 50, optional=True, help="Stop after this many epochs without a lower validation loss; the best epoch is restored."),
+        Param("seed", "Random seed", int, 0, 2**31 - 1),
+        Param("limit", "Training reviews", int, 100, TRAIN_REVIEWS, optional=True, help="Use only this many training reviews (empty: all that validation leaves)."),
+        Param("ngrams", "Longest n-gram", int, 1, 3, help="Word sequences up to this length become features."),
+        Param("max_features", "N-gram features", int, 1000, 2_000_000, help="Most frequent n-grams kept as features."),
+    )
+}
+
+# Which settings each architecture reads; the form shows only these.
+USES: dict[str, tuple[str, ...]] = {
+    "multihot_mlp": ("num_words", "hidden_layers", "units", "dropout"),
+    "embedding_flatten": ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout"),
+    "lstm": ("num_words", "maxlen", "embedding_dim", "units", "dropout"),
+    "ngram_nb": ("num_words", "ngrams", "max_features", "dropout"),
+}
+COMMON = ("optimizer", "learning_rate", "batch_size", "epochs", "val_size", "patience", "seed", "limit")
+
+
+@dataclass(frozen=True)
+class HParams:
+    """A complete, validated training configuration."""
+
+    preset: str
+    architecture: str
+    num_words: int = 10_000
+    maxlen: int = 500
+    embedding_dim: int = 32
+    hidden_layers: int = 2
+    units: int = 16
+    dropout: float = 0.0
+    optimizer: str = "rmsprop"
+    learning_rate: float = 0.001
+    batch_size: int = 512
+    epochs: int = 4
+    val_size: int = 10_000
+    patience: int | None = None
+    seed: int = 0
+    limit: int | None = None
+    ngrams: int = 2
+    max_features: int = 200_000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def used(self) -> tuple[str, ...]:
+        """The settings this configuration's architecture actually reads."""
+        return USES[self.architecture] + COMMON
+
+    def train_reviews(self) -> int:
+        """How many reviews will be fitted on."""
+        left = TRAIN_REVIEWS - self.val_size
+        return left if self.limit is None else min(self.limit, left)
+
+
+PRESETS: dict[str, HParams] = {
+    "dlwp": HParams("dlwp", "multihot_mlp", num_words=10_000, hidden_layers=2, units=16, optimizer="rmsprop",
+                    learning_rate=0.001, batch_size=512, epochs=4),
+    "mslearn": HParams("mslearn", "embedding_flatten", num_words=10_000, maxlen=500, embedding_dim=32, hidden_layers=2,
+                       units=16, optimizer="adam", learning_rate=0.001, batch_size=128, epochs=5),
+    "lstm": HParams("lstm", "lstm", num_words=5_000, maxlen=500, embedding_dim=120, units=120, optimizer="adam",
+                    learning_rate=0.001, batch_size=64, epochs=20, patience=5),
+    "fast": HParams("fast", "ngram_nb", num_words=MAX_WORD_ID + 1, ngrams=2, max_features=200_000,
+                    optimizer="adam", learning_rate=0.01, batch_size=256, epochs=3, val_size=5_000),
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "dlwp": "Deep Learning with Python, ch. 4: multi-hot(10000) -> Dense 16 -> Dense 16 -> sigmoid, rmsprop.",
+    "mslearn": "Microsoft Learn Keras lab: Embedding(10000, 32) over 500 ids -> Flatten -> Dense 16 -> Dense 16 -> sigmoid, adam.",
+    "lstm": "Embedding(5000, 120) -> LSTM(120) -> sigmoid, adam, early stopping (patience 5) with the best epoch restored.",
+    "fast": "Ours: naive-Bayes-weighted word and word-pair features with a learned linear layer; seconds to train.",
+}
+
+
+def preset(name: str) -> HParams:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.") from None
+
+
+def make(preset_name: str, **overrides: Any) -> HParams:
+    """A preset with overrides applied, every value checked; None overrides are ignored unless the field allows None."""
+    base = preset(preset_name)
+    names = {f.name for f in fields(HParams)} - {"preset", "architecture"}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ConfigError(f"Unknown setting {', '.join(sorted(unknown))}: settings are {', '.join(sorted(names))}.")
+    values = {name: PARAMS[name].check(value) for name, value in overrides.items()}
+    return validate(replace(base, **values))
+
+
+def validate(hp: HParams) -> HParams:
+    """Every field in range, and the combinations that would fail explained."""
+    for name in PARAMS:
+        PARAMS[name].check(getattr(hp, name))
+    if hp.architecture not in ARCHITECTURES:
+        raise ConfigError(f"architecture={hp.architecture!r} is not one of {', '.join(ARCHITECTURES)}.")
+    if hp.val_size >= TRAIN_REVIEWS - 100:
+        raise ConfigError(f"val_size={hp.val_size} leaves fewer than 100 of the {TRAIN_REVIEWS} training reviews to fit on.")
+    if hp.limit is not None and hp.limit > TRAIN_REVIEWS - hp.val_size:
+        raise ConfigError(
+            f"limit={hp.limit} is more than the {TRAIN_REVIEWS - hp.val_size} training reviews left after "
+            f"val_size={hp.val_size}: lower limit or val_size."
+        )
+    if hp.architecture == "multihot_mlp" and hp.hidden_layers == 0 and hp.dropout > 0:
+        raise ConfigError("dropout needs at least one hidden layer (hidden_layers=0 has nothing to drop).")
+    return hp
+
+
+def from_dict(values: dict[str, Any]) -> HParams:
+    """A saved configuration back into HParams, re-validated."""
+    known = {f.name for f in fields(HParams)}
+    return validate(HParams(**{k: v for k, v in values.items() if k in known}))
