@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core import config
+from core import config, registry
 from core.errors import DataError
 
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -203,25 +202,19 @@ def _to_split(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> Split:
     return Split(Ragged(ids, offsets), np.asarray(y[order], dtype=np.int8))
 
 
-_corpus_lock = threading.Lock()
-_corpus_cache: dict[tuple[str, str], Corpus] = {}
+def _read_corpus() -> Corpus:
+    (x_train, y_train, x_test, y_test), source = raw_arrays()
+    rng = np.random.RandomState(SEED)
+    train_order = np.arange(len(x_train))
+    rng.shuffle(train_order)
+    test_order = np.arange(len(x_test))
+    rng.shuffle(test_order)
+    return Corpus(_to_split(x_train, y_train, train_order), _to_split(x_test, y_test, test_order), source)
 
 
 def load_corpus() -> Corpus:
-    """The full data set, cached per source for the life of the process (thread-safe)."""
-    key = (str(config.data_dir()), "corpus")
-    with _corpus_lock:
-        if key not in _corpus_cache:
-            (x_train, y_train, x_test, y_test), source = raw_arrays()
-            rng = np.random.RandomState(SEED)
-            train_order = np.arange(len(x_train))
-            rng.shuffle(train_order)
-            test_order = np.arange(len(x_test))
-            rng.shuffle(test_order)
-            _corpus_cache[key] = Corpus(
-                _to_split(x_train, y_train, train_order), _to_split(x_test, y_test, test_order), source
-            )
-        return _corpus_cache[key]
+    """The full data set, read once per source for the life of the process."""
+    return registry.shared(("corpus", str(config.data_dir())), _read_corpus)
 
 
 def load_word_index() -> tuple[dict[str, int], DataSource]:

@@ -78,3 +78,11 @@ class Vocabulary:
     def encode(self, text: str, num_words: int | None = None) -> list[int]:
         """Text to the ids Keras would have stored: a leading 1, words absent from the index dropped."""
         return [START] + [t.id for t in self.tokens(text, num_words) if t.id is not None]
+
+
+def load_vocabulary() -> Vocabulary:
+    """The configured source's word index, read once per process."""
+    from core import config, registry
+    from core.data import load_word_index
+
+    return registry.shared(("vocabulary", str(config.data_dir())), lambda: Vocabulary(load_word_index()[0]))

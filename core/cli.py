@@ -1,0 +1,136 @@
+"""`python -m core`: the engine without a browser. Output is JSON lines; bad input is one line on stderr, exit 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from core.errors import LabError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from core import data
+
+    corpus = data.load_corpus()
+    words, _ = data.load_word_index()
+    _emit({
+        "source": corpus.source.kind,
+        "location": corpus.source.location,
+        "train_reviews": len(corpus.train),
+        "test_reviews": len(corpus.test),
+        "train_positive": int(corpus.train.y.sum()),
+        "test_positive": int(corpus.test.y.sum()),
+        "words_in_index": len(words),
+    })
+    return 0
+
+
+OVERRIDES = ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout", "optimizer", "learning_rate",
+             "batch_size", "epochs", "val_size", "patience", "seed", "limit", "ngrams", "max_features")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from core import hparams
+    from core.runner import Runner
+    from core.store import RunStore
+
+    hp = hparams.make(args.preset, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
+    store = RunStore()
+    run = Runner(store).submit(hp, owner="cli", probes=(), out_dir=Path(args.out) if args.out else None)
+    printed = 0
+    while True:
+        snap = run.wait(timeout=0.2)
+        for epoch in snap.history[printed:]:
+            _emit(epoch)
+        printed = len(snap.history)
+        if not snap.active:
+            break
+    if snap.status == "failed":
+        raise LabError(f"Training failed: {snap.error}")
+    _emit({
+        "run_id": snap.id,
+        "preset": hp.preset,
+        "status": snap.status,
+        "epochs": len(snap.history),
+        "test_accuracy": snap.test_accuracy,
+        "test_loss": snap.test_loss,
+        "train_seconds": round(snap.train_seconds or 0.0, 3),
+        "model_path": snap.model_dir,
+    })
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from core.predict import Scorer
+
+    texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise LabError("No text to score: pass TEXT arguments or lines on standard input.")
+    scorer = Scorer(args.model)
+    for text, score in zip(texts, scorer.score(texts)):
+        _emit({"text": text, "score": round(score, 6)})
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from core.store import RunStore
+
+    store = RunStore()
+    if args.action == "show":
+        if args.id is None:
+            raise LabError("Usage: python -m core runs show ID")
+        _emit(store.get(args.id).to_dict())
+        return 0
+    for record in store.list():
+        item = record.to_dict()
+        item.pop("history")
+        _emit(item)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    from core.hparams import PARAMS, PRESETS
+
+    top = argparse.ArgumentParser(prog="python -m core", description="IMDB Sentiment Lab engine")
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="where the data comes from, and its counts").set_defaults(func=_info)
+    train = sub.add_parser("train", help="train a preset, printing one JSON line per epoch")
+    train.add_argument("--preset", required=True, help=f"one of {', '.join(PRESETS)}")
+    for name in OVERRIDES:
+        param = PARAMS[name]
+        kind = str if param.choices else param.kind
+        train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=f"{param.label}: {param.range_text()}")
+    train.add_argument("--out", help="run folder for the model (default: under SENTIMENT_LAB_HOME)")
+    train.set_defaults(func=_train)
+    predict = sub.add_parser("predict", help="score texts with a saved run")
+    predict.add_argument("--model", required=True, help="a run folder")
+    predict.add_argument("text", nargs="*", help="texts to score (default: lines of standard input)")
+    predict.set_defaults(func=_predict)
+    runs = sub.add_parser("runs", help="list runs, or `runs show ID`")
+    runs.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    runs.add_argument("id", nargs="?", type=int)
+    runs.set_defaults(func=_runs)
+    return top
+
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,79 @@
+"""Keras model definitions for each architecture; built, compiled and fitted in the thread that trains them."""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from core.features import Featurizer
+from core.hparams import HParams
+
+
+def _head(x, hp: HParams):
+    """Hidden Dense relu layers (with optional dropout), then one sigmoid unit."""
+    for _ in range(hp.hidden_layers):
+        x = layers.Dense(hp.units, activation="relu")(x)
+        if hp.dropout:
+            x = layers.Dropout(hp.dropout)(x)
+    return layers.Dense(1, activation="sigmoid", name="score")(x)
+
+
+def _multihot_mlp(hp: HParams) -> keras.Model:
+    inputs = keras.Input(shape=(hp.num_words,), name="multi_hot")
+    return keras.Model(inputs, _head(inputs, hp), name="dlwp_mlp")
+
+
+def _embedding_flatten(hp: HParams) -> keras.Model:
+    inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
+    x = layers.Embedding(hp.num_words, hp.embedding_dim)(inputs)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, _head(x, hp), name="embedding_flatten")
+
+
+def _lstm(hp: HParams) -> keras.Model:
+    inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
+    x = layers.Embedding(hp.num_words, hp.embedding_dim)(inputs)
+    x = layers.LSTM(hp.units, dropout=hp.dropout)(x)
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="score")(x), name="lstm")
+
+
+def build(hp: HParams, featurizer: Featurizer) -> keras.Model:
+    """The uncompiled model for `hp`; the n-gram model needs its fitted featuriser."""
+    keras.utils.set_random_seed(hp.seed)
+    if hp.architecture == "multihot_mlp":
+        return _multihot_mlp(hp)
+    if hp.architecture == "embedding_flatten":
+        return _embedding_flatten(hp)
+    if hp.architecture == "lstm":
+        return _lstm(hp)
+    from core.ngrams import build_model
+
+    return build_model(hp, featurizer)
+
+
+def optimizer(hp: HParams) -> keras.optimizers.Optimizer:
+    kinds = {
+        "rmsprop": keras.optimizers.RMSprop,
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "sgd": keras.optimizers.SGD,
+    }
+    return kinds[hp.optimizer](learning_rate=hp.learning_rate)
+
+
+def compile_model(model: keras.Model, hp: HParams) -> keras.Model:
+    model.compile(optimizer=optimizer(hp), loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def summary_rows(model: keras.Model) -> list[dict[str, object]]:
+    """Layers with output shapes and parameter counts, for the Train page's 'before training' table."""
+    rows = []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        rows.append({
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output shape": str(tuple(shape.shape)) if shape is not None else "",
+            "parameters": layer.count_params(),
+        })
+    return rows

@@ -1,0 +1,325 @@
+"""Background training: a queue of runs, each trained on its own thread, publishing progress thread-safely.
+
+A run's model is built, compiled, fitted and evaluated inside its worker thread; other threads only read
+snapshots. Every epoch is written to the run store as it finishes, so a crash loses at most the epoch in progress.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from core import bundle, data, features, models
+from core.data import Ragged
+from core.errors import LabError
+from core.hparams import HParams
+from core.store import RunStore
+from core.vocab import Vocabulary, load_vocabulary
+
+DEFAULT_PROBES = (
+    "not bad at all",
+    "I expected to love it, but it was dull",
+    "a masterpiece of boredom",
+    "the acting was great and the story moving",
+)
+EVAL_CHUNK = 2_500
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable copy of a run's live state, safe to read from any thread."""
+
+    id: int
+    hp: HParams
+    owner: str | None
+    status: str  # queued, running, finished, stopped, failed
+    phase: str  # queued, preparing, training, evaluating, saving, done
+    epoch: int  # epochs finished
+    batch: int  # batches done in the current epoch
+    batches: int  # batches per epoch
+    history: tuple[dict[str, Any], ...]
+    probes: tuple[str, ...]
+    probe_scores: tuple[tuple[float, ...], ...]  # one row per finished epoch
+    queue_position: int | None
+    started_at: float | None
+    finished_at: float | None
+    train_seconds: float | None
+    test_accuracy: float | None
+    test_loss: float | None
+    model_dir: str | None
+    error: str | None
+    stop_requested: bool
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Rough time left in training, from the pace of the batches done so far."""
+        if self.phase != "training" or self.started_at is None:
+            return None
+        done = self.epoch * self.batches + self.batch
+        total = self.hp.epochs * self.batches
+        if done == 0:
+            return None
+        elapsed = (now or time.time()) - self.started_at
+        return elapsed / done * (total - done)
+
+
+@dataclass
+class _State:
+    id: int
+    hp: HParams
+    owner: str | None
+    probes: tuple[str, ...]
+    out_dir: Path
+    status: str = "queued"
+    phase: str = "queued"
+    epoch: int = 0
+    batch: int = 0
+    batches: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    probe_scores: list[tuple[float, ...]] = field(default_factory=list)
+    started_at: float | None = None
+    finished_at: float | None = None
+    train_seconds: float | None = None
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    model_dir: str | None = None
+    error: str | None = None
+
+
+class Run:
+    """A handle on one submitted training: read `snapshot()`, ask it to `stop()`, or `wait()` for it."""
+
+    def __init__(self, state: _State, runner: "Runner") -> None:
+        self._state = state
+        self._runner = runner
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+
+    @property
+    def id(self) -> int:
+        return self._state.id
+
+    @property
+    def owner(self) -> str | None:
+        return self._state.owner
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            s = self._state
+            return Snapshot(
+                id=s.id, hp=s.hp, owner=s.owner, status=s.status, phase=s.phase, epoch=s.epoch, batch=s.batch,
+                batches=s.batches, history=tuple(dict(h) for h in s.history), probes=s.probes,
+                probe_scores=tuple(s.probe_scores), queue_position=self._runner.queue_position(self),
+                started_at=s.started_at, finished_at=s.finished_at, train_seconds=s.train_seconds,
+                test_accuracy=s.test_accuracy, test_loss=s.test_loss, model_dir=s.model_dir, error=s.error,
+                stop_requested=self._stop.is_set(),
+            )
+
+    def stop(self) -> None:
+        """Ask training to end after the current batch; a queued run is cancelled."""
+        self._stop.set()
+        self._runner._cancel_if_queued(self)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> Snapshot:
+        self._done.wait(timeout)
+        return self.snapshot()
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+
+    def _append_epoch(self, metrics: dict[str, Any], scores: tuple[float, ...]) -> None:
+        with self._lock:
+            self._state.history.append(metrics)
+            self._state.probe_scores.append(scores)
+            self._state.epoch = len(self._state.history)
+            self._state.batch = 0
+
+
+def _progress_callback(run: Run, store: RunStore, on_epoch: Callable[[], tuple[float, ...]]):
+    """A Keras callback that publishes batches and epochs, and turns a stop request into `stop_training`."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch_start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            run._update(batch=batch + 1)
+            if run.stop_requested:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            metrics = {
+                "epoch": epoch + 1,
+                "loss": float(logs["loss"]),
+                "accuracy": float(logs["accuracy"]),
+                "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
+                "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
+                "seconds": round(time.perf_counter() - self._epoch_start, 3),
+            }
+            scores = on_epoch()
+            store.add_epoch(run.id, metrics, list(scores))
+            run._append_epoch(metrics, scores)
+
+    return Progress()
+
+
+def score_ragged(model, featurizer: features.Featurizer, x: Ragged, chunk: int = EVAL_CHUNK) -> np.ndarray:
+    """Probabilities of positive, vectorising in chunks so a 25,000-review multi-hot matrix is never built whole."""
+    out = []
+    for start in range(0, len(x), chunk):
+        part = x.take(np.arange(start, min(start + chunk, len(x))))
+        out.append(np.asarray(model.predict(featurizer.transform(part), batch_size=512, verbose=0)).reshape(-1))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Accuracy at 0.5 and binary cross-entropy, as Keras computes them."""
+    eps = 1e-7
+    q = np.clip(p.astype(np.float64), eps, 1 - eps)
+    loss = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    return float(np.mean((p > 0.5) == (y == 1))), loss
+
+
+def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabulary) -> None:
+    """Everything a worker does for one run; raises on failure (the caller records it)."""
+    hp = run.snapshot().hp
+    run._update(phase="preparing")
+    train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
+    train, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
+    featurizer = features.for_hparams(hp)
+    featurizer.fit(train.x, train.y)
+    x_train, x_val = featurizer.transform(train.x), featurizer.transform(val.x)
+    probes = run.snapshot().probes
+    x_probe = featurizer.transform(Ragged.from_lists([vocabulary.encode(p, hp.num_words) for p in probes])) if probes else None
+
+    import keras
+
+    model = models.compile_model(models.build(hp, featurizer), hp)
+
+    def probe_scores() -> tuple[float, ...]:
+        if x_probe is None:
+            return ()
+        return tuple(float(v) for v in np.asarray(model(x_probe, training=False)).reshape(-1))
+
+    callbacks = [_progress_callback(run, store, probe_scores)]
+    if hp.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
+    run._update(phase="training", batches=math.ceil(len(train) / hp.batch_size), started_at=time.time())
+    started = time.perf_counter()
+    if not run.stop_requested:
+        model.fit(x_train, train.y, batch_size=hp.batch_size, epochs=hp.epochs, validation_data=(x_val, val.y),
+                  callbacks=callbacks, verbose=0, shuffle=True)
+    train_seconds = time.perf_counter() - started
+    del x_train, x_val
+    run._update(phase="evaluating", train_seconds=train_seconds)
+    scores = score_ragged(model, featurizer, corpus.test.x)
+    accuracy, loss = binary_metrics(corpus.test.y, scores)
+    run._update(phase="saving", test_accuracy=accuracy, test_loss=loss)
+    out_dir = run._state.out_dir
+    bundle.save(out_dir, model, featurizer, hp, vocabulary, run.snapshot().history)
+    np.save(out_dir / "test_scores.npy", scores.astype(np.float32))
+    status = "stopped" if run.stop_requested else "finished"
+    store.finish(run.id, status, train_seconds=train_seconds, test_accuracy=accuracy, test_loss=loss)
+    run._update(status=status, phase="done", finished_at=time.time(), model_dir=str(out_dir))
+
+
+class Runner:
+    """Accepts training requests and runs at most `max_concurrent` at once; further requests wait in order."""
+
+    def __init__(self, store: RunStore, max_concurrent: int = 1,
+                 corpus: Callable[[], data.Corpus] = data.load_corpus,
+                 vocabulary: Callable[[], Vocabulary] = load_vocabulary) -> None:
+        self.store = store
+        self.max_concurrent = max_concurrent
+        self._corpus = corpus
+        self._vocabulary = vocabulary
+        self._lock = threading.Lock()
+        self._queue: deque[Run] = deque()
+        self._active: set[int] = set()
+        self._runs: dict[int, Run] = {}
+
+    def submit(self, hp: HParams, owner: str | None = None, probes: tuple[str, ...] | list[str] = DEFAULT_PROBES,
+               out_dir: Path | None = None) -> Run:
+        """Record the run, queue it, and start it as soon as a slot is free."""
+        run_id = self.store.create(hp.preset, hp.to_dict(), owner)
+        folder = Path(out_dir) if out_dir is not None else self.store.runs_dir / str(run_id)
+        self.store.set_model_dir(run_id, folder)
+        run = Run(_State(run_id, hp, owner, tuple(p for p in probes if p.strip()), folder), self)
+        with self._lock:
+            self._runs[run_id] = run
+            self._queue.append(run)
+        self._dispatch()
+        return run
+
+    def get(self, run_id: int) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def runs(self, owner: str | None = None) -> list[Run]:
+        """This process's runs (of one owner, if given), newest first."""
+        with self._lock:
+            found = [r for r in self._runs.values() if owner is None or r.owner == owner]
+        return sorted(found, key=lambda r: r.id, reverse=True)
+
+    def queue_position(self, run: Run) -> int | None:
+        """1 for the next run to start; None when not waiting."""
+        with self._lock:
+            for n, queued in enumerate(self._queue, start=1):
+                if queued is run:
+                    return n
+        return None
+
+    def _cancel_if_queued(self, run: Run) -> None:
+        with self._lock:
+            if run not in self._queue:
+                return
+            self._queue.remove(run)
+        self.store.finish(run.id, "stopped", error="Cancelled before it started.")
+        run._update(status="stopped", phase="done", finished_at=time.time(), error="Cancelled before it started.")
+        run._done.set()
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            starting = []
+            while self._queue and len(self._active) < self.max_concurrent:
+                run = self._queue.popleft()
+                self._active.add(run.id)
+                starting.append(run)
+        for run in starting:
+            threading.Thread(target=self._work, args=(run,), name=f"train-run-{run.id}", daemon=True).start()
+
+    def _work(self, run: Run) -> None:
+        try:
+            self.store.mark_running(run.id)
+            run._update(status="running", phase="preparing")
+            _train(run, self.store, self._corpus(), self._vocabulary())
+        except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
+            message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, LabError):
+                traceback.print_exc()
+            self.store.finish(run.id, "failed", error=message)
+            run._update(status="failed", phase="done", finished_at=time.time(), error=message)
+        finally:
+            with self._lock:
+                self._active.discard(run.id)
+            run._done.set()
+            self._dispatch()
