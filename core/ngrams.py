@@ -43,8 +43,14 @@ def _review_keys(x: Ragged, num_words: int, n: int) -> tuple[np.ndarray, np.ndar
         owners.append(rows[: len(key)][inside])
     key, row = np.concatenate(keys), np.concatenate(owners)
     span = np.int64(num_words) ** n  # every key is below this
-    pairs = np.unique(row * span + key)  # distinct (row, key) = binary features; row < CHUNK keeps it in int64
+    pairs = _distinct(row * span + key)  # distinct (row, key) = binary features; row < CHUNK keeps it in int64
     return pairs // span, pairs % span
+
+
+def _distinct(a: np.ndarray) -> np.ndarray:
+    """Sorted unique values; an explicit sort is several times faster than numpy 2's hash-based `np.unique` here."""
+    a = np.sort(a)
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
 
 
 def _chunks(x: Ragged):

@@ -1,0 +1,18 @@
+"""IMDB Sentiment Lab: `streamlit run app.py`. Pages live in pages/; everything they do goes through core."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="IMDB Sentiment Lab", page_icon="🎬", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True),
+    st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore"),
+    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+    st.Page("pages/predict.py", title="Predict", icon="💬", url_path="predict"),
+    st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
+]
+
+st.navigation(PAGES, position="sidebar", expanded=True).run()

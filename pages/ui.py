@@ -1,0 +1,95 @@
+"""What every page shares: the process-wide engine objects (cached, thread-safe) and small layout helpers."""
+from __future__ import annotations
+
+import secrets
+from typing import Callable, TypeVar
+
+import streamlit as st
+
+from core import config, data
+from core.errors import LabError
+from core.runner import Runner
+from core.store import RunStore
+from core.vocab import Vocabulary, load_vocabulary
+
+T = TypeVar("T")
+OWNER_COOKIE = "sentiment_lab_owner"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str) -> RunStore:
+    return RunStore(config.lab_home())
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(home: str) -> Runner:
+    return Runner(_store(home), max_concurrent=config.max_concurrent_trainings())
+
+
+def store() -> RunStore:
+    """The run database of this server's SENTIMENT_LAB_HOME."""
+    return _store(str(config.lab_home()))
+
+
+def runner() -> Runner:
+    """The one training queue of this server, shared by every browser session."""
+    return _runner(str(config.lab_home()))
+
+
+def corpus() -> data.Corpus:
+    with st.spinner("Loading the IMDB reviews…"):
+        return data.load_corpus()
+
+
+def vocabulary() -> Vocabulary:
+    return load_vocabulary()
+
+
+def attempt(action: Callable[[], T]) -> T | None:
+    """Run `action`; a LabError becomes a red message on the page instead of a traceback."""
+    try:
+        return action()
+    except LabError as exc:
+        st.error(str(exc), icon="⚠️")
+        return None
+
+
+def require_data() -> data.Corpus:
+    """The corpus, or a clear message and the end of this page's script."""
+    loaded = attempt(corpus)
+    if loaded is None:
+        st.stop()
+    return loaded
+
+
+def data_status() -> None:
+    loaded = attempt(corpus)
+    if loaded is not None:
+        st.caption(f"Data: {loaded.source.describe()} · {len(loaded.train):,} training and {len(loaded.test):,} test reviews.")
+
+
+def owner() -> str:
+    """A token for this browser: kept in a cookie so a reloaded tab finds its own runs again."""
+    if "owner" not in st.session_state:
+        token = st.context.cookies.get(OWNER_COOKIE) if st.context.cookies else None
+        st.session_state.owner = token or secrets.token_urlsafe(16)
+    token = st.session_state.owner
+    if (st.context.cookies or {}).get(OWNER_COOKIE) != token and not st.session_state.get("_owner_cookie_set"):
+        st.session_state._owner_cookie_set = True
+        st.html(
+            f"<script>document.cookie = '{OWNER_COOKIE}={token}; path=/; max-age=2592000; SameSite=Lax';</script>",
+            unsafe_allow_javascript=True,
+        )
+    return token
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 90:
+        return f"{value:.0f} s"
+    return f"{value / 60:.1f} min"
