@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import pickle
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +113,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
             arrays = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError, zlib.error) as exc:
         raise DataError(f"{path} is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
     if len(arrays[0]) != len(arrays[1]) or len(arrays[2]) != len(arrays[3]) or not len(arrays[0]):
         raise DataError(f"{path} is corrupt: reviews and labels do not match in number.")
