@@ -28,7 +28,7 @@ class Param:
     def range_text(self) -> str:
         if self.choices:
             return "one of " + ", ".join(self.choices)
-        text = f"{self.low:g} to {self.high:g}"
+        text = f"{int(self.low):,} to {int(self.high):,}" if self.kind is int else f"{self.low:g} to {self.high:g}"
         return text + (" (or empty for none)" if self.optional else "")
 
     def check(self, value: Any) -> Any:

@@ -10,10 +10,10 @@ from core.hparams import HParams
 
 def _head(x, hp: HParams):
     """Hidden Dense relu layers (with optional dropout), then one sigmoid unit."""
-    for _ in range(hp.hidden_layers):
-        x = layers.Dense(hp.units, activation="relu")(x)
+    for n in range(1, hp.hidden_layers + 1):
+        x = layers.Dense(hp.units, activation="relu", name=f"hidden_{n}")(x)
         if hp.dropout:
-            x = layers.Dropout(hp.dropout)(x)
+            x = layers.Dropout(hp.dropout, name=f"dropout_{n}")(x)
     return layers.Dense(1, activation="sigmoid", name="score")(x)
 
 
@@ -24,21 +24,20 @@ def _multihot_mlp(hp: HParams) -> keras.Model:
 
 def _embedding_flatten(hp: HParams) -> keras.Model:
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
-    x = layers.Embedding(hp.num_words, hp.embedding_dim)(inputs)
-    x = layers.Flatten()(x)
+    x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
+    x = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, _head(x, hp), name="embedding_flatten")
 
 
 def _lstm(hp: HParams) -> keras.Model:
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
-    x = layers.Embedding(hp.num_words, hp.embedding_dim)(inputs)
-    x = layers.LSTM(hp.units, dropout=hp.dropout)(x)
+    x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
+    x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(x)
     return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="score")(x), name="lstm")
 
 
 def build(hp: HParams, featurizer: Featurizer) -> keras.Model:
-    """The uncompiled model for `hp`; the n-gram model needs its fitted featuriser."""
-    keras.utils.set_random_seed(hp.seed)
+    """The uncompiled model for `hp`; the n-gram model needs its fitted featuriser. Seeding is the caller's job."""
     if hp.architecture == "multihot_mlp":
         return _multihot_mlp(hp)
     if hp.architecture == "embedding_flatten":
@@ -77,3 +76,13 @@ def summary_rows(model: keras.Model) -> list[dict[str, object]]:
             "parameters": layer.count_params(),
         })
     return rows
+
+
+def describe(hp: HParams) -> keras.Model | None:
+    """A throwaway, never-trained copy of the architecture, for showing its layers before training.
+
+    None for the n-gram model, whose size depends on the features found in the training reviews.
+    """
+    if hp.architecture == "ngram_nb":
+        return None
+    return build(hp, None)  # type: ignore[arg-type]

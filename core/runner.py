@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, data, features, models
+from core import bundle, data, evaluation, features, models
 from core.data import Ragged
 from core.errors import LabError
 from core.hparams import HParams
@@ -213,6 +213,7 @@ def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabular
 
     import keras
 
+    keras.utils.set_random_seed(hp.seed)
     model = models.compile_model(models.build(hp, featurizer), hp)
 
     def probe_scores() -> tuple[float, ...]:
@@ -236,7 +237,7 @@ def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabular
     run._update(phase="saving", test_accuracy=accuracy, test_loss=loss)
     out_dir = run._state.out_dir
     bundle.save(out_dir, model, featurizer, hp, vocabulary, run.snapshot().history)
-    np.save(out_dir / "test_scores.npy", scores.astype(np.float32))
+    np.save(out_dir / evaluation.TEST_SCORES, scores.astype(np.float32))
     status = "stopped" if run.stop_requested else "finished"
     store.finish(run.id, status, train_seconds=train_seconds, test_accuracy=accuracy, test_loss=loss)
     run._update(status=status, phase="done", finished_at=time.time(), model_dir=str(out_dir))

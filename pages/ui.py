@@ -16,6 +16,23 @@ T = TypeVar("T")
 OWNER_COOKIE = "sentiment_lab_owner"
 
 
+def _use_app_navigation() -> None:
+    """Make a first visit straight to /train (or any page) run app.py's st.navigation.
+
+    Streamlit treats a `pages/` folder as old-style multipage app until st.navigation has run once in the
+    process, so the very first session after start-up that opens a page URL directly would get an auto-built
+    sidebar and skip app.py. Switching the flag off and rerunning sends that session through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_use_app_navigation()
+
+
 @st.cache_resource(show_spinner=False)
 def _store(home: str) -> RunStore:
     return RunStore(config.lab_home())
@@ -90,6 +107,27 @@ def percent(value: float | None) -> str:
 def seconds(value: float | None) -> str:
     if value is None:
         return "–"
+    if value < 1:
+        return "under 1 s"
     if value < 90:
         return f"{value:.0f} s"
     return f"{value / 60:.1f} min"
+
+
+def pinned_probes() -> list[str]:
+    """The reviews this session re-scores after every epoch (Explore can pin more)."""
+    from core.runner import DEFAULT_PROBES
+
+    if "probes" not in st.session_state:
+        st.session_state.probes = list(DEFAULT_PROBES)
+    return st.session_state.probes
+
+
+def pin_probe(text: str) -> bool:
+    """Add a review to the pinned set; False when it is empty or already pinned."""
+    text = " ".join(text.split())
+    probes = pinned_probes()
+    if not text or text in probes:
+        return False
+    probes.append(text)
+    return True

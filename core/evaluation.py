@@ -1,0 +1,68 @@
+"""What a finished run got right and wrong: best epoch, overfitting, confusion matrix, confident mistakes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.errors import ModelFileError
+
+TEST_SCORES = "test_scores.npy"
+
+
+def best_epoch(history: Sequence[dict[str, Any]]) -> int | None:
+    """The (1-based) epoch with the lowest validation loss."""
+    scored = [h for h in history if h.get("val_loss") is not None]
+    return min(scored, key=lambda h: h["val_loss"])["epoch"] if scored else None
+
+
+def overfitting_note(history: Sequence[dict[str, Any]]) -> str | None:
+    """A plain-language note when validation loss rose after its lowest point."""
+    best = best_epoch(history)
+    if best is None:
+        return None
+    best_loss = next(h["val_loss"] for h in history if h["epoch"] == best)
+    later = [h for h in history if h["epoch"] > best and h.get("val_loss") is not None]
+    if not later or max(h["val_loss"] for h in later) <= best_loss:
+        return None
+    return (f"Validation loss rose after epoch {best}: overfitting. The model kept memorising the training reviews "
+            f"while getting worse on reviews it had not seen.")
+
+
+def confusion_matrix(y: np.ndarray, scores: np.ndarray) -> list[list[int]]:
+    """Rows: actual negative/positive; columns: predicted negative/positive (threshold 0.5)."""
+    predicted = (scores > 0.5).astype(int)
+    return [[int(np.sum((y == a) & (predicted == p))) for p in (0, 1)] for a in (0, 1)]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    index: int  # position in the test split
+    label: int
+    score: float
+
+    @property
+    def confidence(self) -> float:
+        """How sure the model was of its wrong answer (0.5 to 1)."""
+        return max(self.score, 1 - self.score)
+
+
+def mistakes(y: np.ndarray, scores: np.ndarray, limit: int = 20) -> list[Mistake]:
+    """Misclassified test reviews, most confident first."""
+    wrong = np.flatnonzero((scores > 0.5) != (y == 1))
+    order = wrong[np.argsort(-np.abs(scores[wrong] - 0.5), kind="stable")][:limit]
+    return [Mistake(int(i), int(y[i]), float(scores[i])) for i in order]
+
+
+def load_test_scores(run_dir: str | Path, expected: int) -> np.ndarray:
+    """The run's saved test-split probabilities."""
+    path = Path(run_dir) / TEST_SCORES
+    try:
+        scores = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"The test predictions of this run are missing or corrupt ({path}).") from exc
+    if scores.shape != (expected,):
+        raise ModelFileError(f"The test predictions in {path} do not match the test split ({scores.shape[0]} vs {expected}).")
+    return scores

@@ -1,0 +1,151 @@
+"""Predict: type a review, get a score from a finished run, and see which words moved it."""
+from __future__ import annotations
+
+import html
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import predict
+from core.predict import Explanation
+from core.store import RunRecord
+from pages import ui
+
+EXAMPLES = {
+    "Plainly positive": "A wonderful film with a brilliant cast and a moving story. I loved every minute of it.",
+    "Plainly negative": "Boring, badly acted and far too long. A complete waste of time.",
+    "Negation": "This movie was not bad at all, and the ending was not boring either.",
+    "Sarcasm": "Oh great, another two hours of my life I will never get back. What a masterpiece.",
+    "Mixed": "The acting was superb, but the plot was a mess and the dialogue was painful.",
+    "Faint praise": "It was fine, I guess. Nothing special, but not terrible.",
+}
+
+
+def _label(record: RunRecord) -> str:
+    when = time.strftime("%d %b %H:%M", time.localtime(record.created_at))
+    return f"{record.title} · test accuracy {ui.percent(record.test_accuracy)} · {when}"
+
+
+def _choose_run() -> RunRecord | None:
+    runs = ui.store().usable()
+    if not runs:
+        st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
+                "then come back to score your own reviews.", icon="🧪")
+        st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        return None
+    by_id = {r.id: r for r in runs}
+    chosen = st.selectbox("Model", list(by_id), format_func=lambda i: _label(by_id[i]), key="predict_run",
+                          help="Any finished run; the most recent is chosen first.")
+    return by_id[chosen]
+
+
+def _verdict(score: float) -> None:
+    positive = score >= 0.5
+    color = "#2b8a3e" if positive else "#c92a2a"
+    word = "Positive" if positive else "Negative"
+    st.html(
+        f"<div style='display:flex;align-items:center;gap:1.2rem;margin:.4rem 0 1rem'>"
+        f"<span style='background:{color};color:white;font-size:2rem;font-weight:700;padding:.3rem 1.1rem;"
+        f"border-radius:.6rem'>{word}</span>"
+        f"<span style='font-size:1.6rem'>score <b>{score:.3f}</b> <span style='color:#555'>(0 = negative, "
+        f"1 = positive)</span></span></div>"
+    )
+    st.progress(score)
+
+
+def _word_html(explanation: Explanation) -> str:
+    """Each word tinted by how much it pushes the score: green up, red down; unknown words outlined."""
+    scale = max((abs(w.effect) for w in explanation.words if w.effect is not None), default=0.0) or 1.0
+    parts = []
+    for w in explanation.words:
+        text = html.escape(w.text)
+        if w.status == "not in word index":
+            parts.append(f"<span title='not in the IMDB word index: dropped, as Keras did' style='color:#868e96;"
+                         f"text-decoration:line-through;padding:0 .15rem'>{text}</span>")
+            continue
+        if w.status == "outside vocabulary":
+            parts.append(f"<span title='outside this model&#39;s vocabulary: the model sees ?' style='border:2px dashed "
+                         f"#868e96;border-radius:.3rem;padding:0 .2rem'>{text}&nbsp;<b>?</b></span>")
+            continue
+        effect = w.effect or 0.0
+        alpha = min(abs(effect) / scale, 1.0) * 0.75
+        rgb = "43,138,62" if effect > 0 else "201,42,42"
+        parts.append(f"<span title='{effect:+.3f}' style='background:rgba({rgb},{alpha:.2f});border-radius:.3rem;"
+                     f"padding:0 .2rem'>{text}</span>")
+    legend = ("<div style='font-size:.95rem;color:#555;margin-top:.6rem'>"
+              "<span style='background:rgba(43,138,62,.6);padding:0 .3rem'>pushes towards positive</span> · "
+              "<span style='background:rgba(201,42,42,.6);padding:0 .3rem'>pushes towards negative</span> · "
+              "<span style='border:2px dashed #868e96;padding:0 .3rem'>word ?</span> outside the model's vocabulary · "
+              "<span style='color:#868e96;text-decoration:line-through'>word</span> not in the word index</div>")
+    return f"<div style='font-size:1.35rem;line-height:2.3rem'>{' '.join(parts)}</div>{legend}"
+
+
+def _effects_chart(explanation: Explanation) -> go.Figure | None:
+    effects = {w.text: w.effect for w in explanation.words if w.effect is not None}
+    if not effects:
+        return None
+    top = sorted(effects.items(), key=lambda kv: abs(kv[1]), reverse=True)[:12][::-1]
+    fig = go.Figure(go.Bar(x=[v for _, v in top], y=[k for k, _ in top], orientation="h",
+                           marker_color=["#2b8a3e" if v > 0 else "#c92a2a" for _, v in top],
+                           hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    fig.update_layout(height=60 + 28 * len(top), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      title="Change in score when the word is removed", font={"size": 15})
+    return fig
+
+
+def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
+    vocabulary = scorer.bundle.vocabulary
+    hp = scorer.hp
+    ids = explanation.ids
+    st.markdown("**The ids** (start token `>` = 1, unknown `?` = 2, word = its rank + 3)")
+    tokens = " ".join(f"`{i}`" for i in ids[:400])
+    st.markdown(tokens + (" …" if len(ids) > 400 else ""))
+    st.markdown("**Decoded back**: " + html.escape(vocabulary.decode(ids, hp.num_words)))
+    seen = explanation.model_input
+    if "truncated" in seen:
+        cut, padding = seen["truncated"], seen["padding"]
+        if cut:
+            st.warning(f"The review has {len(ids)} ids; maxlen {seen['maxlen']} keeps the last {seen['maxlen']} "
+                       f"and cuts the first {cut} off.")
+        else:
+            st.caption(f"{len(ids)} ids, padded in front with {padding} zeros to maxlen {seen['maxlen']}.")
+    if "active_positions" in seen:
+        positions = seen["active_positions"]
+        st.caption(f"Multi-hot input: {len(positions)} of the {seen['width']:,} vocabulary positions are on: "
+                   + ", ".join(str(p) for p in positions[:60]) + (" …" if len(positions) > 60 else ""))
+    if "ngrams" in seen:
+        grams = [" ".join(vocabulary.id_to_word(i) for i in gram) for gram in seen["ngrams"]]
+        st.caption(f"{len(grams)} n-gram features are on (of {seen.get('width', 0):,}): "
+                   + ", ".join(f"“{g}”" for g in grams[:40]) + (" …" if len(grams) > 40 else ""))
+
+
+# --- page --------------------------------------------------------------------------------------------------
+st.title("💬 Score a review")
+record = _choose_run()
+if record is not None:
+    st.markdown("Try an example:")
+    cols = st.columns(len(EXAMPLES))
+    for col, (name, text) in zip(cols, EXAMPLES.items()):
+        if col.button(name, key=f"example_{name}", width="stretch", help=text):
+            st.session_state.predict_text = text
+            st.session_state.predict_go = True
+    st.text_area("Review", key="predict_text", height=140, placeholder="Type or paste a movie review…")
+    if st.button("Score review", type="primary"):
+        st.session_state.predict_go = True
+    if st.session_state.get("predict_go"):
+        text = st.session_state.get("predict_text", "")
+        if not text.strip():
+            st.warning("The review is empty: type a few words, or pick an example above.", icon="✍️")
+        else:
+            scorer = ui.attempt(lambda: predict.scorer(record.model_dir))
+            explanation = ui.attempt(lambda: scorer.explain(text)) if scorer else None
+            if explanation is not None:
+                _verdict(explanation.score)
+                st.subheader("Why")
+                st.html(_word_html(explanation))
+                fig = _effects_chart(explanation)
+                if fig is not None:
+                    st.plotly_chart(fig, width="stretch")
+                with st.expander("What the model saw"):
+                    _model_view(explanation, scorer)

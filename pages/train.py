@@ -1,0 +1,291 @@
+"""Train: pick a preset and its hyperparameters (shareable in the URL), then watch the model learn live."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core import estimate, evaluation, hparams, models
+from core.errors import ConfigError, LabError
+from core.hparams import PARAMS, PRESETS, HParams
+from core.runner import Run, Snapshot
+from pages import charts, ui
+
+MAX_PROBES = 8
+
+
+# --- settings ----------------------------------------------------------------------------------------------
+def _key(name: str) -> str:
+    return f"hp_{name}"
+
+
+def _load_preset_values(name: str) -> None:
+    base = PRESETS[name]
+    for param in PARAMS:
+        st.session_state[_key(param)] = getattr(base, param)
+
+
+def _clamped(param: hparams.Param, raw: str) -> tuple[Any, str | None]:
+    """A URL value made safe for its widget, with a note when it had to change."""
+    if raw == "" and param.optional:
+        return None, None
+    try:
+        return param.check(raw), None
+    except ConfigError as exc:
+        fallback = getattr(PRESETS[st.session_state.train_preset], param.name)
+        return fallback, f"{exc} The preset's value {fallback} is used instead."
+
+
+def _init_from_url() -> list[str]:
+    """On a session's first visit, take the preset and values from the shared link."""
+    if st.session_state.get("_train_init"):
+        return []
+    st.session_state._train_init = True
+    params = st.query_params
+    name = params.get("preset", "dlwp")
+    notes = []
+    if name not in PRESETS:
+        notes.append(f"The link names an unknown preset {name!r}; showing dlwp.")
+        name = "dlwp"
+    st.session_state.train_preset = name
+    _load_preset_values(name)
+    for param in PARAMS.values():
+        if param.name in params:
+            value, note = _clamped(param, params[param.name])
+            st.session_state[_key(param.name)] = value
+            if note:
+                notes.append(note)
+    return notes
+
+
+def _widget(param: hparams.Param) -> None:
+    label = f"{param.label} ({param.range_text()})"
+    help_text = (param.help + " " if param.help else "") + f"Allowed: {param.range_text()}."
+    key = _key(param.name)
+    if param.choices:
+        st.selectbox(label, param.choices, key=key, help=help_text)
+    elif param.name == "dropout":
+        st.slider(label, float(param.low), float(param.high), step=0.05, key=key, help=help_text)
+    elif param.kind is float:
+        st.number_input(label, min_value=float(param.low), max_value=float(param.high), format="%.5f", step=0.0005,
+                        key=key, help=help_text)
+    else:
+        st.number_input(label, min_value=int(param.low), max_value=int(param.high), step=1, key=key, help=help_text,
+                        placeholder="none" if param.optional else None)
+
+
+def _settings() -> HParams | None:
+    """The form; returns validated settings or None after explaining what is wrong."""
+    notes = _init_from_url()
+    for note in notes:
+        st.warning(note, icon="🔗")
+    name = st.selectbox(
+        "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
+        on_change=lambda: _load_preset_values(st.session_state.train_preset),
+    )
+    base = PRESETS[name]
+    shown = base.used()
+    cols = st.columns(4)
+    for n, param_name in enumerate(shown):
+        with cols[n % 4]:
+            _widget(PARAMS[param_name])
+    values = {p: st.session_state[_key(p)] for p in shown}
+    changed = {p: v for p, v in values.items() if v != getattr(base, p)}
+    st.query_params.from_dict({"preset": name, **{p: "" if v is None else str(v) for p, v in changed.items()}})
+    try:
+        return hparams.make(name, **{p: v for p, v in values.items()})
+    except ConfigError as exc:
+        st.error(f"Cannot train with these settings: {exc}", icon="⛔")
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Layer table for a throwaway copy of the architecture (never the model being trained)."""
+    model = models.describe(hparams.from_dict(config))
+    return models.summary_rows(model) if model is not None else None
+
+
+def _before_training(hp: HParams) -> None:
+    rows = _layers(hp.to_dict())
+    seconds, basis = estimate.seconds_per_epoch(hp, ui.store().list(with_history=True))
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**The model**")
+        if rows:
+            st.dataframe(rows, hide_index=True, width="stretch")
+            st.caption(f"{sum(r['parameters'] for r in rows):,} parameters in all.")
+        else:
+            st.caption("The n-gram model's size depends on the features found in the training reviews.")
+    with right:
+        st.markdown("**Before you start**")
+        st.metric("Estimated time per epoch", ui.seconds(seconds), help=f"Estimate {basis}.")
+        st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
+                   f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
+                   f"about {ui.seconds(seconds * hp.epochs)} in all.")
+
+
+# --- probes ------------------------------------------------------------------------------------------------
+def _probes_editor() -> None:
+    probes = ui.pinned_probes()
+    st.markdown("**Pinned reviews** — scored again after every epoch")
+    for n, text in enumerate(list(probes)):
+        c1, c2 = st.columns([10, 1])
+        c1.markdown(f"“{text}”")
+        if c2.button("✕", key=f"unpin_{n}_{text[:20]}", help="Unpin"):
+            probes.remove(text)
+            st.rerun()
+    with st.form("pin_form", clear_on_submit=True, border=False):
+        c1, c2 = st.columns([10, 2])
+        typed = c1.text_input("Pin a review", placeholder="Type a short review to follow during training",
+                              label_visibility="collapsed")
+        if c2.form_submit_button("📌 Pin", width="stretch"):
+            if len(probes) >= MAX_PROBES:
+                st.warning(f"At most {MAX_PROBES} pinned reviews; unpin one first.")
+            elif not ui.pin_probe(typed):
+                st.warning("Type a review that is not pinned yet.")
+            else:
+                st.rerun()
+
+
+# --- the run -----------------------------------------------------------------------------------------------
+def _current_run(owner: str) -> Run | None:
+    runner = ui.runner()
+    run_id = st.session_state.get("train_run_id")
+    run = runner.get(run_id) if run_id is not None else None
+    if run is None or run.owner != owner:
+        mine = runner.runs(owner)
+        run = mine[0] if mine else None
+    if run is not None:
+        st.session_state.train_run_id = run.id
+    return run
+
+
+def _progress(snap: Snapshot) -> None:
+    if snap.status == "queued":
+        st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue.", icon="⏳")
+        return
+    if snap.phase == "preparing":
+        st.progress(0.0, text="Preparing the data…")
+    elif snap.phase == "training":
+        done = snap.epoch * snap.batches + snap.batch
+        total = max(snap.hp.epochs * snap.batches, 1)
+        left = snap.seconds_left()
+        text = (f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs} · batch {snap.batch:,} of "
+                f"{snap.batches:,} · {done:,} of {total:,} batches done")
+        if left is not None:
+            text += f" · about {ui.seconds(left)} left"
+        st.progress(min(done / total, 1.0), text=text)
+    elif snap.phase in ("evaluating", "saving"):
+        st.progress(1.0, text="Training done; scoring the 25,000 test reviews…" if snap.phase == "evaluating"
+                    else "Saving the model…")
+
+
+def _curves(snap: Snapshot, compare: bool) -> None:
+    owner_runs = [r for r in ui.store().list(with_history=True) if r.owner == snap.owner and r.id != snap.id]
+    series = [(f"#{snap.id} {snap.hp.preset}", snap.history)]
+    if compare:
+        series += [(r.title, r.history) for r in owner_runs if r.history][:6]
+    log_loss = st.session_state.get("train_log_loss", False)
+    best = evaluation.best_epoch(snap.history) if not snap.active else None
+    st.plotly_chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs),
+                    width="stretch", key=f"curves_{snap.id}")
+    if snap.probes:
+        st.plotly_chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs), width="stretch",
+                        key=f"probes_{snap.id}")
+
+
+def _live(run_id: int) -> None:
+    run = ui.runner().get(run_id)
+    snap = run.snapshot()
+    head, stop = st.columns([5, 1])
+    head.subheader(f"Run #{snap.id} · {snap.hp.preset} · {snap.status}")
+    if snap.active:
+        label = "Cancel" if snap.status == "queued" else "⏹ Stop"
+        if stop.button(label, key=f"stop_{snap.id}", disabled=snap.stop_requested, width="stretch"):
+            run.stop()
+        if snap.stop_requested:
+            st.caption("Stopping after the current batch; the model so far is kept and tested.")
+    _progress(snap)
+    c1, c2 = st.columns(2)
+    c1.toggle("Log scale for loss", key="train_log_loss")
+    compare = c2.toggle("Show my earlier runs", key="train_compare")
+    _curves(snap, compare)
+    if not snap.active and st.session_state.get("_train_shown_done") != snap.id:
+        st.session_state._train_shown_done = snap.id
+        st.rerun(scope="app")
+
+
+def _results(snap: Snapshot) -> None:
+    if snap.status == "failed":
+        st.error(f"Training failed: {snap.error}", icon="⛔")
+        return
+    if snap.status == "stopped" and snap.test_accuracy is None:
+        st.info(snap.error or "The run was cancelled.")
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Test accuracy", ui.percent(snap.test_accuracy))
+    c2.metric("Test loss", f"{snap.test_loss:.4f}" if snap.test_loss is not None else "–")
+    c3.metric("Epochs", len(snap.history))
+    c4.metric("Training time", ui.seconds(snap.train_seconds))
+    if snap.status == "stopped":
+        st.caption("Stopped early by you: these are the scores of the model as it was when it stopped.")
+    best = evaluation.best_epoch(snap.history)
+    if best is not None:
+        st.markdown(f"Lowest validation loss at **epoch {best}** (green dotted line).")
+    note = evaluation.overfitting_note(snap.history)
+    if note:
+        st.warning(note, icon="📈")
+    if snap.model_dir:
+        _where_it_goes_wrong(snap)
+        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬")
+
+
+def _where_it_goes_wrong(snap: Snapshot) -> None:
+    corpus = ui.corpus()
+    try:
+        scores = evaluation.load_test_scores(snap.model_dir, len(corpus.test))
+    except LabError as exc:
+        st.warning(str(exc))
+        return
+    st.subheader("Where it goes wrong")
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(charts.confusion(evaluation.confusion_matrix(corpus.test.y, scores)), width="stretch",
+                        key=f"confusion_{snap.id}")
+    with right:
+        st.markdown("**Most confident mistakes** on the test reviews")
+        vocabulary = ui.vocabulary()
+        for m in evaluation.mistakes(corpus.test.y, scores, limit=8):
+            actual = "positive" if m.label else "negative"
+            with st.expander(f"Test review {m.index}: actually {actual}, scored {m.score:.3f} "
+                             f"({m.confidence:.0%} sure it was {'positive' if m.score > 0.5 else 'negative'})"):
+                st.write(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words))
+
+
+# --- page --------------------------------------------------------------------------------------------------
+ui.require_data()
+owner = ui.owner()
+st.title("🏋️ Train a model")
+run = _current_run(owner)
+snap = run.snapshot() if run else None
+
+with st.expander("Settings", expanded=snap is None or not snap.active):
+    hp = _settings()
+    if hp is not None:
+        _before_training(hp)
+    _probes_editor()
+    busy = snap is not None and snap.active
+    if st.button("▶ Start training", type="primary", disabled=hp is None or busy,
+                 help="One run at a time per browser; stop the current one first." if busy else None):
+        run = ui.runner().submit(hp, owner=owner, probes=tuple(ui.pinned_probes()))
+        st.session_state.train_run_id = run.id
+        st.rerun()
+
+if run is None:
+    st.info("Pick a preset, adjust it if you like, and press **Start training**. The curves appear here "
+            "and gain a point after every epoch.")
+else:
+    st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
+    if not snap.active:
+        _results(snap)
