@@ -90,7 +90,7 @@ def _effects_chart(explanation: Explanation) -> go.Figure | None:
                            marker_color=["#2b8a3e" if v > 0 else "#c92a2a" for _, v in top],
                            hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     fig.update_layout(height=60 + 28 * len(top), margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title="Change in score when the word is removed", font={"size": 15})
+                      title="Score with the word minus score without it", font={"size": 15})
     return fig
 
 
