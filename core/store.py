@@ -221,15 +221,23 @@ class RunStore:
         data["config"] = json.loads(data["config"])
         return RunRecord(**data, history=history)
 
-    def history(self, run_id: int) -> list[dict[str, Any]]:
+    def _histories(self, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Epochs of several runs in one query, grouped by run."""
+        out: dict[int, list[dict[str, Any]]] = {run_id: [] for run_id in run_ids}
+        if not run_ids:
+            return out
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)).fetchall()
-        out = []
+            rows = db.execute(
+                f"SELECT * FROM epochs WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch", run_ids
+            ).fetchall()
         for row in rows:
             item = {k: row[k] for k in EPOCH_FIELDS}
             item["probes"] = json.loads(row["probes"]) if row["probes"] else None
-            out.append(item)
+            out[row["run_id"]].append(item)
         return out
+
+    def history(self, run_id: int) -> list[dict[str, Any]]:
+        return self._histories([run_id])[run_id]
 
     def get(self, run_id: int) -> RunRecord:
         self.recover()
@@ -248,7 +256,8 @@ class RunStore:
             args = statuses
         with self._connect() as db:
             rows = db.execute(sql + " ORDER BY id DESC", args).fetchall()
-        return [self._record(r, self.history(r["id"]) if with_history else []) for r in rows]
+        histories = self._histories([r["id"] for r in rows]) if with_history else {}
+        return [self._record(r, histories.get(r["id"], [])) for r in rows]
 
     def usable(self) -> list[RunRecord]:
         """Runs with a saved model, newest first."""

@@ -182,10 +182,10 @@ def _progress(snap: Snapshot) -> None:
 
 
 def _curves(snap: Snapshot, compare: bool) -> None:
-    owner_runs = [r for r in ui.store().list(with_history=True) if r.owner == snap.owner and r.id != snap.id]
     series = [(f"#{snap.id} {snap.hp.preset}", snap.history)]
     if compare:
-        series += [(r.title, r.history) for r in owner_runs if r.history][:6]
+        earlier = [r for r in ui.store().list(with_history=True) if r.owner == snap.owner and r.id != snap.id]
+        series += [(r.title, r.history) for r in earlier if r.history][:6]
     log_loss = st.session_state.get("train_log_loss", False)
     best = evaluation.best_epoch(snap.history) if not snap.active else None
     st.plotly_chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs),
