@@ -1,0 +1,380 @@
+"""Explore: read the reviews as the model stores them (word ids), search them, and chart the data set.
+
+All counting and searching happens in core.explore; this page draws controls, reviews and Plotly charts.
+The state worth sharing (split, label, search, page, review, tab) is bound to the URL query string.
+"""
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import config, data, explore
+from core.hparams import MAX_WORD_ID, PARAMS
+from core.vocab import Vocabulary
+from pages import ui
+
+VOCAB_SIZES = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, MAX_WORD_ID + 1)
+PER_PAGE = (5, 10, 20, 50)
+PREVIEW_WORDS = 300
+TABS = ("Reviews", "Charts", "Word index")
+LABEL_COLORS = {0: "#c92a2a", 1: "#2b8a3e"}
+LABEL_BADGES = {0: ":red-badge[negative]", 1: ":green-badge[positive]"}
+SPLIT_NAMES = {"train": "training", "test": "test"}
+FONT = {"size": 16}
+BADGE = "border-radius:6px;padding:0 .35em;font-weight:700;white-space:nowrap;"
+STYLES = {
+    "start": BADGE + "background:#1f5fbf;color:#fff;",
+    "unknown": BADGE + "background:#495057;color:#fff;",
+    "clipped": BADGE + "background:#fff3bf;color:#8f4700;border:2px dashed #e67700;",
+    "match": "background:#ffe066;border-radius:4px;padding:0 .1em;box-shadow:0 0 0 2px #fab005;",
+}
+TEXT_STYLE = "font-size:1.3rem;line-height:2.05;color:#111;word-wrap:break-word;"
+
+
+# --- cached computations (keyed by data folder and split name; the corpus itself is cached process-wide) -------------
+
+
+def _source() -> str:
+    return str(config.data_dir())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _selection(source: str, split: str, label: str, phrase: tuple[int, ...]) -> explore.Selection:
+    return explore.select(explore.split_of(data.load_corpus(), split), explore.label_value(label), phrase)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _counts(source: str, split: str, label: str, size: int) -> np.ndarray:
+    return explore.word_counts(explore.split_of(data.load_corpus(), split), explore.label_value(label), size)
+
+
+# --- small drawing helpers ------------------------------------------------------------------------------------
+
+
+def _vocab_label(n: int) -> str:
+    return f"all ({n:,})" if n > MAX_WORD_ID else f"{n:,}"
+
+
+def _first_page() -> None:
+    """Filters changed: start again from the first page of results."""
+    st.session_state["page"] = 1
+
+
+def _close_review() -> None:
+    st.session_state["review"] = None
+
+
+def _span(text: str, style: str, title: str) -> str:
+    return f'<span style="{style}" title="{html.escape(title, quote=True)}">{text}</span>'
+
+
+def _word_html(word: explore.Word, num_words: int) -> str:
+    """One word, with the marks the model sees made visible: `>` start, `?` unknown, `?word` beyond num_words."""
+    text = html.escape(word.text)
+    if word.kind == "start":
+        out = _span("&gt;", STYLES["start"], "id 1: start of the review")
+    elif word.kind == "unknown":
+        out = _span("?", STYLES["unknown"], f"id {word.id}: unknown word in the data")
+    elif word.kind == "clipped":
+        out = _span(f'?<s style="font-weight:400;font-size:.72em;margin-left:.25em">{text}</s>', STYLES["clipped"],
+                    f"“{word.text}” has id {word.id} ≥ num_words {num_words:,}: the model sees ? (id 2)")
+    else:
+        out = text
+    return f'<mark style="{STYLES["match"]}">{out}</mark>' if word.match else out
+
+
+def _review_html(words: Sequence[explore.Word], num_words: int) -> str:
+    return f'<div style="{TEXT_STYLE}">' + " ".join(_word_html(w, num_words) for w in words) + "</div>"
+
+
+def _legend(num_words: int) -> None:
+    sample = [explore.Word(1, ">", "start"), explore.Word(2, "?", "unknown"),
+              explore.Word(num_words, "word", "clipped"), explore.Word(20, "match", "word", True)]
+    parts = zip(sample, ("start of review (id 1)", "unknown in the data (id 2)",
+                         f"word outside num_words {num_words:,}: the model sees ?", "search match"))
+    st.html('<div style="font-size:1.05rem;line-height:2.2">'
+            + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {html.escape(t)}" for w, t in parts) + "</div>")
+
+
+def _pin(text: str) -> None:
+    """Pin a review for the Train page's per-epoch probe chart (when this lab's ui offers pinning)."""
+    pin = getattr(ui, "pin_probe", None)
+    if pin is None:
+        return
+    if pin(text):
+        st.toast("Pinned: the Train page scores this review after every epoch.", icon="📌")
+    else:
+        st.toast("This review is already pinned.", icon="📌")
+
+
+def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: int, phrase: Sequence[int],
+                 show_ids: bool, note: str = "", key: str = "list") -> None:
+    """One review in a bordered card: index, label, length, decoded text and optionally its raw ids.
+
+    Long reviews show their first PREVIEW_WORDS words and keep the rest in an expander, so a page stays scannable.
+    """
+    ids = split.x[index]
+    label = int(split.y[index])
+    words = explore.review_words(ids, vocab, num_words, phrase)
+    clipped = sum(w.kind == "clipped" for w in words)
+    head, tail = (words, []) if len(words) <= PREVIEW_WORDS + 50 else (words[:PREVIEW_WORDS], words[PREVIEW_WORDS:])
+    with st.container(border=True):
+        title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
+        title_col.markdown(f"#### Review #{index} &nbsp; {LABEL_BADGES[label]}")
+        if hasattr(ui, "pin_probe"):
+            pin_col.button("Pin for training", icon="📌", key=f"pin_{key}_{index}", type="tertiary",
+                           on_click=_pin, args=(vocab.decode(ids),),
+                           help="Add this review to the ones the Train page re-scores after every epoch.")
+        st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
+                   f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
+        text_col, ids_col = st.columns([3, 2]) if show_ids else (st.container(), None)
+        text_col.html(_review_html(head, num_words))
+        if tail:
+            match = " (holds a search match)" if any(w.match for w in tail) else ""
+            with text_col.expander(f"… {len(tail):,} more words{match}"):
+                st.html(_review_html(tail, num_words))
+        if ids_col is not None:
+            with ids_col:
+                st.caption("Raw ids as stored (id = rank + 3); the model gets 2 for ids ≥ num_words")
+                st.code(" ".join(str(i) for i in ids.tolist()), language=None, wrap_lines=True)
+
+
+# --- Reviews tab ------------------------------------------------------------------------------------------------
+
+
+def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str, num_words: int,
+                 show_ids: bool) -> None:
+    split = explore.split_of(corpus, split_name)
+    search_col, jump_col, per_page_col = st.columns([4, 2, 1], vertical_alignment="bottom")
+    text = search_col.text_input("Search for a word or phrase", key="q", placeholder="e.g. waste of time",
+                                 on_change=_first_page, bind="query-params",
+                                 help="Finds reviews holding these words one after the other.")
+    review = jump_col.number_input("Jump to review #", min_value=0, max_value=len(split) - 1, value=None, step=1,
+                                   key="review", placeholder=f"0 to {len(split) - 1:,}", bind="query-params")
+    per_page = per_page_col.selectbox("Per page", PER_PAGE, index=1, key="per_page", on_change=_first_page)
+
+    query = explore.parse_query(text, vocab)
+    message = query.message()
+    if message:
+        st.warning(message, icon="🔤")
+    phrase = query.ids if query.searchable else ()
+    if query.searchable:
+        selection = _selection(_source(), split_name, label_name, phrase)
+    elif query.empty:
+        selection = _selection(_source(), split_name, label_name, ())
+    else:
+        selection = explore.Selection(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    _legend(num_words)
+
+    if review is not None:
+        index = int(review)
+        where = explore.position_in(selection.indices, index)
+        note = ("not in the results below: the filters leave it out" if where is None
+                else f"result {where + 1:,} of {len(selection):,}, on page {where // per_page + 1}")
+        _show_review(split, index, vocab, num_words, phrase, show_ids, note=note, key="jump")
+        st.button("Close this review", icon="✖️", on_click=_close_review, key="close_review")
+        st.divider()
+
+    kind = label_name if label_name != "all" else ""
+    scope = f"{kind} {SPLIT_NAMES[split_name]} reviews".strip()
+    if query.searchable:
+        times = f" ({selection.total_hits:,} times)" if selection.total_hits != len(selection) else ""
+        summary = f"**{len(selection):,}** {scope} contain “{' '.join(query.words)}”{times}."
+    elif message:
+        summary = f"**0** {scope} match."
+    else:
+        summary = f"**{len(selection):,}** {scope}."
+    pages = explore.page_count(len(selection), per_page)
+    info_col, pager_col = st.columns([2, 3], vertical_alignment="center")
+    with pager_col:
+        page = st.pagination(pages, key="page", bind="query-params", max_visible_pages=9)
+    shown = explore.page_slice(selection.indices, page, per_page)
+    first = (min(page, pages) - 1) * per_page
+    info_col.markdown(f"{summary} Showing {first + 1 if len(shown) else 0:,}–{first + len(shown):,}.")
+    if not len(selection):
+        st.info("No review matches these filters.", icon="🔎")
+    for index in shown.tolist():
+        _show_review(split, index, vocab, num_words, phrase, show_ids)
+
+
+# --- Charts tab ------------------------------------------------------------------------------------------------
+
+
+def _lengths_figure(hist: explore.LengthHistogram, trunc: explore.Truncation) -> go.Figure:
+    """Review lengths per label as filled step lines (readable where they overlap), maxlen and what it cuts."""
+    width, cap = hist.width, hist.cap
+    edges = np.append(hist.edges, cap + width)  # the overflow bin sits just right of the cap
+    ranges = [f"{int(a):,}–{int(a) + width - 1:,} ids" for a in hist.edges[:-1]] + [f"over {cap:,} ids"]
+    fig = go.Figure()
+    for label in (1, 0):
+        name = explore.LABEL_NAMES[label]
+        counts = np.append(hist.counts[label], hist.overflow[label])
+        fill = "rgba(43,138,62,0.15)" if label == 1 else "rgba(201,42,42,0.15)"
+        fig.add_scatter(x=edges[:-1] + width / 2, y=counts, customdata=ranges, name=name, mode="lines",
+                        line={"color": LABEL_COLORS[label], "width": 3, "shape": "hvh"}, fill="tozeroy",
+                        fillcolor=fill, hovertemplate=f"{name}<br>%{{customdata}}: %{{y:,}} reviews<extra></extra>")
+    top = cap + width
+    fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
+    fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
+    fig.add_annotation(x=trunc.maxlen, y=0.98, yref="paper", text=f"<b>{trunc.sentence()}</b>", showarrow=False,
+                       xanchor="left" if trunc.maxlen < 0.6 * top else "right", xshift=8 if trunc.maxlen < 0.6 * top else -8,
+                       font={"size": 20, "color": "#111"}, bgcolor="rgba(255,255,255,0.85)")
+    fig.update_xaxes(title_text=f"review length in ids (words + the > start mark) · last step: longer than {cap:,}",
+                     range=[0, top])
+    fig.update_yaxes(title_text="reviews", rangemode="tozero")
+    return _readable(fig, height=440)
+
+
+def _readable(fig: go.Figure, height: int) -> go.Figure:
+    """Projector-sized text everywhere (the Streamlit theme would otherwise shrink ticks and legends)."""
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font=FONT,
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right",
+                              "font": {"size": 16}})
+    fig.update_xaxes(tickfont={"size": 15}, title_font={"size": 16})
+    fig.update_yaxes(tickfont={"size": 15}, title_font={"size": 16})
+    return fig
+
+
+def _balance_figure(corpus: data.Corpus) -> go.Figure:
+    fig = go.Figure()
+    for label in (1, 0):
+        name = explore.LABEL_NAMES[label]
+        counts = [explore.label_counts(explore.split_of(corpus, s).y)[name] for s in explore.SPLITS]
+        fig.add_bar(x=[SPLIT_NAMES[s] for s in explore.SPLITS], y=counts, name=name, text=[f"{c:,}" for c in counts],
+                    textposition="inside", textfont={"size": 20, "color": "#fff"}, marker={"color": LABEL_COLORS[label]},
+                    hovertemplate=f"{name}: %{{y:,}} reviews<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="reviews")
+    return _readable(fig, height=380)
+
+
+def _words_figure(words: Sequence[explore.WordCount], num_words: int) -> go.Figure:
+    kept = [w.id < num_words for w in words]
+    fig = go.Figure(go.Bar(
+        x=[w.count for w in words], y=[f"{w.word} (#{w.rank:,})" for w in words], orientation="h",
+        marker={"color": ["#1f5fbf" if k else "#e67700" for k in kept]}, text=[f"{w.count:,}" for w in words],
+        textposition="outside", textfont={"size": 16}, cliponaxis=False, customdata=[[w.id, w.rank] for w in words],
+        hovertemplate="%{y}: %{x:,} times<br>id %{customdata[0]}, rank %{customdata[1]:,}<extra></extra>"))
+    fig.update_xaxes(title_text="occurrences")
+    _readable(fig, height=max(300, 34 * len(words) + 90))
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 17})
+    fig.update_layout(margin={"l": 10, "r": 70, "t": 10, "b": 10})
+    return fig
+
+
+def _charts_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str, num_words: int) -> None:
+    split = explore.split_of(corpus, split_name)
+    where = SPLIT_NAMES[split_name]
+    st.subheader(f"How long are the {where} reviews?")
+    maxlen_param = PARAMS["maxlen"]
+    maxlen = st.slider("maxlen (Sequence length)", int(maxlen_param.low), int(maxlen_param.high), 500, step=10,
+                       key="maxlen", help=maxlen_param.help)
+    lengths = split.x.lengths
+    trunc = explore.truncation(lengths, maxlen)
+    hist = explore.length_histogram(lengths, split.y, bin_width=25, cap=max(1000, maxlen + 100))
+    st.plotly_chart(_lengths_figure(hist, trunc), width="stretch", key="lengths_chart")
+    per_label = {k: explore.truncation(lengths[split.y == k], maxlen) for k in (1, 0)}
+    st.markdown(
+        f"**{trunc.sentence()}**: {trunc.truncated:,} of {trunc.total:,} {where} reviews have more than "
+        f"{maxlen:,} ids and lose their first ones (`pad_sequences` truncates at the front); "
+        f"{trunc.padded_share:.1%} are shorter and get zeros in front. "
+        + " · ".join(f"{explore.LABEL_NAMES[k]}: {t.share:.1%} truncated" for k, t in per_label.items())
+        + f" · median length {int(np.median(lengths)):,} ids."
+    )
+
+    balance_col, words_col = st.columns([2, 3])
+    with balance_col:
+        st.subheader("Label balance")
+        st.plotly_chart(_balance_figure(corpus), width="stretch", key="balance_chart")
+    with words_col:
+        scope = f"{label_name} {where} reviews" if label_name != "all" else f"{where} reviews"
+        st.subheader(f"Most frequent words in the {scope}")
+        n_col, skip_col = st.columns(2)
+        n = n_col.slider("Words", 10, 50, 20, step=5, key="top_n")
+        skip = skip_col.number_input("Hide the most common words (ranks 1 to …)", 0, 1000, 0, step=10, key="skip_top",
+                                     help="Like Keras skip_top: leaves out 'the', 'and', 'a'… to show the telling words.")
+        counts = _counts(_source(), split_name, label_name, MAX_WORD_ID + 1)
+        words = explore.top_words(counts, vocab, n, skip_top=int(skip))
+        st.plotly_chart(_words_figure(words, num_words), width="stretch", key="words_chart")
+        st.caption(f"Blue: kept by num_words {_vocab_label(num_words)}; orange: would become ?.")
+
+
+# --- Word index tab -------------------------------------------------------------------------------------------
+
+
+def _word_index_tab(vocab: Vocabulary, split_name: str, num_words: int) -> None:
+    counts = _counts(_source(), split_name, "all", MAX_WORD_ID + 1)
+    where = SPLIT_NAMES[split_name]
+    st.markdown(f"The word index ranks **{vocab.size:,}** words by frequency (rank 1 = most frequent). "
+                "The data stores each word as **id = rank + 3**, because ids 0, 1 and 2 mean padding, "
+                "start (`>`) and unknown (`?`).")
+    word_col, rank_col = st.columns(2)
+    with word_col:
+        st.subheader("Word → rank")
+        text = st.text_input("Word", key="lookup_word", placeholder="e.g. brilliant")
+        if text.strip():
+            info = explore.lookup_word(vocab, text, counts)
+            if info is None:
+                st.warning(f"“{text.strip()}” is not in the word index.", icon="🔤")
+            else:
+                _show_info(info, num_words, where)
+    with rank_col:
+        st.subheader("Rank → word")
+        rank = st.number_input("Rank", min_value=1, max_value=vocab.size, value=None, step=1, key="lookup_rank",
+                               placeholder=f"1 to {vocab.size:,}")
+        if rank is not None:
+            info = explore.lookup_rank(vocab, int(rank), counts)
+            if info is None:
+                st.warning(f"No word has rank {rank}.", icon="🔤")
+            else:
+                _show_info(info, num_words, where)
+
+
+def _show_info(info: explore.WordInfo, num_words: int, where: str) -> None:
+    fate = ("is **kept** (its id is below num_words)" if info.kept_by(num_words)
+            else f"**becomes ?** (its id {info.id:,} is not below num_words)")
+    cols = st.columns(3)
+    cols[0].metric("Word", info.word)
+    cols[1].metric("Rank", f"{info.rank:,}")
+    cols[2].metric("Id", f"{info.id:,}")
+    st.markdown(f"Occurs **{info.count or 0:,}** times in the {where} reviews · at num_words "
+                f"{_vocab_label(num_words)} it {fate}.")
+
+
+# --- page ----------------------------------------------------------------------------------------------------
+
+
+st.title("🔎 Explore the reviews")
+corpus = ui.require_data()
+vocab = ui.attempt(ui.vocabulary)
+if vocab is None:
+    st.stop()
+
+split_col, label_col, vocab_col, ids_col = st.columns([2, 3, 4, 2], vertical_alignment="bottom")
+split_name = split_col.segmented_control("Split", explore.SPLITS, default="train", required=True, key="split",
+                                         format_func=lambda s: SPLIT_NAMES[s], on_change=_first_page,
+                                         bind="query-params")
+label_name = label_col.segmented_control("Label", explore.LABEL_FILTERS, default="all", required=True, key="label",
+                                         on_change=_first_page, bind="query-params")
+num_words = vocab_col.select_slider("Vocabulary size (num_words)", VOCAB_SIZES, value=10_000, key="num_words",
+                                    format_func=_vocab_label, help=PARAMS["num_words"].help)
+show_ids = ids_col.toggle("Show raw ids", key="show_ids")
+clip = explore.clipping(_counts(_source(), split_name, "all", MAX_WORD_ID + 1), num_words)
+st.caption(f"At num_words {_vocab_label(num_words)}, {clip.share:.1%} of the words in the {SPLIT_NAMES[split_name]} "
+           f"reviews become ? ({clip.clipped_words:,} of {clip.distinct_words:,} distinct words). "
+           f"Review #i is `x_{split_name}[i]` of `keras.datasets.imdb.load_data()`.")
+
+reviews_tab, charts_tab, words_tab = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
+if reviews_tab.open:
+    with reviews_tab:
+        _reviews_tab(corpus, vocab, split_name, label_name, num_words, show_ids)
+if charts_tab.open:
+    with charts_tab:
+        _charts_tab(corpus, vocab, split_name, label_name, num_words)
+if words_tab.open:
+    with words_tab:
+        _word_index_tab(vocab, split_name, num_words)
