@@ -97,10 +97,17 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one `error:` line too, not argparse's usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     from core.hparams import PARAMS, PRESETS
 
-    top = argparse.ArgumentParser(prog="python -m core", description="IMDB Sentiment Lab engine")
+    top = _Parser(prog="python -m core", description="IMDB Sentiment Lab engine")
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="where the data comes from, and its counts").set_defaults(func=_info)
     train = sub.add_parser("train", help="train a preset, printing one JSON line per epoch")
