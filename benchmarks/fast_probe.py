@@ -1,4 +1,4 @@
-"""Time and score the `fast` preset the way the runner trains it: fit on the training split minus val_size, test on all 25,000.
+"""Time and score the `fast` preset as the runner trains it: fit on train minus val_size, test on all 25,000 reviews.
 
     IMDB_DATA_DIR=/work/shared/data TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/fast_probe.py [name=value ...]
 

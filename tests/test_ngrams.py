@@ -1,0 +1,88 @@
+"""The `fast` preset's n-gram featuriser and model, on a few thousand real reviews."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+
+import keras
+import numpy as np
+import pytest
+
+from core import data, features, hparams
+from core.ngrams import NGrams, _review_keys, build_model
+
+N_TRAIN, N_TEST = 3000, 500
+
+
+@pytest.fixture(scope="module")
+def splits(corpus) -> tuple[data.Split, data.Split]:
+    return corpus.train.take(np.arange(N_TRAIN)), corpus.test.take(np.arange(N_TEST))
+
+
+@pytest.fixture(scope="module")
+def fitted(splits) -> tuple[hparams.HParams, NGrams]:
+    hp = hparams.make("fast", max_features=50_000, epochs=1)
+    feat = features.for_hparams(hp)
+    assert isinstance(feat, NGrams)
+    feat.fit(splits[0].x, splits[0].y)
+    return hp, feat
+
+
+def test_features_come_from_training_reviews_only(splits, fitted) -> None:
+    """Vocabulary = the most frequent training n-grams and r = their NB log-count ratios, checked by plain Python."""
+    train, test = splits
+    hp, feat = fitted
+    df: dict[int, Counter] = {0: Counter(), 1: Counter()}
+    for review, label in zip(train.x.to_lists(), train.y.tolist()):
+        grams = {tuple(review[i : i + n]) for n in range(1, hp.ngrams + 1) for i in range(len(review) - n + 1)}
+        df[label].update(grams)
+    total = df[0] + df[1]
+    grams = [tuple(feat.ngram(i)) for i in range(1, feat.n_features)]
+    assert len(grams) == len(set(grams)) == 50_000 and all(g in total for g in grams)
+    kept = set(grams)
+    assert min(total[g] for g in grams) >= max(c for g, c in total.items() if g not in kept)
+    pos = np.array([df[1][g] for g in grams]) + 1.0
+    neg = np.array([df[0][g] for g in grams]) + 1.0
+    expected = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
+    np.testing.assert_allclose(feat.ratios[1:], expected, rtol=1e-5, atol=1e-5)
+    assert feat.ratios[0] == 0.0
+    # test reviews only map onto those training features
+    _, test_keys = _review_keys(test.x, hp.num_words, hp.ngrams)
+    x_test = feat.transform(test.x)
+    assert x_test.shape == (N_TEST, feat.width) and x_test.dtype == np.int32
+    assert np.isin(feat.keys[x_test[x_test > 0] - 1], test_keys).all()
+
+
+def test_state_and_arrays_round_trip(tmp_path, splits, fitted) -> None:
+    _, test = splits
+    _, feat = fitted
+    (tmp_path / "state.json").write_text(json.dumps(feat.state()))
+    np.savez(tmp_path / "arrays.npz", **feat.arrays())
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        back = features.from_state(json.loads((tmp_path / "state.json").read_text()), dict(arrays))
+    np.testing.assert_array_equal(back.transform(test.x), feat.transform(test.x))
+    ids = test.x[0].tolist()
+    assert back.describe(ids) == feat.describe(ids)
+    described = feat.describe(ids)
+    assert 0 < len(described["input_ids"]) == len(described["ngrams"]) <= described["slots"] == feat.width
+    assert described["width"] == 50_000
+    assert described["input_ids"] == [i for i in feat.transform(test.x)[0].tolist() if i]
+
+
+def test_saved_model_predicts_the_same(tmp_path, splits, fitted) -> None:
+    train, test = splits
+    hp, feat = fitted
+    hp = replace(hp, dropout=0.2)
+    keras.utils.set_random_seed(hp.seed)
+    model = build_model(hp, feat)
+    optimizer = keras.optimizers.get({"class_name": hp.optimizer, "config": {"learning_rate": hp.learning_rate}})
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    x_val = feat.transform(test.x)
+    history = model.fit(feat.transform(train.x), train.y, batch_size=hp.batch_size, epochs=hp.epochs,
+                        validation_data=(x_val, test.y), verbose=0)
+    assert history.history["val_accuracy"][-1] > 0.7
+    path = tmp_path / "model.keras"
+    keras.saving.save_model(model, path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x_val, verbose=0), model.predict(x_val, verbose=0), rtol=1e-6, atol=1e-6)
