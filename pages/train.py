@@ -120,9 +120,10 @@ def _before_training(hp: HParams) -> None:
     with right:
         st.markdown("**Before you start**")
         st.metric("Estimated time per epoch", ui.seconds(seconds), help=f"Estimate {basis}.")
+        total = ui.seconds(seconds * hp.epochs)
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
-                   f"about {ui.seconds(seconds * hp.epochs)} in all.")
+                   f"{'' if total.startswith('under') else 'about '}{total} in all.")
 
 
 # --- probes ------------------------------------------------------------------------------------------------

@@ -1,0 +1,176 @@
+"""The whole app in a real browser: `streamlit run app.py` on a free port, driven by Playwright with Debian's
+Chromium. Opens every page, trains a tiny model from the Train page, scores a typed review on Predict, and keeps
+screenshots of each page in docs/.
+
+Run only these with `pytest -m e2e`, skip them with `pytest -m "not e2e"`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from e2e_server import StreamlitServer  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS = REPO / "docs"
+VIEWPORT = {"width": 1400, "height": 1000}
+SHOT_WIDTH, SHOT_MAX_HEIGHT = 1400, 2600
+TRAIN_SECONDS = 240  # a 2,000-review, 2-epoch dlwp run takes well under a minute on an idle 2-core machine
+PAGES = {
+    "/": "IMDB Sentiment Lab",
+    "/explore": "Explore the reviews",
+    "/train": "Train a model",
+    "/predict": "Score a review",
+    "/runs": "Runs",
+}
+REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved every minute of it."
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    data_dir = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data")
+    home = tmp_path_factory.mktemp("e2e-lab-home")
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    with StreamlitServer(data_dir, home, logs / "streamlit.log") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"the browser tests need Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+def settle(page, quiet_ms: int = 800, timeout: float = 90_000) -> None:
+    """Wait until the script is not running (twice, `quiet_ms` apart, so a rerun has no gap to hide in)."""
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    for _ in range(2):
+        page.wait_for_selector(idle, timeout=timeout)
+        page.wait_for_timeout(quiet_ms)
+    page.wait_for_selector(idle, timeout=timeout)
+
+
+def open_page(page, server: StreamlitServer, path: str) -> None:
+    page.goto(server.url + path)
+    heading = page.locator("h1").filter(has_text=PAGES[path.split("?")[0]])
+    heading.first.wait_for(timeout=90_000)
+    settle(page)
+    assert_no_exception(page, path)
+
+
+def assert_no_exception(page, where: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{where} shows an exception: {errors.first.inner_text()[:2000]}"
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page PNG in docs/: the viewport is made as tall as the app's content (Streamlit scrolls its main
+    area, not the document), capped so the file stays small."""
+    height = page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const content = document.querySelector('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]');
+            if (!main || !content) return document.body.scrollHeight;
+            return content.getBoundingClientRect().bottom + main.scrollTop + 60;
+        }"""
+    )
+    page.set_viewport_size({"width": SHOT_WIDTH, "height": int(min(max(height, VIEWPORT["height"]), SHOT_MAX_HEIGHT))})
+    page.wait_for_timeout(1200)  # let Plotly and the layout follow the new size
+    DOCS.mkdir(exist_ok=True)
+    path = DOCS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.set_viewport_size(VIEWPORT)
+    assert path.stat().st_size < 600_000, f"{path} is {path.stat().st_size:,} bytes"
+    return path
+
+
+def loss_points(page) -> int:
+    """Points on the first trace (training loss) of the learning-curve chart, 0 while there is none."""
+    return page.evaluate(
+        """() => {
+            const plot = document.querySelector('.js-plotly-plot');
+            return plot && plot.data && plot.data.length ? (plot.data[0].x || []).length : 0;
+        }"""
+    )
+
+
+# --- the test ----------------------------------------------------------------------------------------------
+def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer) -> None:
+    # Every page renders its heading and no exception; the fresh lab has no runs yet.
+    for path in PAGES:
+        open_page(page, server, path)
+        if path == "/":
+            screenshot(page, "home")
+        elif path == "/explore":
+            screenshot(page, "explore")
+        elif path == "/predict":
+            assert page.get_by_text("There is no trained model yet").is_visible()
+
+    # Train a tiny model from a shared link.
+    open_page(page, server, "/train?preset=dlwp&limit=2000&val_size=500&epochs=2")
+    assert page.get_by_text("2,000 training reviews, 500 for validation, 2 epoch(s)").is_visible()
+    page.get_by_role("button", name="▶ Start training").click()
+    page.get_by_text(re.compile(r"Run #\d+ · dlwp")).first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p.data && p.data.length > 0 && (p.data[0].x || []).length >= 1; }",
+        timeout=TRAIN_SECONDS * 1000,
+    )
+    assert loss_points(page) >= 1
+    page.get_by_text("Test accuracy").first.wait_for(timeout=TRAIN_SECONDS * 1000)
+    settle(page)
+    assert_no_exception(page, "/train after training")
+    assert page.get_by_text(re.compile(r"Run #\d+ · dlwp · finished")).first.is_visible()
+    assert loss_points(page) == 2, "one point per epoch"
+    assert page.get_by_text("Where it goes wrong").is_visible()
+    # Fold the settings away so the picture shows the curves and the results.
+    page.locator('[data-testid="stExpander"] summary').filter(has_text="Settings").first.click()
+    page.wait_for_timeout(500)
+    screenshot(page, "train")
+
+    # Score a typed review with the new model.
+    open_page(page, server, "/predict")
+    review = page.get_by_label("Review", exact=True)
+    review.fill(REVIEW)
+    review.press("Control+Enter")  # commit the text area's value before pressing the button
+    page.get_by_role("button", name="Score review").click()
+    verdict = page.get_by_text(re.compile(r"^(Positive|Negative)$"))
+    verdict.first.wait_for(timeout=90_000)
+    page.get_by_text(re.compile(r"score \d\.\d{3}")).first.wait_for(timeout=30_000)
+    settle(page)
+    assert_no_exception(page, "/predict after scoring")
+    assert page.get_by_text("pushes towards positive").is_visible()
+    screenshot(page, "predict")
+
+    # The run is listed on Runs.
+    open_page(page, server, "/runs")
+    screenshot(page, "runs")

@@ -1,0 +1,127 @@
+"""The Predict page in Streamlit's AppTest, over one real tiny `dlwp` run trained once for this module through the
+real Runner. Each test that needs a model works on its own copy of that lab home, so deleting a model file in
+one test never shows in another (and never hits a scorer cached for another folder)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from core import hparams  # noqa: E402
+from core.runner import Runner  # noqa: E402
+from core.store import RunStore  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("predict-page-template")
+    hp = hparams.make("dlwp", limit=1000, val_size=300, epochs=2)
+    snap = Runner(RunStore(home)).submit(hp, owner="tests", probes=()).wait(timeout=600)
+    assert snap.status == "finished", snap.error
+    return home
+
+
+@pytest.fixture()
+def home(template_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of the trained lab home, set as SENTIMENT_LAB_HOME."""
+    copy = tmp_path / "lab"
+    shutil.copytree(template_home, copy)
+    store = RunStore(copy)
+    for record in store.list():
+        store.set_model_dir(record.id, store.runs_dir / str(record.id))
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(copy))
+    return copy
+
+
+def open_predict() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    return at
+
+
+def html(at: AppTest) -> str:
+    return "\n".join(h.value for h in at.html)
+
+
+def score_button(at: AppTest):
+    found = [b for b in at.button if b.label == "Score review"]
+    assert len(found) == 1, [b.label for b in at.button]
+    return found[0]
+
+
+def test_no_runs_says_so_and_links_to_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "empty-lab"))
+    at = open_predict()
+    assert at.title[0].value == "💬 Score a review"
+    assert any("There is no trained model yet" in i.value for i in at.info)
+    assert [link.label for link in at.page_link] == ["Go to Train"]
+    assert not at.text_area and not at.selectbox
+
+
+def test_model_selectbox_lists_the_finished_run(home: Path) -> None:
+    at = open_predict()
+    box = at.selectbox(key="predict_run")
+    assert box.options and len(box.options) == 1
+    assert box.value == 1
+    label = box.options[0]  # what the user reads: the run's title, its test accuracy and when it ran
+    assert "dlwp" in label and "test accuracy" in label and "%" in label
+    assert len([b for b in at.button if b.key and b.key.startswith("example_")]) == 6
+    assert not at.html, "no verdict before anything is scored"
+
+
+def test_example_button_fills_the_text_and_shows_a_verdict_with_word_highlighting(home: Path) -> None:
+    at = open_predict()
+    ok(at.button(key="example_Plainly positive").click().run())
+    assert at.text_area(key="predict_text").value.startswith("A wonderful film with a brilliant cast")
+    body = html(at)
+    assert ("Positive" in body) or ("Negative" in body)
+    assert "score <b>" in body
+    assert "pushes towards positive" in body and "pushes towards negative" in body, "the colour legend"
+    assert "rgba(43,138,62" in body or "rgba(201,42,42" in body, "words tinted by their effect"
+    assert any(s.value == "Why" for s in at.subheader)
+    assert at.get("plotly_chart"), "the per-word effect chart"
+    assert any(e.label == "What the model saw" for e in at.expander)
+    assert not at.error and not at.warning
+
+
+def test_typed_review_is_scored_when_the_button_is_pressed(home: Path) -> None:
+    at = open_predict()
+    at.text_area(key="predict_text").input("Boring, badly acted and far too long. A waste of time.")
+    ok(score_button(at).click().run())
+    assert "score <b>" in html(at)
+    assert len(at.get("progress")) == 1
+
+
+def test_empty_review_warns_and_shows_no_score(home: Path) -> None:
+    at = open_predict()
+    ok(score_button(at).click().run())
+    assert any("The review is empty" in w.value for w in at.warning)
+    assert "score <b>" not in html(at)
+    at.text_area(key="predict_text").input("   \n ")
+    ok(score_button(at).click().run())
+    assert any("The review is empty" in w.value for w in at.warning)
+    assert "score <b>" not in html(at)
+
+
+def test_deleted_model_file_gives_a_clear_error(home: Path) -> None:
+    (home / "runs" / "1" / "model.keras").unlink()
+    at = open_predict()
+    at.text_area(key="predict_text").input("A wonderful film.")
+    ok(score_button(at).click().run())
+    errors = " ".join(e.value for e in at.error)
+    assert "No saved model in" in errors and "removed" in errors
+    assert "score <b>" not in html(at)

@@ -1,0 +1,221 @@
+"""The Train page in Streamlit's AppTest: settings from presets and shared links, validation, the layer table,
+pinned reviews, and one real (tiny) training started from the page and followed to its results.
+
+Each test gets its own empty SENTIMENT_LAB_HOME, so the cached Runner/RunStore (keyed by that folder) is fresh.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+START = "▶ Start training"
+TRAIN_TIMEOUT = 240  # seconds; a 1,000-review, 2-epoch run takes well under a minute on an idle 2-core machine
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    lab = tmp_path / "lab"
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(lab))
+    return lab
+
+
+def open_train(**query: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    return at
+
+
+def labels(at: AppTest) -> list[str]:
+    return [w.label for kind in ("number_input", "selectbox", "slider") for w in getattr(at, kind)]
+
+
+def value(at: AppTest, param: str):
+    for kind in ("number_input", "selectbox", "slider"):
+        for w in getattr(at, kind):
+            if w.key == f"hp_{param}":
+                return w.value
+    raise AssertionError(f"no widget for {param}; widgets: {labels(at)}")
+
+
+def start_button(at: AppTest):
+    found = [b for b in at.button if b.label == START]
+    assert len(found) == 1, [b.label for b in at.button]
+    return found[0]
+
+
+def texts(at: AppTest) -> str:
+    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+# --- settings ----------------------------------------------------------------------------------------------
+def test_page_renders_with_dlwp_settings_and_a_hint(home: Path) -> None:
+    at = open_train()
+    assert at.title[0].value == "🏋️ Train a model"
+    assert at.selectbox(key="train_preset").value == "dlwp"
+    assert value(at, "epochs") == 4 and value(at, "hidden_layers") == 2 and value(at, "units") == 16
+    assert not any(label.startswith("Sequence length") for label in labels(at)), "dlwp does not read maxlen"
+    assert any("press **Start training**" in i.value for i in at.info)
+    assert not start_button(at).disabled
+    assert not at.error and not at.warning
+
+
+def test_preset_selectbox_switches_the_visible_settings(home: Path) -> None:
+    at = open_train()
+    ok(at.selectbox(key="train_preset").set_value("lstm").run())
+    shown = labels(at)
+    assert any(label.startswith("Sequence length") for label in shown)
+    assert any(label.startswith("Embedding size") for label in shown)
+    assert not any(label.startswith("Hidden layers") for label in shown), "the lstm preset has no Dense stack"
+    assert value(at, "units") == 120 and value(at, "embedding_dim") == 120 and value(at, "patience") == 5
+    assert at.query_params["preset"] == "lstm"
+
+    ok(at.selectbox(key="train_preset").set_value("fast").run())
+    shown = labels(at)
+    assert any(label.startswith("Longest n-gram") for label in shown)
+    assert not any(label.startswith("Sequence length") for label in shown)
+
+
+def test_url_query_params_preselect_the_preset_and_values(home: Path) -> None:
+    at = open_train(preset="mslearn", epochs="2", batch_size="64")
+    assert at.selectbox(key="train_preset").value == "mslearn"
+    assert value(at, "epochs") == 2 and value(at, "batch_size") == 64
+    assert value(at, "maxlen") == 500
+    assert not at.warning
+    # The link is kept up to date: only what differs from the preset.
+    assert at.query_params["preset"] == "mslearn"
+    assert at.query_params["epochs"] == "2" and at.query_params["batch_size"] == "64"
+    assert "maxlen" not in at.query_params
+
+    # Editing a widget updates the shareable link.
+    ok(at.number_input(key="hp_epochs").set_value(3).run())
+    assert at.query_params["epochs"] == "3"
+
+
+def test_out_of_range_url_value_warns_and_uses_the_presets_value(home: Path) -> None:
+    at = open_train(preset="mslearn", epochs="200", units="abc")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "epochs=200 is out of range" in warnings and "preset's value 5" in warnings
+    assert "units='abc' is not a int" in warnings
+    assert value(at, "epochs") == 5 and value(at, "units") == 16
+    assert not at.error and not start_button(at).disabled
+
+
+def test_unknown_preset_in_url_falls_back_to_dlwp(home: Path) -> None:
+    at = open_train(preset="bogus")
+    assert any("unknown preset 'bogus'" in w.value for w in at.warning)
+    assert at.selectbox(key="train_preset").value == "dlwp"
+
+
+def test_invalid_combination_shows_an_error_and_disables_start(home: Path) -> None:
+    at = open_train()
+    at.number_input(key="hp_val_size").set_value(20_000)
+    ok(at.number_input(key="hp_limit").set_value(6_000).run())
+    errors = " ".join(e.value for e in at.error)
+    assert "Cannot train with these settings" in errors and "limit=6000" in errors and "val_size=20000" in errors
+    assert start_button(at).disabled
+    assert not at.dataframe, "no layer table for settings that cannot train"
+
+    ok(at.number_input(key="hp_limit").set_value(4_000).run())
+    assert not at.error and not start_button(at).disabled
+
+
+def test_layer_table_and_estimate_follow_the_settings(home: Path) -> None:
+    at = open_train()
+    assert len(at.dataframe) == 1
+    table = at.dataframe[0].value
+    assert "parameters" in table.columns
+    # multi-hot(10000) -> Dense 16 -> Dense 16 -> Dense 1
+    assert list(table["parameters"]) == [0, 160_016, 272, 17]
+    assert "160,305 parameters in all." in texts(at)
+    assert any(m.label == "Estimated time per epoch" for m in at.metric)
+
+    ok(at.number_input(key="hp_units").set_value(8).run())
+    assert list(at.dataframe[0].value["parameters"]) == [0, 80_008, 72, 9]
+
+
+def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
+    at = open_train()
+    before = len([b for b in at.button if b.label == "✕"])
+    at.text_input[0].input("a charming little film")
+    ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
+    assert "“a charming little film”" in [m.value for m in at.markdown]
+    assert len([b for b in at.button if b.label == "✕"]) == before + 1
+    assert "a charming little film" in at.session_state["probes"]
+
+    # The same review again is refused with a note.
+    at.text_input[0].input("a charming   little film")
+    ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
+    assert any("not pinned yet" in w.value for w in at.warning)
+
+    ok(at.button(key="unpin_4_a charming little fi").click().run())
+    assert "“a charming little film”" not in [m.value for m in at.markdown]
+
+
+# --- a real run --------------------------------------------------------------------------------------------
+def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
+    at = open_train()
+    at.number_input(key="hp_limit").set_value(1000)
+    at.number_input(key="hp_val_size").set_value(300)
+    ok(at.number_input(key="hp_epochs").set_value(2).run())
+    assert "1,000 training reviews, 300 for validation, 2 epoch(s) of 2 batches" in texts(at)
+
+    at.text_input[0].input("a film I will watch again")
+    ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
+
+    ok(start_button(at).click().run())
+    assert at.session_state["train_run_id"] == 1
+    assert any(s.value.startswith("Run #1 · dlwp") for s in at.subheader)
+    assert start_button(at).disabled or "finished" in texts(at), "one run at a time per browser"
+
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    seen_live = False
+    while not any(m.label == "Test accuracy" for m in at.metric):
+        assert time.monotonic() < deadline, f"the run did not finish in {TRAIN_TIMEOUT} s:\n{texts(at)}"
+        seen_live = seen_live or bool(at.get("progress")) or bool(at.info)
+        time.sleep(2)
+        ok(at.run())
+
+    page = texts(at)
+    assert "Run #1 · dlwp · finished" in page
+    accuracy = next(m for m in at.metric if m.label == "Test accuracy").value
+    assert accuracy.endswith("%") and 50 <= float(accuracy.rstrip("%")) <= 100
+    assert next(m for m in at.metric if m.label == "Epochs").value == "2"
+
+    specs = plotly_specs(at)
+    curves = specs[0]
+    assert {t["name"] for t in curves["data"]} == {"#1 dlwp · train", "#1 dlwp · validation"}
+    assert all(t["x"] == [1, 2] for t in curves["data"]), "one point per epoch on every curve"
+    probe_names = {t.get("name") for spec in specs for t in spec["data"]}
+    assert "a film I will watch again" in probe_names, "the pinned review is scored after each epoch"
+    heatmaps = [t for spec in specs for t in spec["data"] if t.get("type") == "heatmap"]
+    assert len(heatmaps) == 1, "the test confusion matrix"
+    assert sum(sum(row) for row in heatmaps[0]["z"]) == 25_000
+
+    assert "Where it goes wrong" in page
+    mistakes = [e for e in at.expander if e.label.startswith("Test review ")]
+    assert len(mistakes) == 8 and all(" actually " in e.label for e in mistakes)
+    assert any(link.label == "Score your own review with this model" for link in at.page_link)
+    assert not start_button(at).disabled, "a finished run frees the Start button"
