@@ -1,0 +1,312 @@
+"""Load test: one student training, ten students browsing. Are pages still drawn within 2 seconds?
+
+    IMDB_DATA_DIR=/work/shared/data python benchmarks/load_test.py [--users 10] [--iterations 3] [--port 8650]
+
+What it does, all on localhost:
+1. Makes a throw-away SENTIMENT_LAB_HOME (or uses --home) and, unless --no-seed-model, trains one tiny model
+   there with `python -m core train` so the Predict page has something to score with.
+2. Starts the app itself (`streamlit run app.py --server.port P --server.headless true`) and waits for
+   /_stcore/health. One visit to / runs app.py once (and loads the data), before anything is timed.
+3. In one Playwright browser context, opens /train?preset=dlwp&epochs=8 (change with --train-epochs), presses
+   "▶ Start training" and leaves that page open, watching the run as a student would.
+4. Meanwhile `--users` more contexts of the same Chromium each repeat `--iterations` times: open /explore,
+   open /predict, type a review and press the score button. Each page view is timed from the request to the
+   moment the page has finished rendering: the app's script state is `notRunning`, no status widget
+   ("Running…") is visible, no element is still a loading skeleton, and the page's title (and, for scoring,
+   the score) is on screen.
+5. Prints count, median and 95th percentile per page, whether p95 is under 2 s, and whether the training
+   was still running while the pages were timed; then stops the server.
+
+The browser runs on the same machine as the server and the training, so the times include its own rendering.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+REVIEWS = (
+    "A warm, funny film with a wonderful cast; I loved every minute of it.",
+    "Dull and far too long. The plot made no sense and the acting was wooden.",
+    "Not bad at all, though the ending dragged a little.",
+)
+TARGET_S = 2.0
+
+# The page is drawn: the script finished, nothing says "Running…", and the page title is there.
+RENDERED_JS = """(needResult) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+  const widget = document.querySelector('[data-testid="stStatusWidget"]');
+  if (widget && widget.getClientRects().length > 0) return false;
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main || !main.querySelector('h1')) return false;
+  if (main.querySelector('[data-testid="stSkeleton"]')) return false;  // an element still loading its code
+  if (!needResult) return true;
+  return /score\\s+[01]\\.\\d{3}|\\b(Positive|Negative)\\b/.test(main.innerText)
+      || main.querySelector('[data-testid="stAlert"]') !== null;
+}"""
+
+
+@dataclass
+class Timings:
+    values: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0  # score attempts on a Predict page without a review box (no model yet)
+    window: list[float] = field(default_factory=lambda: [float("inf"), 0.0])  # first start, last end (epoch s)
+
+    def add(self, page: str, seconds: float, started: float) -> None:
+        self.values.setdefault(page, []).append(seconds)
+        self.window[0] = min(self.window[0], started)
+        self.window[1] = max(self.window[1], started + seconds)
+
+    def fail(self, page: str, message: str) -> None:
+        self.errors.setdefault(page, []).append(message)
+
+
+def p95(values: list[float]) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+# --- the server ---------------------------------------------------------------------------------------------
+def lab_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    env.update(SENTIMENT_LAB_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+               PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""))
+    return env
+
+
+def seed_model(env: dict[str, str]) -> None:
+    command = [sys.executable, "-m", "core", "train", "--preset", "dlwp", "--limit", "1000", "--val-size", "300",
+               "--epochs", "2"]
+    print("setup: training a tiny model for the Predict page:", " ".join(command[1:]), flush=True)
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"seeding a model failed:\n{result.stderr[-2000:]}")
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    print(f"setup: {' '.join(command[2:])} (log: {log})", flush=True)
+    with open(log, "w") as out:
+        server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as reply:
+                if reply.read().strip() == b"ok":
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.5)
+    stop_server(server)
+    raise SystemExit(f"the server did not answer /_stcore/health within 90 s; see {log}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=15)
+
+
+# --- the browsers -------------------------------------------------------------------------------------------
+async def rendered(page, timeout_s: float, need_result: bool = False) -> None:
+    await page.wait_for_function(RENDERED_JS, arg=need_result, timeout=timeout_s * 1000, polling=50)
+
+
+async def open_page(page, base: str, path: str, timeout_s: float) -> float:
+    started = time.perf_counter()
+    await page.goto(base + path, wait_until="commit", timeout=timeout_s * 1000)
+    await rendered(page, timeout_s)
+    return time.perf_counter() - started
+
+
+async def start_training(context, base: str, epochs: int, timeout_s: float) -> None:
+    page = await context.new_page()
+    await page.goto(f"{base}/train?preset=dlwp&epochs={epochs}", wait_until="commit")
+    await rendered(page, timeout_s)
+    button = page.get_by_role("button", name="▶ Start training")
+    await button.wait_for(timeout=timeout_s * 1000)
+    await button.click()
+    await page.get_by_text(re.compile(r"Run #\d+")).first.wait_for(timeout=timeout_s * 1000)
+    print(f"trainer: started dlwp with {epochs} epochs; the Train page stays open", flush=True)
+
+
+async def score(page, review: str, timeout_s: float) -> float:
+    """Type a review and press the score button; LookupError when this Predict page offers no way to score."""
+    box = page.get_by_label(re.compile(r"^Review"))
+    if await box.count() == 0:
+        box = page.locator("[data-testid='stMain'] textarea")
+    button = page.get_by_role("button", name=re.compile("Score"))
+    if await box.count() == 0 or await button.count() == 0:
+        shown = " ".join((await page.locator("[data-testid='stMain']").inner_text()).split())
+        raise LookupError(f"no 'Review' box or 'Score' button; the page shows: {shown[:160]!r}")
+    await box.first.fill(review)
+    started = time.perf_counter()
+    await button.first.click()
+    await asyncio.sleep(0.05)  # let the click reach the server before checking the script state
+    await rendered(page, timeout_s, need_result=True)
+    return time.perf_counter() - started
+
+
+async def student(n: int, browser, base: str, iterations: int, timings: Timings, timeout_s: float) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    await asyncio.sleep(0.2 * n)  # ten people do not click at the same millisecond
+    try:
+        for i in range(iterations):
+            opened = False
+            for name, path in (("explore", "/explore"), ("predict", "/predict")):
+                started = time.time()
+                try:
+                    timings.add(name, await open_page(page, base, path, timeout_s), started)
+                    opened = name == "predict"
+                except Exception as exc:  # noqa: BLE001 - a failed view is counted, the run goes on
+                    timings.fail(name, f"user {n} #{i}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            if not opened:
+                continue
+            started = time.time()
+            try:
+                timings.add("predict: score", await score(page, REVIEWS[(n + i) % len(REVIEWS)], timeout_s), started)
+            except LookupError as exc:  # the page offers no way to score (no model yet): skipped, not failed
+                timings.skipped += 1
+                timings.notes.append(f"scoring skipped: {exc}")
+            except Exception as exc:  # noqa: BLE001
+                timings.fail("predict: score", f"user {n} #{i}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        await context.close()
+
+
+async def drive(base: str, args: argparse.Namespace, timings: Timings) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            warm = await browser.new_context()
+            page = await warm.new_page()
+            took = await open_page(page, base, "/", args.view_timeout)
+            print(f"warm-up: / drawn in {took:.1f} s (app.py run once, data loaded; not counted)", flush=True)
+            await warm.close()
+            trainer = await browser.new_context(viewport={"width": 1400, "height": 1000})
+            if args.train_epochs:
+                await start_training(trainer, base, args.train_epochs, args.view_timeout)
+            await asyncio.gather(*(student(n, browser, base, args.iterations, timings, args.view_timeout)
+                                   for n in range(args.users)))
+            await trainer.close()
+        finally:
+            await browser.close()
+
+
+# --- report -------------------------------------------------------------------------------------------------
+def training_overlap(home: Path, window: list[float]) -> str:
+    sys.path.insert(0, str(REPO))
+    from core.store import RunStore
+
+    runs = [r for r in RunStore(home).list(with_history=True) if r.owner != "cli"]
+    if not runs:
+        return "no training was started from the Train page"
+    run = runs[0]
+    start, end = run.started_at or run.created_at, run.finished_at or time.time()
+    first, last = window
+    overlap = max(0.0, min(end, last) - max(start, first))
+    share = overlap / (last - first) if last > first else 0.0
+    return (f"run #{run.id} ({run.preset}, {len(run.history)} of {run.config.get('epochs')} epochs, {run.status}) "
+            f"trained for {share:.0%} of the {last - first:.0f} s in which pages were timed")
+
+
+def report(timings: Timings, args: argparse.Namespace, home: Path) -> bool:
+    print()
+    print(f"{args.users} users x {args.iterations} iterations" + (f", a dlwp training of {args.train_epochs} epochs "
+          "started first" if args.train_epochs else ", no training"))
+    print(f"{'page':<16}{'count':>6}{'errors':>8}{'median s':>10}{'p95 s':>8}{'max s':>8}   p95 < {TARGET_S:g} s")
+    ok = True
+    for name in ("explore", "predict", "predict: score"):
+        values, errors = timings.values.get(name, []), timings.errors.get(name, [])
+        if not values and not errors:
+            continue
+        if values:
+            under = p95(values) < TARGET_S
+            ok &= under and not errors
+            print(f"{name:<16}{len(values):>6}{len(errors):>8}{statistics.median(values):>10.2f}{p95(values):>8.2f}"
+                  f"{max(values):>8.2f}   {'yes' if under else 'NO'}")
+        else:
+            ok = False
+            print(f"{name:<16}{0:>6}{len(errors):>8}{'–':>10}{'–':>8}{'–':>8}   NO")
+    if timings.window[1] > 0:
+        print("training:", training_overlap(home, timings.window))
+    for name, errors in timings.errors.items():
+        for error in errors[:5]:
+            print(f"error ({name}): {error}")
+    if timings.skipped:
+        print(f"note: scoring skipped {timings.skipped} time(s)")
+    for note in dict.fromkeys(timings.notes):
+        print("note:", note)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=10, help="browsing contexts besides the trainer (default 10)")
+    parser.add_argument("--iterations", type=int, default=3, help="explore/predict/score rounds per user (default 3)")
+    parser.add_argument("--port", type=int, default=8650)
+    parser.add_argument("--train-epochs", type=int, default=8, help="epochs of the dlwp training (0: no training)")
+    parser.add_argument("--home", type=Path, help="SENTIMENT_LAB_HOME to use (default: a new temporary folder)")
+    parser.add_argument("--no-seed-model", action="store_true", help="do not train a tiny model for Predict first")
+    parser.add_argument("--view-timeout", type=float, default=60, help="seconds one page view may take (default 60)")
+    parser.add_argument("--timeout", type=float, default=540, help="hard limit for the whole browsing part (s)")
+    args = parser.parse_args(argv)
+
+    temporary = args.home is None
+    home = Path(tempfile.mkdtemp(prefix="sentiment-lab-load-")) if temporary else args.home
+    env = lab_env(home)
+    timings = Timings()
+    server = None
+    try:
+        if not args.no_seed_model:
+            seed_model(env)
+        server = start_server(args.port, env, home / "server.log")
+        base = f"http://127.0.0.1:{args.port}"
+        try:
+            asyncio.run(asyncio.wait_for(drive(base, args, timings), timeout=args.timeout))
+        except asyncio.TimeoutError:
+            timings.notes.append(f"stopped at the hard timeout of {args.timeout:g} s; the figures cover what finished")
+        ok = report(timings, args, home)
+    finally:
+        if server is not None:
+            stop_server(server)
+            print("server stopped", flush=True)
+        if temporary:
+            shutil.rmtree(home, ignore_errors=True)
+    print("RESULT:", "every p95 under 2 s" if ok else "NOT every page under 2 s at p95 (or views failed)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

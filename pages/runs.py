@@ -1,0 +1,272 @@
+"""Runs: every training this lab has kept. Sort and filter them, overlay their curves, rename, note, download, delete."""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from core import export, hparams, predict
+from core.errors import LabError
+from core.store import ACTIVE, USABLE, RunRecord
+from pages import charts, ui
+
+PICK = "runs_pick"  # the run ids picked to compare and manage
+CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
+FLASH = "runs_flash"  # (kind, message) shown once after an action
+MAX_PICK = 8
+STATUS_ICONS = {"finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
+
+
+def _label(record: RunRecord) -> str:
+    name = f" {record.name}" if record.name else ""
+    return f"#{record.id}{name} · {record.preset} · {record.status}"
+
+
+def _flash(kind: str, message: str) -> None:
+    st.session_state[FLASH] = (kind, message)
+
+
+def _show_flash() -> None:
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind == "success":
+        st.success(message, icon="✅")
+        st.toast(message, icon="✅")  # seen even when the form that saved is far down the page
+    elif kind == "error":
+        st.error(message, icon="⚠️")
+
+
+# --- actions (button callbacks: they run before the page is drawn again) --------------------------------------
+def _guarded(action: Callable[[], str]) -> None:
+    try:
+        _flash("success", action())
+    except LabError as exc:
+        _flash("error", str(exc))
+
+
+def _save_text(run_id: int) -> None:
+    def save() -> str:
+        ui.store().update_text(run_id, name=st.session_state.get(f"runs_name_{run_id}", ""),
+                               note=st.session_state.get(f"runs_note_{run_id}", ""))
+        return f"Saved the name and note of run #{run_id}."
+
+    _guarded(save)
+
+
+def _ask_delete(run_id: int) -> None:
+    st.session_state[CONFIRM] = run_id
+
+
+def _cancel_delete() -> None:
+    st.session_state.pop(CONFIRM, None)
+
+
+def _delete(run_id: int) -> None:
+    def delete() -> str:
+        store = ui.store()
+        record = store.get(run_id)
+        if record.status in ACTIVE:
+            return f"Run #{run_id} is {record.status}: stop it on the Train page before deleting it."
+        store.delete(run_id)
+        if record.model_dir:
+            predict.forget(record.model_dir)
+        return f"Deleted run #{run_id} ({record.title}), its curves and its model folder."
+
+    st.session_state.pop(CONFIRM, None)
+    _guarded(delete)
+
+
+# --- pieces of the page ---------------------------------------------------------------------------------------
+def _filters(records: list[RunRecord]) -> list[RunRecord]:
+    # Every preset and status, not only those present, so a chosen filter never loses its option.
+    presets = list(hparams.PRESETS) + sorted({r.preset for r in records} - set(hparams.PRESETS))
+    statuses = list(STATUS_ICONS) + sorted({r.status for r in records} - set(STATUS_ICONS))
+    c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
+    chosen_presets = c1.multiselect("Preset", presets, key="runs_f_preset", placeholder="all presets")
+    chosen_statuses = c2.multiselect("Status", statuses, key="runs_f_status", placeholder="all statuses",
+                                     format_func=lambda s: f"{STATUS_ICONS.get(s, '')} {s}")
+    text = c3.text_input("Search name and note", key="runs_f_text", placeholder="e.g. dropout, best, #12")
+    order = c4.selectbox("Sort", export.SORTS, key="runs_f_sort")
+    shown = export.filter_runs(records, presets=chosen_presets, statuses=chosen_statuses, text=text)
+    return export.sort_runs(shown, order)
+
+
+def _table(shown: list[RunRecord], total: int) -> None:
+    if not shown:
+        st.info(f"None of the {total} runs match these filters.", icon="🔎")
+        return
+    rows = export.run_rows(shown)
+    for row in rows:
+        row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
+        for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
+            row[column] = None if row[column] is None else round(100 * row[column], 2)
+    st.dataframe(
+        rows, hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
+        height=min(44 + 40 * len(rows), 520),
+        column_config={
+            "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
+            "Preset": st.column_config.TextColumn("Preset", width=80),
+            "Status": st.column_config.TextColumn("Status", width=115),
+            "Epochs": st.column_config.TextColumn("Epochs", width=70, help="Finished of planned"),
+            "Date": st.column_config.TextColumn("Date", width=135),
+            "Batch": st.column_config.NumberColumn("Batch", width=65),
+            "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f %%",
+                                                           help="Highest validation accuracy over the epochs"),
+            "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f %%",
+                                                       help="Accuracy on the 25,000 test reviews"),
+            "Learning rate": st.column_config.NumberColumn("Learn. rate", format="%g", width=90),
+            "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
+            "Model settings": st.column_config.TextColumn("Model settings", width="medium",
+                                                          help="The settings this preset's architecture uses"),
+        },
+    )
+    st.caption(f"Showing {len(shown)} of {total} runs. Click a column header to sort by it; scroll sideways for "
+               "every setting and the notes.")
+
+
+def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]:
+    by_id = {r.id: r for r in records}
+    picked = [i for i in st.session_state.get(PICK, []) if i in by_id]  # deleted runs drop out
+    if PICK not in st.session_state:  # first visit: the newest run with a model, else the newest with curves
+        usable = [r for r in records if r.status in USABLE and r.model_dir]
+        picked = [(usable or [r for r in records if r.history] or records)[0].id]
+    st.session_state[PICK] = picked[:MAX_PICK]
+    options = [r.id for r in shown] + [i for i in picked if i not in {r.id for r in shown}]
+    st.multiselect(
+        "Runs to compare and manage", options, key=PICK, max_selections=MAX_PICK,
+        format_func=lambda i: _label(by_id[i]), placeholder="Pick one or more runs from the table",
+        help=f"Their learning curves are drawn together below (up to {MAX_PICK}), each with its own details.",
+    )
+    return [by_id[i] for i in st.session_state[PICK] if i in by_id]
+
+
+def _compare(picked: list[RunRecord]) -> None:
+    with_curves = [r for r in picked if r.history]
+    if not with_curves:
+        st.info("The picked runs have no finished epochs yet, so there are no curves to draw.", icon="📉")
+        return
+    epochs = max(len(r.history) for r in with_curves)
+    st.plotly_chart(charts.curves([(f"#{r.id} {r.name or r.preset}", r.history) for r in with_curves], epochs=epochs),
+                    width="stretch", key="runs_curves")
+    st.caption("Dashed lines: training. Solid lines: validation. The first picked run is drawn thickest.")
+
+
+def _sentence(text: str | None, default: str) -> str:
+    text = (text or default).strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _status_message(record: RunRecord) -> None:
+    done, planned = len(record.history), record.config.get("epochs")
+    epochs = f"{done} of {planned} epochs" if planned else f"{done} epochs"
+    if record.status == "running":
+        st.info(f"Still training in this server: {epochs} finished so far. Press **Refresh** for new epochs.", icon="🏃")
+    elif record.status == "queued":
+        st.info("Waiting in the training queue.", icon="⏳")
+    elif record.status == "failed":
+        st.error(f"Training failed: {_sentence(record.error, 'no message was recorded')} "
+                 f"It finished {epochs} before that.", icon="⛔")
+    elif record.status == "interrupted":
+        st.warning(f"Interrupted: {_sentence(record.error, 'the training stopped before it finished')} "
+                   f"It finished {epochs}; the curves show them.", icon="⚠️")
+    elif record.status == "stopped":
+        st.info(record.error or f"Stopped early by its owner after {epochs}; the model as it was then is kept.",
+                icon="⏹")
+
+
+def _downloads(record: RunRecord) -> None:
+    model = export.model_file(record)
+    slots = iter(st.columns(3))
+    if model.ok:
+        path = model.path
+
+        def model_bytes() -> bytes:  # read on click, not on every redraw of the page
+            return path.read_bytes()
+
+        next(slots).download_button(f"⬇ Model (.keras, {model.size / 1e6:.1f} MB)", data=model_bytes,
+                           file_name=export.download_name(record, ".keras"), mime="application/octet-stream",
+                           key=f"runs_dl_model_{record.id}", on_click="ignore", width="stretch")
+    if record.history:
+        next(slots).download_button("⬇ History (.csv)", data=export.history_csv(record.history),
+                           file_name=export.download_name(record, "-history.csv"), mime="text/csv",
+                           key=f"runs_dl_hist_{record.id}", on_click="ignore", width="stretch")
+    if not model.ok:
+        if record.status in ACTIVE:
+            st.caption(model.problem)
+        else:
+            st.warning(model.problem, icon="📁")
+
+
+def _edit(record: RunRecord) -> None:
+    with st.form(f"runs_text_{record.id}", border=False):
+        st.text_input("Name", value=record.name, key=f"runs_name_{record.id}", max_chars=80,
+                      placeholder=f"#{record.id} {record.preset}")
+        st.text_area("Note", value=record.note, key=f"runs_note_{record.id}", max_chars=2000, height=90,
+                     placeholder="What did you try, and what happened?")
+        st.form_submit_button("💾 Save name and note", on_click=_save_text, args=(record.id,))
+
+
+def _delete_controls(record: RunRecord) -> None:
+    if st.session_state.get(CONFIRM) == record.id:
+        st.warning(f"Delete **{record.title}** for good? This removes its record, its curves and its model folder. "
+                   "It cannot be undone.", icon="🗑")
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
+                  args=(record.id,), width="stretch")
+        c2.button("Cancel", key=f"runs_del_no_{record.id}", on_click=_cancel_delete, width="stretch")
+    else:
+        active = record.status in ACTIVE
+        st.button("🗑 Delete this run…", key=f"runs_del_{record.id}", on_click=_ask_delete, args=(record.id,),
+                  disabled=active, help="Stop it on the Train page first." if active else "You will be asked to confirm.")
+
+
+def _details(record: RunRecord) -> None:
+    _status_message(record)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Best val. accuracy", ui.percent(record.best_val_accuracy))
+    c2.metric("Test accuracy", ui.percent(record.test_accuracy))
+    c3.metric("Epochs", f"{len(record.history)} of {record.config.get('epochs', '?')}")
+    c4.metric("Duration", ui.seconds(record.duration))
+    used = hparams.USES.get(record.config.get("architecture", ""), ()) + hparams.COMMON
+    settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
+    st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")
+    if record.note:
+        st.markdown(f"📝 {record.note}")
+    _downloads(record)
+    left, right = st.columns([3, 2])
+    with left:
+        _edit(record)
+    with right:
+        st.markdown("**Delete**")
+        _delete_controls(record)
+
+
+# --- page -----------------------------------------------------------------------------------------------------
+st.title("🗂️ Runs")
+_show_flash()
+records = ui.attempt(lambda: ui.store().list(with_history=True))
+if records is None:
+    st.stop()
+if not records:
+    st.info("No runs yet. Train a model and it will be listed here, with its curves, scores and settings.", icon="🗂️")
+    st.page_link("pages/train.py", label="Train your first model", icon="🏋️")
+    st.stop()
+
+running = sum(r.status in ACTIVE for r in records)
+head, refresh = st.columns([5, 1])
+head.caption(f"{len(records)} runs kept in {ui.store().home}"
+             + (f" · {running} still training or queued" if running else ""))
+refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
+
+shown = _filters(records)
+_table(shown, len(records))
+
+st.subheader("Compare and manage")
+picked = _picker(records, shown)
+if not picked:
+    st.info("Pick one or more runs above to see their curves, rename them, add a note, download or delete them.",
+            icon="👆")
+    st.stop()
+_compare(picked)
+for tab, record in zip(st.tabs([_label(r) for r in picked]), picked):  # one tab per picked run
+    with tab:
+        _details(record)
