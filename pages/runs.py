@@ -98,7 +98,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
     for row in rows:
         row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
         for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
-            row[column] = None if row[column] is None else round(100 * row[column], 2)
+            row[column] = None if row[column] is None else float(f"{100 * row[column]:.1f}")
     st.dataframe(
         rows, hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
         height=min(44 + 40 * len(rows), 520),
@@ -109,11 +109,11 @@ def _table(shown: list[RunRecord], total: int) -> None:
             "Epochs": st.column_config.TextColumn("Epochs", width=70, help="Finished of planned"),
             "Date": st.column_config.TextColumn("Date", width=135),
             "Batch": st.column_config.NumberColumn("Batch", width=65),
-            "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f %%",
+            "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%",
                                                            help="Highest validation accuracy over the epochs"),
-            "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f %%",
+            "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%",
                                                        help="Accuracy on the 25,000 test reviews"),
-            "Learning rate": st.column_config.NumberColumn("Learn. rate", format="%g", width=90),
+            "Learning rate": st.column_config.NumberColumn("Learning rate", format="%g", width=110),
             "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
             "Model settings": st.column_config.TextColumn("Model settings", width="medium",
                                                           help="The settings this preset's architecture uses"),
@@ -253,7 +253,7 @@ if not records:
 
 running = sum(r.status in ACTIVE for r in records)
 head, refresh = st.columns([5, 1])
-head.caption(f"{len(records)} runs kept in {ui.store().home}"
+head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept in {ui.store().home}"
              + (f" · {running} still training or queued" if running else ""))
 refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
 
