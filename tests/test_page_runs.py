@@ -87,7 +87,7 @@ def test_table_lists_every_run_with_status_scores_and_settings(home: Path) -> No
             "Date"} <= set(table.columns)
     finished = [r for r in records if r.status == "finished"]
     row = table[table["Run"] == finished[0].id].iloc[0]
-    assert row["Test acc."] == pytest.approx(100 * finished[0].test_accuracy, abs=0.01)  # shown in percent
+    assert row["Test acc."] == pytest.approx(100 * finished[0].test_accuracy, abs=0.05)  # shown in percent, one decimal
     assert row["Batch"] == 512 and row["Epochs"] == "2 of 2"
     assert "words 10,000" in row["Model settings"] and "layers 2" in row["Model settings"]
     assert "failed" in table[table["Run"] == records[0].id].iloc[0]["Status"]
