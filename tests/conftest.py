@@ -1,0 +1,124 @@
+"""Shared test setup: the real IMDB data from IMDB_DATA_DIR, a throw-away SENTIMENT_LAB_HOME, and one tiny trained run.
+
+Nothing here mocks the lab's own code: fixtures load the real data and train real (tiny) models.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = (REPO / ".." / "shared" / "data").resolve()
+DATA_FILES = ("imdb.npz", "imdb_word_index.json")
+
+# Before anything imports TensorFlow: keep its C++ logging to errors only.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not os.environ.get("IMDB_DATA_DIR", "").strip():
+    os.environ["IMDB_DATA_DIR"] = str(DEFAULT_DATA_DIR)
+DATA_DIR = Path(os.environ["IMDB_DATA_DIR"]).expanduser()
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def _data_problem() -> str | None:
+    missing = [name for name in DATA_FILES if not (DATA_DIR / name).is_file()]
+    if not missing:
+        return None
+    return (
+        f"The tests need the IMDB data on disk, but {DATA_DIR} has no {', '.join(missing)}. "
+        f"Set IMDB_DATA_DIR to a folder holding {' and '.join(DATA_FILES)} "
+        f"(by default the tests look in {DEFAULT_DATA_DIR})."
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    problem = _data_problem()
+    if problem:
+        raise pytest.UsageError(problem)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh SENTIMENT_LAB_HOME for the whole session: never the user's home, never inside the repository."""
+    home = tmp_path_factory.mktemp("sentiment-lab-home")
+    assert REPO not in home.resolve().parents, f"test lab home {home} must not be inside the repository"
+    previous = os.environ.get("SENTIMENT_LAB_HOME")
+    os.environ["SENTIMENT_LAB_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("SENTIMENT_LAB_HOME", None)
+    else:
+        os.environ["SENTIMENT_LAB_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    from core.data import load_corpus
+
+    return load_corpus()
+
+
+@pytest.fixture(scope="session")
+def vocabulary():
+    from core.vocab import load_vocabulary
+
+    return load_vocabulary()
+
+
+@pytest.fixture(scope="session")
+def run_store(lab_home: Path):
+    from core.store import RunStore
+
+    return RunStore(lab_home)
+
+
+@pytest.fixture(scope="session")
+def train_run(run_store):
+    """A function that trains a run (`dlwp` unless preset= says otherwise) through the real Runner and
+    returns its final Snapshot."""
+    from core import hparams
+    from core.runner import Runner
+
+    def train(preset: str = "dlwp", timeout: float = 600, **overrides):
+        hp = hparams.make(preset, **overrides)
+        run = Runner(run_store).submit(hp, owner="tests")
+        snap = run.wait(timeout=timeout)
+        assert snap.status == "finished", f"training did not finish: {snap.status} {snap.error}"
+        return snap
+
+    return train
+
+
+@pytest.fixture(scope="session")
+def trained_run(train_run):
+    """A tiny finished `dlwp` run (2,000 reviews, 2 epochs), shared by every test that only reads it."""
+    return train_run(limit=2000, val_size=500, epochs=2)
+
+
+@pytest.fixture(scope="session")
+def scoring_run(train_run):
+    """A `dlwp` run trained a little more (4,000 reviews, 2 epochs): enough to rank clear reviews correctly."""
+    return train_run(limit=4000, val_size=500, epochs=2)
+
+
+@pytest.fixture(scope="session")
+def cli_env(lab_home: Path) -> dict[str, str]:
+    """The environment for `python -m core` subprocesses: the test data, the test lab home, quiet TensorFlow."""
+    env = dict(os.environ)
+    env.update(
+        IMDB_DATA_DIR=str(DATA_DIR),
+        SENTIMENT_LAB_HOME=str(lab_home),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+        PYTHONUNBUFFERED="1",
+    )
+    return env

@@ -1,0 +1,100 @@
+"""Hyperparameter presets, ranges and the messages for values out of range."""
+from __future__ import annotations
+
+import pytest
+
+from core import hparams
+from core.errors import ConfigError
+from core.hparams import PARAMS, PRESETS
+
+
+def test_presets_reproduce_the_reference_notebooks():
+    dlwp = PRESETS["dlwp"]
+    assert (dlwp.architecture, dlwp.num_words, dlwp.hidden_layers, dlwp.units) == ("multihot_mlp", 10_000, 2, 16)
+    assert (dlwp.optimizer, dlwp.batch_size, dlwp.epochs, dlwp.val_size) == ("rmsprop", 512, 4, 10_000)
+    ms = PRESETS["mslearn"]
+    assert (ms.architecture, ms.num_words, ms.maxlen, ms.embedding_dim) == ("embedding_flatten", 10_000, 500, 32)
+    assert (ms.optimizer, ms.batch_size, ms.epochs) == ("adam", 128, 5)
+    lstm = PRESETS["lstm"]
+    assert (lstm.architecture, lstm.num_words, lstm.embedding_dim, lstm.units, lstm.patience) == ("lstm", 5_000, 120, 120, 5)
+    assert PRESETS["fast"].architecture == "ngram_nb"
+    for name, hp in PRESETS.items():
+        assert hp.preset == name
+        assert hparams.validate(hp) is hp
+        assert name in hparams.DESCRIPTIONS
+
+
+def test_make_applies_and_converts_overrides():
+    hp = hparams.make("dlwp", epochs="3", learning_rate="0.01", limit=2000, val_size=500, patience=None)
+    assert (hp.epochs, hp.learning_rate, hp.limit, hp.val_size, hp.patience) == (3, 0.01, 2000, 500, None)
+    assert hp.train_reviews() == 2000
+    assert hparams.make("dlwp").train_reviews() == 15_000
+    assert hparams.from_dict(hp.to_dict()) == hp
+
+
+def _range(name: str) -> str:
+    return PARAMS[name].range_text()
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"epochs": 0}, ["epochs=0", _range("epochs")]),
+        ({"epochs": 101}, ["epochs=101", _range("epochs")]),
+        ({"learning_rate": 5}, ["learning_rate=5", _range("learning_rate")]),
+        ({"optimizer": "foo"}, ["optimizer='foo'", "rmsprop, adam, adamw, sgd"]),
+        ({"batch_size": 0}, ["batch_size=0", _range("batch_size")]),
+        ({"dropout": 0.95}, ["dropout=0.95", _range("dropout")]),
+        ({"num_words": 50}, ["num_words=50", _range("num_words")]),
+        ({"val_size": 24_950}, ["val_size=24950", _range("val_size")]),
+        ({"epochs": 2.5}, ["epochs=2.5", "not a int", _range("epochs")]),
+        ({"epochs": "many"}, ["epochs='many'", _range("epochs")]),
+        ({"epochs": None}, ["epochs", "required"]),
+        ({"limit": 20_000}, ["limit=20000", "15000", "val_size=10000"]),
+        ({"limit": 24_000, "val_size": 1_500}, ["limit=24000", "23500", "val_size=1500"]),
+        ({"hidden_layers": 0, "dropout": 0.5}, ["dropout", "hidden layer"]),
+    ],
+)
+def test_out_of_range_values_name_the_parameter_and_its_range(overrides, words):
+    with pytest.raises(ConfigError) as info:
+        hparams.make("dlwp", **overrides)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_range_texts_read_naturally():
+    assert _range("epochs").startswith("1 to 100")
+    assert _range("learning_rate") == "1e-05 to 1"
+    assert _range("optimizer") == "one of rmsprop, adam, adamw, sgd"
+    assert "empty" in _range("limit")
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_every_parameter_refuses_a_value_above_its_range(name):
+    param = PARAMS[name]
+    bad = "no-such-choice" if param.choices else param.high + 1
+    with pytest.raises(ConfigError) as info:
+        param.check(bad)
+    assert name in str(info.value)
+    assert param.range_text() in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_every_parameter_accepts_its_bounds(name):
+    param = PARAMS[name]
+    values = param.choices if param.choices else (param.low, param.high)
+    for value in values:
+        assert param.check(value) == (param.kind(value) if not param.choices else value)
+
+
+def test_unknown_preset_and_unknown_setting_are_refused():
+    with pytest.raises(ConfigError, match="Unknown preset 'nope'.*dlwp"):
+        hparams.make("nope")
+    with pytest.raises(ConfigError, match="Unknown setting colour"):
+        hparams.make("dlwp", colour="red")
+
+
+def test_optional_settings_accept_none_and_blank():
+    assert hparams.make("lstm", patience=None).patience is None  # early stopping off
+    assert hparams.make("dlwp", limit="").limit is None  # all reviews validation leaves
+    assert hparams.make("dlwp", limit=None).train_reviews() == 15_000

@@ -1,0 +1,77 @@
+"""Word index encode/decode, on real reviews."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import features
+from core.data import OOV, START
+from core.vocab import OOV_MARK, START_MARK, Vocabulary
+
+NUM_WORDS = 10_000
+
+
+@pytest.fixture(scope="module")
+def reviews(corpus) -> list[list[int]]:
+    # a spread of training and test reviews, short and long
+    picks = np.linspace(0, 24_999, 150).astype(int)
+    return [corpus.train.x[i].tolist() for i in picks] + [corpus.test.x[i].tolist() for i in picks]
+
+
+def test_vocabulary_size_and_known_ranks(vocabulary):
+    assert vocabulary.size == 88_584
+    assert vocabulary.word(1) == "the"
+    assert vocabulary.encode("the") == [START, 1 + 3]
+    assert vocabulary.id_to_word(4) == "the"
+
+
+def test_decode_marks_start_unknown_and_skips_padding(vocabulary):
+    assert vocabulary.decode([0, 0, START, 4, OOV]) == f"{START_MARK} the {OOV_MARK}"
+    assert vocabulary.id_to_word(0) == ""
+    # ids at or beyond num_words show as unknown, as load_data(num_words=...) would have stored them
+    assert vocabulary.id_to_word(NUM_WORDS + 5, num_words=NUM_WORDS) == OOV_MARK
+
+
+def test_decode_encode_round_trip_full_vocabulary(vocabulary, reviews):
+    for ids in reviews:
+        text = vocabulary.decode(ids)
+        assert text.startswith(START_MARK + " ")
+        assert OOV_MARK not in text.split()  # the full vocabulary has no unknown words
+        assert vocabulary.encode(text) == ids
+
+
+def test_decode_encode_round_trip_num_words(vocabulary, reviews):
+    for ids in reviews:
+        clipped = features.clip_vocabulary(np.asarray(ids), NUM_WORDS).tolist()
+        text = vocabulary.decode(ids, num_words=NUM_WORDS)
+        assert text == vocabulary.decode(clipped)
+        assert vocabulary.encode(text, num_words=NUM_WORDS) == clipped
+    assert any(OOV in features.clip_vocabulary(np.asarray(ids), NUM_WORDS) for ids in reviews)
+
+
+def test_encoding_raw_text_like_keras(vocabulary):
+    ids = vocabulary.encode("This movie was GREAT! Don't miss it.")
+    words = [vocabulary.id_to_word(i) for i in ids]
+    assert words == [START_MARK, "this", "movie", "was", "great", "don't", "miss", "it"]
+
+
+def test_words_outside_the_index_are_dropped_and_marked(vocabulary):
+    tokens = vocabulary.tokens("great qwxzvbnm film")
+    assert [t.text for t in tokens] == ["great", "qwxzvbnm", "film"]
+    unknown = tokens[1]
+    assert unknown.rank is None and unknown.id is None
+    assert vocabulary.encode("great qwxzvbnm film") == [START, tokens[0].id, tokens[2].id]
+
+
+def test_rare_words_become_unknown_with_num_words(vocabulary):
+    rare = next(w for w, r in vocabulary.word_to_rank.items() if 20_000 < r < 30_000 and w.isalpha())
+    (token,) = vocabulary.tokens(rare, num_words=NUM_WORDS)
+    assert token.rank is not None and token.id == OOV
+    (token,) = vocabulary.tokens(rare)
+    assert token.id == token.rank + 3
+
+
+def test_vocabulary_from_a_small_index():
+    v = Vocabulary({"good": 1, "bad": 2})
+    assert v.encode("Good, bad; ugly") == [START, 4, 5]
+    assert v.decode([1, 4, 5, 2]) == "> good bad ?"
