@@ -164,7 +164,13 @@ class RunStore:
         return int(cur.lastrowid)
 
     def set_model_dir(self, run_id: int, model_dir: Path) -> None:
-        self._write("UPDATE runs SET model_dir=? WHERE id=?", (str(model_dir), run_id))
+        """Folders inside the lab home are stored relative to it, so a moved or copied home keeps its models."""
+        path = Path(model_dir).absolute()
+        try:
+            path = path.relative_to(self.home.absolute())
+        except ValueError:
+            pass
+        self._write("UPDATE runs SET model_dir=? WHERE id=?", (str(path), run_id))
 
     def mark_running(self, run_id: int) -> None:
         self._write("UPDATE runs SET status='running', started_at=? WHERE id=?", (time.time(), run_id))
@@ -219,6 +225,8 @@ class RunStore:
         for key in ("pid", "host"):
             data.pop(key)
         data["config"] = json.loads(data["config"])
+        if data["model_dir"]:
+            data["model_dir"] = str(self.home / data["model_dir"])  # absolute paths stay as they are
         return RunRecord(**data, history=history)
 
     def _histories(self, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

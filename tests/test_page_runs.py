@@ -4,7 +4,6 @@ copy of that lab home, so renaming and deleting in one test never shows in anoth
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from pagetest import copy_home, open_page  # noqa: E402
 
 from core import bundle, hparams  # noqa: E402
 from core.runner import Runner  # noqa: E402
@@ -44,21 +45,11 @@ def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def home(template_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's own copy of the template lab home, set as SENTIMENT_LAB_HOME."""
-    copy = tmp_path / "lab"
-    shutil.copytree(template_home, copy)
-    store = RunStore(copy)
-    for record in store.list():
-        store.set_model_dir(record.id, store.runs_dir / str(record.id))
-    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(copy))
-    return copy
+    return copy_home(template_home, tmp_path, monkeypatch)
 
 
 def open_runs() -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/runs.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/runs.py", timeout=60)
 
 
 def pick(at: AppTest, *run_ids: int) -> AppTest:

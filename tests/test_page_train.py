@@ -18,6 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from pagetest import ok, open_page  # noqa: E402
+
 START = "▶ Start training"
 TRAIN_TIMEOUT = 240  # seconds; a 1,000-review, 2-epoch run takes well under a minute on an idle 2-core machine
 
@@ -30,17 +32,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def open_train(**query: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
-    for name, value in query.items():
-        at.query_params[name] = value
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/train.py", **query)
 
 
 def labels(at: AppTest) -> list[str]:

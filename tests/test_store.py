@@ -193,3 +193,17 @@ def test_the_session_run_is_stored_with_the_epochs_it_streamed(trained_run, run_
             assert stored[key] == pytest.approx(streamed[key])
     assert [e["probes"] for e in record.history] == [list(row) for row in trained_run.probe_scores]
     assert trained_run.id in [r.id for r in run_store.usable()]
+
+
+def test_a_moved_lab_home_keeps_its_model_folders(tmp_path):
+    home = tmp_path / "before"
+    store = RunStore(home)
+    inside = store.create("dlwp", {"preset": "dlwp"})
+    store.set_model_dir(inside, store.runs_dir / str(inside))
+    outside = store.create("dlwp", {"preset": "dlwp"})
+    store.set_model_dir(outside, tmp_path / "elsewhere")
+    moved = tmp_path / "after"
+    home.rename(moved)
+    records = {r.id: r for r in RunStore(moved).list()}
+    assert records[inside].model_dir == str(moved / "runs" / str(inside))
+    assert records[outside].model_dir == str(tmp_path / "elsewhere")

@@ -1,0 +1,31 @@
+"""What the AppTest page tests share: opening a page of the real app, and a private copy of a trained lab home."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(page: str, timeout: float = 90, **query: str) -> AppTest:
+    """app.py run through st.navigation, switched to `page` (e.g. "pages/train.py"), with URL query values."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+    for name, value in query.items():
+        at.query_params[name] = value
+    return ok(at.switch_page(page).run())
+
+
+def copy_home(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of a lab home (runs and models), set as SENTIMENT_LAB_HOME."""
+    copy = tmp_path / "lab"
+    shutil.copytree(template, copy)
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(copy))
+    return copy
