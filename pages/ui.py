@@ -30,6 +30,19 @@ def _use_app_navigation() -> None:
         st.rerun()
 
 
+def _keep_keras_state() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit does that for scripts that build models in the script thread. Here models are built and trained on
+    the runner's worker threads, and a clear_session in the middle of a training swaps Keras' global state under
+    it (a model being built got duplicate layer names); it also cost about 0.3 s of CPU per page view.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = lambda: None
+
+
+_keep_keras_state()
 _use_app_navigation()
 
 
