@@ -155,7 +155,7 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
                                  help="Finds reviews holding these words one after the other.")
     review = jump_col.number_input("Jump to review #", min_value=0, max_value=len(split) - 1, value=None, step=1,
                                    key="review", placeholder=f"0 to {len(split) - 1:,}", bind="query-params")
-    per_page = per_page_col.selectbox("Per page", PER_PAGE, index=1, key="per_page", on_change=_first_page)
+    per_page = per_page_col.selectbox("Per page", PER_PAGE, index=0, key="per_page", on_change=_first_page)
 
     query = explore.parse_query(text, vocab)
     message = query.message()

@@ -20,6 +20,9 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 HEADER = re.compile(r"#### Review #(\d+) .*:(red|green)-badge\[(negative|positive)\]")
 
 
+PAGE = 5  # reviews per page by default
+
+
 @pytest.fixture()
 def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The app opened on the Explore page, with a throw-away lab home."""
@@ -47,9 +50,9 @@ def summary(app: AppTest) -> str:
 
 def test_renders_first_page_with_marks(at: AppTest) -> None:
     cards = shown(at)
-    assert [i for i, _ in cards] == list(range(10))
+    assert [i for i, _ in cards] == list(range(PAGE))
     corpus = load_corpus()
-    assert [label for _, label in cards] == [explore.LABEL_NAMES[int(y)] for y in corpus.train.y[:10]]
+    assert [label for _, label in cards] == [explore.LABEL_NAMES[int(y)] for y in corpus.train.y[:PAGE]]
     assert summary(at).startswith("**25,000** training reviews")
     bodies = " ".join(h.value for h in at.html)
     assert "&gt;</span>" in bodies  # the start mark, as a badge
@@ -66,7 +69,7 @@ def test_search_narrows_results_and_highlights(at: AppTest) -> None:
     assert 0 < len(expected) < 25_000
     assert summary(at).startswith(f"**{len(expected):,}** training reviews contain “waste of time”")
     cards = shown(at)
-    assert [i for i, _ in cards] == expected.indices[:10].tolist()
+    assert [i for i, _ in cards] == expected.indices[:PAGE].tolist()
     for index, _ in cards:
         ids = corpus.train.x[index].tolist()
         assert any(ids[k : k + 3] == phrase for k in range(len(ids)))
@@ -79,7 +82,7 @@ def test_ids_toggle_shows_raw_ids(at: AppTest) -> None:
     assert_ok(at)
     corpus = load_corpus()
     codes = [c.value for c in at.code]
-    assert len(codes) == 10
+    assert len(codes) == PAGE
     assert codes[0] == " ".join(str(i) for i in corpus.train.x[0].tolist())
     assert codes[0].startswith("1 ")
 
@@ -97,7 +100,7 @@ def test_test_split_and_label_filter(at: AppTest) -> None:
     at.segmented_control(key="label").set_value("negative").run()
     assert_ok(at)
     corpus = load_corpus()
-    expected = np.flatnonzero(corpus.test.y == 0)[:10].tolist()
+    expected = np.flatnonzero(corpus.test.y == 0)[:PAGE].tolist()
     cards = shown(at)
     assert [i for i, _ in cards] == expected
     assert {label for _, label in cards} == {"negative"}
@@ -107,10 +110,10 @@ def test_test_split_and_label_filter(at: AppTest) -> None:
 def test_paging_and_page_reset(at: AppTest) -> None:
     at.pagination(key="page").set_value(3).run()
     assert_ok(at)
-    assert [i for i, _ in shown(at)] == list(range(20, 30))
+    assert [i for i, _ in shown(at)] == list(range(2 * PAGE, 3 * PAGE))
     at.segmented_control(key="label").set_value("positive").run()  # a new filter starts again on page 1
     corpus = load_corpus()
-    assert [i for i, _ in shown(at)] == np.flatnonzero(corpus.train.y == 1)[:10].tolist()
+    assert [i for i, _ in shown(at)] == np.flatnonzero(corpus.train.y == 1)[:PAGE].tolist()
 
 
 def test_jump_to_index(at: AppTest) -> None:
@@ -120,7 +123,7 @@ def test_jump_to_index(at: AppTest) -> None:
     assert cards[0][0] == 4242
     label = explore.LABEL_NAMES[int(load_corpus().train.y[4242])]
     assert cards[0][1] == label
-    assert any("result 4,243 of 25,000, on page 425" in c.value for c in at.caption)
+    assert any(f"result 4,243 of 25,000, on page {4242 // PAGE + 1}" in c.value for c in at.caption)
     at.button(key="close_review").click().run()
     assert_ok(at)
     assert shown(at)[0][0] == 0
