@@ -211,3 +211,33 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     assert len(mistakes) == 8 and all(" actually " in e.label for e in mistakes)
     assert any(link.label == "Score your own review with this model" for link in at.page_link)
     assert not start_button(at).disabled, "a finished run frees the Start button"
+
+
+def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn(home: Path) -> None:
+    first = open_train(preset="dlwp", limit="3000", val_size="300", epochs="40", batch_size="16")
+    ok(start_button(first).click().run())
+    first_id = first.session_state["train_run_id"]
+    assert any(s.value.startswith(f"Run #{first_id} · dlwp") for s in first.subheader)
+
+    # Another browser session (its own owner token) sees none of that run and can queue its own.
+    second = open_train(preset="dlwp", limit="500", val_size="300", epochs="1")
+    assert not any(s.value.startswith("Run #") for s in second.subheader), "another session's run is not shown"
+    assert not start_button(second).disabled
+    ok(start_button(second).click().run())
+    second_id = second.session_state["train_run_id"]
+    assert second_id != first_id
+    assert any("number 1 in the queue" in i.value for i in second.info), texts(second)
+    assert not any(b.key == f"stop_{first_id}" for b in second.button), "no Stop for someone else's run"
+
+    # Cancelling the queued run leaves the first one training; its owner stops it within a batch.
+    ok(second.button(key=f"stop_{second_id}").click().run())
+    ok(first.run())
+    assert any(s.value.startswith(f"Run #{first_id} · dlwp · running") for s in first.subheader), texts(first)
+    ok(first.button(key=f"stop_{first_id}").click().run())
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    while not any(s.value.startswith(f"Run #{first_id} · dlwp · stopped") for s in first.subheader):
+        assert time.monotonic() < deadline, texts(first)
+        time.sleep(1)
+        ok(first.run())
+    ok(second.run())
+    assert any(s.value.startswith(f"Run #{second_id} · dlwp · stopped") for s in second.subheader), texts(second)
