@@ -152,6 +152,12 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     assert page.get_by_text(re.compile(r"Run #\d+ · dlwp · finished")).first.is_visible()
     assert loss_points(page) == 2, "one point per epoch"
     assert page.get_by_text("Where it goes wrong").is_visible()
+    # Reloading the tab finds the same run again (this browser's cookie names its owner).
+    run_title = page.get_by_text(re.compile(r"Run #\d+ · dlwp · finished")).first.inner_text()
+    page.reload()
+    page.get_by_text(run_title).first.wait_for(timeout=60_000)
+    settle(page)
+    assert_no_exception(page, "/train after a reload")
     # Fold the settings away so the picture shows the curves and the results.
     page.locator('[data-testid="stExpander"] summary').filter(has_text="Settings").first.click()
     page.wait_for_timeout(500)
