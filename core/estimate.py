@@ -9,8 +9,10 @@ from core.errors import ConfigError
 from core.hparams import HParams, from_dict
 from core.store import RunRecord
 
-# Training reviews per second per epoch on 2 CPU cores with the presets' shapes (fit and validation together).
-BASE_RATE = {"multihot_mlp": 4_000.0, "embedding_flatten": 3_000.0, "lstm": 60.0, "ngram_nb": 8_000.0}
+# Reviews per second per epoch (training and validation together) with the presets' shapes on 2 CPU cores,
+# measured with `python -m core train` (benchmarks/bench_presets.py): dlwp 0.35 s, mslearn 1.4 s and fast 1.7 s
+# per epoch of 25,000 reviews; lstm 1.3 s per epoch of 700 reviews. Conservative, since other work slows them.
+BASE_RATE = {"multihot_mlp": 40_000.0, "embedding_flatten": 15_000.0, "lstm": 400.0, "ngram_nb": 12_000.0}
 
 
 def _work(hp: HParams) -> float:
