@@ -35,8 +35,8 @@ def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: 
     if best_epoch is not None:
         for col in (1, 2):
             fig.add_vline(x=best_epoch, line={"color": "#2b8a3e", "dash": "dot", "width": 2}, row=1, col=col)
-        fig.add_annotation(x=best_epoch, y=1.0, yref="paper", xref="x", text=f"lowest val loss (epoch {best_epoch})",
-                           showarrow=False, yanchor="bottom", font={"color": "#2b8a3e"})
+        fig.add_annotation(x=best_epoch, y=0.0, yref="paper", xref="x", text=f"lowest val loss (epoch {best_epoch})",
+                           showarrow=False, yanchor="bottom", xanchor="right", xshift=-4, font={"color": "#2b8a3e"})
     fig.update_xaxes(title_text="epoch", dtick=1, range=[0.5, max(epochs or 1, 1) + 0.5] if epochs else None)
     fig.update_yaxes(type="log" if log_loss else "linear", row=1, col=1)
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.25},
