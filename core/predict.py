@@ -14,6 +14,16 @@ from core.errors import InputTextError
 from core.vocab import OOV_MARK, Token
 
 MAX_EXPLAINED_WORDS = 300
+CHUNK = 2_500  # reviews vectorised at a time: a 25,000-review multi-hot matrix is never built whole
+
+
+def score_ragged(model, featurizer, x: Ragged, chunk: int = CHUNK) -> np.ndarray:
+    """Probabilities of positive for id sequences, vectorised chunk by chunk."""
+    out = [np.zeros(0, dtype=np.float32)]
+    for start in range(0, len(x), chunk):
+        part = x.take(np.arange(start, min(start + chunk, len(x))))
+        out.append(np.asarray(model.predict(featurizer.transform(part), batch_size=512, verbose=0)).reshape(-1))
+    return np.concatenate(out)
 
 
 @dataclass(frozen=True)
@@ -55,10 +65,9 @@ class Scorer:
         return self.bundle.vocabulary.encode(text, self.hp.num_words)
 
     def _score_ids(self, seqs: list[list[int]]) -> np.ndarray:
-        x = self.bundle.featurizer.transform(Ragged.from_lists(seqs))
         with self._lock:
-            out = self.bundle.model.predict(x, batch_size=256, verbose=0)
-        return np.asarray(out, dtype=np.float64).reshape(-1)
+            out = score_ragged(self.bundle.model, self.bundle.featurizer, Ragged.from_lists(seqs))
+        return out.astype(np.float64)
 
     def score(self, texts: list[str]) -> list[float]:
         """Probability of positive for each text; an empty text is refused."""

@@ -19,6 +19,7 @@ import numpy as np
 from core import bundle, data, evaluation, features, models
 from core.data import Ragged
 from core.errors import LabError
+from core.predict import score_ragged
 from core.hparams import HParams
 from core.store import RunStore
 from core.vocab import Vocabulary, load_vocabulary
@@ -29,7 +30,6 @@ DEFAULT_PROBES = (
     "a masterpiece of boredom",
     "the acting was great and the story moving",
 )
-EVAL_CHUNK = 2_500
 
 
 @dataclass(frozen=True)
@@ -180,15 +180,6 @@ def _progress_callback(run: Run, store: RunStore, on_epoch: Callable[[], tuple[f
             run._append_epoch(metrics, scores)
 
     return Progress()
-
-
-def score_ragged(model, featurizer: features.Featurizer, x: Ragged, chunk: int = EVAL_CHUNK) -> np.ndarray:
-    """Probabilities of positive, vectorising in chunks so a 25,000-review multi-hot matrix is never built whole."""
-    out = []
-    for start in range(0, len(x), chunk):
-        part = x.take(np.arange(start, min(start + chunk, len(x))))
-        out.append(np.asarray(model.predict(featurizer.transform(part), batch_size=512, verbose=0)).reshape(-1))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
