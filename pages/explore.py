@@ -101,14 +101,9 @@ def _legend(num_words: int) -> None:
 
 
 def _pin(text: str) -> None:
-    """Pin a review for the Train page's per-epoch probe chart (when this lab's ui offers pinning)."""
-    pin = getattr(ui, "pin_probe", None)
-    if pin is None:
-        return
-    if pin(text):
-        st.toast("Pinned: the Train page scores this review after every epoch.", icon="📌")
-    else:
-        st.toast("This review is already pinned.", icon="📌")
+    """Pin a review for the Train page's per-epoch probe chart."""
+    refused = ui.pin_probe(text)
+    st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
 def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: int, phrase: Sequence[int],
@@ -125,10 +120,9 @@ def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: in
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {LABEL_BADGES[label]}")
-        if hasattr(ui, "pin_probe"):
-            pin_col.button("Pin for training", icon="📌", key=f"pin_{key}_{index}", type="tertiary",
-                           on_click=_pin, args=(vocab.decode(ids),),
-                           help="Add this review to the ones the Train page re-scores after every epoch.")
+        pin_col.button("Pin for training", icon="📌", key=f"pin_{key}_{index}", type="tertiary",
+                       on_click=_pin, args=(vocab.decode(ids),),
+                       help="Add this review to the ones the Train page re-scores after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
         text_col, ids_col = st.columns([3, 2]) if show_ids else (st.container(), None)

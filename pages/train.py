@@ -11,9 +11,6 @@ from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
 from pages import charts, ui
 
-MAX_PROBES = 8
-
-
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
     return f"hp_{name}"
@@ -141,10 +138,9 @@ def _probes_editor() -> None:
         typed = c1.text_input("Pin a review", placeholder="Type a short review to follow during training",
                               label_visibility="collapsed")
         if c2.form_submit_button("📌 Pin", width="stretch"):
-            if len(probes) >= MAX_PROBES:
-                st.warning(f"At most {MAX_PROBES} pinned reviews; unpin one first.")
-            elif not ui.pin_probe(typed):
-                st.warning("Type a review that is not pinned yet.")
+            refused = ui.pin_probe(typed)
+            if refused:
+                st.warning(refused)
             else:
                 st.rerun()
 

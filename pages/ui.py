@@ -136,11 +136,18 @@ def pinned_probes() -> list[str]:
     return st.session_state.probes
 
 
-def pin_probe(text: str) -> bool:
-    """Add a review to the pinned set; False when it is empty or already pinned."""
+MAX_PROBES = 8
+
+
+def pin_probe(text: str) -> str | None:
+    """Add a review to the pinned set; otherwise the reason it was not added."""
     text = " ".join(text.split())
     probes = pinned_probes()
-    if not text or text in probes:
-        return False
+    if len(probes) >= MAX_PROBES:
+        return f"At most {MAX_PROBES} pinned reviews; unpin one first."
+    if not text:
+        return "Type a review to pin."
+    if text in probes:
+        return "This review is already pinned; pin one that is not pinned yet."
     probes.append(text)
-    return True
+    return None

@@ -156,10 +156,6 @@ def test_word_index_tab(at: AppTest) -> None:
 
 
 def test_pin_review_for_training(at: AppTest) -> None:
-    from pages import ui
-
-    if not hasattr(ui, "pin_probe"):
-        pytest.skip("this lab's pages/ui.py has no pin_probe")
     at.button(key="pin_list_3").click().run()
     assert_ok(at)
     text = load_vocabulary().decode(load_corpus().train.x[3])
