@@ -1,0 +1,19 @@
+"""The shared Plotly figures: the epoch axis stays cheap to redraw on long runs."""
+from __future__ import annotations
+
+from pages import charts
+
+HISTORY = [{"epoch": e, "loss": 1 / e, "val_loss": 1.1 / e, "accuracy": 0.8, "val_accuracy": 0.79, "seconds": 1.0}
+           for e in (1, 2, 3)]
+
+
+def test_short_runs_get_a_tick_per_epoch() -> None:
+    fig = charts.curves([("#1 dlwp", HISTORY)], epochs=8)
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis2.dtick == 1
+    assert list(fig.layout.xaxis.range) == [0.5, 8.5]
+
+
+def test_long_runs_let_plotly_space_whole_number_ticks() -> None:
+    for fig in (charts.curves([("#1 lstm", HISTORY)], epochs=100), charts.probes(["great"], [[0.9]] * 3, epochs=100)):
+        assert fig.layout.xaxis.dtick is None and fig.layout.xaxis.tickformat == "d"
+        assert list(fig.layout.xaxis.range) == [0.5, 100.5], "the axis still shows the whole planned run"
