@@ -4,7 +4,6 @@ from __future__ import annotations
 import html
 import time
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import predict
@@ -81,17 +80,31 @@ def _word_html(explanation: Explanation) -> str:
     return f"<div style='font-size:1.35rem;line-height:2.3rem'>{' '.join(parts)}</div>{legend}"
 
 
-def _effects_chart(explanation: Explanation) -> go.Figure | None:
+def _effects_html(explanation: Explanation, top: int = 12) -> str | None:
+    """The words that moved the score most, as bars either side of zero, largest first.
+
+    Plain HTML rather than a Plotly chart: it draws at once, and the first score in a new browser tab no longer
+    waits for the browser to load Plotly (about 1 s of a classroom laptop's CPU).
+    """
     effects = {w.text: w.effect for w in explanation.words if w.effect is not None}
     if not effects:
         return None
-    top = sorted(effects.items(), key=lambda kv: abs(kv[1]), reverse=True)[:12][::-1]
-    fig = go.Figure(go.Bar(x=[v for _, v in top], y=[k for k, _ in top], orientation="h",
-                           marker_color=["#2b8a3e" if v > 0 else "#c92a2a" for _, v in top],
-                           hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
-    fig.update_layout(height=60 + 28 * len(top), margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title="Score with the word minus score without it", font={"size": 15})
-    return fig
+    ranked = sorted(effects.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top]
+    scale = max(abs(v) for _, v in ranked) or 1.0
+    rows = []
+    for word, effect in ranked:
+        width = abs(effect) / scale * 100
+        color = "#2b8a3e" if effect > 0 else "#c92a2a"
+        bar = f"<div style='height:1.3rem;width:{width:.1f}%;background:{color};border-radius:.2rem'></div>"
+        left, right = ("", bar) if effect > 0 else (bar, "")
+        rows.append(
+            f"<div style='display:grid;grid-template-columns:10rem 1fr 2px 1fr 5.5rem;align-items:center;gap:0 .4rem'>"
+            f"<span style='text-align:right;overflow:hidden;text-overflow:ellipsis'>{html.escape(word)}</span>"
+            f"<div style='display:flex;justify-content:flex-end'>{left}</div><div style='background:#495057;"
+            f"height:1.7rem'></div><div>{right}</div><span style='color:{color};font-variant-numeric:tabular-nums'>"
+            f"{effect:+.4f}</span></div>")
+    return ("<div style='font-size:1.1rem;line-height:1.7rem;margin:.4rem 0 1rem'><div style='font-weight:700;"
+            "margin-bottom:.3rem'>Score with the word minus score without it</div>" + "".join(rows) + "</div>")
 
 
 def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
@@ -144,8 +157,8 @@ if record is not None:
                 _verdict(explanation.score)
                 st.subheader("Why")
                 st.html(_word_html(explanation))
-                fig = _effects_chart(explanation)
-                if fig is not None:
-                    st.plotly_chart(fig, width="stretch")
+                bars = _effects_html(explanation)
+                if bars is not None:
+                    st.html(bars)
                 with st.expander("What the model saw"):
                     _model_view(explanation, scorer)

@@ -80,7 +80,8 @@ def test_example_button_fills_the_text_and_shows_a_verdict_with_word_highlightin
     assert "pushes towards positive" in body and "pushes towards negative" in body, "the colour legend"
     assert "rgba(43,138,62" in body or "rgba(201,42,42" in body, "words tinted by their effect"
     assert any(s.value == "Why" for s in at.subheader)
-    assert at.get("plotly_chart"), "the per-word effect chart"
+    assert "Score with the word minus score without it" in body, "the per-word effect bars"
+    assert "+0." in body or "-0." in body, "each bar says its effect"
     assert any(e.label == "What the model saw" for e in at.expander)
     assert not at.error and not at.warning
 
