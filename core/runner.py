@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, data, evaluation, features, models
+from core import bundle, config, data, evaluation, features, models, priority
 from core.data import Ragged
 from core.errors import LabError
 from core.predict import score_ragged
@@ -156,9 +156,12 @@ def _progress_callback(run: Run, store: RunStore, on_epoch: Callable[[], tuple[f
     """A Keras callback that publishes batches and epochs, and turns a stop request into `stop_training`."""
     import keras
 
+    nice = config.training_nice()
+
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self._epoch_start = time.perf_counter()
+            priority.lower_training_priority(nice)  # TensorFlow's threads exist by now, whoever started them
 
         def on_train_batch_end(self, batch, logs=None):
             run._update(batch=batch + 1)
@@ -301,6 +304,7 @@ class Runner:
 
     def _work(self, run: Run) -> None:
         try:
+            priority.lower_training_priority(config.training_nice())
             self.store.mark_running(run.id)
             run._update(status="running", phase="preparing")
             _train(run, self.store, self._corpus(), self._vocabulary())

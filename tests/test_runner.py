@@ -197,3 +197,26 @@ def test_empty_text_is_refused(scorer, text):
 def test_a_folder_without_a_model_is_a_model_file_error(tmp_path):
     with pytest.raises(ModelFileError, match="No saved model"):
         Scorer(tmp_path)
+
+
+# --- priority ------------------------------------------------------------------------------------------------------
+def test_training_runs_at_low_cpu_priority_and_leaves_other_threads_alone(trained_run):
+    import os
+    import threading
+
+    from core import priority
+
+    tensorflow = priority.tensorflow_threads()
+    assert tensorflow, "TensorFlow's compute threads are found by name"
+    assert all(os.getpriority(os.PRIO_PROCESS, tid) >= config.TRAINING_NICE_DEFAULT for tid in tensorflow)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < config.TRAINING_NICE_DEFAULT, \
+        "the threads that draw pages keep their priority"
+
+
+def test_a_bad_priority_setting_fails_the_run_with_a_clear_message(run_store, monkeypatch):
+    monkeypatch.setenv(config.TRAINING_NICE_ENV, "very low")
+    hp = hparams.make("dlwp", limit=300, val_size=100, epochs=1)
+    snap = Runner(run_store).submit(hp, owner="tests", probes=()).wait(timeout=120)
+    assert snap.status == "failed"
+    assert "SENTIMENT_LAB_TRAINING_NICE must be a whole number from 0" in snap.error and "'very low'" in snap.error
+    assert run_store.get(snap.id).status == "failed", "the failure is recorded with the run"
