@@ -267,6 +267,20 @@ class RunStore:
         histories = self._histories([r["id"] for r in rows]) if with_history else {}
         return [self._record(r, histories.get(r["id"], [])) for r in rows]
 
+    def changes(self) -> tuple[Any, ...]:
+        """A token that differs once a run is added, deleted, gains an epoch, or starts, ends or dies.
+
+        Cheap enough to poll every few seconds from a page that shows runs while they train.
+        """
+        self.recover()
+        active = ",".join("?" * len(ACTIVE))
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT (SELECT COUNT(*) FROM runs), (SELECT COALESCE(MAX(id), 0) FROM runs), (SELECT COUNT(*) FROM epochs),"
+                f" (SELECT group_concat(id || ':' || status) FROM runs WHERE status IN ({active}))", ACTIVE
+            ).fetchone()
+        return tuple(row)
+
     def usable(self) -> list[RunRecord]:
         """Runs with a saved model, newest first."""
         return [r for r in self.list(statuses=USABLE) if r.model_dir]

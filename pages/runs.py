@@ -14,6 +14,7 @@ PICK = "runs_pick"  # the run ids picked to compare and manage
 CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
 FLASH = "runs_flash"  # (kind, message) shown once after an action
 MAX_PICK = 8
+WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
 STATUS_ICONS = {"finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
 
 
@@ -159,7 +160,7 @@ def _status_message(record: RunRecord) -> None:
     done, planned = len(record.history), record.config.get("epochs")
     epochs = f"{done} of {planned} epochs" if planned else f"{done} epochs"
     if record.status == "running":
-        st.info(f"Still training in this server: {epochs} finished so far. Press **Refresh** for new epochs.", icon="🏃")
+        st.info(f"Still training: {epochs} finished so far. This page updates as epochs finish.", icon="🏃")
     elif record.status == "queued":
         st.info("Waiting in the training queue.", icon="⏳")
     elif record.status == "failed":
@@ -240,11 +241,18 @@ def _details(record: RunRecord) -> None:
         _delete_controls(record)
 
 
+def _watch(token: tuple) -> None:
+    """While a run trains, look for news every few seconds and redraw the page when there is some."""
+    if ui.store().changes() != token:
+        st.rerun(scope="app")
+
+
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗂️ Runs")
 _show_flash()
+token = ui.attempt(lambda: ui.store().changes())  # read first: a change while the page draws is not missed
 records = ui.attempt(lambda: ui.store().list(with_history=True))
-if records is None:
+if records is None or token is None:
     st.stop()
 if not records:
     st.info("No runs yet. Train a model and it will be listed here, with its curves, scores and settings.", icon="🗂️")
@@ -256,6 +264,8 @@ head, refresh = st.columns([5, 1])
 head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept in {ui.store().home}"
              + (f" · {running} still training or queued" if running else ""))
 refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
+if running:
+    st.fragment(_watch, run_every=WATCH_SECONDS)(token)
 
 shown = _filters(records)
 _table(shown, len(records))

@@ -151,6 +151,23 @@ def test_delete_removes_the_record_its_epochs_and_its_folder(tmp_path):
     assert [r.id for r in store.list()] == [keep]
 
 
+def test_the_change_token_moves_with_everything_the_runs_page_shows(tmp_path):
+    store = RunStore(tmp_path)
+    seen = [store.changes()]
+    run_id = store.create("dlwp", {"epochs": 2})
+    seen.append(store.changes())
+    store.mark_running(run_id)
+    seen.append(store.changes())
+    store.add_epoch(run_id, {"epoch": 1, "loss": 0.5})
+    seen.append(store.changes())
+    store.finish(run_id, "finished")
+    seen.append(store.changes())
+    store.delete(run_id)
+    seen.append(store.changes())
+    assert all(before != after for before, after in zip(seen, seen[1:])), seen
+    assert store.changes() == seen[-1], "nothing changed, so neither does the token"
+
+
 def test_wal_mode_is_on(tmp_path):
     store = RunStore(tmp_path)
     with sqlite3.connect(store.path) as db:
