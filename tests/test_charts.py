@@ -13,7 +13,8 @@ def test_short_runs_get_a_tick_per_epoch() -> None:
     assert list(fig.layout.xaxis.range) == [0.5, 8.5]
 
 
-def test_long_runs_let_plotly_space_whole_number_ticks() -> None:
+def test_long_runs_get_a_tick_every_5_or_10_epochs() -> None:
+    assert charts.curves([("#1 dlwp", HISTORY)], epochs=40).layout.xaxis.dtick == 5
     for fig in (charts.curves([("#1 lstm", HISTORY)], epochs=100), charts.probes(["great"], [[0.9]] * 3, epochs=100)):
-        assert fig.layout.xaxis.dtick is None and fig.layout.xaxis.tickformat == "d"
+        assert fig.layout.xaxis.dtick == 10 and fig.layout.xaxis.tick0 == 0
         assert list(fig.layout.xaxis.range) == [0.5, 100.5], "the axis still shows the whole planned run"
