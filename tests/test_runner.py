@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from core.predict import Scorer
 from core.runner import Runner
 
 EPOCH_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+NICE_AT_START = os.getpriority(os.PRIO_PROCESS, 0)  # read at collection, before any fixture trains
 POSITIVE = "a wonderful, moving, brilliant film"
 NEGATIVE = "boring, awful, waste of time"
 
@@ -201,7 +203,6 @@ def test_a_folder_without_a_model_is_a_model_file_error(tmp_path):
 
 # --- priority ------------------------------------------------------------------------------------------------------
 def test_training_runs_at_low_cpu_priority_and_leaves_other_threads_alone(trained_run):
-    import os
     import threading
 
     from core import priority
@@ -209,8 +210,8 @@ def test_training_runs_at_low_cpu_priority_and_leaves_other_threads_alone(traine
     tensorflow = priority.tensorflow_threads()
     assert tensorflow, "TensorFlow's compute threads are found by name"
     assert all(os.getpriority(os.PRIO_PROCESS, tid) >= config.TRAINING_NICE_DEFAULT for tid in tensorflow)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < config.TRAINING_NICE_DEFAULT, \
-        "the threads that draw pages keep their priority"
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == NICE_AT_START, \
+        "the threads that draw pages keep the priority the process started with"
 
 
 def test_a_bad_priority_setting_fails_the_run_with_a_clear_message(run_store, monkeypatch):
