@@ -12,7 +12,7 @@ What it does, all on localhost:
    browsing, so every view is timed while the model trains.
 4. Meanwhile `--users` more contexts of the same Chromium each repeat `--iterations` times: open /explore,
    open /predict, type a review and press the score button, pausing `--pause` seconds (±50%) after each to
-   read. The first round opens the pages by URL (a full page load, timed as "first load"); later rounds move
+   read. They arrive spread evenly over `--arrival` seconds (default 2: a class opening the app together). The first round opens the pages by URL (a full page load, timed as "first load"); later rounds move
    between them with the sidebar links ("switch"), as a student does in an app that is already open. Each
    page view is timed from the request to the moment the page has finished rendering: the app's script state
    is `notRunning`, no status widget ("Running…") is visible, no element is still a loading skeleton, and the
@@ -237,7 +237,7 @@ async def student(n: int, browser, base: str, args: argparse.Namespace, timings:
         if args.pause:
             await asyncio.sleep(args.pause * jitter.uniform(0.5, 1.5))
 
-    await asyncio.sleep(0.2 * n)  # ten people do not click at the same millisecond
+    await asyncio.sleep(args.arrival * n / max(args.users, 1))  # people do not click at the same millisecond
     try:
         for i in range(iterations):
             opened = False
@@ -325,6 +325,7 @@ def training_overlap(home: Path, window: list[float]) -> str:
 def report(timings: Timings, args: argparse.Namespace, home: Path) -> bool:
     print()
     print(f"{args.users} users x {args.iterations} iterations, "
+          + f"arriving within {args.arrival:g} s, "
           + (f"reading each page for {args.pause:g} s on average" if args.pause else "no pause between clicks")
           + (f", a dlwp training of {args.train_epochs} epochs started first" if args.train_epochs else ", no training"))
     print(f"{'page':<22}{'count':>6}{'errors':>8}{'median s':>10}{'p95 s':>8}{'max s':>8}   p95 < {TARGET_S:g} s")
@@ -368,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=0.0,
                         help="seconds a student reads each page before the next click, on average (default 0: "
                              "back to back, a stress test)")
+    parser.add_argument("--arrival", type=float, default=2.0,
+                        help="seconds over which the users open the app, evenly spread (default 2: all at once)")
     parser.add_argument("--csv", type=Path, help="also write every timed view to this CSV file")
     parser.add_argument("--home", type=Path, help="SENTIMENT_LAB_HOME to use (default: a new temporary folder)")
     parser.add_argument("--no-seed-model", action="store_true", help="do not train a tiny model for Predict first")
