@@ -180,3 +180,37 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     # The run is listed on Runs.
     open_page(page, server, "/runs")
     screenshot(page, "runs")
+
+
+def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitServer) -> None:
+    """A run trained by another process: the open Runs page notices it finish without anyone pressing Refresh."""
+    import subprocess
+
+    from core.store import RunStore
+
+    env = dict(os.environ, IMDB_DATA_DIR=str(server.data_dir), SENTIMENT_LAB_HOME=str(server.lab_home),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, "-m", "core", "train", "--preset", "dlwp", "--limit", "3000", "--val-size", "500",
+               "--epochs", "15", "--batch-size", "32"]
+    training = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        store = RunStore(server.lab_home)
+        page.wait_for_timeout(500)
+        for _ in range(240):  # the CLI's run shows up as running with an epoch or two behind it
+            mine = [r for r in store.list(with_history=True) if r.owner == "cli" and r.status == "running"]
+            if mine and mine[0].history:
+                break
+            page.wait_for_timeout(250)
+        else:
+            pytest.fail("the command-line training did not start")
+        open_page(page, server, "/runs")
+        caption = page.get_by_text(re.compile(r"runs? kept in .* still training or queued"))
+        assert caption.first.is_visible(), "the page says a run is training"
+        caption.first.wait_for(state="detached", timeout=TRAIN_SECONDS * 1000)  # no click in between
+        assert training.wait(timeout=60) == 0, training.stderr.read().decode()[-2000:]
+        settle(page)
+        assert_no_exception(page, "/runs after the training finished")
+        assert page.get_by_text(re.compile(r"\d+ runs kept in")).first.is_visible()
+    finally:
+        training.kill()
+        training.wait()
