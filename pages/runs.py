@@ -243,7 +243,7 @@ def _details(record: RunRecord) -> None:
 
 def _watch(token: tuple) -> None:
     """While a run trains, look for news every few seconds and redraw the page when there is some."""
-    if ui.store().changes() != token:
+    if ui.attempt(lambda: ui.store().changes()) != token:  # a store that fails is shown by the page's own run
         st.rerun(scope="app")
 
 
