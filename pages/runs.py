@@ -264,8 +264,8 @@ head, refresh = st.columns([5, 1])
 head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept in {ui.store().home}"
              + (f" · {running} still training or queued" if running else ""))
 refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
-if running:
-    st.fragment(_watch, run_every=WATCH_SECONDS)(token)
+# Always drawn, so the page keeps its shape when the last run ends (a shifted layout would drop half-typed text).
+st.fragment(_watch, run_every=WATCH_SECONDS if running else None)(token)
 
 shown = _filters(records)
 _table(shown, len(records))

@@ -206,11 +206,15 @@ def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitSer
         open_page(page, server, "/runs")
         caption = page.get_by_text(re.compile(r"runs? kept in .* still training or queued"))
         assert caption.first.is_visible(), "the page says a run is training"
+        search = page.get_by_label("Search name and note")
+        search.click()
+        page.keyboard.type("half-typed")  # not committed: no Enter, no click elsewhere
         caption.first.wait_for(state="detached", timeout=TRAIN_SECONDS * 1000)  # no click in between
+        assert search.input_value() == "half-typed", "the redraws keep what the user was typing"
         assert training.wait(timeout=60) == 0, training.stderr.read().decode()[-2000:]
         settle(page)
         assert_no_exception(page, "/runs after the training finished")
-        assert page.get_by_text(re.compile(r"\d+ runs kept in")).first.is_visible()
+        assert page.get_by_text(re.compile(r"\d+ runs? kept in")).first.is_visible()
     finally:
         training.kill()
         training.wait()
