@@ -21,7 +21,7 @@ from core.data import Ragged
 from core.errors import LabError
 from core.predict import score_ragged
 from core.hparams import HParams
-from core.store import RunStore
+from core.store import ACTIVE, RunStore
 from core.vocab import Vocabulary, load_vocabulary
 
 DEFAULT_PROBES = (
@@ -59,7 +59,7 @@ class Snapshot:
 
     @property
     def active(self) -> bool:
-        return self.status in ("queued", "running")
+        return self.status in ACTIVE
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """Rough time left in training, from the pace of the batches done so far."""
@@ -152,11 +152,9 @@ class Run:
             self._state.batch = 0
 
 
-def _progress_callback(run: Run, store: RunStore, on_epoch: Callable[[], tuple[float, ...]]):
+def _progress_callback(run: Run, store: RunStore, on_epoch: Callable[[], tuple[float, ...]], nice: int):
     """A Keras callback that publishes batches and epochs, and turns a stop request into `stop_training`."""
     import keras
-
-    nice = config.training_nice()
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -193,10 +191,9 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return float(np.mean((p > 0.5) == (y == 1))), loss
 
 
-def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabulary) -> None:
+def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabulary, nice: int) -> None:
     """Everything a worker does for one run; raises on failure (the caller records it)."""
     hp = run.snapshot().hp
-    run._update(phase="preparing")
     train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
     train, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
     featurizer = features.for_hparams(hp)
@@ -215,7 +212,7 @@ def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabular
             return ()
         return tuple(float(v) for v in np.asarray(model(x_probe, training=False)).reshape(-1))
 
-    callbacks = [_progress_callback(run, store, probe_scores)]
+    callbacks = [_progress_callback(run, store, probe_scores, nice)]
     if hp.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
     run._update(phase="training", batches=math.ceil(len(train) / hp.batch_size), started_at=time.time())
@@ -304,10 +301,11 @@ class Runner:
 
     def _work(self, run: Run) -> None:
         try:
-            priority.lower_training_priority(config.training_nice())
+            nice = config.training_nice()
+            priority.lower_training_priority(nice)
             self.store.mark_running(run.id)
             run._update(status="running", phase="preparing")
-            _train(run, self.store, self._corpus(), self._vocabulary())
+            _train(run, self.store, self._corpus(), self._vocabulary(), nice)
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, LabError):
