@@ -275,11 +275,16 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(fields) - idle) / CLOCK_TICKS, sum(fields) / CLOCK_TICKS
 
 
+def process_stat(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds used so far by all its threads) of one process, from /proc; OSError once it ended."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def process_cpu(pid: int) -> float:
     """CPU seconds used so far by one process, all its threads together."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    utime, stime = stat[stat.rfind(")") + 2:].split()[11:13]
-    return (int(utime) + int(stime)) / CLOCK_TICKS
+    return process_stat(pid)[1]
 
 
 async def drive(base: str, args: argparse.Namespace, timings: Timings, server_pid: int) -> None:

@@ -25,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load_test as lt  # noqa: E402  (the server, the browser and the timing helpers are shared)
 
-TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE_S = 1.0  # after a view is drawn, what the browser still does for it (layout, fonts) is counted too
 
 
@@ -33,14 +32,11 @@ def _processes() -> dict[int, tuple[int, float]]:
     """pid -> (parent pid, CPU seconds used) for every process on the machine."""
     out = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        out[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS)
+        if entry.isdigit():
+            try:
+                out[int(entry)] = lt.process_stat(int(entry))
+            except OSError:  # it ended while we looked
+                continue
     return out
 
 
