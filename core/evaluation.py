@@ -12,23 +12,28 @@ from core.errors import ModelFileError
 TEST_SCORES = "test_scores.npy"
 
 
+def lowest_val_loss(history: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The history entry of the epoch with the lowest validation loss."""
+    scored = [h for h in history if h.get("val_loss") is not None]
+    return min(scored, key=lambda h: h["val_loss"]) if scored else None
+
+
 def best_epoch(history: Sequence[dict[str, Any]]) -> int | None:
     """The (1-based) epoch with the lowest validation loss."""
-    scored = [h for h in history if h.get("val_loss") is not None]
-    return min(scored, key=lambda h: h["val_loss"])["epoch"] if scored else None
+    best = lowest_val_loss(history)
+    return best["epoch"] if best else None
 
 
 def overfitting_note(history: Sequence[dict[str, Any]]) -> str | None:
     """A plain-language note when validation loss rose after its lowest point."""
-    best = best_epoch(history)
+    best = lowest_val_loss(history)
     if best is None:
         return None
-    best_loss = next(h["val_loss"] for h in history if h["epoch"] == best)
-    later = [h for h in history if h["epoch"] > best and h.get("val_loss") is not None]
-    if not later or max(h["val_loss"] for h in later) <= best_loss:
+    later = [h for h in history if h["epoch"] > best["epoch"] and h.get("val_loss") is not None]
+    if not later or max(h["val_loss"] for h in later) <= best["val_loss"]:
         return None
-    return (f"Validation loss rose after epoch {best}: overfitting. The model kept memorising the training reviews "
-            f"while getting worse on reviews it had not seen.")
+    return (f"Validation loss rose after epoch {best['epoch']}: overfitting. The model kept memorising the training "
+            f"reviews while getting worse on reviews it had not seen.")
 
 
 def confusion_matrix(y: np.ndarray, scores: np.ndarray) -> list[list[int]]:

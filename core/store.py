@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from core import config
+from core import config, evaluation
 from core.errors import RunNotFoundError
 
 ACTIVE = ("queued", "running")
@@ -83,8 +83,7 @@ class RunRecord:
     @property
     def best_epoch(self) -> dict[str, Any] | None:
         """The epoch with the lowest validation loss."""
-        scored = [e for e in self.history if e.get("val_loss") is not None]
-        return min(scored, key=lambda e: e["val_loss"]) if scored else None
+        return evaluation.lowest_val_loss(self.history)
 
     @property
     def best_val_accuracy(self) -> float | None:
