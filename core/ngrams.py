@@ -17,12 +17,12 @@ from typing import Any
 
 import keras
 import numpy as np
-import pandas as pd
 
 from core.data import OOV, Ragged
 from core.hparams import HParams
 
-CHUNK = 4096  # reviews per chunk: keeps (row, trigram key) pairs inside int64 and the sorts cache-friendly
+ROW_BITS = 12  # a (n-gram key, review in chunk) pair packs into one int64 as key << ROW_BITS | review
+CHUNK = 1 << ROW_BITS  # reviews per chunk; keys stay below 88,589**3 < 2**(63 - ROW_BITS), so codes fit int64
 COVERAGE = 0.99  # the padded width holds every feature of this share of training reviews
 ALPHA = 1.0  # Laplace smoothing of the naive-Bayes counts
 
@@ -33,8 +33,12 @@ def _clip(ids: np.ndarray, num_words: int) -> np.ndarray:
     return np.where((ids > 0) & (ids < num_words), ids, OOV)
 
 
-def _review_keys(x: Ragged, num_words: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(review index, n-gram key) for each distinct n-gram of length 1..n in each review, sorted by review then key."""
+def _chunk_codes(x: Ragged, num_words: int, n: int) -> np.ndarray:
+    """key << ROW_BITS | review for each distinct n-gram of length 1..n in each review (at most CHUNK reviews).
+
+    Sorted, so by key first: looking the keys up in the sorted vocabulary then walks it in order, which is several
+    times faster than a hash lookup, and numpy's SIMD sort of int64 is cheap.
+    """
     ids = _clip(x.ids, num_words)
     rows = x.row_ids()
     keys, owners = [ids], [rows]
@@ -44,10 +48,23 @@ def _review_keys(x: Ragged, num_words: int, n: int) -> tuple[np.ndarray, np.ndar
         inside = rows[: len(key)] == rows[k - 1 :]  # never across a review boundary
         keys.append(key[inside])
         owners.append(rows[: len(key)][inside])
-    key, row = np.concatenate(keys), np.concatenate(owners)
-    span = np.int64(num_words) ** n  # every key is below this
-    pairs = _distinct(row * span + key)  # distinct (row, key) = binary features; row < CHUNK keeps it in int64
-    return pairs // span, pairs % span
+    return _distinct((np.concatenate(keys) << ROW_BITS) | np.concatenate(owners))
+
+
+def _review_keys(x: Ragged, num_words: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(review index, n-gram key) for each distinct n-gram of length 1..n in each review."""
+    parts = list(_chunk_codes_of(x, num_words, n))
+    return (_concat([(codes & (CHUNK - 1)) + start for start, codes in parts]),
+            _concat([codes >> ROW_BITS for _, codes in parts]))
+
+
+def _chunk_codes_of(x: Ragged, num_words: int, n: int) -> Iterator[tuple[int, np.ndarray]]:
+    for start, chunk in _chunks(x):
+        yield start, _chunk_codes(chunk, num_words, n)
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
 def _distinct(a: np.ndarray) -> np.ndarray:
@@ -75,7 +92,10 @@ class NGrams:
     width: int = 0  # features kept per review, set by fit
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)  # sorted n-gram keys
     ratios: np.ndarray = field(default_factory=lambda: np.zeros(1, np.float32), repr=False)  # r, [0] = padding
-    _index: pd.Index | None = field(default=None, init=False, repr=False, compare=False)  # hash of keys, built lazily
+    # each feature id's place by |r| (strongest first), and the ids in that order; built lazily
+    _strength: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+    # the training reviews' matrix, built by fit on the way; handed out once by transform of those same reviews
+    _fitted: tuple[Ragged, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_features(self) -> int:
@@ -84,58 +104,67 @@ class NGrams:
 
     def fit(self, x: Ragged, y: np.ndarray) -> None:
         """Vocabulary by document frequency, ratios and width, all from these (training) reviews only."""
-        rows, keys = self._pairs(x)
-        positive = np.asarray(y).astype(bool)[rows]
-        uniq, df = np.unique(keys, return_counts=True)
+        labels = np.asarray(y).astype(np.int64)
+        chunks = list(_chunk_codes_of(x, self.num_words, self.ngrams))
+        # one sort of key * 2 + label over every (review, n-gram) pair gives each n-gram's document frequency and
+        # how many of those documents are positive
+        tagged = np.sort(_concat([(c >> ROW_BITS) * 2 + labels[(c & (CHUNK - 1)) + start] for start, c in chunks]))
+        keys = tagged >> 1
+        first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else keys
+        uniq, df = keys[first], np.diff(np.append(first, len(keys)))
+        pos = np.add.reduceat(tagged & 1, first) if len(keys) else df
+        del tagged, keys
         if len(uniq) > self.max_features:  # the highest document frequencies; ties at the cut go to the lowest keys
             cut = np.partition(df, len(df) - self.max_features)[len(df) - self.max_features]
             keep = df > cut
             keep[np.flatnonzero(df == cut)[: self.max_features - keep.sum()]] = True
-            uniq, df = uniq[keep], df[keep]
-        self.keys, self._index = uniq.astype(np.int64), None
-        ids = self._lookup(keys)
-        pos = np.bincount(ids[positive], minlength=self.n_features)[1:]
+            uniq, df, pos = uniq[keep], df[keep], pos[keep]
+        self.keys, self._strength = uniq.astype(np.int64), None
         p, q = pos + ALPHA, df - pos + ALPHA
         self.ratios = np.concatenate([[0.0], np.log(p / p.sum()) - np.log(q / q.sum())]).astype(np.float32)
-        per_review = np.bincount(rows[ids > 0], minlength=len(x))
-        self.width = int(max(1, np.ceil(np.quantile(per_review, COVERAGE))))
+        features = [(start, *self._chunk_features(codes)) for start, codes in chunks]
+        per_review = _concat([np.bincount(rows, minlength=min(CHUNK, len(x) - start)) for start, rows, _ in features])
+        self.width = int(max(1, np.ceil(np.quantile(per_review, COVERAGE)))) if len(x) else 1
+        matrix = np.zeros((len(x), self.width), dtype=np.int32)
+        for start, rows, ids in features:
+            self._fill(matrix[start : start + CHUNK], rows, ids)
+        self._fitted = (x, matrix)
 
-    def _pairs(self, x: Ragged) -> tuple[np.ndarray, np.ndarray]:
-        """(review index, key) of every distinct n-gram of every review, chunk by chunk."""
-        parts = [(rows + start, keys) for start, chunk in _chunks(x)
-                 for rows, keys in [_review_keys(chunk, self.num_words, self.ngrams)]]
-        if not parts:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate([r for r, _ in parts]), np.concatenate([k for _, k in parts])
-
-    def _lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Feature id (1-based) of each key, 0 where it is not in the vocabulary.
-
-        A pandas hash index is about 4x faster than `np.searchsorted` over a million keys (cache misses).
-        """
-        if self._index is None:
-            self._index = pd.Index(self.keys)
-        return self._index.get_indexer(keys) + 1
+    def _chunk_features(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(review in the chunk, feature id) of every known feature of `_chunk_codes`, each review's strongest first."""
+        if self._strength is None:
+            by_strength = np.argsort(-np.abs(self.ratios), kind="stable")
+            rank = np.empty_like(by_strength)
+            rank[by_strength] = np.arange(len(rank))
+            self._strength = rank, by_strength
+        (rank, by_strength), bits = self._strength, self.n_features.bit_length()
+        keys = codes >> ROW_BITS
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        hit = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), bool)
+        order = np.sort(((codes[hit] & (CHUNK - 1)) << bits) | rank[at[hit] + 1])  # by review, then strength
+        return order >> bits, by_strength[order & ((1 << bits) - 1)]
 
     def _features(self, x: Ragged) -> tuple[np.ndarray, np.ndarray]:
         """(review index, feature id) of every known feature, each review's sorted by |r| descending."""
-        rows, keys = self._pairs(x)
-        ids = self._lookup(keys)
-        rows, ids = rows[ids > 0], ids[ids > 0]
-        by_strength = np.argsort(-np.abs(self.ratios), kind="stable")  # feature ids, strongest first
-        rank = np.empty_like(by_strength)
-        rank[by_strength] = np.arange(len(rank))
-        order = np.sort(rows * len(rank) + rank[ids])  # one int64 sort instead of a slower lexsort
-        return order // len(rank), by_strength[order % len(rank)]
+        parts = [(rows + start, ids) for start, codes in _chunk_codes_of(x, self.num_words, self.ngrams)
+                 for rows, ids in [self._chunk_features(codes)]]
+        return _concat([r for r, _ in parts]), _concat([i for _, i in parts])
+
+    def _fill(self, out: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> None:
+        """Write each review's features into its row of `out` (zeros), strongest first, up to `width` of them."""
+        counts = np.bincount(rows, minlength=len(out))
+        slot = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        kept = slot < self.width
+        out.reshape(-1)[rows[kept] * self.width + slot[kept]] = ids[kept]
 
     def transform(self, x: Ragged) -> np.ndarray:
         """(reviews, width) int32 feature ids, 0-padded; a review with more features keeps those with largest |r|."""
-        rows, ids = self._features(x)
-        counts = np.bincount(rows, minlength=len(x))
-        slot = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-        kept = slot < self.width
+        if self._fitted is not None and self._fitted[0] is x:
+            matrix, self._fitted = self._fitted[1], None
+            return matrix
         out = np.zeros((len(x), self.width), dtype=np.int32)
-        out[rows[kept], slot[kept]] = ids[kept]
+        for start, codes in _chunk_codes_of(x, self.num_words, self.ngrams):
+            self._fill(out[start : start + CHUNK], *self._chunk_features(codes))
         return out
 
     def ngram(self, feature_id: int) -> list[int]:

@@ -86,3 +86,15 @@ def test_saved_model_predicts_the_same(tmp_path, splits, fitted) -> None:
     keras.saving.save_model(model, path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(loaded.predict(x_val, verbose=0), model.predict(x_val, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+def test_the_training_matrix_built_by_fit_is_what_transform_computes(splits) -> None:
+    """fit builds the training reviews' matrix on the way and hands it to the first transform of those reviews."""
+    train, test = splits
+    feat = features.for_hparams(hparams.make("fast", max_features=20_000))
+    feat.fit(train.x, train.y)
+    from_fit = feat.transform(train.x)
+    fresh = NGrams.from_state(feat.state(), feat.arrays())
+    np.testing.assert_array_equal(from_fit, fresh.transform(train.x))
+    np.testing.assert_array_equal(feat.transform(train.x), from_fit)  # handed out once, then computed again
+    np.testing.assert_array_equal(feat.transform(test.x), fresh.transform(test.x))
