@@ -75,7 +75,7 @@ def load(run_dir: Path | str) -> Bundle:
     """The run folder's model and encoders, or a ModelFileError saying what is missing or broken."""
     import keras
 
-    from core import ngrams  # noqa: F401 - registers the n-gram model's custom layers
+    from core import ngram_model  # noqa: F401 - registers the n-gram model's custom layers
 
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL

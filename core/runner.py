@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, config, data, evaluation, features, models, priority
+from core import bundle, config, data, evaluation, features, priority
 from core.data import Ragged
 from core.errors import LabError
 from core.predict import score_ragged
@@ -56,6 +56,8 @@ class Snapshot:
     model_dir: str | None
     error: str | None
     stop_requested: bool
+    phase_seconds: dict[str, float]  # seconds each finished phase took (preparing, training, ...)
+    phase_started_at: float | None  # when the current phase began
 
     @property
     def active(self) -> bool:
@@ -94,6 +96,8 @@ class _State:
     test_loss: float | None = None
     model_dir: str | None = None
     error: str | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    phase_started_at: float | None = None
 
 
 class Run:
@@ -123,7 +127,8 @@ class Run:
                 probe_scores=tuple(s.probe_scores), queue_position=self._runner.queue_position(self),
                 started_at=s.started_at, finished_at=s.finished_at, train_seconds=s.train_seconds,
                 test_accuracy=s.test_accuracy, test_loss=s.test_loss, model_dir=s.model_dir, error=s.error,
-                stop_requested=self._stop.is_set(),
+                stop_requested=self._stop.is_set(), phase_seconds=dict(s.phase_seconds),
+                phase_started_at=s.phase_started_at,
             )
 
     def stop(self) -> None:
@@ -141,6 +146,11 @@ class Run:
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
+            if changes.get("phase", self._state.phase) != self._state.phase:  # time each phase as it ends
+                now = time.time()
+                if self._state.phase_started_at is not None:
+                    self._state.phase_seconds[self._state.phase] = round(now - self._state.phase_started_at, 3)
+                self._state.phase_started_at = now
             for key, value in changes.items():
                 setattr(self._state, key, value)
 
@@ -202,7 +212,9 @@ def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabular
     probes = run.snapshot().probes
     x_probe = featurizer.transform(Ragged.from_lists([vocabulary.encode(p, hp.num_words) for p in probes])) if probes else None
 
-    import keras
+    import keras  # loads TensorFlow: a caller may be loading it meanwhile (the CLI does)
+
+    from core import models
 
     keras.utils.set_random_seed(hp.seed)
     model = models.compile_model(models.build(hp, featurizer), hp)

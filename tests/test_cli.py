@@ -74,6 +74,7 @@ def test_train_prints_each_epoch_then_a_summary(cli_run):
     final = lines[2]
     assert final["preset"] == "dlwp" and final["status"] == "finished" and final["epochs"] == 2
     assert 0.5 < final["test_accuracy"] <= 1 and final["test_loss"] > 0 and final["train_seconds"] > 0
+    assert set(final["phase_seconds"]) == {"preparing", "training", "evaluating", "saving"}
     assert Path(final["model_path"]) == out
     assert (out / bundle.MODEL).is_file()
 

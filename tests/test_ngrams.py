@@ -98,3 +98,17 @@ def test_the_training_matrix_built_by_fit_is_what_transform_computes(splits) -> 
     np.testing.assert_array_equal(from_fit, fresh.transform(train.x))
     np.testing.assert_array_equal(feat.transform(train.x), from_fit)  # handed out once, then computed again
     np.testing.assert_array_equal(feat.transform(test.x), fresh.transform(test.x))
+
+
+def test_featurising_and_the_runner_do_not_load_tensorflow() -> None:
+    """TensorFlow takes seconds to load: the CLI loads it while the run reads and featurises the data, which only
+    overlaps if neither the runner module nor the featuriser imports it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, core.runner, core.ngrams, core.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -54,6 +54,22 @@ def test_trained_run_finishes_with_history_test_metrics_and_a_model(trained_run,
     assert record.config["limit"] == 2000 and record.config["val_size"] == 500
 
 
+def test_each_phase_of_a_run_is_timed(trained_run):
+    snap = trained_run
+    assert list(snap.phase_seconds) == ["preparing", "training", "evaluating", "saving"]
+    assert all(seconds > 0 for seconds in snap.phase_seconds.values())
+    assert snap.phase_seconds["training"] == pytest.approx(snap.train_seconds, abs=0.05)
+
+
+def test_test_scores_do_not_depend_on_the_chunk_size(scorer, corpus):
+    from core.predict import score_ragged
+
+    x = corpus.test.x.take(np.arange(300))
+    model, featurizer = scorer.bundle.model, scorer.bundle.featurizer
+    whole = score_ragged(model, featurizer, x)
+    np.testing.assert_allclose(score_ragged(model, featurizer, x, chunk_bytes=200_000), whole, rtol=1e-6, atol=1e-6)
+
+
 def test_epochs_stream_while_training(run_store):
     hp = hparams.make("dlwp", limit=2000, val_size=500, epochs=4, batch_size=64)
     run = Runner(run_store).submit(hp, probes=("great", "terrible"))
