@@ -1,0 +1,143 @@
+"""The lab's `fast` preset against what a user would otherwise pick, in one go: whole processes, wall clock.
+
+    IMDB_DATA_DIR=/path/to/data python benchmarks/bench_fast_vs_sklearn.py [--repeat 3] [--only lab|sklearn]
+
+1. The lab: `python -m core train --preset fast` as a subprocess (a fresh SENTIMENT_LAB_HOME): whole-process wall
+   seconds, its test accuracy, and the seconds of each phase of the run (preparing = reading and featurising the
+   data, training, evaluating = scoring the 25,000 test reviews, saving), from its summary line.
+2. The comparison: scikit-learn, binary word 1-2-grams weighted by naive-Bayes log-count ratios and a logistic
+   regression (NBSVM-LR, Wang & Manning 2012), on the raw Stanford text (`aclImdb_v1_labeled.tar.gz` in the data
+   folder, the official 25,000/25,000 split), also as a whole subprocess (this script with `--sklearn-worker`).
+
+Each is run `--repeat` times, alternating, and the medians are printed with the load average seen, because other
+work on the machine slows both. scikit-learn is not a dependency of the lab: install it for this benchmark only
+(`pip install scikit-learn`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+ARCHIVE = "aclImdb_v1_labeled.tar.gz"
+INSTALL = "scikit-learn is not installed; it is needed for this benchmark only: pip install scikit-learn"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("IMDB_DATA_DIR") or DEFAULT_DATA).expanduser()
+
+
+def sklearn_worker(archive: Path) -> None:
+    """Read the raw reviews, fit NB-weighted binary 1-2-gram logistic regression, print one JSON line."""
+    import tarfile
+
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    texts: dict[str, list[str]] = {"train": [], "test": []}
+    labels: dict[str, list[int]] = {"train": [], "test": []}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")  # aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt
+            if member.isfile() and len(parts) == 4 and parts[1] in texts and parts[2] in ("pos", "neg"):
+                texts[parts[1]].append(tar.extractfile(member).read().decode("utf-8"))
+                labels[parts[1]].append(int(parts[2] == "pos"))
+    read = time.perf_counter()
+    vectorizer = CountVectorizer(ngram_range=(1, 2), binary=True)
+    x_train = vectorizer.fit_transform(texts["train"])
+    x_test = vectorizer.transform(texts["test"])
+    y_train, y_test = np.array(labels["train"]), np.array(labels["test"])
+    p = np.asarray(x_train[y_train == 1].sum(0)).ravel() + 1.0
+    q = np.asarray(x_train[y_train == 0].sum(0)).ravel() + 1.0
+    r = np.log(p / p.sum()) - np.log(q / q.sum())
+    featurised = time.perf_counter()
+    model = LogisticRegression(C=4.0, dual=True, solver="liblinear", max_iter=1000)
+    model.fit(x_train.multiply(r).tocsr(), y_train)
+    fitted = time.perf_counter()
+    accuracy = float((model.predict(x_test.multiply(r).tocsr()) == y_test).mean())
+    print(json.dumps({
+        "test_accuracy": round(accuracy, 4), "features": len(r), "train_reviews": len(y_train),
+        "test_reviews": len(y_test),
+        "phase_seconds": {"reading": round(read - started, 2), "featurising": round(featurised - read, 2),
+                          "fitting": round(fitted - featurised, 2), "scoring": round(time.perf_counter() - fitted, 2)},
+    }), flush=True)
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, dict, float]:
+    """Whole-process wall seconds, the process's last JSON line, and the 1-minute load average when it ended."""
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"error: {' '.join(cmd[1:4])} failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    last = [line for line in proc.stdout.splitlines() if line.startswith("{")][-1]
+    return wall, json.loads(last), os.getloadavg()[0]
+
+
+def run_lab(env: dict[str, str]) -> dict:
+    with tempfile.TemporaryDirectory() as home:
+        wall, summary, load = timed([sys.executable, "-m", "core", "train", "--preset", "fast"],
+                                    {**env, "SENTIMENT_LAB_HOME": home})
+    return {"what": "lab fast", "wall_seconds": round(wall, 2), "test_accuracy": round(summary["test_accuracy"], 4),
+            "phase_seconds": summary.get("phase_seconds"), "load_average": round(load, 1)}
+
+
+def run_sklearn(env: dict[str, str], archive: Path) -> dict:
+    wall, summary, load = timed([sys.executable, __file__, "--sklearn-worker", str(archive)], env)
+    return {"what": "scikit-learn NB-LR 1-2-grams", "wall_seconds": round(wall, 2), **summary,
+            "load_average": round(load, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (medians are reported)")
+    parser.add_argument("--only", choices=("lab", "sklearn"), help="run just one side")
+    parser.add_argument("--sklearn-worker", metavar="ARCHIVE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sklearn_worker:
+        sklearn_worker(Path(args.sklearn_worker))
+        return
+    folder = data_dir()
+    archive = folder / ARCHIVE
+    if args.only != "lab":
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            sys.exit(f"error: {INSTALL}")
+        if not archive.is_file():
+            sys.exit(f"error: {archive} is missing: the comparison reads the raw Stanford reviews from it "
+                     f"(set IMDB_DATA_DIR to the data folder that holds it).")
+    env = {**os.environ, "IMDB_DATA_DIR": str(folder), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    rows: dict[str, list[dict]] = {"lab": [], "sklearn": []}
+    print(json.dumps({"cpus": os.cpu_count(), "load_average_at_start": [round(v, 1) for v in os.getloadavg()]}))
+    for _ in range(args.repeat):
+        if args.only != "sklearn":
+            rows["lab"].append(run_lab(env))
+            print(json.dumps(rows["lab"][-1]), flush=True)
+        if args.only != "lab":
+            rows["sklearn"].append(run_sklearn(env, archive))
+            print(json.dumps(rows["sklearn"][-1]), flush=True)
+    medians = {}
+    for side, found in rows.items():
+        if found:
+            medians[side] = statistics.median(r["wall_seconds"] for r in found)
+            print(json.dumps({"median": side, "runs": len(found), "wall_seconds": medians[side],
+                              "test_accuracy": statistics.median(r["test_accuracy"] for r in found),
+                              "load_average": statistics.median(r["load_average"] for r in found)}))
+    if len(medians) == 2:
+        print(json.dumps({"lab_wall_as_share_of_sklearn": round(medians["lab"] / medians["sklearn"], 2),
+                          "target": "at most 0.5, with test accuracy >= 0.92"}))
+
+
+if __name__ == "__main__":
+    main()
