@@ -63,17 +63,6 @@ class Snapshot:
     def active(self) -> bool:
         return self.status in ACTIVE
 
-    def seconds_left(self, now: float | None = None) -> float | None:
-        """Rough time left in training, from the pace of the batches done so far."""
-        if self.phase != "training" or self.started_at is None:
-            return None
-        done = self.epoch * self.batches + self.batch
-        total = self.hp.epochs * self.batches
-        if done == 0:
-            return None
-        elapsed = (now or time.time()) - self.started_at
-        return elapsed / done * (total - done)
-
 
 @dataclass
 class _State:

@@ -1,6 +1,7 @@
 """Train: pick a preset and its hyperparameters (shareable in the URL), then watch the model learn live."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -105,7 +106,7 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 def _before_training(hp: HParams) -> None:
     rows = _layers(hp.to_dict())
-    seconds, basis = estimate.seconds_per_epoch(hp, ui.store().list(with_history=True))
+    wait = estimate.whole_wait(hp, ui.store().list(with_history=True))
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**The model**")
@@ -116,11 +117,18 @@ def _before_training(hp: HParams) -> None:
             st.caption("The n-gram model's size depends on the features found in the training reviews.")
     with right:
         st.markdown("**Before you start**")
-        st.metric("Estimated time per epoch", ui.seconds(seconds), help=f"Estimate {basis}.")
-        total = ui.seconds(seconds * hp.epochs)
+        whole = (f"{ui.seconds(wait.shortest)} to {ui.seconds(wait.longest)}" if wait.may_stop_early
+                 else ui.seconds(wait.longest))
+        st.metric("Estimated wait", whole, help="From pressing Start to the results: preparing the data, training, "
+                  f"then scoring the {estimate.TEST_REVIEWS:,} test reviews and saving. Epoch time {wait.basis}.")
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
-                   f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
-                   f"{'' if total.startswith('under') else 'about '}{total} in all.")
+                   f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches. "
+                   f"Preparing the data: {ui.seconds(wait.preparing)}; each epoch: {ui.seconds(wait.epoch)}; "
+                   f"scoring the {estimate.TEST_REVIEWS:,} test reviews and saving: {ui.seconds(wait.finishing)}.")
+        if wait.may_stop_early:
+            st.caption(f"Early stopping (patience {hp.patience}) ends training once validation loss has not improved "
+                       f"for {hp.patience} epochs, so it may stop after as few as {wait.fewest_epochs} of the "
+                       f"{hp.epochs}.")
 
 
 # --- probes ------------------------------------------------------------------------------------------------
@@ -158,6 +166,28 @@ def _current_run(owner: str) -> Run | None:
     return run
 
 
+def _wait(snap: Snapshot) -> estimate.Wait:
+    """The run's whole-wait estimate, made once per run (it reads every earlier run's epochs)."""
+    key = f"_train_wait_{snap.id}"
+    if key not in st.session_state:
+        st.session_state[key] = estimate.whole_wait(snap.hp, ui.store().list(with_history=True))
+    return st.session_state[key]
+
+
+def _time_left(snap: Snapshot) -> str:
+    """' · about 40 s left' (at most, with early stopping), ' · almost done', or nothing while no figure is honest."""
+    in_phase = time.time() - snap.phase_started_at if snap.phase_started_at else 0.0
+    left = estimate.seconds_left(_wait(snap), snap.phase, snap.epoch, snap.batch, snap.batches, snap.phase_seconds,
+                                 in_phase)
+    if left is None:
+        return ""
+    if left < estimate.ALMOST_DONE:
+        return " · almost done"
+    if snap.phase == "training" and snap.hp.patience:
+        return f" · at most about {ui.seconds(left)} left (early stopping may end it sooner)"
+    return f" · about {ui.seconds(left)} left"
+
+
 def _progress(snap: Snapshot) -> None:
     if snap.status == "queued":
         st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue.", icon="⏳")
@@ -167,15 +197,13 @@ def _progress(snap: Snapshot) -> None:
     elif snap.phase == "training":
         done = snap.epoch * snap.batches + snap.batch
         total = max(snap.hp.epochs * snap.batches, 1)
-        left = snap.seconds_left()
         text = (f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs} · batch {snap.batch:,} of "
                 f"{snap.batches:,} · {done:,} of {total:,} batches done")
-        if left is not None:
-            text += f" · about {ui.seconds(left)} left"
-        st.progress(min(done / total, 1.0), text=text)
+        st.progress(min(done / total, 1.0), text=text + _time_left(snap))
     elif snap.phase in ("evaluating", "saving"):
-        st.progress(1.0, text="Training done; scoring the 25,000 test reviews…" if snap.phase == "evaluating"
-                    else "Saving the model…")
+        text = ("Training done; scoring the 25,000 test reviews…" if snap.phase == "evaluating"
+                else "Saving the model…")
+        st.progress(1.0, text=text + _time_left(snap))
 
 
 def _curves(snap: Snapshot, compare: bool) -> None:
@@ -203,14 +231,32 @@ def _live(run_id: int) -> None:
             run.stop()
         if snap.stop_requested:
             st.caption("Stopping after the current batch; the model so far is kept and tested.")
+    _headline(snap)
     _progress(snap)
-    c1, c2 = st.columns(2)
-    c1.toggle("Log scale for loss", key="train_log_loss")
-    compare = c2.toggle("Show my earlier runs", key="train_compare")
-    _curves(snap, compare)
+    if snap.history:
+        c1, c2 = st.columns(2)
+        c1.toggle("Log scale for loss", key="train_log_loss")
+        compare = c2.toggle("Show my earlier runs", key="train_compare")
+        _curves(snap, compare)
+    elif snap.active and snap.status != "queued":
+        st.caption("The loss and accuracy curves appear here after the first epoch.")
     if not snap.active and st.session_state.get("_train_shown_done") != snap.id:
         st.session_state._train_shown_done = snap.id
         st.rerun(scope="app")
+
+
+def _headline(snap: Snapshot) -> None:
+    """A finished run's results, first thing under its title."""
+    if snap.active or snap.test_accuracy is None:
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    loss = f"Test loss {snap.test_loss:.4f}." if snap.test_loss is not None else None
+    c1.metric("Test accuracy", ui.percent(snap.test_accuracy), help=loss)
+    c2.metric("Epochs", len(snap.history))
+    c3.metric("Training time", ui.seconds(snap.train_seconds))
+    c4.metric("Whole time", ui.seconds(sum(snap.phase_seconds.values())),
+              help="From the start to the results: " + ", ".join(
+                  f"{phase} {ui.seconds(seconds)}" for phase, seconds in snap.phase_seconds.items()) + ".")
 
 
 def _results(snap: Snapshot) -> None:
@@ -220,11 +266,6 @@ def _results(snap: Snapshot) -> None:
     if snap.status == "stopped" and snap.test_accuracy is None:
         st.info(snap.error or "The run was cancelled.")
         return
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Test accuracy", ui.percent(snap.test_accuracy))
-    c2.metric("Test loss", f"{snap.test_loss:.4f}" if snap.test_loss is not None else "–")
-    c3.metric("Epochs", len(snap.history))
-    c4.metric("Training time", ui.seconds(snap.train_seconds))
     if snap.status == "stopped":
         st.caption("Stopped early by you: these are the scores of the model as it was when it stopped.")
     best = evaluation.best_epoch(snap.history)
@@ -267,7 +308,7 @@ st.title("🏋️ Train a model")
 run = _current_run(owner)
 snap = run.snapshot() if run else None
 
-with st.expander("Settings", expanded=snap is None or not snap.active):
+with st.expander("Settings", expanded=run is None):  # once a run exists, its results matter more
     hp = _settings()
     if hp is not None:
         _before_training(hp)

@@ -158,9 +158,6 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     page.get_by_text(run_title).first.wait_for(timeout=60_000)
     settle(page)
     assert_no_exception(page, "/train after a reload")
-    # Fold the settings away so the picture shows the curves and the results.
-    page.locator('[data-testid="stExpander"] summary').filter(has_text="Settings").first.click()
-    page.wait_for_timeout(500)
     screenshot(page, "train")
 
     # Score a typed review with the new model.

@@ -1,7 +1,11 @@
-"""The Train page's seconds-per-epoch estimate: from this server's own runs when it has them."""
+"""The Train page's estimates: seconds per epoch (from this server's own runs when it has them), the whole wait
+(preparing, training, scoring and saving), and the time left during a run."""
 from __future__ import annotations
 
+import pytest
+
 from core import estimate, hparams
+from core.runner import Runner
 
 
 def test_without_history_the_estimate_is_a_rough_rate_that_grows_with_the_work():
@@ -24,3 +28,62 @@ def test_with_a_finished_run_the_estimate_scales_its_measured_epochs(trained_run
     doubled, _ = estimate.seconds_per_epoch(hparams.make("dlwp", limit=2 * same.limit + same.val_size,
                                                          val_size=same.val_size), [record])
     assert doubled > seconds
+
+
+# --- the whole wait -------------------------------------------------------------------------------------------------
+def test_the_whole_wait_counts_preparing_and_scoring_not_only_the_epochs():
+    """`fast` was estimated at "about 6 s in all" from its epochs alone while click to results took 22.6 s."""
+    fast = estimate.whole_wait(hparams.make("fast"))
+    training = fast.epoch * fast.epochs
+    assert fast.preparing > 2 and fast.finishing > 2, "featurising 25,000 reviews and scoring 25,000 take seconds"
+    assert 10 < fast.longest < 40 and fast.longest > 2 * training
+    assert fast.shortest == fast.longest and not fast.may_stop_early
+    lstm = estimate.whole_wait(hparams.make("lstm"))
+    assert lstm.finishing > 30, "an LSTM scores 25,000 reviews of 500 ids slowly"
+
+
+def test_early_stopping_gives_a_range_down_to_patience_plus_one_epochs():
+    lstm = estimate.whole_wait(hparams.make("lstm"))
+    assert (lstm.epochs, lstm.fewest_epochs) == (20, 6) and lstm.may_stop_early
+    assert lstm.shortest == pytest.approx(lstm.longest - 14 * lstm.epoch)
+    short = estimate.whole_wait(hparams.make("lstm", epochs=3))
+    assert short.fewest_epochs == 3 and not short.may_stop_early
+
+
+def test_no_time_left_is_given_before_it_means_something():
+    wait = estimate.whole_wait(hparams.make("fast"))
+    left = estimate.seconds_left
+    assert left(wait, "queued", 0, 0, 88, {}, 5.0) is None
+    assert left(wait, "preparing", 0, 0, 88, {}, 5.0) is None
+    # the first ETA used to read "about 10.4 min left" from the pace of the first, slow batch
+    assert left(wait, "training", 0, 1, 88, {"preparing": 4.0}, 0.9) is None
+    assert left(wait, "training", 0, 9, 88, {"preparing": 4.0}, 6.0) is None, "too few batches yet"
+    assert left(wait, "training", 0, 30, 88, {"preparing": 4.0}, 1.5) is None, "too few seconds yet"
+    first = left(wait, "training", 0, 60, 88, {"preparing": 4.0}, 4.0)
+    # 3 * 88 - 60 batches to go at 1/15 s each, then scoring and saving at the same pace (slower than the rates)
+    assert first == pytest.approx(4.0 / 60 * 204 + wait.finishing * (4.0 / 60 * 88 / wait.epoch))
+    after_one = left(wait, "training", 1, 0, 88, {"preparing": 4.0}, 3.0)
+    assert after_one is not None and after_one > wait.finishing
+
+
+def test_near_the_end_the_time_left_shrinks_to_zero_never_below():
+    wait = estimate.whole_wait(hparams.make("fast"))
+    timed = {"preparing": 4.0, "training": 3 * wait.epoch}
+    left = [estimate.seconds_left(wait, "evaluating", 3, 0, 88, timed, t) for t in (0.0, 1.0, wait.finishing - 1)]
+    assert left[0] == pytest.approx(wait.finishing) and left[0] > left[1] > left[2] >= 0
+    assert left[2] < estimate.ALMOST_DONE, "the page says 'almost done', never 'about under 1 s left'"
+    saving = estimate.seconds_left(wait, "saving", 3, 0, 88, {**timed, "evaluating": wait.finishing + 5}, 3.0)
+    assert saving == 0.0
+
+
+def test_a_tiny_real_run_takes_about_as_long_as_estimated(run_store, corpus):
+    """Estimated before the run from the measured rates, and again from its own epochs, against the real wait."""
+    hp = hparams.make("fast", limit=2000, val_size=500, epochs=2)
+    snap = Runner(run_store).submit(hp, owner="tests", probes=()).wait(timeout=600)
+    assert snap.status == "finished", snap.error
+    real = sum(snap.phase_seconds.values())
+    before = estimate.whole_wait(hp).longest
+    informed = estimate.whole_wait(hp, [run_store.get(snap.id)]).longest
+    print(f"real {real:.1f} s, estimated {before:.1f} s, from its own epochs {informed:.1f} s")  # noqa: T201
+    assert real / 5 < before < real * 5, "within a sane factor even on a busy machine"
+    assert real / 3 < informed < real * 3

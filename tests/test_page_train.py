@@ -58,6 +58,25 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
 
 
+def settings_open(at: AppTest) -> bool:
+    (settings,) = [e for e in at.expander if e.label == "Settings"]
+    return settings.proto.expanded
+
+
+def in_page_order(at: AppTest) -> list[str]:
+    """Each metric's label and each chart as "chart", top to bottom, outside the Settings panel."""
+    settings = {id(node) for e in at.expander if e.label == "Settings" for node in e}
+    found = []
+    for node in at.main:
+        if id(node) in settings:
+            continue
+        if node.type == "metric":
+            found.append(node.label)
+        elif node.type == "plotly_chart":
+            found.append("chart")
+    return found
+
+
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
@@ -142,10 +161,19 @@ def test_layer_table_and_estimate_follow_the_settings(home: Path) -> None:
     # multi-hot(10000) -> Dense 16 -> Dense 16 -> Dense 1
     assert list(table["parameters"]) == [0, 160_016, 272, 17]
     assert "160,305 parameters in all." in texts(at)
-    assert any(m.label == "Estimated time per epoch" for m in at.metric)
+    assert any(m.label == "Estimated wait" for m in at.metric)
+    assert "scoring the 25,000 test reviews and saving" in texts(at)
+    assert "Early stopping" not in texts(at)
 
     ok(at.number_input(key="hp_units").set_value(8).run())
     assert list(at.dataframe[0].value["parameters"]) == [0, 80_008, 72, 9]
+
+
+def test_the_estimate_says_when_early_stopping_may_end_a_run_sooner(home: Path) -> None:
+    at = open_train(preset="lstm")
+    (wait,) = [m for m in at.metric if m.label == "Estimated wait"]
+    assert " to " in wait.value, "a range: early stopping may end it after 6 of the 20 epochs"
+    assert "Early stopping (patience 5)" in texts(at) and "as few as 6 of the 20" in texts(at)
 
 
 def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
@@ -177,8 +205,10 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     at.text_input[0].input("a film I will watch again")
     ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
 
+    assert settings_open(at), "no run yet: the settings are what the page is for"
     ok(start_button(at).click().run())
     assert at.session_state["train_run_id"] == 1
+    assert not settings_open(at), "a run exists: settings fold away"
     assert any(s.value.startswith("Run #1 · dlwp") for s in at.subheader)
     assert start_button(at).disabled or "finished" in texts(at), "one run at a time per browser"
 
@@ -195,6 +225,9 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     accuracy = next(m for m in at.metric if m.label == "Test accuracy").value
     assert accuracy.endswith("%") and 50 <= float(accuracy.rstrip("%")) <= 100
     assert next(m for m in at.metric if m.label == "Epochs").value == "2"
+    # the results come first, above the curves, and the settings stay folded away once the run has ended
+    assert in_page_order(at)[:4] == ["Test accuracy", "Epochs", "Training time", "Whole time"]
+    assert not settings_open(at)
 
     specs = plotly_specs(at)
     curves = specs[0]
@@ -227,6 +260,7 @@ def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn
     second_id = second.session_state["train_run_id"]
     assert second_id != first_id
     assert any("number 1 in the queue" in i.value for i in second.info), texts(second)
+    assert not second.get("plotly_chart"), "no empty axes while the run waits in the queue"
     assert not any(b.key == f"stop_{first_id}" for b in second.button), "no Stop for someone else's run"
 
     # Cancelling the queued run leaves the first one training; its owner stops it within a batch.
