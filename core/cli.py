@@ -39,13 +39,22 @@ OVERRIDES = ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import hparams
-    from core.runner import Runner
+    from core import config, hparams, memory
     from core.store import RunStore
 
+    # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
+    # at once, with only its error line.
     hp = hparams.make(args.preset, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
+    memory.refuse_too_large(hp)
+    config.training_nice()
     store = RunStore()
-    run = Runner(store).submit(hp, owner="cli", probes=(), out_dir=Path(args.out) if args.out else None)
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None:
+        store.check_folder(out)
+
+    from core.runner import Runner
+
+    run = Runner(store).submit(hp, owner="cli", probes=(), out_dir=out)
     printed = 0
     while True:
         snap = run.wait(timeout=0.2)
@@ -82,8 +91,14 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from core import store as run_store
     from core.store import RunStore
 
+    if args.action == "rebuild":
+        store, added, aside = run_store.rebuild()
+        _emit({"database": str(store.path), "runs_added": added, "broken_file_moved_to": str(aside) if aside else None,
+               "runs": len(store.list())})
+        return 0
     store = RunStore()
     if args.action == "show":
         if args.id is None:
@@ -122,8 +137,8 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="a run folder")
     predict.add_argument("text", nargs="*", help="texts to score (default: lines of standard input)")
     predict.set_defaults(func=_predict)
-    runs = sub.add_parser("runs", help="list runs, or `runs show ID`")
-    runs.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    runs = sub.add_parser("runs", help="list runs, `runs show ID`, or `runs rebuild` (index the run folders again)")
+    runs.add_argument("action", nargs="?", choices=("list", "show", "rebuild"), default="list")
     runs.add_argument("id", nargs="?", type=int)
     runs.set_defaults(func=_runs)
     return top

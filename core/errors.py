@@ -23,3 +23,7 @@ class InputTextError(LabError):
 
 class RunNotFoundError(LabError):
     """No run with the given id exists in the run store."""
+
+
+class StoreError(LabError):
+    """The run database or a run folder cannot be used safely (missing, corrupt, unwritable, taken)."""

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, config, data, evaluation, features, models, priority
+from core import bundle, config, data, evaluation, features, memory, models, priority
 from core.data import Ragged
 from core.errors import LabError
 from core.predict import score_ragged
@@ -252,9 +252,9 @@ class Runner:
     def submit(self, hp: HParams, owner: str | None = None, probes: tuple[str, ...] | list[str] = DEFAULT_PROBES,
                out_dir: Path | None = None) -> Run:
         """Record the run, queue it, and start it as soon as a slot is free."""
+        memory.refuse_too_large(hp)
         run_id = self.store.create(hp.preset, hp.to_dict(), owner)
-        folder = Path(out_dir) if out_dir is not None else self.store.runs_dir / str(run_id)
-        self.store.set_model_dir(run_id, folder)
+        folder = self.store.claim_folder(run_id, out_dir)
         run = Run(_State(run_id, hp, owner, tuple(p for p in probes if p.strip()), folder), self)
         with self._lock:
             self._runs[run_id] = run
