@@ -129,6 +129,14 @@ def gigabytes(n: float) -> str:
     return f"{n / GB:.1f} GB" if n >= 0.1 * GB else f"{n / 2**20:.0f} MB"
 
 
+LAYER_TABLE_MAX_PARAMS = 20_000_000  # the Train page builds a throwaway model for its layer table only below this
+
+
+def parameters(hp: HParams) -> int:
+    """The model's weights, counted without building it."""
+    return SHAPES[hp.architecture](hp).params
+
+
 def estimate(hp: HParams) -> Estimate:
     """The memory `hp` will need, computed from its settings alone (nothing is built or allocated)."""
     shape = SHAPES[hp.architecture](hp)

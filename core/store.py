@@ -144,7 +144,7 @@ def _alive(row: sqlite3.Row, now: float) -> bool:
     recorded = row["process"]
     if recorded and row["host"] == socket.gethostname() and recorded.split(":")[0] == boot_id():
         return row["pid"] is not None and process_identity(row["pid"]) == recorded
-    last = row["heartbeat_at"] or row["started_at"] or row["created_at"]
+    last = next(t for t in (row["heartbeat_at"], row["started_at"], row["created_at"]) if t is not None)
     return now - last < STALE_SECONDS
 
 

@@ -135,6 +135,7 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
 
 # --- page --------------------------------------------------------------------------------------------------
 st.title("💬 Score a review")
+ui.require_store()
 record = _choose_run()
 if record is not None:
     st.markdown("Try an example:")

@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import estimate, evaluation, hparams, models
+from core import estimate, evaluation, hparams, memory, models
 from core.errors import ConfigError, LabError
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
@@ -103,8 +103,13 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     return models.summary_rows(model) if model is not None else None
 
 
-def _before_training(hp: HParams) -> None:
-    rows = _layers(hp.to_dict())
+def _before_training(hp: HParams) -> bool:
+    """The layer table, time and memory estimates; False (after saying why) when the server cannot afford the run."""
+    needed = ui.attempt(lambda: memory.refuse_too_large(hp))
+    if needed is None:
+        return False
+    params = memory.parameters(hp)
+    rows = _layers(hp.to_dict()) if params <= memory.LAYER_TABLE_MAX_PARAMS else None
     seconds, basis = estimate.seconds_per_epoch(hp, ui.store().list(with_history=True))
     left, right = st.columns([3, 2])
     with left:
@@ -112,11 +117,15 @@ def _before_training(hp: HParams) -> None:
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
             st.caption(f"{sum(r['parameters'] for r in rows):,} parameters in all.")
-        else:
+        elif hp.architecture == "ngram_nb":
             st.caption("The n-gram model's size depends on the features found in the training reviews.")
+        else:
+            st.caption(f"About {params:,} parameters: too many to build a copy of the model just to list its layers.")
     with right:
         st.markdown("**Before you start**")
         st.metric("Estimated time per epoch", ui.seconds(seconds), help=f"Estimate {basis}.")
+        st.metric("Estimated memory", memory.gigabytes(needed.total),
+                  help=f"Estimated before anything is built: {needed.describe()}.")
         total = ui.seconds(seconds * hp.epochs)
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
@@ -262,6 +271,7 @@ def _where_it_goes_wrong(snap: Snapshot) -> None:
 
 # --- page --------------------------------------------------------------------------------------------------
 ui.require_data()
+ui.require_store()
 owner = ui.owner()
 st.title("🏋️ Train a model")
 run = _current_run(owner)
@@ -269,15 +279,16 @@ snap = run.snapshot() if run else None
 
 with st.expander("Settings", expanded=snap is None or not snap.active):
     hp = _settings()
-    if hp is not None:
-        _before_training(hp)
+    if hp is not None and not _before_training(hp):
+        hp = None
     _probes_editor()
     busy = snap is not None and snap.active
     if st.button("▶ Start training", type="primary", disabled=hp is None or busy,
                  help="One run at a time per browser; stop the current one first." if busy else None):
-        run = ui.runner().submit(hp, owner=owner, probes=tuple(ui.pinned_probes()))
-        st.session_state.train_run_id = run.id
-        st.rerun()
+        started = ui.attempt(lambda: ui.runner().submit(hp, owner=owner, probes=tuple(ui.pinned_probes())))
+        if started is not None:
+            st.session_state.train_run_id = started.id
+            st.rerun()
 
 if run is None:
     st.info("Pick a preset, adjust it if you like, and press **Start training**. The curves appear here "

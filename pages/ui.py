@@ -57,13 +57,23 @@ def _runner(home: str) -> Runner:
 
 
 def store() -> RunStore:
-    """The run database of this server's SENTIMENT_LAB_HOME."""
-    return _store(str(config.lab_home()))
+    """The run database of this server's SENTIMENT_LAB_HOME, checked on every use: a database that broke or vanished
+    since start-up raises a StoreError (a LabError, which `attempt` shows) instead of being written to."""
+    return _store(str(config.lab_home())).check()
 
 
 def runner() -> Runner:
     """The one training queue of this server, shared by every browser session."""
+    store()
     return _runner(str(config.lab_home()))
+
+
+def require_store() -> RunStore:
+    """The run store and the training queue, or a clear message and the end of this page's script."""
+    found = attempt(lambda: runner() and store())
+    if found is None:
+        st.stop()
+    return found
 
 
 def corpus() -> data.Corpus:

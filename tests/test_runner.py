@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core import bundle, config, evaluation, hparams
-from core.errors import InputTextError, ModelFileError
+from core.errors import ConfigError, InputTextError, ModelFileError, StoreError
 from core.predict import Scorer
 from core.runner import Runner
 
@@ -130,24 +130,26 @@ def test_a_failure_becomes_status_failed_with_a_message(run_store, tmp_path, mon
     assert not (run_store.runs_dir / str(snap.id) / bundle.MODEL).exists()
 
 
-def test_a_run_folder_that_cannot_be_written_fails_the_run(run_store, tmp_path):
-    """An honest train-time failure: the requested run folder is an existing file, so saving the model fails."""
+def test_a_run_folder_that_cannot_be_written_is_refused_before_training(run_store, tmp_path):
+    """The requested run folder is an existing file: refused at submit, before anything is trained or recorded."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("in the way")
-    run = Runner(run_store).submit(hparams.make("dlwp", limit=500, val_size=500, epochs=1), out_dir=blocker)
-    snap = run.wait(timeout=120)
-    assert snap.status == "failed"
-    assert snap.error and "not-a-folder" in snap.error
-    assert run_store.get(snap.id).status == "failed"
+    before = [r.id for r in run_store.list()]
+    with pytest.raises(StoreError, match="not-a-folder"):
+        Runner(run_store).submit(hparams.make("dlwp", limit=500, val_size=500, epochs=1), out_dir=blocker)
+    assert [r.id for r in run_store.list()] == before
+    assert blocker.read_text() == "in the way"
 
 
 def test_max_trainings_setting(monkeypatch):
     monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "3")
     assert config.max_concurrent_trainings() == 3
-    monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "zero")
-    assert config.max_concurrent_trainings() == 1
     monkeypatch.delenv("SENTIMENT_LAB_MAX_TRAININGS")
     assert config.max_concurrent_trainings() == 1
+    for bad in ("zero", "0", "-1", "999999999", "1.5"):  # before: silently 1, or a billion trainings at once
+        monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", bad)
+        with pytest.raises(ConfigError, match=f"SENTIMENT_LAB_MAX_TRAININGS must be a whole number from 1 to 16.*{bad!r}"):
+            config.max_concurrent_trainings()
 
 
 # --- scoring saved runs --------------------------------------------------------------------------------------------------
