@@ -47,6 +47,7 @@ def _train(args: argparse.Namespace) -> int:
     hp = hparams.make(args.preset, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
     memory.refuse_too_large(hp)
     config.training_nice()
+    config.max_concurrent_trainings()
     store = RunStore()
     out = Path(args.out).expanduser() if args.out else None
     if out is not None:

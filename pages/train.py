@@ -130,6 +130,7 @@ def _before_training(hp: HParams) -> bool:
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
                    f"{'' if total.startswith('under') else 'about '}{total} in all.")
+    return True
 
 
 # --- probes ------------------------------------------------------------------------------------------------
