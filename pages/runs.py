@@ -70,7 +70,7 @@ def _delete(run_id: int) -> None:
         store.delete(run_id)
         if record.model_dir:
             predict.forget(record.model_dir)
-        return f"Deleted run #{run_id} ({record.title}), its curves and its model folder."
+        return f"Deleted run #{run_id} ({record.title}), its curves and its model files."
 
     st.session_state.pop(CONFIRM, None)
     _guarded(delete)
@@ -208,7 +208,7 @@ def _edit(record: RunRecord) -> None:
 
 def _delete_controls(record: RunRecord) -> None:
     if st.session_state.get(CONFIRM) == record.id:
-        st.warning(f"Delete **{record.title}** for good? This removes its record, its curves and its model folder. "
+        st.warning(f"Delete **{record.title}** for good? This removes its record, its curves and its model files. "
                    "It cannot be undone.", icon="🗑")
         c1, c2, _ = st.columns([1, 1, 2])
         c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
