@@ -91,12 +91,15 @@ class Lab:
         code = (f"from core.store import RunStore; s = RunStore()\n"
                 f"for _ in range({n}):\n"
                 f"    r = s.create('dlwp', {{'preset': 'dlwp'}}); (s.runs_dir / str(r)).mkdir(parents=True)\n"
-                f"    s.set_model_dir(r, s.runs_dir / str(r))")
+                f"    s.set_model_dir(r, s.runs_dir / str(r))")  # works with an older lab's store too
         subprocess.run([sys.executable, "-c", code], env=self.env, cwd=self.repo, check=True)
         path = self.home / "runs.sqlite3"
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        (self.home / "runs" / "1" / "model.keras").write_bytes(b"the model of run 1")
+        for folder in (self.home / "runs").iterdir():  # what a finished run leaves in its folder
+            (folder / "config.json").write_text(json.dumps({"preset": "dlwp", "architecture": "multihot_mlp"}))
+            (folder / "history.json").write_text(json.dumps([{"epoch": 1, "loss": 0.5}]))
+            (folder / "model.keras").write_bytes(f"the model of run {folder.name}".encode())
         return path
 
 
@@ -189,10 +192,11 @@ def database_damaged(how: str) -> Callable[[Lab], Result]:
 def rebuild(lab: Lab) -> Result:
     path = lab.store_runs(3)
     path.write_bytes(b"")
+    before = digest(lab.home / "runs")
     rc, s, msg, _ = lab.cli("runs", "rebuild")
     listed = lab.cli("runs")[3]
     return Result("3 runs rebuild after the database was emptied", rc, s, msg,
-                  len(listed.splitlines()) == 3 and (lab.home / "runs" / "1" / "model.keras").exists())
+                  len(listed.splitlines()) == 3 and digest(lab.home / "runs") == before)
 
 
 def stuck_running(lab: Lab) -> Result:

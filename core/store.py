@@ -158,15 +158,16 @@ def _run_folders(runs_dir: Path) -> list[Path]:
 
 def file_problem(path: Path, runs_dir: Path) -> str | None:
     """What is wrong with the database file, judged from its size and header without opening it; None if nothing."""
-    folders = len(_run_folders(runs_dir))
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return f"is missing, but {runs_dir} holds {folders} run folder(s)" if folders else None
+        size = None
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
-    if size == 0:
-        return f"is empty (0 bytes), but {runs_dir} holds {folders} run folder(s)" if folders else None
+    if not size:  # a new lab's database does not exist yet, or is still empty: fine, unless runs were kept here
+        folders = len(_run_folders(runs_dir))
+        what = "is missing" if size is None else "is empty (0 bytes)"
+        return f"{what}, but {runs_dir} holds {folders} run folder(s)" if folders else None
     try:
         with open(path, "rb") as f:
             head = f.read(100)
