@@ -210,10 +210,12 @@ class RunStore:
                 raise StoreError(self._broken(f"is damaged ({found})"))
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # two processes opening an older database add its columns once
             have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
             for column, kind in LATER_COLUMNS.items():
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            db.execute("COMMIT")
 
     @property
     def runs_dir(self) -> Path:

@@ -432,3 +432,16 @@ def test_an_interrupted_run_loses_its_partial_files_and_keeps_the_rest(tmp_path)
     _set(store, run_id, process="another-boot:1", host="elsewhere", heartbeat_at=0.0)
     assert store.get(run_id).status == "interrupted"
     assert sorted(p.name for p in folder.iterdir()) == sorted([bundle.MARKER, bundle.CONFIG, "unrelated.partial.txt"])
+
+
+def test_an_older_database_gains_the_liveness_columns_and_keeps_its_runs(tmp_path):
+    from core.store import SCHEMA
+
+    with sqlite3.connect(tmp_path / "runs.sqlite3") as db:  # as the first release created it
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO runs (preset, config, status, pid, host, created_at, test_accuracy)"
+                   " VALUES ('dlwp', '{}', 'finished', 1, 'x', 0, 0.88)")
+        db.execute("INSERT INTO runs (preset, config, status, pid, host, created_at) VALUES ('dlwp', '{}', 'running', 1, 'x', 0)")
+    records = {r.id: r for r in RunStore(tmp_path).list()}
+    assert records[1].status == "finished" and records[1].test_accuracy == 0.88
+    assert records[2].status == "interrupted"  # pid 1 of an unknown process, with no heartbeat for ages
