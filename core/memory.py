@@ -21,7 +21,7 @@ GB = 2**30
 FLOAT = 4  # bytes of a float32 or int32
 RUNTIME_BYTES = 1.0 * GB  # Python, TensorFlow and Keras, the corpus and the word index, before any featurising
 OPTIMIZER_SLOTS = {"rmsprop": 1, "adam": 2, "adamw": 2, "sgd": 0}  # float32 copies of the weights each keeps
-MATRIX_COPIES = 2.0  # the featurised matrices, plus the copies fitting makes of them (shuffled batches, casts)
+MATRIX_COPIES = 3.3  # the featurised matrices, plus the copies fitting makes of them (tensors, shuffled batches)
 BACKWARD = 3.0  # a batch's activations are kept for the backward pass, with their gradients and temporaries
 
 
@@ -32,7 +32,7 @@ class Shape:
     params: int  # weights
     input_bytes: float  # the featurised input of one review
     activation_bytes: float  # activations of one review in one forward pass
-    work_bytes: float = 0.0  # memory featurising needs once, beyond its output (e.g. the n-gram counts)
+    work_bytes: float = 0.0  # what featurising holds while it works (e.g. the n-gram counts), freed before fitting
     lower_input: str = "limit or val_size"
     lower_weights: str = ""
     lower_activations: str = "batch_size"
@@ -76,15 +76,15 @@ def _lstm(hp: HParams) -> Shape:
 
 
 AVERAGE_REVIEW_IDS = 240  # ids in an average IMDB review (with the start mark)
-NGRAM_SLOTS = 0.45  # the padded feature width per review, as a share of its n-grams (99th percentile / mean)
+NGRAM_SLOTS = 2.0  # the padded feature width (99% of reviews fit) over an average review's n-grams: 1,438 / 720
 
 
 def _ngram_nb(hp: HParams) -> Shape:
     grams = AVERAGE_REVIEW_IDS * hp.ngrams  # n-grams of one review, of length 1..ngrams
     return Shape(3 * (hp.max_features + 1),  # w, the fixed ratios r, and b per feature
-                 input_bytes=FLOAT * grams * NGRAM_SLOTS * 2,
+                 input_bytes=FLOAT * grams * NGRAM_SLOTS,
                  activation_bytes=FLOAT * grams * NGRAM_SLOTS * 4,  # gathered w and r, their product, its gradient
-                 work_bytes=8 * grams * 6,  # (review, key) int64 pairs, sorted and counted
+                 work_bytes=16 * grams * 1.5,  # (review, key) int64 pairs, and the copies sorting makes
                  lower_input="ngrams, limit or val_size", lower_weights="max_features",
                  lower_activations="batch_size or ngrams")
 
@@ -144,7 +144,7 @@ def estimate(hp: HParams) -> Estimate:
     slots = OPTIMIZER_SLOTS.get(hp.optimizer, 2)
     return Estimate(
         runtime=RUNTIME_BYTES,
-        features=reviews * (shape.input_bytes * MATRIX_COPIES + shape.work_bytes),
+        features=reviews * max(shape.input_bytes * MATRIX_COPIES, shape.work_bytes),
         weights=shape.params * FLOAT * (2 + slots),
         activations=min(hp.batch_size, hp.train_reviews()) * shape.activation_bytes * BACKWARD,
         lower={"features": shape.lower_input, "weights": shape.lower_weights or "the model's size",
