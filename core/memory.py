@@ -97,6 +97,12 @@ SHAPES: dict[str, Callable[[HParams], Shape]] = {
 }
 
 
+def _shape(hp: HParams) -> Shape:
+    """The architecture's figures; one without its own function is costed like an embedding model over `maxlen`
+    ids with a Dense head, the shape of every sequence model here, until it gets one."""
+    return SHAPES.get(hp.architecture, _embedding_flatten)(hp)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Bytes a configuration needs at its peak, by part."""
@@ -134,12 +140,12 @@ LAYER_TABLE_MAX_PARAMS = 20_000_000  # the Train page builds a throwaway model f
 
 def parameters(hp: HParams) -> int:
     """The model's weights, counted without building it."""
-    return SHAPES[hp.architecture](hp).params
+    return _shape(hp).params
 
 
 def estimate(hp: HParams) -> Estimate:
     """The memory `hp` will need, computed from its settings alone (nothing is built or allocated)."""
-    shape = SHAPES[hp.architecture](hp)
+    shape = _shape(hp)
     reviews = hp.train_reviews() + hp.val_size
     slots = OPTIMIZER_SLOTS.get(hp.optimizer, 2)
     return Estimate(
