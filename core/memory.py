@@ -21,7 +21,7 @@ GB = 2**30
 FLOAT = 4  # bytes of a float32 or int32
 RUNTIME_BYTES = 1.0 * GB  # Python, TensorFlow and Keras, the corpus and the word index, before any featurising
 OPTIMIZER_SLOTS = {"rmsprop": 1, "adam": 2, "adamw": 2, "sgd": 0}  # float32 copies of the weights each keeps
-MATRIX_COPIES = 3.3  # the featurised matrices, plus the copies fitting makes of them (tensors, shuffled batches)
+MATRIX_COPIES = 2.3  # the featurised matrices, plus the copies fitting makes of them (tensors, shuffled batches)
 BACKWARD = 3.0  # a batch's activations are kept for the backward pass, with their gradients and temporaries
 
 

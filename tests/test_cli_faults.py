@@ -252,3 +252,8 @@ def test_a_featurizer_that_does_not_match_its_model(cli_env, trained_run, tmp_pa
     (broken / bundle.FEATURIZER).write_text(json.dumps(state))
     proc = core_cli("predict", "--model", str(broken), "a good film", env=cli_env)
     assert_one_line_error(proc, "featurizer.json", "does not match", "model.keras")
+
+
+def test_a_missing_model_folder_answers_without_tensorflow(cli_env, tmp_path):
+    refused_before_tensorflow(probe_cli("predict", "--model", str(tmp_path / "nowhere"), "good film", env=cli_env),
+                              "No saved model")
