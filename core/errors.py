@@ -23,3 +23,7 @@ class InputTextError(LabError):
 
 class RunNotFoundError(LabError):
     """No run with the given id exists in the run store."""
+
+
+class DatasetError(LabError):
+    """A labelled-text file cannot be imported, or a stored data set cannot be found or read."""

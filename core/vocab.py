@@ -13,6 +13,17 @@ START_MARK, OOV_MARK = ">", "?"
 TOKEN = re.compile(r"[a-z0-9']+")
 
 
+_KERAS_SPACES = str.maketrans(dict.fromkeys('!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n', " "))
+
+
+def keras_words(text: str) -> list[str]:
+    """Keras's `text_to_word_sequence` defaults: lower-case, each filter character becomes a space, split on spaces.
+
+    Only the space splits words, as in Keras, so odd characters such as `\\x85` or `\\xa0` stay inside them.
+    """
+    return [word for word in text.lower().translate(_KERAS_SPACES).split(" ") if word]
+
+
 @dataclass(frozen=True)
 class Token:
     """One token of typed text and what the model receives for it."""
