@@ -136,7 +136,7 @@ def max_upload_bytes() -> int:
 def _check_size(size: int, what: str) -> None:
     limit = max_upload_bytes()
     if size > limit:
-        raise DatasetError(f"{what} is {size / 2**20:,.1f} MB, over the {limit / 2**20:,.0f} MB limit "
+        raise DatasetError(f"{what} is {size / 2**20:,.1f} MB, over the {limit / 2**20:,.4g} MB limit "
                            f"({MAX_UPLOAD_ENV} raises it).")
 
 

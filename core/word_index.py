@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -41,14 +42,14 @@ class Encoded:
     test_unknown: int  # words of the test split that the training split never uses
 
 
-def _provisional(texts: Iterable[str], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Flat ids in order of first use (new words join `index`), and each text's word count."""
+def _provisional(texts: Iterable[str], index: defaultdict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Flat ids in order of first use (a new word gets the next id), and each text's word count."""
     flat = array("q")
     lengths = array("q")
     for text in texts:
-        ids = [index.setdefault(word, len(index)) for word in text_words(text)]
-        flat.extend(ids)
-        lengths.append(len(ids))
+        before = len(flat)
+        flat.extend(map(index.__getitem__, text_words(text)))  # per word in C: the index's factory numbers new words
+        lengths.append(len(flat) - before)
     return np.frombuffer(flat, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64)
 
 
@@ -66,7 +67,8 @@ def _with_start(ids: np.ndarray, lengths: np.ndarray) -> Ragged:
 
 def encode(train_texts: Iterable[str], test_texts: Iterable[str]) -> Encoded:
     """Learn the word index on `train_texts` and encode both splits with it."""
-    index: dict[str, int] = {}
+    index: defaultdict[str, int] = defaultdict()
+    index.default_factory = index.__len__
     train_ids, train_lengths = _provisional(train_texts, index)
     known = len(index)
     test_ids, test_lengths = _provisional(test_texts, index)
