@@ -313,14 +313,15 @@ def _read_records(path: Path, encoding: str, delimiter: str, quoting: bool) -> l
 
 
 def _looks_like_header(first: list[str], cols: list[_Column]) -> bool:
-    """A first row of distinct names that do not fit their columns: a word over numbers, or an unseen class."""
+    """A first row of distinct names that do not fit their columns: a word over numbers, or a value never repeated
+    in a column of repeated values (`label` over 0/1, `sentiment` over positive/negative)."""
     if any(not cell.strip() for cell in first) or len(set(first)) < len(first):
         return False
     for cell, col in zip(first, cols):
         cell = cell.strip()
         if col.filled and col.numeric and not _is_number(cell):
             return True
-        if 1 <= col.distinct <= MAX_CLASSES and col.filled >= 2 * col.distinct and cell not in col.values:
+        if 1 <= col.distinct < DISTINCT_CAP and col.filled >= 2 * col.distinct and cell not in col.values:
             return True
     return False
 
@@ -341,16 +342,16 @@ def _named(name: str) -> bool:
 
 def _label_column(names: list[str], cols: list[_Column], skip: int | None) -> int:
     """The column with few distinct values (2-20) that covers most rows; a label-like name wins, then fewer values."""
+    if len(cols) < 2:
+        raise DatasetError(f"Found only one column ({names[0]!r}): a data set needs a text column and a label column; "
+                           "if the file has more, give its delimiter.")
     rows = max(col.filled for col in cols)
     others = [i for i in range(len(cols)) if i != skip]
     fits = [i for i in others if MIN_CLASSES <= cols[i].distinct <= MAX_CLASSES
             and cols[i].filled >= rows / 2 and cols[i].filled >= 2 * cols[i].distinct]
     if fits:
         return min(fits, key=lambda i: (not _named(names[i]), cols[i].distinct, i))
-    if not others:
-        raise DatasetError(f"Found only one column ({names[0]!r}): a data set needs a text column and a label column; "
-                           "if the file has more, give its delimiter.")
-    best = min(others, key=lambda i: (not _named(names[i]), cols[i].distinct < MIN_CLASSES, cols[i].distinct, i))
+    best = min(others, key=lambda i: (not _named(names[i]), not cols[i].distinct, cols[i].distinct, i))
     why = ("its name says so" if _named(names[best])
            else "it has the fewest different values of the columns" + (" besides the text" if skip is not None else ""))
     col = cols[best]
