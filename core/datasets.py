@@ -124,7 +124,9 @@ def info(name: str = DEFAULT) -> DatasetInfo:
 def names() -> list[str]:
     """IMDB first, then the imported data sets by name."""
     root = datasets_dir()
-    stored = sorted(p.name for p in root.iterdir() if p.is_dir() and NAME.fullmatch(p.name)) if root.is_dir() else []
+    if not root.is_dir():
+        return [DEFAULT]
+    stored = sorted(p.name for p in root.iterdir() if NAME.fullmatch(p.name) and (p / META).is_file())
     return [DEFAULT] + stored
 
 

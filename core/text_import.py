@@ -37,8 +37,6 @@ MAGIC = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
     b"SQLite format 3": "an SQLite database",
-    b"\x93NUMPY": "a NumPy array",
-    b"\x80": "a Python pickle (never loaded here)",
 }
 
 
@@ -56,7 +54,7 @@ class ReadOptions:
 class Layout:
     """How a source was read, whether detected or given: shown in the preview and stored with the data set."""
 
-    kind: str  # "table" or "folder"
+    kind: str  # "table", "folder" or "archive"
     encoding: str
     delimiter: str | None = None
     header: bool | None = None
@@ -436,7 +434,6 @@ def _read_table(path: Path, options: ReadOptions) -> LabelledText:
     return LabelledText(texts, labels, None, layout, sample_rows, no_text, no_label)
 
 
-
 # --- folders and archives -----------------------------------------------------------------------------------------------
 def _place(name: str) -> tuple[str, str] | None:
     """(split, label) for `[top/]split/label/file.txt`, None for anything else."""
@@ -516,6 +513,7 @@ def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Label
     """A file (CSV, TSV, .tar.gz of folders) or a folder, as texts and labels, or one DatasetError saying why not."""
     path = Path(path)
     if path.is_dir():
+        _no_table_options(path, options)
         return _read_tree(path.name, _folder_files(path), "folder")
     if not path.is_file():
         raise DatasetError(f"{path} does not exist or is not a file.")
@@ -528,8 +526,16 @@ def read(path: str | os.PathLike, options: ReadOptions = ReadOptions()) -> Label
     if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or head[257:262] == b"ustar":
         if head.startswith(b"\x1f\x8b") and not _is_tar_gz(path):
             raise DatasetError(f"{path.name} is gzip-compressed but not a .tar.gz archive: unpack it first.")
+        _no_table_options(path, options)
         return _read_tree(path.name, _archive_files(path), "archive")
     return _read_table(path, options)
+
+
+def _no_table_options(path: Path, options: ReadOptions) -> None:
+    """Folders name their labels by folder and hold one text per file: column options would be silently ignored."""
+    if options != ReadOptions():
+        raise DatasetError(f"{path.name} is laid out as train/<label>/*.txt: the delimiter, header and column "
+                           "options apply to CSV and TSV files only.")
 
 
 def _is_tar_gz(path: Path) -> bool:

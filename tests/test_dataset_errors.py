@@ -258,3 +258,8 @@ def test_test_size_outside_zero_and_one(env, data_dir, size):
 
 def test_unusable_delimiter(env, data_dir):
     refused(env, data_dir / "text" / "imdb_labelled.txt", "--delimiter", "ab", words=("Delimiter 'ab' is not usable",))
+
+
+def test_column_options_are_refused_for_a_folder_layout(env, data_dir):
+    refused(env, data_dir / "aclImdb_v1_labeled.tar.gz", "--text-column", "review",
+            words=("laid out as train/<label>/*.txt", "CSV and TSV files only"))
