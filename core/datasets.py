@@ -149,7 +149,9 @@ def default_name(path: Path) -> str:
     """A file's name without its extensions, made safe: `IMDB Dataset.csv` -> `IMDB-Dataset`."""
     stem = path.name.split(".")[0] if not path.is_dir() else path.name
     safe = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:64]
-    return safe if safe and safe.lower() != DEFAULT else "dataset"
+    if not safe:
+        return "dataset"
+    return f"{safe}-imported" if safe.lower() == DEFAULT else safe
 
 
 def _folder(name: str) -> Path:

@@ -66,7 +66,7 @@ def _reading_options(p: argparse.ArgumentParser) -> None:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `datasets ...` on the CLI's sub-command list."""
     top = sub.add_parser("datasets", help="import labelled text as a data set, list, show or remove data sets")
-    commands = top.add_subparsers(dest="datasets_command", required=True)
+    commands = top.add_subparsers(dest="datasets_command", required=True, metavar="add|preview|list|show|remove")
     add = commands.add_parser("add", help="import a file or folder as a new data set")
     _reading_options(add)
     add.add_argument("--name", help="letters, digits, - and _ (default: from the file name)")
