@@ -234,9 +234,17 @@ def test_file_over_the_size_limit(env, data_dir):
                                                           "SENTIMENT_LAB_MAX_UPLOAD_MB"), SENTIMENT_LAB_MAX_UPLOAD_MB="1")
 
 
-def test_archive_text_over_the_size_limit(env, data_dir):
-    refused(env, data_dir / "aclImdb_v1_labeled.tar.gz", words=("The text inside aclImdb_v1_labeled.tar.gz is",
-                                                                "over the 30 MB limit"), SENTIMENT_LAB_MAX_UPLOAD_MB="30")
+def test_archive_text_over_the_size_limit(env, tmp_path, sentences):
+    """A small archive can unpack to much more text (a zip bomb's trick): the limit counts the text inside too."""
+    path = tmp_path / "big.tar.gz"
+    body = "".join(t + "\n" for t, _ in sentences[:100]).encode() * 100  # about 0.55 MB, compresses to a few KB
+    with tarfile.open(path, "w:gz") as tar:
+        for i, label in enumerate(["pos", "neg"] * 2):
+            info = tarfile.TarInfo(f"train/{label}/{i}.txt")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    assert path.stat().st_size < 2**20 / 2
+    refused(env, path, words=("The text inside big.tar.gz is", "over the 1 MB limit"), SENTIMENT_LAB_MAX_UPLOAD_MB="1")
 
 
 def test_bad_size_limit_setting(env, data_dir):
