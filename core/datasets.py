@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core import config, registry, text_import, word_index
+from core import config, registry, text_import, text_source, word_index
 from core.data import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
 from core.vocab import Vocabulary
@@ -262,7 +262,7 @@ def _sweep(root: Path) -> None:
 
 
 def add(path: str | os.PathLike, name: str | None = None,
-        options: text_import.ReadOptions = text_import.ReadOptions(), test_size: float = TEST_SIZE) -> Imported:
+        options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE) -> Imported:
     """Import labelled text as a new data set, or raise one DatasetError and leave the store as it was."""
     started = time.perf_counter()
     path = Path(path)
@@ -272,7 +272,7 @@ def add(path: str | os.PathLike, name: str | None = None,
     if (root / name).exists():
         raise DatasetError(f"A data set named {name!r} already exists; choose another name (or remove it first).")
     source = text_import.read(path, options)
-    labels = tuple(text_import.label_order(source.labels))
+    labels = tuple(text_source.label_order(source.labels))
     label_ids = {label: i for i, label in enumerate(labels)}
     y = np.fromiter((label_ids[label] for label in source.labels), dtype=np.int8, count=len(source.labels))
     if source.is_test is not None:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 
-from core import datasets, text_import
+from core import datasets, text_import, text_source
 from core.errors import DatasetError
 
 
-def _options(args: argparse.Namespace) -> text_import.ReadOptions:
-    return text_import.ReadOptions(args.delimiter, args.header, args.text_column, args.label_column)
+def _options(args: argparse.Namespace) -> text_source.ReadOptions:
+    return text_source.ReadOptions(args.delimiter, args.header, args.text_column, args.label_column)
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import importlib
 import numpy as np
 import pytest
 
-from core import text_import, word_index
+from core import text_import, text_source, word_index
 from core.data import INDEX_FROM, OOV, START
 from core.vocab import keras_words
 
@@ -33,12 +33,12 @@ def keras_text():
 
 
 @pytest.fixture(scope="module")
-def amazon(data_dir) -> text_import.LabelledText:
+def amazon(data_dir) -> text_source.LabelledText:
     return text_import.read(data_dir / "text" / "amazon_cells_labelled.txt")
 
 
 @pytest.fixture(scope="module")
-def tweets(data_dir) -> text_import.LabelledText:
+def tweets(data_dir) -> text_source.LabelledText:
     return text_import.read(data_dir / "text" / "Tweets.csv")
 
 
