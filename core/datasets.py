@@ -222,13 +222,17 @@ def stratified_split(y: np.ndarray, test_size: float, seed: int = SEED) -> tuple
     return train_idx, test_idx
 
 
-def _source_split(is_test: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """The source's own split, each side shuffled so validation (the first training reviews) is a fair sample."""
-    rng = np.random.RandomState(seed)
-    train_idx, test_idx = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+def _split(source: text_source.LabelledText, y: np.ndarray,
+           test_size: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Train and test indices, and how they were made: the source's own split (each side shuffled, so validation,
+    the first training reviews, is a fair sample), or a stratified one."""
+    if source.is_test is None:
+        return (*stratified_split(y, test_size), {"kind": "stratified", "test_size": test_size, "seed": SEED})
+    rng = np.random.RandomState(SEED)
+    train_idx, test_idx = np.flatnonzero(~source.is_test), np.flatnonzero(source.is_test)
     rng.shuffle(train_idx)
     rng.shuffle(test_idx)
-    return train_idx, test_idx
+    return train_idx, test_idx, {"kind": "source", "seed": SEED}
 
 
 def check_test_size(test_size: float) -> float:
@@ -275,20 +279,15 @@ def add(path: str | os.PathLike, name: str | None = None,
     labels = tuple(text_source.label_order(source.labels))
     label_ids = {label: i for i, label in enumerate(labels)}
     y = np.fromiter((label_ids[label] for label in source.labels), dtype=np.int8, count=len(source.labels))
-    if source.is_test is not None:
-        train_idx, test_idx = _source_split(source.is_test)
-        split = {"kind": "source", "seed": SEED}
-    else:
-        train_idx, test_idx = stratified_split(y, test_size)
-        split = {"kind": "stratified", "test_size": test_size, "seed": SEED}
+    train_idx, test_idx, split = _split(source, y, test_size)
     encoded = word_index.encode((source.texts[i] for i in train_idx), (source.texts[i] for i in test_idx))
     if not encoded.word_to_rank:
         raise DatasetError(f"No usable text column: the text in {source.layout.text_column!r} has no words.")
     corpus = Corpus(Split(encoded.train, y[train_idx]), Split(encoded.test, y[test_idx]),
                     ImportedSource("dataset", name))
     vocab_size = len(encoded.word_to_rank)
-    info = DatasetInfo(name, f"{path.name} ({source.layout.describe()})", labels, len(train_idx), len(test_idx), vocab_size,
-                       vocab_size + INDEX_FROM, fingerprint(corpus, encoded.word_to_rank, labels))
+    info = DatasetInfo(name, f"{path.name} ({source.layout.describe()})", labels, len(train_idx), len(test_idx),
+                       vocab_size, vocab_size + INDEX_FROM, fingerprint(corpus, encoded.word_to_rank, labels))
     report = {
         "file": path.name,
         "layout": source.layout.to_dict(),
@@ -321,8 +320,10 @@ def remove(name: str) -> None:
     if name == DEFAULT:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
     folder = _folder(name)
-    key = ("dataset", str(folder), _read_info(folder).fingerprint)
+    try:
+        registry.forget(("dataset", str(folder), _read_info(folder).fingerprint))
+    except DatasetError:
+        pass  # a damaged data set was never loaded; removing it is the remedy its message gives
     trash = folder.with_name(f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     folder.rename(trash)
-    registry.forget(key)
     shutil.rmtree(trash, ignore_errors=True)

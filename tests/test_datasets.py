@@ -216,6 +216,12 @@ def test_same_content_same_fingerprint_and_damage_is_caught(home, data_dir):
     with pytest.raises(DatasetError, match="'two' is damaged .*fingerprint"):
         datasets.load("two")
     assert datasets.load("one").info == first.info
+    (home / "datasets" / "one" / datasets.META).write_text("{not json")
+    with pytest.raises(DatasetError, match="'one' is damaged .*meta.json is unreadable"):
+        datasets.info("one")
+    datasets.remove("one")  # the remedy the message gives works on a damaged data set
+    datasets.remove("two")
+    assert datasets.names() == ["imdb"]
 
 
 def test_stored_files_hold_no_pickles(home, data_dir):
