@@ -142,6 +142,9 @@ def parser() -> argparse.ArgumentParser:
     runs.add_argument("action", nargs="?", choices=("list", "show", "rebuild"), default="list")
     runs.add_argument("id", nargs="?", type=int)
     runs.set_defaults(func=_runs)
+    from core.datasets_cli import add_commands
+
+    add_commands(sub)
     return top
 
 

@@ -9,6 +9,10 @@ class DataError(LabError):
     """The IMDB data could not be found or read."""
 
 
+class DatasetError(LabError):
+    """A labelled-text file cannot be imported, or a stored data set cannot be found or read."""
+
+
 class ConfigError(LabError):
     """A hyperparameter is out of range or a combination is invalid."""
 

@@ -13,6 +13,21 @@ START_MARK, OOV_MARK = ">", "?"
 TOKEN = re.compile(r"[a-z0-9']+")
 
 
+_KERAS_FILTERS = b'!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+_KERAS_SPACES = bytes.maketrans(_KERAS_FILTERS, b" " * len(_KERAS_FILTERS))
+
+
+def keras_words(text: str) -> list[str]:
+    """Keras's `text_to_word_sequence` defaults: lower-case, each filter character becomes a space, split on spaces.
+
+    Only the space splits words, as in Keras, so odd characters such as `\\x85` or `\\xa0` stay inside them.
+    The filters are ASCII, which UTF-8 never uses inside another character, so translating the UTF-8 bytes is the
+    same as Keras's `str.translate`, about five times faster.
+    """
+    utf8 = text.lower().encode("utf-8", "surrogatepass").translate(_KERAS_SPACES)
+    return list(filter(None, utf8.decode("utf-8", "surrogatepass").split(" ")))
+
+
 @dataclass(frozen=True)
 class Token:
     """One token of typed text and what the model receives for it."""
