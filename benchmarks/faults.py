@@ -69,7 +69,9 @@ class Lab:
         seconds = time.perf_counter() - started
         errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
         tracebacks = "Traceback" in proc.stderr
-        first = ("TRACEBACK " if tracebacks else "") + (errors[0] if errors else (proc.stdout.splitlines() or [""])[0])
+        last = ([line for line in proc.stderr.splitlines() if line.strip()] or [""])[-1]
+        first = (f"TRACEBACK ({last}) " if tracebacks else "") + (errors[0] if errors else
+                                                                 (proc.stdout.splitlines() or [""])[0])
         return proc.returncode, seconds, first, proc.stdout
 
     def python(self, code: str) -> tuple[int, float, str, str]:

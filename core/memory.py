@@ -19,10 +19,10 @@ from core.hparams import HParams
 
 GB = 2**30
 FLOAT = 4  # bytes of a float32 or int32
-RUNTIME_BYTES = 1.0 * GB  # Python, TensorFlow and Keras, the corpus and the word index, before any featurising
+RUNTIME_BYTES = 1.05 * GB  # Python, TensorFlow and Keras, the corpus and the word index, before any featurising
 OPTIMIZER_SLOTS = {"rmsprop": 1, "adam": 2, "adamw": 2, "sgd": 0}  # float32 copies of the weights each keeps
 MATRIX_COPIES = 2.3  # the featurised matrices, plus the copies fitting makes of them (tensors, shuffled batches)
-BACKWARD = 3.0  # a batch's activations are kept for the backward pass, with their gradients and temporaries
+BACKWARD = 2.0  # a batch's activations are kept for the backward pass, beside their gradients
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _embedding_flatten(hp: HParams) -> Shape:
     flat = hp.maxlen * hp.embedding_dim
     params, activations = _dense_head(flat, hp)
     return Shape(hp.num_words * hp.embedding_dim + params, input_bytes=FLOAT * hp.maxlen,
-                 activation_bytes=FLOAT * (2 * flat + activations),  # embedded ids, and their flattened copy
+                 activation_bytes=FLOAT * (flat + activations),  # the embedded ids (flattening is a view)
                  lower_input="maxlen, limit or val_size", lower_weights="maxlen, embedding_dim or units",
                  lower_activations="batch_size, maxlen or embedding_dim")
 
