@@ -13,7 +13,7 @@ import numpy as np
 
 from core.data import INDEX_FROM, OOV, START, Corpus, Ragged, Split
 from core.errors import DataError
-from core.vocab import OOV_MARK, START_MARK, Vocabulary
+from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 SPLITS: tuple[str, ...] = ("train", "test")
 LABEL_FILTERS: tuple[str, ...] = ("all", "positive", "negative")
@@ -64,7 +64,8 @@ class Query:
             return (f"{listed} {verb} not in the word index, so no review contains "
                     f"{'it' if len(self.missing) == 1 else 'them'}: the data stores only indexed words.")
         if self.text.strip() and not self.words:
-            return f"“{self.text.strip()}” has no words to search for (words are letters, digits and ')."
+            return (f"“{self.text.strip()}” has no words to search for: punctuation separates words, "
+                    "as it did when the reviews were encoded.")
         return None
 
 
@@ -340,13 +341,25 @@ class WordInfo:
 
 
 def lookup_word(vocab: Vocabulary, text: str, counts: np.ndarray | None = None) -> WordInfo | None:
-    """Word to rank and id; None when the word index does not have it (lower-cased, surrounding spaces ignored)."""
-    word = (text or "").strip().lower()
-    rank = vocab.word_to_rank.get(word)
+    """Word to rank and id, the typed text split as the reviews were (so "Brilliant!" is "brilliant"); None unless
+    that gives exactly one word of the word index."""
+    words = split_words(text or "")
+    rank = vocab.word_to_rank.get(words[0]) if len(words) == 1 else None
     if rank is None:
         return None
+    word = words[0]
     i = rank + INDEX_FROM
     return WordInfo(word, rank, i, _count(counts, i))
+
+
+def lookup_problem(text: str) -> str:
+    """Why `lookup_word` found nothing for `text`, in words a class understands."""
+    words = split_words(text or "")
+    if not words:
+        return f"“{(text or '').strip()}” has no word to look up: punctuation separates words."
+    if len(words) > 1:
+        return f"“{(text or '').strip()}” is {len(words)} words ({', '.join(words)}): look up one word at a time."
+    return f"“{words[0]}” is not in the word index."
 
 
 def lookup_rank(vocab: Vocabulary, rank: int, counts: np.ndarray | None = None) -> WordInfo | None:

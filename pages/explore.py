@@ -313,7 +313,7 @@ def _word_index_tab(vocab: Vocabulary, split_name: str, num_words: int) -> None:
         if text.strip():
             info = explore.lookup_word(vocab, text, counts)
             if info is None:
-                st.warning(f"“{text.strip()}” is not in the word index.", icon="🔤")
+                st.warning(explore.lookup_problem(text), icon="🔤")
             else:
                 _show_info(info, num_words, where)
     with rank_col:

@@ -149,6 +149,8 @@ def test_word_index_tab(at: AppTest) -> None:
     assert_ok(at)
     rank = load_vocabulary().word_to_rank["brilliant"]
     assert [m.value for m in at.metric][:3] == ["brilliant", f"{rank:,}", f"{rank + 3:,}"]
+    at.text_input(key="lookup_word").set_value("Brilliant!").run()  # case and punctuation as in the reviews
+    assert [m.value for m in at.metric][:1] == ["brilliant"]
     at.text_input(key="lookup_word").set_value("qwzxv").run()
     assert any("not in the word index" in w.value for w in at.warning)
     at.number_input(key="lookup_rank").set_value(1).run()
