@@ -4,13 +4,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from core import bundle, registry
 from core.data import Ragged
 from core.errors import InputTextError
+from core.features import ModelInput
 from core.vocab import OOV_MARK, Token
 
 MAX_EXPLAINED_WORDS = 300
@@ -41,7 +41,7 @@ class Explanation:
     score: float
     words: list[WordEffect]
     ids: list[int]  # what the encoder produced, start token first
-    model_input: dict[str, Any]  # what the featuriser hands the model (padding, truncation, active positions)
+    model_input: ModelInput  # what the featuriser hands the model, in that featuriser's own terms
 
 
 def _check_text(text: str) -> str:

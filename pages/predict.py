@@ -115,22 +115,8 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
     tokens = " ".join(f"`{i}`" for i in ids[:400])
     st.markdown(tokens + (" …" if len(ids) > 400 else ""))
     st.markdown("**Decoded back**: " + html.escape(vocabulary.decode(ids, hp.num_words)))
-    seen = explanation.model_input
-    if "truncated" in seen:
-        cut, padding = seen["truncated"], seen["padding"]
-        if cut:
-            st.warning(f"The review has {len(ids)} ids; maxlen {seen['maxlen']} keeps the last {seen['maxlen']} "
-                       f"and cuts the first {cut} off.")
-        else:
-            st.caption(f"{len(ids)} ids, padded in front with {padding} zeros to maxlen {seen['maxlen']}.")
-    if "active_positions" in seen:
-        positions = seen["active_positions"]
-        st.caption(f"Multi-hot input: {len(positions)} of the {seen['width']:,} vocabulary positions are on: "
-                   + ", ".join(str(p) for p in positions[:60]) + (" …" if len(positions) > 60 else ""))
-    if "ngrams" in seen:
-        grams = [" ".join(vocabulary.id_to_word(i) for i in gram) for gram in seen["ngrams"]]
-        st.caption(f"{len(grams)} n-gram features are on (of {seen.get('width', 0):,}): "
-                   + ", ".join(f"“{g}”" for g in grams[:40]) + (" …" if len(grams) > 40 else ""))
+    for remark in explanation.model_input.remarks(vocabulary.id_to_word):
+        (st.warning if remark.warning else st.caption)(remark.text)
 
 
 # --- page --------------------------------------------------------------------------------------------------
