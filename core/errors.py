@@ -23,3 +23,9 @@ class InputTextError(LabError):
 
 class RunNotFoundError(LabError):
     """No run with the given id exists in the run store."""
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """A value a person typed, quoted for a message and cut to `limit` characters, so a long one is not echoed whole."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")

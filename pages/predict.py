@@ -6,11 +6,14 @@ import time
 
 import streamlit as st
 
-from core import predict
+from core import export, predict
+from core.errors import LabError
 from core.predict import Explanation
 from core.store import RunRecord
 from pages import ui
 
+LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
+MISSING = "has no saved model to score with (it is not on this server, or it ended before training finished)"
 EXAMPLES = {
     "Plainly positive": "A wonderful film with a brilliant cast and a moving story. I loved every minute of it.",
     "Plainly negative": "Boring, badly acted and far too long. A complete waste of time.",
@@ -26,16 +29,33 @@ def _label(record: RunRecord) -> str:
     return f"{record.title} · test accuracy {ui.percent(record.test_accuracy)} · {when}"
 
 
+def _run_from_link(runs: list[RunRecord]) -> None:
+    """A `?run=ID` link (the Train page's, or a shared one) selects that run, once per link value."""
+    wanted = st.query_params.get("run")
+    if wanted is None or wanted == st.session_state.get(LINKED):
+        return
+    st.session_state[LINKED] = wanted
+    try:
+        st.session_state.predict_run = export.linked_run(wanted, runs, MISSING).id
+    except LabError as exc:
+        st.warning(f"{exc} Showing the newest model instead.", icon="🔗")
+
+
 def _choose_run() -> RunRecord | None:
-    runs = ui.store().usable()
+    runs = export.scorable(ui.store().usable())
     if not runs:
         st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
                 "then come back to score your own reviews.", icon="🧪")
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return None
     by_id = {r.id: r for r in runs}
+    _run_from_link(runs)
+    if st.session_state.get("predict_run") not in by_id:
+        st.session_state.predict_run = runs[0].id
     chosen = st.selectbox("Model", list(by_id), format_func=lambda i: _label(by_id[i]), key="predict_run",
-                          help="Any finished run; the most recent is chosen first.")
+                          help="Any run with a saved model; the most recent is chosen first.")
+    st.query_params["run"] = str(chosen)  # the address names the model, so it can be shared
+    st.session_state[LINKED] = str(chosen)
     return by_id[chosen]
 
 

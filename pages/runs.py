@@ -11,6 +11,7 @@ from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, ui
 
 PICK = "runs_pick"  # the run ids picked to compare and manage
+LINKED = "_runs_linked_run"  # the `run` URL value already applied to the picked runs
 CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
 FLASH = "runs_flash"  # (kind, message) shown once after an action
 MAX_PICK = 8
@@ -124,20 +125,40 @@ def _table(shown: list[RunRecord], total: int) -> None:
                "every setting and the notes.")
 
 
+def _linked(records: list[RunRecord], picked: list[int]) -> list[int]:
+    """A `?run=ID` link puts that run first among the picked ones, once per link value."""
+    wanted = st.query_params.get("run")
+    if wanted is None or wanted == st.session_state.get(LINKED):
+        return picked
+    st.session_state[LINKED] = wanted
+    try:
+        run_id = export.linked_run(wanted, records, "is not on this server (it may have been deleted)").id
+    except LabError as exc:
+        st.warning(str(exc), icon="🔗")
+        return picked
+    return [run_id] + [i for i in picked if i != run_id]
+
+
 def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]:
     by_id = {r.id: r for r in records}
     picked = [i for i in st.session_state.get(PICK, []) if i in by_id]  # deleted runs drop out
     if PICK not in st.session_state:  # first visit: the newest run with a model, else the newest with curves
         usable = [r for r in records if r.status in USABLE and r.model_dir]
         picked = [(usable or [r for r in records if r.history] or records)[0].id]
-    st.session_state[PICK] = picked[:MAX_PICK]
+    st.session_state[PICK] = _linked(records, picked)[:MAX_PICK]
     options = [r.id for r in shown] + [i for i in picked if i not in {r.id for r in shown}]
     st.multiselect(
         "Runs to compare and manage", options, key=PICK, max_selections=MAX_PICK,
         format_func=lambda i: _label(by_id[i]), placeholder="Pick one or more runs from the table",
         help=f"Their learning curves are drawn together below (up to {MAX_PICK}), each with its own details.",
     )
-    return [by_id[i] for i in st.session_state[PICK] if i in by_id]
+    chosen = [by_id[i] for i in st.session_state[PICK] if i in by_id]
+    if chosen:  # the address names the run in focus, so it can be shared
+        st.query_params["run"] = str(chosen[0].id)
+        st.session_state[LINKED] = str(chosen[0].id)
+    else:
+        st.query_params.pop("run", None)
+    return chosen
 
 
 def _compare(picked: list[RunRecord]) -> None:

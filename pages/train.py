@@ -235,7 +235,8 @@ def _results(snap: Snapshot) -> None:
         st.warning(note, icon="📈")
     if snap.model_dir:
         _where_it_goes_wrong(snap)
-        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬")
+        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬",
+                     query_params={"run": snap.id})
 
 
 def _where_it_goes_wrong(snap: Snapshot) -> None:

@@ -105,13 +105,32 @@ def test_empty_review_warns_and_shows_no_score(home: Path) -> None:
     assert "score <b>" not in html(at)
 
 
-def test_deleted_model_file_gives_a_clear_error(home: Path) -> None:
+def test_runs_that_cannot_score_are_not_listed(home: Path) -> None:
+    """Stopped before an epoch, failed, or with the model file removed: none of them is offered."""
+    store = RunStore(home)
+    for status in ("stopped", "failed"):
+        run_id = store.create("dlwp", hparams.make("dlwp").to_dict(), owner="tests")
+        store.set_model_dir(run_id, store.runs_dir / str(run_id))  # the runner names the folder first
+        store.mark_running(run_id)
+        store.finish(run_id, status, error="Stopped before the first epoch." if status == "stopped" else "boom")
+    at = open_predict()
+    box = at.selectbox(key="predict_run")
+    assert len(box.options) == 1 and box.value == 1
     (home / "runs" / "1" / "model.keras").unlink()
+    at = open_predict()
+    assert not at.selectbox and any("There is no trained model yet" in i.value for i in at.info)
+
+
+def test_unreadable_model_file_gives_a_clear_error(home: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(home / "runs" / "1" / "model.keras", "w") as archive:  # looks whole, cannot load
+        archive.writestr("config.json", "{}")
     at = open_predict()
     at.text_area(key="predict_text").input("A wonderful film.")
     ok(score_button(at).click().run())
     errors = " ".join(e.value for e in at.error)
-    assert "No saved model in" in errors and "removed" in errors
+    assert "corrupt" in errors
     assert "score <b>" not in html(at)
 
 
@@ -152,3 +171,19 @@ def test_every_preset_scores_a_review_and_says_what_the_model_saw(
     assert not at.error
     seen = " ".join(str(e.value) for kind in ("caption", "warning") for e in getattr(at, kind))
     assert {"dlwp": "Multi-hot input", "mslearn": "maxlen 100", "lstm": "maxlen 60", "fast": "n-gram features"}[preset] in seen
+
+
+def test_run_link_opens_that_run_and_the_address_follows_the_choice(
+        every_preset_home: tuple[Path, dict[str, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home, ids = every_preset_home
+    copy_home(home, tmp_path, monkeypatch)
+    newest = max(ids.values())
+    at = open_page("pages/predict.py", run=str(ids["dlwp"]))
+    assert at.selectbox(key="predict_run").value == ids["dlwp"] != newest, "the linked run, not the newest"
+    assert not at.warning
+    ok(at.selectbox(key="predict_run").set_value(ids["lstm"]).run())
+    assert at.query_params["run"] == str(ids["lstm"]), "the address names the chosen model"
+    for bad, said in (("999", "run #999, which has no saved model"), ("<b>x</b>", "is not a run number")):
+        at = open_page("pages/predict.py", run=bad)
+        assert at.selectbox(key="predict_run").value == newest
+        assert any(said in w.value for w in at.warning), [w.value for w in at.warning]

@@ -222,3 +222,16 @@ def test_export_history_csv_and_sorting(template_home: Path) -> None:
     assert [r.id for r in export.sort_runs(records, "Oldest first")] == sorted(r.id for r in records)
     assert export.filter_runs(records, text=f"#{finished.id} dlwp") == [finished]
     assert export.model_file(finished).ok
+
+
+def test_run_link_picks_that_run_and_the_address_follows_the_pick(home: Path) -> None:
+    records = RunStore(home).list()
+    oldest = min(r.id for r in records)
+    at = open_page("pages/runs.py", timeout=60, run=str(oldest))
+    assert at.multiselect(key="runs_pick").value[0] == oldest, "the linked run is in focus"
+    assert not at.warning
+    finished = [r.id for r in records if r.status == "finished"]
+    pick(at, finished[0])
+    assert at.query_params["run"] == str(finished[0])
+    at = open_page("pages/runs.py", timeout=60, run="12345")
+    assert any("run #12345, which is not on this server" in w.value for w in at.warning)

@@ -209,7 +209,8 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     assert "Where it goes wrong" in page
     mistakes = [e for e in at.expander if e.label.startswith("Test review ")]
     assert len(mistakes) == 8 and all(" actually " in e.label for e in mistakes)
-    assert any(link.label == "Score your own review with this model" for link in at.page_link)
+    (score,) = [link for link in at.page_link if link.label == "Score your own review with this model"]
+    assert score.proto.query_string == "run=1", "the link opens this run, not the newest on the server"
     assert not start_button(at).disabled, "a finished run frees the Start button"
 
 
