@@ -5,7 +5,6 @@ The state worth sharing (split, label, search, page, review, tab) is bound to th
 """
 from __future__ import annotations
 
-import html
 from typing import Sequence
 
 import numpy as np
@@ -69,12 +68,12 @@ def _close_review() -> None:
 
 
 def _span(text: str, style: str, title: str) -> str:
-    return f'<span style="{style}" title="{html.escape(title, quote=True)}">{text}</span>'
+    return f'<span style="{style}" title="{ui.escape(title, "html")}">{text}</span>'
 
 
 def _word_html(word: explore.Word, num_words: int) -> str:
     """One word, with the marks the model sees made visible: `>` start, `?` unknown, `?word` beyond num_words."""
-    text = html.escape(word.text)
+    text = ui.escape(word.text, "html")
     if word.kind == "start":
         out = _span("&gt;", STYLES["start"], "id 1: start of the review")
     elif word.kind == "unknown":
@@ -97,7 +96,7 @@ def _legend(num_words: int) -> None:
     parts = zip(sample, ("start of review (id 1)", "unknown in the data (id 2)",
                          f"word outside num_words {num_words:,}: the model sees ?", "search match"))
     st.html('<div style="font-size:1.05rem;line-height:2.2">'
-            + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {html.escape(t)}" for w, t in parts) + "</div>")
+            + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {ui.escape(t, 'html')}" for w, t in parts) + "</div>")
 
 
 def _pin(text: str) -> None:
@@ -154,7 +153,7 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     query = explore.parse_query(text, vocab)
     message = query.message()
     if message:
-        st.warning(message, icon="🔤")
+        st.warning(ui.escape(message), icon="🔤")
     phrase = query.ids if query.searchable else ()
     if query.searchable:
         selection = _selection(_source(), split_name, label_name, phrase)
@@ -177,7 +176,7 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     scope = f"{kind} {SPLIT_NAMES[split_name]} reviews".strip()
     if query.searchable:
         times = f" ({selection.total_hits:,} times)" if selection.total_hits != len(selection) else ""
-        summary = f"**{len(selection):,}** {scope} contain “{' '.join(query.words)}”{times}."
+        summary = f"**{len(selection):,}** {scope} contain “{ui.escape(' '.join(query.words))}”{times}."
     elif message:
         summary = f"**0** {scope} match."
     else:
@@ -313,7 +312,7 @@ def _word_index_tab(vocab: Vocabulary, split_name: str, num_words: int) -> None:
         if text.strip():
             info = explore.lookup_word(vocab, text, counts)
             if info is None:
-                st.warning(explore.lookup_problem(text), icon="🔤")
+                st.warning(ui.escape(explore.lookup_problem(text)), icon="🔤")
             else:
                 _show_info(info, num_words, where)
     with rank_col:

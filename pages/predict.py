@@ -1,7 +1,6 @@
 """Predict: type a review, get a score from a finished run, and see which words moved it."""
 from __future__ import annotations
 
-import html
 import time
 
 import streamlit as st
@@ -78,7 +77,7 @@ def _word_html(explanation: Explanation) -> str:
     scale = max((abs(w.effect) for w in explanation.words if w.effect is not None), default=0.0) or 1.0
     parts = []
     for w in explanation.words:
-        text = html.escape(w.text)
+        text = ui.escape(w.text, "html")
         if w.status == "not in word index":
             parts.append(f"<span title='not in the IMDB word index: dropped, as Keras did' style='color:#868e96;"
                          f"text-decoration:line-through;padding:0 .15rem'>{text}</span>")
@@ -119,7 +118,7 @@ def _effects_html(explanation: Explanation, top: int = 12) -> str | None:
         left, right = ("", bar) if effect > 0 else (bar, "")
         rows.append(
             f"<div style='display:grid;grid-template-columns:10rem 1fr 2px 1fr 5.5rem;align-items:center;gap:0 .4rem'>"
-            f"<span style='text-align:right;overflow:hidden;text-overflow:ellipsis'>{html.escape(word)}</span>"
+            f"<span style='text-align:right;overflow:hidden;text-overflow:ellipsis'>{ui.escape(word, 'html')}</span>"
             f"<div style='display:flex;justify-content:flex-end'>{left}</div><div style='background:#495057;"
             f"height:1.7rem'></div><div>{right}</div><span style='color:{color};font-variant-numeric:tabular-nums'>"
             f"{effect:+.4f}</span></div>")
@@ -134,9 +133,9 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
     st.markdown("**The ids** (start token `>` = 1, unknown `?` = 2, word = its rank + 3)")
     tokens = " ".join(f"`{i}`" for i in ids[:400])
     st.markdown(tokens + (" …" if len(ids) > 400 else ""))
-    st.markdown("**Decoded back**: " + html.escape(vocabulary.decode(ids, hp.num_words)))
+    st.markdown("**Decoded back**: " + ui.escape(vocabulary.decode(ids, hp.num_words)))
     for remark in explanation.model_input.remarks(vocabulary.id_to_word):
-        (st.warning if remark.warning else st.caption)(remark.text)
+        (st.warning if remark.warning else st.caption)(ui.escape(remark.text))
 
 
 # --- page --------------------------------------------------------------------------------------------------

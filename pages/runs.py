@@ -30,6 +30,7 @@ def _flash(kind: str, message: str) -> None:
 
 def _show_flash() -> None:
     kind, message = st.session_state.pop(FLASH, (None, None))
+    message = ui.escape(message)  # it may quote a run's name
     if kind == "success":
         st.success(message, icon="✅")
         st.toast(message, icon="✅")  # seen even when the form that saved is far down the page
@@ -185,13 +186,13 @@ def _status_message(record: RunRecord) -> None:
     elif record.status == "queued":
         st.info("Waiting in the training queue.", icon="⏳")
     elif record.status == "failed":
-        st.error(f"Training failed: {_sentence(record.error, 'no message was recorded')} "
+        st.error(f"Training failed: {ui.escape(_sentence(record.error, 'no message was recorded'))} "
                  f"It finished {epochs} before that.", icon="⛔")
     elif record.status == "interrupted":
-        st.warning(f"Interrupted: {_sentence(record.error, 'the training stopped before it finished')} "
+        st.warning(f"Interrupted: {ui.escape(_sentence(record.error, 'the training stopped before it finished'))} "
                    f"It finished {epochs}; the curves show them.", icon="⚠️")
     elif record.status == "stopped":
-        st.info(record.error or f"Stopped early by its owner after {epochs}; the model as it was then is kept.",
+        st.info(ui.escape(record.error) if record.error else f"Stopped early by its owner after {epochs}; the model as it was then is kept.",
                 icon="⏹")
 
 
@@ -213,9 +214,9 @@ def _downloads(record: RunRecord) -> None:
                            key=f"runs_dl_hist_{record.id}", on_click="ignore", width="stretch")
     if not model.ok:
         if record.status in ACTIVE:
-            st.caption(model.problem)
+            st.caption(ui.escape(model.problem))
         else:
-            st.warning(model.problem, icon="📁")
+            st.warning(ui.escape(model.problem), icon="📁")
 
 
 def _edit(record: RunRecord) -> None:
@@ -229,7 +230,7 @@ def _edit(record: RunRecord) -> None:
 
 def _delete_controls(record: RunRecord) -> None:
     if st.session_state.get(CONFIRM) == record.id:
-        st.warning(f"Delete **{record.title}** for good? This removes its record, its curves and its model folder. "
+        st.warning(f"Delete **{ui.escape(record.title)}** for good? This removes its record, its curves and its model folder. "
                    "It cannot be undone.", icon="🗑")
         c1, c2, _ = st.columns([1, 1, 2])
         c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
@@ -252,7 +253,7 @@ def _details(record: RunRecord) -> None:
     settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
     st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")
     if record.note:
-        st.markdown(f"📝 {record.note}")
+        st.markdown(f"📝 {ui.escape(record.note)}")
     _downloads(record)
     left, right = st.columns([3, 2])
     with left:
@@ -298,6 +299,6 @@ if not picked:
             icon="👆")
     st.stop()
 _compare(picked)
-for tab, record in zip(st.tabs([_label(r) for r in picked]), picked):  # one tab per picked run
+for tab, record in zip(st.tabs([ui.escape(_label(r)) for r in picked]), picked):  # one tab per picked run
     with tab:
         _details(record)

@@ -75,7 +75,7 @@ def _settings() -> HParams | None:
     """The form; returns validated settings or None after explaining what is wrong."""
     notes = _init_from_url()
     for note in notes:
-        st.warning(note, icon="🔗")
+        st.warning(ui.escape(note), icon="🔗")
     name = st.selectbox(
         "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
         on_change=lambda: _load_preset_values(st.session_state.train_preset),
@@ -92,7 +92,7 @@ def _settings() -> HParams | None:
     try:
         return hparams.make(name, **{p: v for p, v in values.items()})
     except ConfigError as exc:
-        st.error(f"Cannot train with these settings: {exc}", icon="⛔")
+        st.error(f"Cannot train with these settings: {ui.escape(exc)}", icon="⛔")
         return None
 
 
@@ -129,7 +129,7 @@ def _probes_editor() -> None:
     st.markdown("**Pinned reviews** — scored again after every epoch")
     for n, text in enumerate(list(probes)):
         c1, c2 = st.columns([10, 1])
-        c1.markdown(f"“{text}”")
+        c1.markdown(f"“{ui.escape(text)}”")
         if c2.button("✕", key=f"unpin_{n}_{text[:20]}", help="Unpin"):
             probes.remove(text)
             st.rerun()
@@ -215,10 +215,10 @@ def _live(run_id: int) -> None:
 
 def _results(snap: Snapshot) -> None:
     if snap.status == "failed":
-        st.error(f"Training failed: {snap.error}", icon="⛔")
+        st.error(f"Training failed: {ui.escape(snap.error)}", icon="⛔")
         return
     if snap.status == "stopped" and snap.test_accuracy is None:
-        st.info(snap.error or "The run was cancelled.")
+        st.info(ui.escape(snap.error or "The run was cancelled."))
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Test accuracy", ui.percent(snap.test_accuracy))
@@ -258,7 +258,7 @@ def _where_it_goes_wrong(snap: Snapshot) -> None:
             actual = "positive" if m.label else "negative"
             with st.expander(f"Test review {m.index}: actually {actual}, scored {m.score:.3f} "
                              f"({m.confidence:.0%} sure it was {'positive' if m.score > 0.5 else 'negative'})"):
-                st.write(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words))
+                st.markdown(ui.escape(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words)))
 
 
 # --- page --------------------------------------------------------------------------------------------------

@@ -60,6 +60,13 @@ def test_renders_first_page_with_marks(at: AppTest) -> None:
     assert not at.code  # raw ids are hidden until the toggle is on
 
 
+def test_search_terms_are_shown_as_text(at: AppTest) -> None:
+    at.text_input(key="q").set_value("**!** [](#)").run()  # no words at all: the message quotes it whole
+    assert_ok(at)
+    assert any("“\\*\\*!\\*\\* \\[\\](#)” has no words" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+
+
 def test_search_narrows_results_and_highlights(at: AppTest) -> None:
     at.text_input(key="q").set_value("waste of time").run()
     assert_ok(at)

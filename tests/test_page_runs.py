@@ -3,6 +3,7 @@ Runner, plus a failed run recorded through the store the way the runner records 
 copy of that lab home, so renaming and deleting in one test never shows in another."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -235,3 +236,24 @@ def test_run_link_picks_that_run_and_the_address_follows_the_pick(home: Path) ->
     assert at.query_params["run"] == str(finished[0])
     at = open_page("pages/runs.py", timeout=60, run="12345")
     assert any("run #12345, which is not on this server" in w.value for w in at.warning)
+
+
+EVIL_NAME = '<a href="https://example.com/">click</a> **bold**'
+EVIL_NOTE = "![pixel](https://example.com/p.png) :red[red] $x^2$ [link](https://example.com/)"
+
+
+def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
+    """A name or note is text for every viewer: no fetched image, no link, no colour, no LaTeX, no bold."""
+    store = RunStore(home)
+    run_id = next(r.id for r in store.list() if r.status == "finished")
+    store.update_text(run_id, name=EVIL_NAME, note=EVIL_NOTE)
+    at = pick(open_runs(), run_id)
+    (tab,) = at.tabs
+    assert "\\*\\*bold\\*\\*" in tab.label and "\\<a href" in tab.label
+    note = next(m.value for m in at.markdown if m.value.startswith("📝"))
+    assert "!\\[pixel\\](https\\://" in note and ":red\\[red\\]" in note and "\\$x^2\\$" in note
+    names = [t.get("name", "") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]
+    assert any("&lt;a href" in n for n in names) and not any("<a" in n for n in names)
+    hovers = [t.get("hovertemplate", "") for chart in at.get("plotly_chart")
+              for t in json.loads(chart.proto.spec)["data"]]
+    assert not any("click" in h for h in hovers), "hover text reads the escaped trace name, never the raw label"

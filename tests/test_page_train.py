@@ -166,6 +166,14 @@ def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
     assert "“a charming little film”" not in [m.value for m in at.markdown]
 
 
+def test_pinned_review_and_link_values_are_shown_as_text(home: Path) -> None:
+    at = open_train(units="![x](https://example.com/x.png)")
+    assert any("!\\[x\\](https\\://" in w.value for w in at.warning), "a URL value is quoted as text"
+    at.text_input[0].input("**so** good ![x](https://example.com/x.png)")
+    ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
+    assert "“\\*\\*so\\*\\* good !\\[x\\](https\\://example.com/x.png)”" in [m.value for m in at.markdown]
+
+
 # --- a real run --------------------------------------------------------------------------------------------
 def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     at = open_train()
