@@ -25,7 +25,12 @@ class RunNotFoundError(LabError):
     """No run with the given id exists in the run store."""
 
 
-def quoted(value: object, limit: int = 40) -> str:
-    """A value a person typed, quoted for a message and cut to `limit` characters, so a long one is not echoed whole."""
+def shortened(value: object, limit: int = 40) -> str:
+    """A value a person gave, cut to `limit` characters for a message, so a long one is not echoed whole."""
     text = str(value)
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """`shortened`, in quotes when it is text (so `epochs='2.5'` and `epochs=2.5` read differently)."""
+    return repr(shortened(value, limit)) if isinstance(value, str) else shortened(value, limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from core.errors import ConfigError
+from core.errors import ConfigError, quoted, shortened
 
 ARCHITECTURES = ("multihot_mlp", "embedding_flatten", "lstm", "ngram_nb")
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
@@ -39,17 +39,33 @@ class Param:
             raise ConfigError(f"{self.name} is required: {self.range_text()}.")
         if self.choices:
             if str(value) not in self.choices:
-                raise ConfigError(f"{self.name}={value!r} is not allowed: {self.range_text()}.")
+                raise ConfigError(f"{self.name}={quoted(value)} is not allowed: {self.range_text()}.")
             return str(value)
         try:
-            number = self.kind(value)
-            if self.kind is int and float(value) != number:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ConfigError(f"{self.name}={value!r} is not a {self.kind.__name__}: {self.range_text()}.") from None
-        if not self.low <= number <= self.high:
-            raise ConfigError(f"{self.name}={value} is out of range: {self.range_text()}.")
+            number = _whole(value) if self.kind is int else float(value)
+        except (TypeError, ValueError, OverflowError):
+            kind = "a whole number" if self.kind is int else "a number"
+            raise ConfigError(f"{self.name}={quoted(value)} is not {kind}: {self.range_text()}.") from None
+        if not self.low <= number <= self.high:  # NaN is never in range
+            raise ConfigError(f"{self.name}={shortened(value)} is out of range: {self.range_text()}.")
         return number
+
+
+def _whole(value: Any) -> int:
+    """An int from an int, a float with no fraction, or text such as "12", " 12 ", "1e3" or a 20-digit number."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            value = float(value)
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError
+    return int(number)
 
 
 PARAMS: dict[str, Param] = {
@@ -140,11 +156,16 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
+def preset_name(text: str) -> str:
+    """The preset a typed name means, in any case and without surrounding spaces ("DLWP" is dlwp)."""
+    name = str(text).strip().lower()
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown preset {quoted(text)}: choose one of {', '.join(PRESETS)}.")
+    return name
+
+
 def preset(name: str) -> HParams:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ConfigError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.") from None
+    return PRESETS[preset_name(name)]
 
 
 def make(preset_name: str, **overrides: Any) -> HParams:

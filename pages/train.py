@@ -6,7 +6,7 @@ from typing import Any
 import streamlit as st
 
 from core import estimate, evaluation, hparams, models
-from core.errors import ConfigError, LabError
+from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
 from pages import charts, ui
@@ -39,10 +39,11 @@ def _init_from_url() -> list[str]:
         return []
     st.session_state._train_init = True
     params = st.query_params
-    name = params.get("preset", "dlwp")
     notes = []
-    if name not in PRESETS:
-        notes.append(f"The link names an unknown preset {name!r}; showing dlwp.")
+    try:
+        name = hparams.preset_name(params.get("preset", "dlwp"))  # any case: ?preset=DLWP
+    except ConfigError:
+        notes.append(f"The link names an unknown preset {quoted(params.get('preset'))}; showing dlwp.")
         name = "dlwp"
     st.session_state.train_preset = name
     _load_preset_values(name)
@@ -62,7 +63,7 @@ def _widget(param: hparams.Param) -> None:
     if param.choices:
         st.selectbox(label, param.choices, key=key, help=help_text)
     elif param.name == "dropout":
-        st.slider(label, float(param.low), float(param.high), step=0.05, key=key, help=help_text)
+        st.slider(label, float(param.low), float(param.high), step=0.01, key=key, help=help_text)
     elif param.kind is float:
         st.number_input(label, min_value=float(param.low), max_value=float(param.high), format="%.5f", step=0.0005,
                         key=key, help=help_text)

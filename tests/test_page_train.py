@@ -110,9 +110,17 @@ def test_out_of_range_url_value_warns_and_uses_the_presets_value(home: Path) -> 
     at = open_train(preset="mslearn", epochs="200", units="abc")
     warnings = " ".join(w.value for w in at.warning)
     assert "epochs=200 is out of range" in warnings and "preset's value 5" in warnings
-    assert "units='abc' is not a int" in warnings
+    assert "units='abc' is not a whole number" in warnings
     assert value(at, "epochs") == 5 and value(at, "units") == 16
     assert not at.error and not start_button(at).disabled
+
+
+def test_url_preset_in_any_case_and_two_decimal_dropout(home: Path) -> None:
+    at = open_train(preset="DLWP", dropout="0.33")
+    assert at.selectbox(key="train_preset").value == "dlwp" and not at.warning
+    assert value(at, "dropout") == pytest.approx(0.33)
+    assert at.slider(key="hp_dropout").step == pytest.approx(0.01), "a 0.05 step showed 0.35 in the browser"
+    assert at.query_params["dropout"] == "0.33"
 
 
 def test_unknown_preset_in_url_falls_back_to_dlwp(home: Path) -> None:
