@@ -8,9 +8,11 @@ import streamlit as st
 from core import export, predict
 from core.errors import LabError
 from core.predict import Explanation
+from core.verdict import Verdict
 from core.store import RunRecord
 from pages import ui
 
+VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
 MISSING = "has no saved model to score with (it is not on this server, or it ended before training finished)"
 EXAMPLES = {
@@ -58,18 +60,19 @@ def _choose_run() -> RunRecord | None:
     return by_id[chosen]
 
 
-def _verdict(score: float) -> None:
-    positive = score >= 0.5
-    color = "#2b8a3e" if positive else "#c92a2a"
-    word = "Positive" if positive else "Negative"
+def _verdict(verdict: Verdict) -> None:
+    """The label big, the score beside it, and the verdict's own sentence when the label alone would mislead."""
     st.html(
         f"<div style='display:flex;align-items:center;gap:1.2rem;margin:.4rem 0 1rem'>"
-        f"<span style='background:{color};color:white;font-size:2rem;font-weight:700;padding:.3rem 1.1rem;"
-        f"border-radius:.6rem'>{word}</span>"
-        f"<span style='font-size:1.6rem'>score <b>{score:.3f}</b> <span style='color:#555'>(0 = negative, "
-        f"1 = positive)</span></span></div>"
+        f"<span style='background:{VERDICT_COLORS[verdict.label]};color:white;font-size:2rem;font-weight:700;"
+        f"padding:.3rem 1.1rem;border-radius:.6rem'>{verdict.label.capitalize()}</span>"
+        f"<span style='font-size:1.6rem'>score <b>{verdict.score:.3f}</b> <span style='color:#555'>(0 = negative, "
+        f"1 = positive; {verdict.margin:.3f} from the 0.5 line)</span></span></div>"
     )
-    st.progress(score)
+    st.progress(verdict.score)
+    if verdict.note:
+        note = ui.escape(verdict.note[0].upper() + verdict.note[1:] + ".")
+        (st.warning if verdict.label == "no known words" else st.info)(note, icon="🤔")
 
 
 def _word_html(explanation: Explanation) -> str:
@@ -86,6 +89,10 @@ def _word_html(explanation: Explanation) -> str:
             parts.append(f"<span title='outside this model&#39;s vocabulary: the model sees ?' style='border:2px dashed "
                          f"#868e96;border-radius:.3rem;padding:0 .2rem'>{text}&nbsp;<b>?</b></span>")
             continue
+        if w.status == "not measured":
+            parts.append(f"<span title='not measured: only the first {predict.MAX_EXPLAINED_WORDS} distinct words "
+                         f"are' style='color:#868e96;border-bottom:2px dotted #adb5bd'>{text}</span>")
+            continue
         effect = w.effect or 0.0
         alpha = min(abs(effect) / scale, 1.0) * 0.75
         rgb = "43,138,62" if effect > 0 else "201,42,42"
@@ -95,7 +102,9 @@ def _word_html(explanation: Explanation) -> str:
               "<span style='background:rgba(43,138,62,.6);padding:0 .3rem'>pushes towards positive</span> · "
               "<span style='background:rgba(201,42,42,.6);padding:0 .3rem'>pushes towards negative</span> · "
               "<span style='border:2px dashed #868e96;padding:0 .3rem'>word ?</span> outside the model's vocabulary · "
-              "<span style='color:#868e96;text-decoration:line-through'>word</span> not in the word index</div>")
+              "<span style='color:#868e96;text-decoration:line-through'>word</span> not in the word index"
+              + (" · <span style='color:#868e96;border-bottom:2px dotted #adb5bd'>word</span> not measured"
+                 if explanation.unmeasured else "") + "</div>")
     return f"<div style='font-size:1.35rem;line-height:2.3rem'>{' '.join(parts)}</div>{legend}"
 
 
@@ -148,7 +157,9 @@ if record is not None:
         if col.button(name, key=f"example_{name}", width="stretch", help=text):
             st.session_state.predict_text = text
             st.session_state.predict_go = True
-    st.text_area("Review", key="predict_text", height=140, placeholder="Type or paste a movie review…")
+    st.text_area(f"Review (up to {predict.MAX_TEXT_CHARS:,} characters, longer than any IMDB review)",
+                 key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
+                 placeholder="Type or paste a movie review…")
     if st.button("Score review", type="primary"):
         st.session_state.predict_go = True
     if st.session_state.get("predict_go"):
@@ -159,8 +170,12 @@ if record is not None:
             scorer = ui.attempt(lambda: predict.scorer(record.model_dir))
             explanation = ui.attempt(lambda: scorer.explain(text)) if scorer else None
             if explanation is not None:
-                _verdict(explanation.score)
+                _verdict(explanation.verdict)
                 st.subheader("Why")
+                if explanation.unmeasured:
+                    st.caption(f"Only the first {predict.MAX_EXPLAINED_WORDS:,} distinct words are measured (one "
+                               f"extra scoring each); the other {explanation.unmeasured:,} are shown in grey, "
+                               "dotted, without an effect.")
                 st.html(_word_html(explanation))
                 bars = _effects_html(explanation)
                 if bars is not None:
