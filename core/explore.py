@@ -12,7 +12,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from core.data import INDEX_FROM, OOV, START, Corpus, Ragged, Split
-from core.errors import DataError
+from core.errors import DataError, quoted
 from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -33,6 +33,15 @@ def label_value(name: str) -> int | None:
     if name not in LABEL_FILTERS:
         raise DataError(f"Unknown label filter {name!r}: choose one of {', '.join(LABEL_FILTERS)}.")
     return None if name == "all" else (1 if name == "positive" else 0)
+
+
+def vocabulary_size(text: str, sizes: Sequence[int]) -> int:
+    """The vocabulary size a link names, one of `sizes` ("5000", "5,000"), or a DataError listing them."""
+    cleaned = str(text).replace(",", "").replace("_", "").strip()
+    if cleaned.isdecimal() and int(cleaned) in sizes:
+        return int(cleaned)
+    raise DataError(f"num_words={quoted(text)} is not one of the vocabulary sizes "
+                    f"{', '.join(f'{n:,}' for n in sizes)}; showing {10_000:,}.")
 
 
 # --- search ------------------------------------------------------------------------------------------------------

@@ -12,11 +12,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import config, data, explore
+from core.errors import LabError
 from core.hparams import MAX_WORD_ID, PARAMS
 from core.vocab import Vocabulary
 from pages import ui
 
 VOCAB_SIZES = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, MAX_WORD_ID + 1)
+DEFAULT_VOCAB = 10_000
+VOCAB_LINKED = "_explore_num_words_url"  # the `num_words` URL value already applied to the slider
 PER_PAGE = (5, 10, 20, 50)
 PREVIEW_WORDS = 300
 TABS = ("Reviews", "Charts", "Word index")
@@ -56,6 +59,19 @@ def _counts(source: str, split: str, label: str, size: int) -> np.ndarray:
 
 def _vocab_label(n: int) -> str:
     return f"all ({n:,})" if n > MAX_WORD_ID else f"{n:,}"
+
+
+def _vocabulary_size_from_url() -> None:
+    """`?num_words=5000` sets the vocabulary slider, once per link value (a bound slider would put "5,000" in it)."""
+    raw = st.query_params.get("num_words")
+    if VOCAB_LINKED in st.session_state and raw == st.session_state[VOCAB_LINKED]:
+        return
+    st.session_state[VOCAB_LINKED] = raw
+    try:
+        st.session_state["num_words"] = DEFAULT_VOCAB if raw is None else explore.vocabulary_size(raw, VOCAB_SIZES)
+    except LabError as exc:
+        st.warning(ui.escape(exc), icon="🔗")
+        st.session_state["num_words"] = DEFAULT_VOCAB
 
 
 def _first_page() -> None:
@@ -353,9 +369,15 @@ split_name = split_col.segmented_control("Split", explore.SPLITS, default="train
                                          bind="query-params")
 label_name = label_col.segmented_control("Label", explore.LABEL_FILTERS, default="all", required=True, key="label",
                                          on_change=_first_page, bind="query-params")
-num_words = vocab_col.select_slider("Vocabulary size (num_words)", VOCAB_SIZES, value=10_000, key="num_words",
+_vocabulary_size_from_url()
+num_words = vocab_col.select_slider("Vocabulary size (num_words)", VOCAB_SIZES, key="num_words",
                                     format_func=_vocab_label, help=PARAMS["num_words"].help)
-show_ids = ids_col.toggle("Show raw ids", key="show_ids")
+if num_words == DEFAULT_VOCAB:  # the address holds what differs from the default, as plain digits
+    st.query_params.pop("num_words", None)
+else:
+    st.query_params["num_words"] = str(num_words)
+st.session_state[VOCAB_LINKED] = st.query_params.get("num_words")
+show_ids = ids_col.toggle("Show raw ids", key="show_ids", bind="query-params")
 clip = explore.clipping(_counts(_source(), split_name, "all", MAX_WORD_ID + 1), num_words)
 st.caption(f"At num_words {_vocab_label(num_words)}, {clip.share:.1%} of the words in the {SPLIT_NAMES[split_name]} "
            f"reviews become ? ({clip.clipped_words:,} of {clip.distinct_words:,} distinct words). "

@@ -169,3 +169,20 @@ def test_pin_review_for_training(at: AppTest) -> None:
     assert_ok(at)
     text = load_vocabulary().decode(load_corpus().train.x[3])
     assert text in at.session_state["probes"]
+
+
+def test_vocabulary_size_and_raw_ids_are_in_the_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "lab"))
+    from pagetest import open_page
+
+    assert open_page("pages/explore.py").select_slider(key="num_words").value == 10_000
+    at = open_page("pages/explore.py", num_words="5000", show_ids="true")
+    assert at.select_slider(key="num_words").value == 5_000 and at.toggle(key="show_ids").value
+    assert at.code, "raw ids shown"
+    assert_ok(at.select_slider(key="num_words").set_value(2_000).run())
+    assert at.query_params["num_words"] == "2000"
+    assert_ok(at.select_slider(key="num_words").set_value(10_000).run())
+    assert "num_words" not in at.query_params, "the default keeps the address short"
+    at = open_page("pages/explore.py", num_words="1234")
+    assert at.select_slider(key="num_words").value == 10_000
+    assert any("num_words='1234' is not one of the vocabulary sizes" in w.value for w in at.warning)
