@@ -165,6 +165,14 @@ def page_slice(indices: np.ndarray, page: int, per_page: int) -> np.ndarray:
     return indices[(page - 1) * per_page : page * per_page]
 
 
+def review_index(value: float, total: int, split_label: str) -> int:
+    """A "Jump to review #" value as a review index, or a DataError saying which numbers exist."""
+    if value != int(value) or not 0 <= value < total:
+        raise DataError(f"There is no review #{value:,g} among the {total:,} {split_label} reviews: they are "
+                        f"numbered 0 to {total - 1:,}.")
+    return int(value)
+
+
 def position_in(indices: np.ndarray, review: int) -> int | None:
     """Where review `review` sits in a selection (0-based), or None when the filters leave it out."""
     found = np.flatnonzero(indices == review)

@@ -162,8 +162,9 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     text = search_col.text_input("Search for a word or phrase", key="q", placeholder="e.g. waste of time",
                                  on_change=_first_page, bind="query-params",
                                  help="Finds reviews holding these words one after the other.")
-    review = jump_col.number_input("Jump to review #", min_value=0, max_value=len(split) - 1, value=None, step=1,
-                                   key="review", placeholder=f"0 to {len(split) - 1:,}", bind="query-params")
+    # No min/max: an out-of-range number reaches the page, which then drops the old review and says why.
+    review = jump_col.number_input("Jump to review #", value=None, step=1, key="review",
+                                   placeholder=f"0 to {len(split) - 1:,}", bind="query-params")
     per_page = per_page_col.selectbox("Per page", PER_PAGE, index=0, key="per_page", on_change=_first_page)
 
     query = explore.parse_query(text, vocab)
@@ -179,8 +180,10 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
         selection = explore.Selection(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     _legend(num_words)
 
-    if review is not None:
-        index = int(review)
+    index = None
+    if review is not None:  # out of range: the red message replaces the review it would have shown
+        index = ui.attempt(lambda: explore.review_index(review, len(split), SPLIT_NAMES[split_name]))
+    if index is not None:
         where = explore.position_in(selection.indices, index)
         note = ("not in the results below: the filters leave it out" if where is None
                 else f"result {where + 1:,} of {len(selection):,}, on page {where // per_page + 1}")

@@ -123,6 +123,16 @@ def test_paging_and_page_reset(at: AppTest) -> None:
     assert [i for i, _ in shown(at)] == np.flatnonzero(corpus.train.y == 1)[:PAGE].tolist()
 
 
+def test_jump_out_of_range_drops_the_old_review_and_says_why(at: AppTest) -> None:
+    assert_ok(at.number_input(key="review").set_value(42).run())
+    assert shown(at)[0][0] == 42
+    assert_ok(at.number_input(key="review").set_value(30_000).run())
+    assert 42 not in [i for i, _ in shown(at)][:1] and not any(b.key == "close_review" for b in at.button)
+    assert any("There is no review #30,000 among the 25,000 training reviews" in e.value for e in at.error)
+    assert_ok(at.number_input(key="review").set_value(-1).run())
+    assert any("numbered 0 to 24,999" in e.value for e in at.error)
+
+
 def test_jump_to_index(at: AppTest) -> None:
     at.number_input(key="review").set_value(4242).run()
     assert_ok(at)
