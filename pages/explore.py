@@ -135,9 +135,9 @@ def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: in
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {LABEL_BADGES[label]}")
-        pin_col.button("Pin for training", icon="📌", key=f"pin_{key}_{index}", type="tertiary",
+        pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
                        on_click=_pin, args=(vocab.decode(ids),),
-                       help="Add this review to the ones the Train page re-scores after every epoch.")
+                       help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
         text_col, ids_col = st.columns([3, 2]) if show_ids else (st.container(), None)

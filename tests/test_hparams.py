@@ -22,6 +22,7 @@ def test_presets_reproduce_the_reference_notebooks():
         assert hp.preset == name
         assert hparams.validate(hp) is hp
         assert name in hparams.DESCRIPTIONS
+        assert len(hparams.DESCRIPTIONS[name]) <= hparams.DESCRIPTION_CHARS, "cut off in the preset picker"
 
 
 def test_make_applies_and_converts_overrides():
