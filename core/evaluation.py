@@ -68,7 +68,8 @@ def load_test_scores(run_dir: str | Path, expected: int) -> np.ndarray:
     try:
         scores = np.load(path)
     except (OSError, ValueError) as exc:
-        raise ModelFileError(f"The test predictions of this run are missing or corrupt ({path}).") from exc
+        raise ModelFileError(f"The test predictions of this run ({TEST_SCORES}) are missing or corrupt.") from exc
     if scores.shape != (expected,):
-        raise ModelFileError(f"The test predictions in {path} do not match the test split ({scores.shape[0]} vs {expected}).")
+        raise ModelFileError(f"The test predictions in {TEST_SCORES} do not match the test split "
+                             f"({scores.shape[0]} vs {expected}).")
     return scores

@@ -137,17 +137,20 @@ def model_file(record: RunRecord) -> ModelFile:
     if not path.is_file():
         if record.status in ("failed", "interrupted") or (record.status == "stopped" and record.test_accuracy is None):
             return ModelFile(path, None, "No model was saved: the run ended before training finished.")
-        return ModelFile(path, None, f"The model file is missing ({path}): it was moved or deleted. "
+        return ModelFile(path, None, f"The model file {bundle.MODEL} of run #{record.id} is missing: it was moved or "
+                                     "deleted. "
                                      "The run's record and curves are kept, but it cannot be downloaded or used to score.")
     try:
         size = path.stat().st_size
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except (OSError, zipfile.BadZipFile) as exc:
-        return ModelFile(path, None, f"The model file {path} is corrupt ({type(exc).__name__}): it cannot be "
+        return ModelFile(path, None, f"The model file {bundle.MODEL} of run #{record.id} is corrupt "
+                                     f"({type(exc).__name__}): it cannot be "
                                      "downloaded or used to score. The run's record and curves are kept.")
     if "config.json" not in names:
-        return ModelFile(path, size, f"The model file {path} is not a complete Keras model (no config.json inside).")
+        return ModelFile(path, size, f"The model file {bundle.MODEL} of run #{record.id} is not a complete Keras model "
+                                     "(no config.json inside).")
     return ModelFile(path, size, None)
 
 

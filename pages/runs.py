@@ -283,7 +283,7 @@ if not records:
 
 running = sum(r.status in ACTIVE for r in records)
 head, refresh = st.columns([5, 1])
-head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept in {ui.store().home}"
+head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept on this server"
              + (f" · {running} still training or queued" if running else ""))
 refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
 # Always drawn, so the page keeps its shape when the last run ends (a shifted layout would drop half-typed text).

@@ -130,7 +130,8 @@ def test_unreadable_model_file_gives_a_clear_error(home: Path) -> None:
     at.text_area(key="predict_text").input("A wonderful film.")
     ok(score_button(at).click().run())
     errors = " ".join(e.value for e in at.error)
-    assert "corrupt" in errors
+    assert "corrupt" in errors and "model.keras" in errors
+    assert str(home) not in errors, "server paths are not shown to visitors"
     assert "score <b>" not in html(at)
 
 

@@ -169,7 +169,8 @@ def test_missing_model_file_gives_a_clear_message_and_keeps_the_record(home: Pat
     at = pick(open_runs(), record.id)
     assert not at.exception, at.exception
     warnings = " ".join(w.value for w in at.warning)
-    assert "model file is missing" in warnings
+    assert f"model file model.keras of run #{record.id} is missing" in warnings
+    assert str(home) not in texts(at), "server paths are not shown to visitors"
     assert record.id in table_ids(at) and store.get(record.id).status == "finished"
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["⬇ History (.csv)"]  # the history can still be downloaded, the model cannot
@@ -182,6 +183,7 @@ def test_corrupt_model_file_gives_a_clear_message(home: Path) -> None:
     at = pick(open_runs(), record.id)
     assert not at.exception, at.exception
     assert "corrupt" in " ".join(w.value for w in at.warning)
+    assert str(home) not in texts(at), "server paths are not shown to visitors"
 
 
 def test_running_run_shows_as_running(home: Path) -> None:
