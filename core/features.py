@@ -75,6 +75,8 @@ def listed(items: list[str], limit: int = SHOWN) -> str:
 
 @dataclass(frozen=True)
 class MultiHotInput:
+    """A multi-hot review: which vocabulary positions are on (order and repeats are lost)."""
+
     input_ids: list[int]  # the review's ids, clipped to the vocabulary
     active: list[int]  # the positions set to 1
     width: int  # positions in all (num_words)
@@ -86,6 +88,8 @@ class MultiHotInput:
 
 @dataclass(frozen=True)
 class SequenceInput:
+    """A padded sequence: the ids the model reads in order, and what padding or truncation did to the review."""
+
     input_ids: list[int]  # exactly maxlen ids: padded in front or cut at the front
     length: int  # ids of the review before padding or truncation
     maxlen: int
