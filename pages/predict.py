@@ -39,7 +39,7 @@ def _run_from_link(runs: list[RunRecord]) -> None:
     try:
         st.session_state.predict_run = export.linked_run(wanted, runs, MISSING).id
     except LabError as exc:
-        st.warning(f"{exc} Showing the newest model instead.", icon="🔗")
+        st.warning(f"{ui.escape(exc)} Showing the newest model instead.", icon="🔗")
 
 
 def _choose_run() -> RunRecord | None:

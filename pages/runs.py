@@ -135,7 +135,7 @@ def _linked(records: list[RunRecord], picked: list[int]) -> list[int]:
     try:
         run_id = export.linked_run(wanted, records, "is not on this server (it may have been deleted)").id
     except LabError as exc:
-        st.warning(str(exc), icon="🔗")
+        st.warning(ui.escape(exc), icon="🔗")
         return picked
     return [run_id] + [i for i in picked if i != run_id]
 
@@ -192,8 +192,8 @@ def _status_message(record: RunRecord) -> None:
         st.warning(f"Interrupted: {ui.escape(_sentence(record.error, 'the training stopped before it finished'))} "
                    f"It finished {epochs}; the curves show them.", icon="⚠️")
     elif record.status == "stopped":
-        st.info(ui.escape(record.error) if record.error else f"Stopped early by its owner after {epochs}; the model as it was then is kept.",
-                icon="⏹")
+        st.info(ui.escape(record.error) if record.error
+                else f"Stopped early by its owner after {epochs}; the model as it was then is kept.", icon="⏹")
 
 
 def _downloads(record: RunRecord) -> None:
@@ -230,8 +230,8 @@ def _edit(record: RunRecord) -> None:
 
 def _delete_controls(record: RunRecord) -> None:
     if st.session_state.get(CONFIRM) == record.id:
-        st.warning(f"Delete **{ui.escape(record.title)}** for good? This removes its record, its curves and its model folder. "
-                   "It cannot be undone.", icon="🗑")
+        st.warning(f"Delete **{ui.escape(record.title)}** for good? This removes its record, its curves and its "
+                   "model folder. It cannot be undone.", icon="🗑")
         c1, c2, _ = st.columns([1, 1, 2])
         c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
                   args=(record.id,), width="stretch")

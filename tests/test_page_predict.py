@@ -188,6 +188,7 @@ def test_run_link_opens_that_run_and_the_address_follows_the_choice(
         at = open_page("pages/predict.py", run=bad)
         assert at.selectbox(key="predict_run").value == newest
         assert any(said in w.value for w in at.warning), [w.value for w in at.warning]
+        assert not any("<b>" in w.value for w in at.warning), "the link's value is quoted as text"
 
 
 def test_a_review_with_no_known_words_says_so_instead_of_a_verdict(home: Path) -> None:
