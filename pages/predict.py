@@ -157,9 +157,9 @@ if record is not None:
         if col.button(name, key=f"example_{name}", width="stretch", help=text):
             st.session_state.predict_text = text
             st.session_state.predict_go = True
-    st.text_area(f"Review (up to {predict.MAX_TEXT_CHARS:,} characters, longer than any IMDB review)",
-                 key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
-                 placeholder="Type or paste a movie review…")
+    st.text_area("Review", key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
+                 placeholder=f"Type or paste a movie review (up to {predict.MAX_TEXT_CHARS:,} characters, longer "
+                             "than any IMDB review)…")
     if st.button("Score review", type="primary"):
         st.session_state.predict_go = True
     if st.session_state.get("predict_go"):

@@ -169,7 +169,7 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     review.fill(REVIEW)
     review.press("Control+Enter")  # commit the text area's value before pressing the button
     page.get_by_role("button", name="Score review").click()
-    verdict = page.get_by_text(re.compile(r"^(Positive|Negative)$"))
+    verdict = page.get_by_text(re.compile(r"^(Positive|Negative|Unsure)$"))
     verdict.first.wait_for(timeout=90_000)
     page.get_by_text(re.compile(r"score \d\.\d{3}")).first.wait_for(timeout=30_000)
     settle(page)

@@ -202,7 +202,7 @@ def test_a_review_with_no_known_words_says_so_instead_of_a_verdict(home: Path) -
 def test_the_review_box_says_and_enforces_its_length_limit(home: Path) -> None:
     at = open_predict()
     box = at.text_area(key="predict_text")
-    assert box.max_chars == 20_000 and "20,000 characters" in box.label
+    assert box.max_chars == 20_000 and "20,000 characters" in box.placeholder
 
 
 def test_why_says_when_only_the_first_words_are_measured(home: Path, corpus, vocabulary) -> None:
