@@ -138,12 +138,20 @@ class Bundle:
     run_dir: Path
 
 
+def _reason(exc: Exception) -> str:
+    """An exception in a sentence, naming a file by its name only: server paths are not shown to visitors."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{type(exc).__name__}: {Path(exc.filename).name}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def load(run_dir: Path | str) -> Bundle:
     """The run folder's model and encoders, or a ModelFileError saying what is missing or broken."""
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL
     if not model_path.is_file():
-        raise ModelFileError(f"No saved model in {run_dir}: the run did not finish, or its files were removed.")
+        raise ModelFileError(f"No saved model in run folder '{run_dir.name}': the run did not finish, or its files "
+                             "were removed.")
 
     import keras
 
@@ -156,11 +164,12 @@ def load(run_dir: Path | str) -> Bundle:
         vocabulary = Vocabulary(json.loads(gzip.decompress((run_dir / WORD_INDEX).read_bytes())))
         featurizer = features.from_state(state, arrays)
     except Exception as exc:  # noqa: BLE001 - any unreadable part means the bundle is unusable
-        raise ModelFileError(f"The run folder {run_dir} is incomplete or corrupt ({type(exc).__name__}: {exc}).") from exc
+        raise ModelFileError(f"The run folder '{run_dir.name}' is incomplete or corrupt ({_reason(exc)}).") from exc
     try:
         model = keras.saving.load_model(model_path)
     except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"The model file {model_path} is corrupt ({type(exc).__name__}).") from exc
+        raise ModelFileError(f"The model file {MODEL} of run folder '{run_dir.name}' is corrupt "
+                             f"({type(exc).__name__}).") from exc
     _check_match(model, featurizer, getattr(featurizer, "num_words", hp.num_words), run_dir)
     return Bundle(model, featurizer, hp, vocabulary, run_dir)
 
@@ -174,6 +183,6 @@ def _check_match(model, featurizer: Featurizer, num_words: int, run_dir: Path) -
         if scores.shape != (1, 1):
             raise ValueError(f"the model gives {scores.shape[-1]} scores per review, not 1")
     except Exception as exc:  # noqa: BLE001 - any failure means the two files do not belong together
-        raise ModelFileError(f"{run_dir / FEATURIZER} does not match {run_dir / MODEL} ({type(exc).__name__}: "
+        raise ModelFileError(f"{FEATURIZER} of run folder '{run_dir.name}' does not match its {MODEL} ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); the run folder was edited or "
                              "mixed with another run's files.") from exc

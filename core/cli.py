@@ -80,14 +80,16 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from core.predict import Scorer
+    from core.predict import InputLine, Scorer, read_lines
 
-    texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    if not texts:
+    lines = [InputLine(t) for t in args.text] if args.text else read_lines(sys.stdin.buffer.read())
+    if not lines:
         raise LabError("No text to score: pass TEXT arguments or lines on standard input.")
     scorer = Scorer(args.model)
-    for text, score in zip(texts, scorer.score(texts)):
-        _emit({"text": text, "score": round(score, 6)})
+    for line, verdict in zip(lines, scorer.verdicts([line.text for line in lines])):
+        notes = [note for note in (line.note, verdict.note) if note]
+        _emit({"text": line.text, "score": round(verdict.score, 6), "verdict": verdict.label,
+               **({"note": "; ".join(notes)} if notes else {})})
     return 0
 
 

@@ -31,3 +31,14 @@ class RunNotFoundError(LabError):
 
 class StoreError(LabError):
     """The run database or a run folder cannot be used safely (missing, corrupt, unwritable, taken)."""
+
+
+def shortened(value: object, limit: int = 40) -> str:
+    """A value a person gave, cut to `limit` characters for a message, so a long one is not echoed whole."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """`shortened`, in quotes when it is text (so `epochs='2.5'` and `epochs=2.5` read differently)."""
+    return repr(shortened(value, limit)) if isinstance(value, str) else shortened(value, limit)

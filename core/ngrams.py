@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.data import OOV, Ragged
+from core.features import Remark, WordOf, listed
 from core.hparams import HParams
 
 CHUNK = 4096  # reviews per chunk: keeps (row, trigram key) pairs inside int64 and the sorts cache-friendly
@@ -62,6 +63,27 @@ def _chunks(x: Ragged) -> Iterator[tuple[int, Ragged]]:
         stop = min(start + CHUNK, len(x))
         lo, hi = x.offsets[start], x.offsets[stop]
         yield start, Ragged(x.ids[lo:hi], x.offsets[start : stop + 1] - lo)
+
+
+@dataclass(frozen=True)
+class NGramInput:
+    """The n-gram features of one review that the model reads, strongest naive-Bayes ratio |r| first."""
+
+    input_ids: list[int]  # feature ids (1-based)
+    ngrams: list[list[int]]  # the word ids of each feature
+    ratios: list[float]  # each feature's r
+    known: int  # features the model knows in all
+    slots: int  # features read per review (the padded input length)
+    truncated: int  # the review's weakest features beyond `slots`, left out
+
+    def remarks(self, word: WordOf) -> list[Remark]:
+        grams = [f"“{' '.join(word(i) for i in gram)}”" for gram in self.ngrams]
+        out = [Remark(f"{len(grams):,} n-gram features are on (of the {self.known:,} the model knows): "
+                      + listed(grams, 40))]
+        if self.truncated:
+            out.append(Remark(f"The model reads at most {self.slots:,} features per review: the {self.truncated:,} "
+                              "weakest of this review's features are left out.", warning=True))
+        return out
 
 
 @dataclass
@@ -146,18 +168,12 @@ class NGrams:
             words.append(word)
         return words[::-1]
 
-    def describe(self, ids: list[int]) -> dict[str, Any]:
-        """The features of one review that the model reads (strongest |r| first) out of all `width` it knows."""
+    def describe(self, ids: list[int]) -> NGramInput:
+        """The features of one review that the model reads (strongest |r| first) out of all it knows."""
         _, feats = self._features(Ragged(np.asarray(ids, dtype=np.int32), np.array([0, len(ids)], dtype=np.int64)))
         shown = feats[: self.width]
-        return {
-            "input_ids": shown.tolist(),
-            "ngrams": [self.ngram(int(i)) for i in shown],
-            "ratios": self.ratios[shown].tolist(),
-            "width": len(self.keys),  # features the model knows, like MultiHot's vocabulary positions
-            "slots": self.width,  # features read per review (the padded input length)
-            "truncated": max(0, len(feats) - self.width),  # weakest features beyond `slots`, left out
-        }
+        return NGramInput(shown.tolist(), [self.ngram(int(i)) for i in shown], self.ratios[shown].tolist(),
+                          known=len(self.keys), slots=self.width, truncated=max(0, len(feats) - self.width))
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_words": self.num_words, "ngrams": self.ngrams,

@@ -6,7 +6,7 @@ from typing import Any
 import streamlit as st
 
 from core import estimate, evaluation, hparams, memory, models
-from core.errors import ConfigError, LabError
+from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
 from pages import charts, ui
@@ -39,10 +39,11 @@ def _init_from_url() -> list[str]:
         return []
     st.session_state._train_init = True
     params = st.query_params
-    name = params.get("preset", "dlwp")
     notes = []
-    if name not in PRESETS:
-        notes.append(f"The link names an unknown preset {name!r}; showing dlwp.")
+    try:
+        name = hparams.preset_name(params.get("preset", "dlwp"))  # any case: ?preset=DLWP
+    except ConfigError:
+        notes.append(f"The link names an unknown preset {quoted(params.get('preset'))}; showing dlwp.")
         name = "dlwp"
     st.session_state.train_preset = name
     _load_preset_values(name)
@@ -62,7 +63,7 @@ def _widget(param: hparams.Param) -> None:
     if param.choices:
         st.selectbox(label, param.choices, key=key, help=help_text)
     elif param.name == "dropout":
-        st.slider(label, float(param.low), float(param.high), step=0.05, key=key, help=help_text)
+        st.slider(label, float(param.low), float(param.high), step=0.01, key=key, help=help_text)
     elif param.kind is float:
         st.number_input(label, min_value=float(param.low), max_value=float(param.high), format="%.5f", step=0.0005,
                         key=key, help=help_text)
@@ -75,7 +76,7 @@ def _settings() -> HParams | None:
     """The form; returns validated settings or None after explaining what is wrong."""
     notes = _init_from_url()
     for note in notes:
-        st.warning(note, icon="🔗")
+        st.warning(ui.escape(note), icon="🔗")
     name = st.selectbox(
         "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
         on_change=lambda: _load_preset_values(st.session_state.train_preset),
@@ -92,7 +93,7 @@ def _settings() -> HParams | None:
     try:
         return hparams.make(name, **{p: v for p, v in values.items()})
     except ConfigError as exc:
-        st.error(f"Cannot train with these settings: {exc}", icon="⛔")
+        st.error(f"Cannot train with these settings: {ui.escape(exc)}", icon="⛔")
         return None
 
 
@@ -139,7 +140,7 @@ def _probes_editor() -> None:
     st.markdown("**Pinned reviews** — scored again after every epoch")
     for n, text in enumerate(list(probes)):
         c1, c2 = st.columns([10, 1])
-        c1.markdown(f"“{text}”")
+        c1.markdown(f"“{ui.escape(text)}”")
         if c2.button("✕", key=f"unpin_{n}_{text[:20]}", help="Unpin"):
             probes.remove(text)
             st.rerun()
@@ -225,10 +226,10 @@ def _live(run_id: int) -> None:
 
 def _results(snap: Snapshot) -> None:
     if snap.status == "failed":
-        st.error(f"Training failed: {snap.error}", icon="⛔")
+        st.error(f"Training failed: {ui.escape(snap.error)}", icon="⛔")
         return
     if snap.status == "stopped" and snap.test_accuracy is None:
-        st.info(snap.error or "The run was cancelled.")
+        st.info(ui.escape(snap.error or "The run was cancelled."))
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Test accuracy", ui.percent(snap.test_accuracy))
@@ -245,7 +246,8 @@ def _results(snap: Snapshot) -> None:
         st.warning(note, icon="📈")
     if snap.model_dir:
         _where_it_goes_wrong(snap)
-        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬")
+        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬",
+                     query_params={"run": snap.id})
 
 
 def _where_it_goes_wrong(snap: Snapshot) -> None:
@@ -267,7 +269,7 @@ def _where_it_goes_wrong(snap: Snapshot) -> None:
             actual = "positive" if m.label else "negative"
             with st.expander(f"Test review {m.index}: actually {actual}, scored {m.score:.3f} "
                              f"({m.confidence:.0%} sure it was {'positive' if m.score > 0.5 else 'negative'})"):
-                st.write(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words))
+                st.markdown(ui.escape(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words)))
 
 
 # --- page --------------------------------------------------------------------------------------------------

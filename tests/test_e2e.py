@@ -169,7 +169,7 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     review.fill(REVIEW)
     review.press("Control+Enter")  # commit the text area's value before pressing the button
     page.get_by_role("button", name="Score review").click()
-    verdict = page.get_by_text(re.compile(r"^(Positive|Negative)$"))
+    verdict = page.get_by_text(re.compile(r"^(Positive|Negative|Unsure)$"))
     verdict.first.wait_for(timeout=90_000)
     page.get_by_text(re.compile(r"score \d\.\d{3}")).first.wait_for(timeout=30_000)
     settle(page)
@@ -204,7 +204,7 @@ def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitSer
         else:
             pytest.fail("the command-line training did not start")
         open_page(page, server, "/runs")
-        caption = page.get_by_text(re.compile(r"runs? kept in .* still training or queued"))
+        caption = page.get_by_text(re.compile(r"runs? kept on this server .* still training or queued"))
         assert caption.first.is_visible(), "the page says a run is training"
         search = page.get_by_label("Search name and note")
         search.click()
@@ -214,7 +214,7 @@ def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitSer
         assert training.wait(timeout=60) == 0, training.stderr.read().decode()[-2000:]
         settle(page)
         assert_no_exception(page, "/runs after the training finished")
-        assert page.get_by_text(re.compile(r"\d+ runs? kept in")).first.is_visible()
+        assert page.get_by_text(re.compile(r"\d+ runs? kept on this server")).first.is_visible()
     finally:
         training.kill()
         training.wait()

@@ -65,9 +65,9 @@ def test_state_and_arrays_round_trip(tmp_path, splits, fitted) -> None:
     ids = test.x[0].tolist()
     assert back.describe(ids) == feat.describe(ids)
     described = feat.describe(ids)
-    assert 0 < len(described["input_ids"]) == len(described["ngrams"]) <= described["slots"] == feat.width
-    assert described["width"] == 50_000
-    assert described["input_ids"] == [i for i in feat.transform(test.x)[0].tolist() if i]
+    assert 0 < len(described.input_ids) == len(described.ngrams) <= described.slots == feat.width
+    assert described.known == 50_000
+    assert described.input_ids == [i for i in feat.transform(test.x)[0].tolist() if i]
 
 
 def test_saved_model_predicts_the_same(tmp_path, splits, fitted) -> None:

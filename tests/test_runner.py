@@ -187,7 +187,7 @@ def test_explain_gives_word_effects_and_marks_unknown_words(scorer, vocabulary):
     assert by_word["wonderful"].status == "known" and by_word["wonderful"].effect > 0
     assert by_word["awful"].effect < 0
     assert ex.ids[0] == 1 and len(ex.ids) == 1 + 7  # start char, and every word but the one absent from the index
-    assert ex.model_input["width"] == 10_000
+    assert ex.model_input.width == 10_000
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
