@@ -8,7 +8,7 @@ import pytest
 
 from core import text_import, text_source, word_index
 from core.data import INDEX_FROM, OOV, START
-from core.vocab import keras_words
+from core.vocab import split_words
 
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 
@@ -55,15 +55,15 @@ TRICKY = [
 
 
 @pytest.mark.parametrize("text", TRICKY)
-def test_keras_words_is_the_written_keras_rule(text):
-    assert keras_words(text) == written_rule(text)
+def test_split_words_is_the_written_keras_rule(text):
+    assert split_words(text) == written_rule(text)
 
 
-def test_keras_words_matches_keras_on_real_text(amazon, tweets):
+def test_split_words_matches_keras_on_real_text(amazon, tweets):
     legacy = keras_text()
     for text in TRICKY + amazon.texts + tweets.texts:
-        assert keras_words(text) == legacy.text_to_word_sequence(text)
-        assert keras_words(text) == written_rule(text)
+        assert split_words(text) == legacy.text_to_word_sequence(text)
+        assert split_words(text) == written_rule(text)
 
 
 def test_html_tags_are_removed_before_the_keras_rule():
