@@ -13,7 +13,7 @@ import numpy as np
 
 from core.data import INDEX_FROM, OOV, START, Corpus, Ragged, Split
 from core.errors import DataError, quoted
-from core.vocab import OOV_MARK, START_MARK, Vocabulary, keras_words
+from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 SPLITS: tuple[str, ...] = ("train", "test")
 LABEL_FILTERS: tuple[str, ...] = ("all", "positive", "negative")
@@ -360,7 +360,7 @@ class WordInfo:
 def lookup_word(vocab: Vocabulary, text: str, counts: np.ndarray | None = None) -> WordInfo | None:
     """Word to rank and id, the typed text split as the reviews were (so "Brilliant!" is "brilliant"); None unless
     that gives exactly one word of the word index."""
-    words = keras_words(text or "")
+    words = split_words(text or "")
     rank = vocab.word_to_rank.get(words[0]) if len(words) == 1 else None
     if rank is None:
         return None
@@ -371,7 +371,7 @@ def lookup_word(vocab: Vocabulary, text: str, counts: np.ndarray | None = None) 
 
 def lookup_problem(text: str) -> str:
     """Why `lookup_word` found nothing for `text`, in words a class understands."""
-    words = keras_words(text or "")
+    words = split_words(text or "")
     if not words:
         return f"“{(text or '').strip()}” has no word to look up: punctuation separates words."
     if len(words) > 1:

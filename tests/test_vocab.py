@@ -8,7 +8,7 @@ import pytest
 
 from core import features
 from core.data import OOV, START
-from core.vocab import OOV_MARK, START_MARK, Vocabulary, keras_words
+from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 NUM_WORDS = 10_000
 
@@ -84,7 +84,7 @@ def test_vocabulary_from_a_small_index():
 ACCENTED = ("A naïve, clichéd résumé", "était génial", "it´s", "don't", "CLICHÉ!", "Brilliant!")
 
 
-def reference_words(text: str) -> list[str]:
+def keras_words(text: str) -> list[str]:
     """The reference: Keras's own `text_to_word_sequence` (Keras 3 keeps it under tf.keras's preprocessing.text)."""
     import tensorflow as tf
 
@@ -107,15 +107,15 @@ def stanford_texts(data_dir) -> list[str]:
     return texts
 
 
-def test_keras_words_is_keras_text_to_word_sequence(stanford_texts):
+def test_split_words_is_keras_text_to_word_sequence(stanford_texts):
     for text in list(ACCENTED) + stanford_texts + ["tab\tand\nnewline", "a\x85b", "  spaced   out  "]:
-        assert keras_words(text) == reference_words(text), text[:80]
+        assert split_words(text) == keras_words(text), text[:80]
 
 
 def test_accented_words_stay_whole_and_are_found(vocabulary):
-    assert keras_words("A naïve, clichéd résumé") == ["a", "naïve", "clichéd", "résumé"]
-    assert keras_words("était génial") == ["était", "génial"]
-    assert keras_words("it´s don't") == ["it´s", "don't"]
+    assert split_words("A naïve, clichéd résumé") == ["a", "naïve", "clichéd", "résumé"]
+    assert split_words("était génial") == ["était", "génial"]
+    assert split_words("it´s don't") == ["it´s", "don't"]
     tokens = vocabulary.tokens("A naïve, clichéd résumé")
     assert [t.text for t in tokens] == ["a", "naïve", "clichéd", "résumé"]
     assert all(t.rank == vocabulary.word_to_rank[t.text] for t in tokens), "each accented word is in the index"
@@ -133,7 +133,7 @@ def test_typed_review_encodes_as_keras_would(vocabulary, stanford_texts):
         chunks = text.split()
         if "?" in chunks or chunks[:1] == [">"]:
             continue
-        expected = [START] + [vocabulary.word_to_rank[w] + 3 for w in reference_words(text) if w in vocabulary.word_to_rank]
+        expected = [START] + [vocabulary.word_to_rank[w] + 3 for w in keras_words(text) if w in vocabulary.word_to_rank]
         assert vocabulary.encode(text) == expected, text[:80]
         compared += 1
     assert compared >= 300
