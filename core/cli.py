@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from core.errors import LabError
+from core.hparams import PARAMS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,8 +35,7 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-OVERRIDES = ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout", "optimizer", "learning_rate",
-             "batch_size", "epochs", "val_size", "patience", "seed", "limit", "ngrams", "max_features")
+OVERRIDES = tuple(PARAMS)  # every setting of every architecture is a flag
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from core import architectures
 from core.errors import ConfigError
 
-ARCHITECTURES = ("multihot_mlp", "embedding_flatten", "lstm", "ngram_nb")
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 TRAIN_REVIEWS = 25_000
 MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
@@ -74,13 +74,8 @@ PARAMS: dict[str, Param] = {
     )
 }
 
-# Which settings each architecture reads; the form shows only these.
-USES: dict[str, tuple[str, ...]] = {
-    "multihot_mlp": ("num_words", "hidden_layers", "units", "dropout"),
-    "embedding_flatten": ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout"),
-    "lstm": ("num_words", "maxlen", "embedding_dim", "units", "dropout"),
-    "ngram_nb": ("num_words", "ngrams", "max_features", "dropout"),
-}
+# Which settings each architecture reads (owned by its registry entry); the form shows only these.
+USES: dict[str, tuple[str, ...]] = {a.name: a.uses for a in architectures.ARCHITECTURES.values()}
 COMMON = ("optimizer", "learning_rate", "batch_size", "epochs", "val_size", "patience", "seed", "limit")
 
 
@@ -112,7 +107,7 @@ class HParams:
 
     def used(self) -> tuple[str, ...]:
         """The settings this configuration's architecture actually reads."""
-        return USES[self.architecture] + COMMON
+        return architectures.get(self.architecture).uses + COMMON
 
     def train_reviews(self) -> int:
         """How many reviews will be fitted on."""
@@ -162,8 +157,7 @@ def validate(hp: HParams) -> HParams:
     """Every field in range, and the combinations that would fail explained."""
     for name in PARAMS:
         PARAMS[name].check(getattr(hp, name))
-    if hp.architecture not in ARCHITECTURES:
-        raise ConfigError(f"architecture={hp.architecture!r} is not one of {', '.join(ARCHITECTURES)}.")
+    uses = architectures.get(hp.architecture).uses
     if hp.val_size >= TRAIN_REVIEWS - 100:
         raise ConfigError(f"val_size={hp.val_size} leaves fewer than 100 of the {TRAIN_REVIEWS} training reviews to fit on.")
     if hp.limit is not None and hp.limit > TRAIN_REVIEWS - hp.val_size:
@@ -171,7 +165,7 @@ def validate(hp: HParams) -> HParams:
             f"limit={hp.limit} is more than the {TRAIN_REVIEWS - hp.val_size} training reviews left after "
             f"val_size={hp.val_size}: lower limit or val_size."
         )
-    if hp.architecture == "multihot_mlp" and hp.hidden_layers == 0 and hp.dropout > 0:
+    if "hidden_layers" in uses and "dropout" in uses and hp.hidden_layers == 0 and hp.dropout > 0:
         raise ConfigError("dropout needs at least one hidden layer (hidden_layers=0 has nothing to drop).")
     return hp
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import estimate, evaluation, hparams, models
+from core import architectures, estimate, evaluation, hparams, models
 from core.errors import ConfigError, LabError
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
@@ -113,7 +113,7 @@ def _before_training(hp: HParams) -> None:
             st.dataframe(rows, hide_index=True, width="stretch")
             st.caption(f"{sum(r['parameters'] for r in rows):,} parameters in all.")
         else:
-            st.caption("The n-gram model's size depends on the features found in the training reviews.")
+            st.caption(architectures.get(hp.architecture).unsized_note)
     with right:
         st.markdown("**Before you start**")
         st.metric("Estimated time per epoch", ui.seconds(seconds), help=f"Estimate {basis}.")
