@@ -84,6 +84,15 @@ _ENTRIES = (
         sized_before_fit=False,
         unsized_note="The n-gram model's size depends on the features found in the training reviews.",
     ),
+    Architecture(
+        "pretrained_mean",
+        uses=("num_words", "maxlen", "vectors", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.pretrained:featurizer"),
+        build=_lazy("core.models:pretrained_mean"),
+        base_rate=15_000.0,
+        work=lambda hp: hp.maxlen / 500,
+        preflight=_lazy("core.pretrained:preflight"),
+    ),
 )
 
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in _ENTRIES}

@@ -39,11 +39,14 @@ OVERRIDES = tuple(PARAMS)  # every setting of every architecture is a flag
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import hparams
+    from core import architectures, hparams
     from core.runner import Runner
     from core.store import RunStore
 
     hp = hparams.make(args.preset, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
+    check = architectures.get(hp.architecture).preflight
+    for level, text in check(hp) if check else []:  # refuses (LabError) when the architecture cannot train
+        print(f"{level}: {text}", file=sys.stderr)
     store = RunStore()
     run = Runner(store).submit(hp, owner="cli", probes=(), out_dir=Path(args.out) if args.out else None)
     printed = 0

@@ -37,6 +37,24 @@ def lstm(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
     return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="score")(x), name="lstm")
 
 
+def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
+    """GloVe-initialised Embedding -> mean over the review's words (padding masked) -> Dense head.
+
+    The start matrix comes from the fitted featuriser (`pretrained.VectorSequences`); without one (the Train
+    page's layer table) the layer keeps Keras's random start, which has the same shape and parameter counts.
+    """
+    from core.pretrained import DIM
+
+    inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
+    embedding = layers.Embedding(hp.num_words, DIM, mask_zero=True, trainable=hp.vectors != "frozen", name="embedding")
+    x = layers.GlobalAveragePooling1D(name="mean")(embedding(inputs))
+    model = keras.Model(inputs, _head(x, hp), name="pretrained_mean")
+    start = getattr(featurizer, "start", None)
+    if start is not None:
+        embedding.set_weights([start])
+    return model
+
+
 def build(hp: HParams, featurizer: Featurizer | None) -> keras.Model:
     """The uncompiled model for `hp`; some architectures need their fitted featuriser. Seeding is the caller's job."""
     return architectures.get(hp.architecture).build(hp, featurizer)
@@ -58,7 +76,8 @@ def compile_model(model: keras.Model, hp: HParams) -> keras.Model:
 
 
 def summary_rows(model: keras.Model) -> list[dict[str, object]]:
-    """Layers with output shapes and parameter counts, for the Train page's 'before training' table."""
+    """Layers with output shapes, parameter counts and whether training changes them (frozen layers do not), for the
+    Train page's 'before training' table."""
     rows = []
     for layer in model.layers:
         shape = getattr(layer, "output", None)
@@ -67,6 +86,7 @@ def summary_rows(model: keras.Model) -> list[dict[str, object]]:
             "type": type(layer).__name__,
             "output shape": str(tuple(shape.shape)) if shape is not None else "",
             "parameters": layer.count_params(),
+            "trainable": layer.trainable,
         })
     return rows
 

@@ -103,7 +103,24 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     return models.summary_rows(model) if model is not None else None
 
 
-def _before_training(hp: HParams) -> None:
+def _preflight(hp: HParams) -> bool:
+    """What the architecture says before training (e.g. how many words GloVe knows); False when it cannot train."""
+    check = architectures.get(hp.architecture).preflight
+    try:
+        notes = check(hp) if check else []
+    except LabError as exc:
+        st.error(str(exc), icon="⛔")
+        return False
+    for level, text in notes:
+        if level == "warning":
+            st.warning(text, icon="⚠️")
+        else:
+            st.caption(text)
+    return True
+
+
+def _before_training(hp: HParams) -> bool:
+    """The layer table, the time estimate and the architecture's own notes; False when it cannot train."""
     rows = _layers(hp.to_dict())
     seconds, basis = estimate.seconds_per_epoch(hp, ui.store().list(with_history=True))
     left, right = st.columns([3, 2])
@@ -111,7 +128,10 @@ def _before_training(hp: HParams) -> None:
         st.markdown("**The model**")
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
-            st.caption(f"{sum(r['parameters'] for r in rows):,} parameters in all.")
+            total = sum(r["parameters"] for r in rows)
+            frozen = sum(r["parameters"] for r in rows if not r["trainable"])
+            st.caption(f"{total:,} parameters in all" + (f": {total - frozen:,} trainable, {frozen:,} frozen (not "
+                                                         "changed by training)." if frozen else "."))
         else:
             st.caption(architectures.get(hp.architecture).unsized_note)
     with right:
@@ -121,6 +141,7 @@ def _before_training(hp: HParams) -> None:
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
                    f"{'' if total.startswith('under') else 'about '}{total} in all.")
+        return _preflight(hp)
 
 
 # --- probes ------------------------------------------------------------------------------------------------
@@ -269,8 +290,8 @@ snap = run.snapshot() if run else None
 
 with st.expander("Settings", expanded=snap is None or not snap.active):
     hp = _settings()
-    if hp is not None:
-        _before_training(hp)
+    if hp is not None and not _before_training(hp):
+        hp = None
     _probes_editor()
     busy = snap is not None and snap.active
     if st.button("▶ Start training", type="primary", disabled=hp is None or busy,
