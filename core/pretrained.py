@@ -230,7 +230,8 @@ def featurizer(hp: HParams) -> VectorSequences:
 
 
 def neighbours(matrix: np.ndarray, words: list[str], word_id: int, k: int = 10) -> list[tuple[str, float]]:
-    """The `k` words nearest to row `word_id` by cosine similarity, among the rows with a word and a vector."""
+    """The `k` words nearest to row `word_id` by cosine similarity, among the rows with a word and a vector (NaN
+    rows, GloVe's missing words, are skipped)."""
     usable = np.array([bool(w) for w in words]) & ~np.isnan(matrix[:, 0])
     norms = np.linalg.norm(np.nan_to_num(matrix), axis=1)
     usable &= norms > 0
@@ -239,3 +240,37 @@ def neighbours(matrix: np.ndarray, words: list[str], word_id: int, k: int = 10) 
     sims[word_id] = -np.inf
     best = np.argsort(-sims)[:k]
     return [(words[i], float(sims[i])) for i in best if np.isfinite(sims[i])]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """A word's nearest words before training (GloVe) and after (a run's embedding), or why there are none."""
+
+    word: str
+    glove: list[tuple[str, float]] | None  # None when GloVe has no vector for the word
+    trained: list[tuple[str, float]] | None  # None when no run was given
+    problem: str | None = None  # the word is not in the vocabulary: nothing to show
+
+
+def trained_vectors(run_dir: str | Path) -> np.ndarray:
+    """A finished transfer run's embedding after training (one row per id), from the shared loaded model."""
+    from core import predict
+
+    model = predict.scorer(run_dir).bundle.model
+    return np.asarray(model.get_layer("embedding").get_weights()[0])
+
+
+def compare(word: str, vocabulary: Vocabulary, num_words: int, trained: np.ndarray | None = None,
+            k: int = 10) -> Neighbours:
+    """The `k` nearest words of `word` among the vocabulary's first `num_words` ids, in GloVe and in `trained`."""
+    word = word.strip().lower()
+    rank = vocabulary.word_to_rank.get(word)
+    if rank is None or rank + INDEX_FROM >= num_words:
+        where = "in the data set's word index" if rank is None else f"among the {num_words:,} most frequent words"
+        return Neighbours(word, None, None, f"“{word}” is not {where}, so the model has no vector for it.")
+    word_id = rank + INDEX_FROM
+    words = dataset_words(vocabulary, num_words)
+    rows = dataset_rows(vocabulary, num_words)
+    glove = None if np.isnan(rows[word_id, 0]) else neighbours(rows, words, word_id, k)
+    after = None if trained is None else neighbours(trained[:num_words], words, word_id, k)
+    return Neighbours(word, glove, after)

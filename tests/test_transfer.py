@@ -66,8 +66,8 @@ def test_the_layers_show_the_frozen_embedding_as_not_trainable():
     assert [r["type"] for r in rows] == ["InputLayer", "Embedding", "GlobalAveragePooling1D", "Dense", "Dense"]
 
 
-def test_the_preset_trains_on_a_small_imdb_subset_and_its_run_scores_text(train_run):
-    snap = train_run("transfer", **TINY)
+def test_the_preset_trains_on_a_small_imdb_subset_and_its_run_scores_text(transfer_run):
+    snap = transfer_run
     assert snap.test_accuracy > 0.65
     scorer = Scorer(snap.model_dir)
     good, bad = scorer.score(["a wonderful, moving film with great acting", "awful, boring and stupid"])
@@ -85,8 +85,8 @@ def test_frozen_vectors_do_not_change(train_run):
     assert not model.get_layer("embedding").trainable
 
 
-def test_fine_tuned_vectors_move(train_run):
-    snap = train_run("transfer", **TINY)
+def test_fine_tuned_vectors_move(transfer_run):
+    snap = transfer_run
     hp = snap.hp
     from core.vocab import load_vocabulary
 
