@@ -12,6 +12,7 @@ from core.store import RunRecord
 from pages import ui
 
 MAX_SIZES, SIZE_RANGE = 6, (100, 10_000)
+GAP = "GloVe minus scratch (points)"
 
 
 # --- neighbours --------------------------------------------------------------------------------------------
@@ -109,14 +110,13 @@ def _rows(progress: Progress) -> list[dict[str, object]]:
     for reviews, acc in sorted(by_size.items()):
         both = scratch in acc and glove in acc
         rows.append({"training reviews": reviews, scratch: acc.get(scratch), glove: acc.get(glove),
-                     "GloVe minus scratch (points)": round(100 * (acc[glove] - acc[scratch]), 1) if both else None})
+                     GAP: round(100 * (acc[glove] - acc[scratch]), 1) if both else None})
     return rows
 
 
 def _verdict(rows: list[dict[str, object]]) -> str:
     """What the measured numbers say, whichever way they went."""
-    diffs = [(r["training reviews"], r["GloVe minus scratch (points)"]) for r in rows
-             if r["GloVe minus scratch (points)"] is not None]
+    diffs = [(r["training reviews"], r[GAP]) for r in rows if r[GAP] is not None]
     if not diffs:
         return ""
     best = max(diffs, key=lambda d: d[1])
@@ -152,11 +152,11 @@ def _curve_view(job: LearningCurve) -> None:
 
 
 def _curves() -> None:
+    sizes, note = _sizes()
     st.markdown("The same small model (the transfer preset with 10,000 words, 200 ids per review, batch 32, 8 epochs) "
                 "is trained twice on each number of reviews: once from random vectors (*from scratch*) and once "
-                "from GloVe's (*from GloVe*, fine-tuned). Each is then scored on the same test reviews. About a "
-                "minute in all on an idle 2-core machine.")
-    sizes, note = _sizes()
+                "from GloVe's (*from GloVe*, fine-tuned). Each is then scored on the same test reviews. "
+                f"{2 * len(sizes)} small trainings: a few minutes on a 2-core machine.")
     if note:
         st.warning(note, icon="🔗")
     try:
