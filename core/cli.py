@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from core.errors import LabError
+from core.hparams import PARAMS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,12 +35,11 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-OVERRIDES = ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout", "optimizer", "learning_rate",
-             "batch_size", "epochs", "val_size", "patience", "seed", "limit", "ngrams", "max_features")
+OVERRIDES = tuple(PARAMS)  # every setting of every architecture is a flag
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import config, hparams, memory
+    from core import architectures, config, hparams, memory
     from core.store import RunStore
 
     # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
@@ -48,6 +48,9 @@ def _train(args: argparse.Namespace) -> int:
     memory.refuse_too_large(hp)
     config.training_nice()
     config.max_concurrent_trainings()
+    check = architectures.get(hp.architecture).preflight
+    for level, text in check(hp) if check else []:  # refuses (LabError) when the architecture cannot train
+        print(f"{level}: {text}", file=sys.stderr)
     store = RunStore()
     out = Path(args.out).expanduser() if args.out else None
     if out is not None:

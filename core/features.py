@@ -173,24 +173,28 @@ class Sequences:
         return {}
 
 
+def multi_hot_featurizer(hp: HParams) -> MultiHot:
+    return MultiHot(hp.num_words)
+
+
+def sequence_featurizer(hp: HParams) -> Sequences:
+    return Sequences(hp.num_words, hp.maxlen)
+
+
 def for_hparams(hp: HParams) -> Featurizer:
     """The featuriser an architecture reads, not yet fitted."""
-    if hp.architecture == "multihot_mlp":
-        return MultiHot(hp.num_words)
-    if hp.architecture in ("embedding_flatten", "lstm"):
-        return Sequences(hp.num_words, hp.maxlen)
-    from core.ngrams import NGrams
+    from core import architectures
 
-    return NGrams(num_words=hp.num_words, ngrams=hp.ngrams, max_features=hp.max_features)
+    return architectures.get(hp.architecture).featurizer(hp)
 
 
 def from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
-    """A saved featuriser back, with any fitted arrays."""
-    kind = state["kind"]
-    if kind == "multihot":
-        return MultiHot(state["num_words"])
-    if kind == "sequences":
-        return Sequences(state["num_words"], state["maxlen"])
+    """A saved featuriser back, with any fitted arrays; its state's `kind` says which class it is."""
     from core.ngrams import NGrams
 
-    return NGrams.from_state(state, arrays)
+    kinds: dict[str, Any] = {
+        "multihot": lambda: MultiHot(state["num_words"]),
+        "sequences": lambda: Sequences(state["num_words"], state["maxlen"]),
+        "ngrams": lambda: NGrams.from_state(state, arrays),
+    }
+    return kinds[state["kind"]]()

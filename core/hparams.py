@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from core import architectures
 from core.errors import ConfigError, quoted, shortened
 
-ARCHITECTURES = ("multihot_mlp", "embedding_flatten", "lstm", "ngram_nb")
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
+VECTORS = ("fine-tuned", "frozen", "random")
 TRAIN_REVIEWS = 25_000
 MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
 
@@ -87,16 +88,14 @@ PARAMS: dict[str, Param] = {
         Param("limit", "Training reviews", int, 100, TRAIN_REVIEWS, optional=True, help="Use only this many training reviews (empty: all that validation leaves)."),
         Param("ngrams", "Longest n-gram", int, 1, 3, help="Word sequences up to this length become features."),
         Param("max_features", "N-gram features", int, 1000, 2_000_000, help="Most frequent n-grams kept as features."),
+        Param("vectors", "Word vectors", str, choices=VECTORS,
+              help="Start from the pretrained GloVe vectors and fine-tune them, keep them frozen, or start from "
+                   "random vectors (no pretraining)."),
     )
 }
 
-# Which settings each architecture reads; the form shows only these.
-USES: dict[str, tuple[str, ...]] = {
-    "multihot_mlp": ("num_words", "hidden_layers", "units", "dropout"),
-    "embedding_flatten": ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout"),
-    "lstm": ("num_words", "maxlen", "embedding_dim", "units", "dropout"),
-    "ngram_nb": ("num_words", "ngrams", "max_features", "dropout"),
-}
+# Which settings each architecture reads (owned by its registry entry); the form shows only these.
+USES: dict[str, tuple[str, ...]] = {a.name: a.uses for a in architectures.ARCHITECTURES.values()}
 COMMON = ("optimizer", "learning_rate", "batch_size", "epochs", "val_size", "patience", "seed", "limit")
 
 
@@ -122,13 +121,14 @@ class HParams:
     limit: int | None = None
     ngrams: int = 2
     max_features: int = 200_000
+    vectors: str = "fine-tuned"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def used(self) -> tuple[str, ...]:
         """The settings this configuration's architecture actually reads."""
-        return USES[self.architecture] + COMMON
+        return architectures.get(self.architecture).uses + COMMON
 
     def train_reviews(self) -> int:
         """How many reviews will be fitted on."""
@@ -145,6 +145,9 @@ PRESETS: dict[str, HParams] = {
                     learning_rate=0.001, batch_size=64, epochs=20, patience=5),
     "fast": HParams("fast", "ngram_nb", num_words=MAX_WORD_ID + 1, ngrams=3, max_features=1_000_000, dropout=0.0,
                     optimizer="rmsprop", learning_rate=0.005, batch_size=256, epochs=3, val_size=2_500),
+    "transfer": HParams("transfer", "pretrained_mean", num_words=20_000, maxlen=500, embedding_dim=50, hidden_layers=1,
+                        units=16, optimizer="adam", learning_rate=0.001, batch_size=512, epochs=40, patience=3,
+                        vectors="fine-tuned"),
 }
 
 # One line each, short enough for the preset picker at 1,400 px; the README's Presets table has the details.
@@ -153,6 +156,7 @@ DESCRIPTIONS: dict[str, str] = {
     "mslearn": "Microsoft Learn lab: Embedding 32 over 500 ids → Flatten → 2 × Dense 16, adam",
     "lstm": "Embedding 120 → LSTM 120, adam, early stopping keeps the best epoch",
     "fast": "Ours (NBSVM): 1-3-grams × naive-Bayes ratios → linear; 0.92 in seconds",
+    "transfer": "After the TF Hub tutorial: GloVe 50d vectors → mean of words → Dense 16, adam",
 }
 DESCRIPTION_CHARS = 80
 
@@ -184,8 +188,7 @@ def validate(hp: HParams) -> HParams:
     """Every field in range, and the combinations that would fail explained."""
     for name in PARAMS:
         PARAMS[name].check(getattr(hp, name))
-    if hp.architecture not in ARCHITECTURES:
-        raise ConfigError(f"architecture={hp.architecture!r} is not one of {', '.join(ARCHITECTURES)}.")
+    uses = architectures.get(hp.architecture).uses
     if hp.val_size >= TRAIN_REVIEWS - 100:
         raise ConfigError(f"val_size={hp.val_size} leaves fewer than 100 of the {TRAIN_REVIEWS} training reviews to fit on.")
     if hp.limit is not None and hp.limit > TRAIN_REVIEWS - hp.val_size:
@@ -193,7 +196,7 @@ def validate(hp: HParams) -> HParams:
             f"limit={hp.limit} is more than the {TRAIN_REVIEWS - hp.val_size} training reviews left after "
             f"val_size={hp.val_size}: lower limit or val_size."
         )
-    if hp.architecture == "multihot_mlp" and hp.hidden_layers == 0 and hp.dropout > 0:
+    if "hidden_layers" in uses and "dropout" in uses and hp.hidden_layers == 0 and hp.dropout > 0:
         raise ConfigError("dropout needs at least one hidden layer (hidden_layers=0 has nothing to drop).")
     return hp
 

@@ -222,6 +222,11 @@ class NBDotProduct(keras.layers.Layer):
         return {**super().get_config(), "n_features": self.n_features, "dropout": self.dropout, "seed": self.seed}
 
 
+def featurizer(hp: HParams) -> NGrams:
+    """The `ngram_nb` architecture's featuriser, not yet fitted."""
+    return NGrams(num_words=hp.num_words, ngrams=hp.ngrams, max_features=hp.max_features)
+
+
 def build_model(hp: HParams, featurizer: NGrams) -> keras.Model:
     """Feature ids -> NB dot product -> sigmoid; the fitted ratios r are copied into the layer's fixed weights."""
     if not len(featurizer.keys):

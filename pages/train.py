@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import estimate, evaluation, hparams, memory, models
+from core import architectures, estimate, evaluation, hparams, memory, models
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
@@ -104,6 +104,22 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     return models.summary_rows(model) if model is not None else None
 
 
+def _preflight(hp: HParams) -> bool:
+    """What the architecture says before training (e.g. how many words GloVe knows); False when it cannot train."""
+    check = architectures.get(hp.architecture).preflight
+    try:
+        notes = check(hp) if check else []
+    except LabError as exc:
+        st.error(str(exc), icon="⛔")
+        return False
+    for level, text in notes:
+        if level == "warning":
+            st.warning(text, icon="⚠️")
+        else:
+            st.caption(text)
+    return True
+
+
 def _before_training(hp: HParams) -> bool:
     """The layer table, time and memory estimates; False (after saying why) when the server cannot afford the run."""
     needed = ui.attempt(lambda: memory.refuse_too_large(hp))
@@ -117,11 +133,14 @@ def _before_training(hp: HParams) -> bool:
         st.markdown("**The model**")
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
-            st.caption(f"{sum(r['parameters'] for r in rows):,} parameters in all.")
-        elif hp.architecture == "ngram_nb":
-            st.caption("The n-gram model's size depends on the features found in the training reviews.")
-        else:
+            total = sum(r["parameters"] for r in rows)
+            frozen = sum(r["parameters"] for r in rows if not r["trainable"])
+            st.caption(f"{total:,} parameters in all" + (f": {total - frozen:,} trainable, {frozen:,} frozen (not "
+                                                         "changed by training)." if frozen else "."))
+        elif params > memory.LAYER_TABLE_MAX_PARAMS:
             st.caption(f"About {params:,} parameters: too many to build a copy of the model just to list its layers.")
+        else:
+            st.caption(architectures.get(hp.architecture).unsized_note)
     with right:
         st.markdown("**Before you start**")
         st.metric("Estimated time per epoch", ui.seconds(seconds), help=f"Estimate {basis}.")
@@ -131,7 +150,7 @@ def _before_training(hp: HParams) -> bool:
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches; "
                    f"{'' if total.startswith('under') else 'about '}{total} in all.")
-    return True
+    return _preflight(hp)
 
 
 # --- probes ------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ PAGES = {
     "/train": "Train a model",
     "/predict": "Score a review",
     "/runs": "Runs",
+    "/pretrained": "Pretrained word vectors",
 }
 REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved every minute of it."
 
@@ -180,6 +181,19 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     # The run is listed on Runs.
     open_page(page, server, "/runs")
     screenshot(page, "runs")
+
+
+def test_pretrained_page_shows_neighbours_and_compares_learning_curves(page, server: StreamlitServer) -> None:
+    open_page(page, server, "/pretrained?sizes=100,200")
+    page.get_by_text("In GloVe (before training)").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 1, "the GloVe neighbours table"
+    page.get_by_role("tab", name="When does pretraining help?").click()
+    page.get_by_role("button", name="▶ Compare from scratch and from GloVe").click()
+    page.get_by_text("Gaps in points, GloVe minus scratch").first.wait_for(timeout=TRAIN_SECONDS * 1000 * 2)
+    settle(page)
+    assert_no_exception(page, "/pretrained after the comparison")
+    assert page.locator(".js-plotly-plot").count() == 1
+    screenshot(page, "pretrained")
 
 
 def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitServer) -> None:

@@ -1,0 +1,106 @@
+"""The one registry of model architectures: everything that differs between them, in one entry each.
+
+Adding an architecture is one `Architecture(...)` entry below (plus its tests): its name, the settings it reads,
+how it featurises reviews, how it builds its Keras model, its time-estimate rate and the label kinds it handles.
+Nothing else in the lab branches on an architecture's name.
+
+Builders and featurisers are named as "module:function" and imported on first use, so reading the registry (the
+settings form, validation, the CLI's flags) never loads Keras.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.hparams import HParams
+
+
+def _lazy(target: str) -> Callable[..., Any]:
+    """A function that imports "module:name" on its first call and forwards to it."""
+    module, name = target.split(":")
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture and everything the lab needs to know about it."""
+
+    name: str
+    uses: tuple[str, ...]  # the settings it reads; the form shows only these (plus the common ones)
+    featurizer: Callable[["HParams"], Any]  # an unfitted featuriser for these settings
+    build: Callable[["HParams", Any], Any]  # (settings, fitted featuriser) -> uncompiled keras.Model
+    base_rate: float  # reviews per second per epoch at the work() == 1 shape, on 2 CPU cores
+    work: Callable[["HParams"], float]  # relative cost of one review, so runs of other shapes can be compared
+    sized_before_fit: bool = True  # False when the model's size depends on what fitting finds
+    unsized_note: str = ""  # shown instead of the layer table when sized_before_fit is False
+    label_kinds: tuple[str, ...] = ("binary",)
+    preflight: Callable[["HParams"], list[str]] | None = None  # warnings before training; raises LabError to refuse
+
+
+# Reviews per second per epoch (training and validation together) with the presets' shapes on 2 CPU cores,
+# measured with `python -m core train` (benchmarks/bench_presets.py): dlwp 0.35 s, mslearn 1.4 s and fast 1.7 s
+# per epoch of 25,000 reviews; lstm 1.3 s per epoch of 700 reviews. Conservative, since other work slows them.
+_ENTRIES = (
+    Architecture(
+        "multihot_mlp",
+        uses=("num_words", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.features:multi_hot_featurizer"),
+        build=_lazy("core.models:multihot_mlp"),
+        base_rate=40_000.0,
+        work=lambda hp: hp.num_words * max(hp.units, 1) / (10_000 * 16),
+    ),
+    Architecture(
+        "embedding_flatten",
+        uses=("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.features:sequence_featurizer"),
+        build=_lazy("core.models:embedding_flatten"),
+        base_rate=15_000.0,
+        work=lambda hp: hp.maxlen * hp.embedding_dim * max(hp.units, 1) / (500 * 32 * 16),
+    ),
+    Architecture(
+        "lstm",
+        uses=("num_words", "maxlen", "embedding_dim", "units", "dropout"),
+        featurizer=_lazy("core.features:sequence_featurizer"),
+        build=_lazy("core.models:lstm"),
+        base_rate=400.0,
+        work=lambda hp: hp.maxlen * hp.units * (hp.units + hp.embedding_dim) / (500 * 120 * 240),
+    ),
+    Architecture(
+        "ngram_nb",
+        uses=("num_words", "ngrams", "max_features", "dropout"),
+        featurizer=_lazy("core.ngrams:featurizer"),
+        build=_lazy("core.ngrams:build_model"),
+        base_rate=12_000.0,
+        work=lambda hp: 1.0,
+        sized_before_fit=False,
+        unsized_note="The n-gram model's size depends on the features found in the training reviews.",
+    ),
+    Architecture(
+        "pretrained_mean",
+        uses=("num_words", "maxlen", "vectors", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.pretrained:featurizer"),
+        build=_lazy("core.models:pretrained_mean"),
+        base_rate=7_500.0,  # about half mslearn's rate per review when both were timed under the same load
+        work=lambda hp: hp.maxlen / 500,
+        preflight=_lazy("core.pretrained:preflight"),
+    ),
+)
+
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in _ENTRIES}
+
+
+def get(name: str) -> Architecture:
+    """The entry for `name`, or a ConfigError listing the known ones."""
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ConfigError(f"architecture={name!r} is not one of {', '.join(ARCHITECTURES)}.") from None
