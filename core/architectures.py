@@ -1,7 +1,8 @@
 """The one registry of model architectures: everything that differs between them, in one entry each.
 
 Adding an architecture is one `Architecture(...)` entry below (plus its tests): its name, the settings it reads,
-how it featurises reviews, how it builds its Keras model, its time-estimate rate and the label kinds it handles.
+how it featurises reviews, how it builds its Keras model, its time-estimate rate, its memory figures and the label
+kinds it handles.
 Nothing else in the lab branches on an architecture's name.
 
 Builders and featurisers are named as "module:function" and imported on first use, so reading the registry (the
@@ -40,6 +41,7 @@ class Architecture:
     build: Callable[["HParams", Any], Any]  # (settings, fitted featuriser) -> uncompiled keras.Model
     base_rate: float  # reviews per second per epoch at the work() == 1 shape, on 2 CPU cores
     work: Callable[["HParams"], float]  # relative cost of one review, so runs of other shapes can be compared
+    memory: Callable[["HParams"], Any]  # what it holds in memory per setting (a core.memory.Shape)
     sized_before_fit: bool = True  # False when the model's size depends on what fitting finds
     unsized_note: str = ""  # shown instead of the layer table when sized_before_fit is False
     label_kinds: tuple[str, ...] = ("binary",)
@@ -57,6 +59,7 @@ _ENTRIES = (
         build=_lazy("core.models:multihot_mlp"),
         base_rate=40_000.0,
         work=lambda hp: hp.num_words * max(hp.units, 1) / (10_000 * 16),
+        memory=_lazy("core.memory:multihot_mlp"),
     ),
     Architecture(
         "embedding_flatten",
@@ -65,6 +68,7 @@ _ENTRIES = (
         build=_lazy("core.models:embedding_flatten"),
         base_rate=15_000.0,
         work=lambda hp: hp.maxlen * hp.embedding_dim * max(hp.units, 1) / (500 * 32 * 16),
+        memory=_lazy("core.memory:embedding_flatten"),
     ),
     Architecture(
         "lstm",
@@ -73,6 +77,7 @@ _ENTRIES = (
         build=_lazy("core.models:lstm"),
         base_rate=400.0,
         work=lambda hp: hp.maxlen * hp.units * (hp.units + hp.embedding_dim) / (500 * 120 * 240),
+        memory=_lazy("core.memory:lstm"),
     ),
     Architecture(
         "ngram_nb",
@@ -81,6 +86,7 @@ _ENTRIES = (
         build=_lazy("core.ngrams:build_model"),
         base_rate=12_000.0,
         work=lambda hp: 1.0,
+        memory=_lazy("core.memory:ngram_nb"),
         sized_before_fit=False,
         unsized_note="The n-gram model's size depends on the features found in the training reviews.",
     ),
@@ -91,6 +97,7 @@ _ENTRIES = (
         build=_lazy("core.models:pretrained_mean"),
         base_rate=7_500.0,  # about half mslearn's rate per review when both were timed under the same load
         work=lambda hp: hp.maxlen / 500,
+        memory=_lazy("core.memory:pretrained_mean"),
         preflight=_lazy("core.pretrained:preflight"),
     ),
 )

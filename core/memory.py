@@ -5,15 +5,15 @@ One link must not take a classroom server down: a configuration whose estimate e
 
 The estimate adds the parts a training holds at its peak: the lab itself with the data loaded, the featurised
 training and validation matrices, the weights with their gradients and optimizer state, and the activations of one
-batch. What depends on the architecture is one small function per architecture name (`SHAPES`), so that each can
-live beside its architecture's definition later. The constants were measured with `benchmarks/bench_memory.py`.
+batch. What depends on the architecture is one small function per architecture, named by its entry in
+`core.architectures`. The constants were measured with `benchmarks/bench_memory.py`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from core import config
+from core import architectures, config
 from core.errors import ConfigError
 from core.hparams import HParams
 
@@ -48,7 +48,7 @@ def _dense_head(width: int, hp: HParams) -> tuple[int, int]:
     return params + width + 1, activations + 1
 
 
-def _multihot_mlp(hp: HParams) -> Shape:
+def multihot_mlp(hp: HParams) -> Shape:
     params, activations = _dense_head(hp.num_words, hp)
     return Shape(params, input_bytes=hp.num_words,  # uint8 multi-hot rows
                  activation_bytes=FLOAT * (hp.num_words + activations),  # each batch is cast to float32
@@ -56,7 +56,7 @@ def _multihot_mlp(hp: HParams) -> Shape:
                  lower_activations="batch_size or num_words")
 
 
-def _embedding_flatten(hp: HParams) -> Shape:
+def embedding_flatten(hp: HParams) -> Shape:
     flat = hp.maxlen * hp.embedding_dim
     params, activations = _dense_head(flat, hp)
     return Shape(hp.num_words * hp.embedding_dim + params, input_bytes=FLOAT * hp.maxlen,
@@ -65,7 +65,7 @@ def _embedding_flatten(hp: HParams) -> Shape:
                  lower_activations="batch_size, maxlen or embedding_dim")
 
 
-def _lstm(hp: HParams) -> Shape:
+def lstm(hp: HParams) -> Shape:
     gates = 4 * hp.units
     params = hp.num_words * hp.embedding_dim + gates * (hp.embedding_dim + hp.units + 1) + hp.units + 1
     # per time step: the embedded input, the four gates, and the cell and hidden states kept for backpropagation
@@ -75,11 +75,21 @@ def _lstm(hp: HParams) -> Shape:
                  lower_activations="batch_size, maxlen, units or embedding_dim")
 
 
+def pretrained_mean(hp: HParams) -> Shape:
+    dims = hp.embedding_dim
+    params, activations = _dense_head(dims, hp)
+    # the embedded ids and the mask, then one mean vector per review
+    return Shape(hp.num_words * dims + params, input_bytes=FLOAT * hp.maxlen,
+                 activation_bytes=FLOAT * (hp.maxlen * (dims + 1) + dims + activations),
+                 lower_input="maxlen, limit or val_size", lower_weights="num_words or units",
+                 lower_activations="batch_size or maxlen")
+
+
 AVERAGE_REVIEW_IDS = 240  # ids in an average IMDB review (with the start mark)
 NGRAM_SLOTS = 2.0  # the padded feature width (99% of reviews fit) over an average review's n-grams: 1,438 / 720
 
 
-def _ngram_nb(hp: HParams) -> Shape:
+def ngram_nb(hp: HParams) -> Shape:
     grams = AVERAGE_REVIEW_IDS * hp.ngrams  # n-grams of one review, of length 1..ngrams
     return Shape(3 * (hp.max_features + 1),  # w, the fixed ratios r, and b per feature
                  input_bytes=FLOAT * grams * NGRAM_SLOTS,
@@ -89,18 +99,8 @@ def _ngram_nb(hp: HParams) -> Shape:
                  lower_activations="batch_size or ngrams")
 
 
-SHAPES: dict[str, Callable[[HParams], Shape]] = {
-    "multihot_mlp": _multihot_mlp,
-    "embedding_flatten": _embedding_flatten,
-    "lstm": _lstm,
-    "ngram_nb": _ngram_nb,
-}
-
-
 def _shape(hp: HParams) -> Shape:
-    """The architecture's figures; one without its own function is costed like an embedding model over `maxlen`
-    ids with a Dense head, the shape of every sequence model here, until it gets one."""
-    return SHAPES.get(hp.architecture, _embedding_flatten)(hp)
+    return architectures.get(hp.architecture).memory(hp)
 
 
 @dataclass(frozen=True)
