@@ -24,6 +24,7 @@ from core.hparams import HParams
 from core.store import ACTIVE, RunStore
 from core.vocab import Vocabulary, load_vocabulary
 
+STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
 DEFAULT_PROBES = (
     "not bad at all",
     "I expected to love it, but it was dull",
@@ -222,6 +223,11 @@ def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabular
                   callbacks=callbacks, verbose=0, shuffle=True)
     train_seconds = time.perf_counter() - started
     del x_train, x_val
+    if not run.snapshot().history:  # stopped before an epoch ended: an untrained model is no result
+        store.finish(run.id, "stopped", train_seconds=train_seconds, error=STOPPED_BEFORE_EPOCH)
+        run._update(status="stopped", phase="done", finished_at=time.time(), train_seconds=train_seconds,
+                    error=STOPPED_BEFORE_EPOCH)
+        return
     run._update(phase="evaluating", train_seconds=train_seconds)
     scores = score_ragged(model, featurizer, corpus.test.x)
     accuracy, loss = binary_metrics(corpus.test.y, scores)
@@ -295,6 +301,7 @@ class Runner:
             while self._queue and len(self._active) < self.max_concurrent:
                 run = self._queue.popleft()
                 self._active.add(run.id)
+                run._update(status="running", phase="preparing")  # never "queued" without a place in the queue
                 starting.append(run)
         for run in starting:
             threading.Thread(target=self._work, args=(run,), name=f"train-run-{run.id}", daemon=True).start()
@@ -304,7 +311,6 @@ class Runner:
             nice = config.training_nice()
             priority.lower_training_priority(nice)
             self.store.mark_running(run.id)
-            run._update(status="running", phase="preparing")
             _train(run, self.store, self._corpus(), self._vocabulary(), nice)
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
