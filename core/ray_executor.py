@@ -161,9 +161,8 @@ class RayExecutor:
         self._shared: tuple[data.Corpus, Vocabulary, ray.ObjectRef, ray.ObjectRef] | None = None
         self._task = ray.remote(num_returns="streaming", max_calls=1, max_retries=0)(_train_on_worker)
 
-    def _data_refs(self, job: Job) -> tuple[ray.ObjectRef, ray.ObjectRef]:
+    def share(self, corpus: data.Corpus, vocabulary: Vocabulary) -> tuple[ray.ObjectRef, ray.ObjectRef]:
         """The corpus and vocabulary in the object store, put there once (again only if they change)."""
-        corpus, vocabulary = job.corpus(), job.vocabulary()
         with self._lock:
             if self._shared is None or self._shared[0] is not corpus or self._shared[1] is not vocabulary:
                 self._shared = (corpus, vocabulary, ray.put(corpus), ray.put(vocabulary))
@@ -171,7 +170,7 @@ class RayExecutor:
 
     def train(self, job: Job, hooks: Hooks) -> Result:
         _connect()
-        corpus_ref, vocabulary_ref = self._data_refs(job)
+        corpus_ref, vocabulary_ref = self.share(job.corpus(), job.vocabulary())
         stream = self._task.options(num_cpus=self.num_cpus).remote(
             job.hp.to_dict(), job.probes, corpus_ref, vocabulary_ref, self.num_cpus, job.nice)
         hooks.phase("waiting", 0)

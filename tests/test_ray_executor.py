@@ -147,3 +147,22 @@ def test_an_unreachable_cluster_is_one_clear_error_line_in_the_cli(cli_env, run_
     assert last.startswith("error: Training failed: Cannot start training on the Ray cluster at 127.0.0.1:9"), last
     assert "Traceback" not in proc.stderr
     assert run_store.get(trained_run.id).status == "finished", "no finished run is lost"
+
+
+def test_the_train_page_shows_a_run_waiting_for_a_worker_then_its_results(cluster, tmp_path, monkeypatch):
+    from pagetest import ok, open_page
+
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "lab"))
+    monkeypatch.setenv("SENTIMENT_LAB_EXECUTOR", "ray")
+    at = open_page("pages/train.py", preset="dlwp", limit="1000", val_size="300", epochs="2")
+    ok(next(b for b in at.button if b.label == "▶ Start training").click().run())
+    deadline = time.monotonic() + TIMEOUT
+    infos: set[str] = set()
+    while not any(m.label == "Test accuracy" for m in at.metric):
+        assert time.monotonic() < deadline, "the run did not finish"
+        infos |= {i.value for i in at.info}
+        time.sleep(0.5)
+        ok(at.run())
+    assert "Waiting for a free worker on the training cluster…" in infos
+    assert any(s.value.startswith("Run #1 · dlwp · finished") for s in at.subheader)
+    assert next(m for m in at.metric if m.label == "Epochs").value == "2"
