@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-
 from core import config, data, executors, priority
 from core.errors import LabError
 from core.executors import Executor, Job
@@ -174,7 +173,8 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
 
 
 class Runner:
-    """Accepts training requests and runs at most `max_concurrent` at once; further requests wait in order."""
+    """Accepts training requests and runs at most `max_concurrent` at once (with a cluster executor: as many as the
+    cluster will take); further requests wait in order."""
 
     def __init__(self, store: RunStore, max_concurrent: int = 1,
                  corpus: Callable[[], data.Corpus] = data.load_corpus,

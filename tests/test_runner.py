@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core import bundle, config, evaluation, hparams
+from core import bundle, config, evaluation, executors, hparams
 from core.errors import InputTextError, ModelFileError
 from core.predict import Scorer
 from core.runner import Runner
@@ -168,6 +170,20 @@ def test_a_run_folder_that_cannot_be_written_fails_the_run(run_store, tmp_path):
     assert snap.status == "failed"
     assert snap.error and "not-a-folder" in snap.error
     assert run_store.get(snap.id).status == "failed"
+
+
+def test_an_unknown_executor_fails_the_run_with_a_clear_message(run_store, monkeypatch):
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "spark")
+    snap = Runner(run_store).submit(hparams.make("dlwp", limit=300, val_size=100, epochs=1), probes=()).wait(120)
+    assert snap.status == "failed"
+    assert snap.error == "SENTIMENT_LAB_EXECUTOR must be one of thread, ray, not 'spark'."
+
+
+def test_ray_is_imported_only_when_the_ray_executor_is_chosen():
+    code = "import sys, core.runner, core.cli; core.runner.executors.from_env(); assert 'ray' not in sys.modules"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, executors.EXECUTOR_ENV: "thread"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_max_trainings_setting(monkeypatch):
