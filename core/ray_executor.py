@@ -117,7 +117,7 @@ def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], corpus:
             message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
             events.put(("error", message))
 
-    with tempfile.TemporaryDirectory(prefix="sentiment-lab-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sentiment-lab-", ignore_cleanup_errors=True) as tmp:
         threading.Thread(target=work, args=(Path(tmp) / "run",), daemon=True).start()
         try:
             last_batch, batch_sent = None, 0.0
@@ -213,6 +213,9 @@ class RayExecutor:
             if not cancelled:
                 raise ClusterError(f"The Ray worker training this run died, or the cluster was lost "
                                    f"({type(exc).__name__}); the epochs it finished are kept.") from None
+        except BaseException:
+            ray.cancel(stream)  # the server gave up on this run (a store write failed...): free the worker
+            raise
         result.stopped = True
         if result.history and featurizer is not None and weights is not None:
             self._keep_stopped_model(job, hooks, result, featurizer, weights)
