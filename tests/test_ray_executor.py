@@ -102,7 +102,7 @@ def test_stop_cancels_a_running_task_and_keeps_the_model_of_its_last_epoch(clust
     assert cancelled_after < 15
     assert 1 <= len(snap.history) < 60 and snap.test_accuracy is not None
     assert run_store.get(run.id).status == "stopped"
-    assert not _training_workers(), "the cancelled task's worker is gone"
+    _wait_for(lambda: not _training_workers(), 60, "the cancelled task's worker to exit")
     assert all(0 < s < 1 for s in Scorer(snap.model_dir).score(["a fine film"]))
 
 
