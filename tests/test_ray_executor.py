@@ -55,14 +55,19 @@ def _wait_for(predicate, timeout: float, what: str):
 
 
 def _training_workers() -> list[int]:
-    """Process ids of Ray workers running a training task (Ray names them after the task)."""
+    """Process ids of this test's Ray workers running a training task (Ray names them after the task; their
+    parent is this Ray's raylet, not another Ray on the machine)."""
+    from ray._private import ray_constants, worker
+
+    raylet = worker._global_node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process.pid
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if b"ray::_train_on_worker" in (entry / "cmdline").read_bytes():
+                parent = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("PPid:"))
+                if int(parent.split()[1]) == raylet and b"ray::_train_on_worker" in (entry / "cmdline").read_bytes():
                     found.append(int(entry.name))
-            except OSError:
+            except (OSError, StopIteration, ValueError):
                 continue
     return found
 
