@@ -55,6 +55,11 @@ def _write_bytes(path: Path, data: bytes) -> None:
     _atomic(path, write)
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """One file of a bundle that was saved elsewhere (a cluster worker), written as safely as `save` does."""
+    _write_bytes(path, data)
+
+
 def write_json(path: Path, value: Any) -> None:
     _write_bytes(path, json.dumps(value, indent=1).encode())
 

@@ -534,7 +534,7 @@ class RunStore:
 
     def usable(self) -> list[RunRecord]:
         """Runs with a saved model, newest first."""
-        return [r for r in self.list(statuses=USABLE) if r.model_dir]
+        return [r for r in self.list(statuses=USABLE) if r.model_dir and r.test_accuracy is not None]
 
 
 def _set_aside(path: Path) -> Path | None:

@@ -190,8 +190,10 @@ def _current_run(owner: str) -> Run | None:
 
 def _progress(snap: Snapshot) -> None:
     if snap.status == "queued":
-        st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue.", icon="⏳")
+        st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue." if snap.queue_position else "Starting…", icon="⏳")
         return
+    if snap.phase == "waiting":  # the ray executor: the cluster has no free worker yet
+        st.info("Waiting for a free worker on the training cluster…", icon="⏳")
     if snap.phase == "preparing":
         st.progress(0.0, text="Preparing the data…")
     elif snap.phase == "training":
