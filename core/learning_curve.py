@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core import config, data, features, hparams, models, priority
+from core import config, data, features, hparams, models, priority, training
 from core.errors import LabError
 from core.hparams import HParams
+from core.predict import score_ragged
 
 SIZES = (200, 500, 1_000, 2_000)
 STARTS = {"random": "from scratch", "fine-tuned": "from GloVe"}  # vectors setting -> label
@@ -109,6 +110,5 @@ def measure(hp: HParams, corpus: data.Corpus, test: data.Split) -> Point:
     model = models.compile_model(models.build(hp, featurizer), hp)
     model.fit(featurizer.transform(train.x), train.y, batch_size=hp.batch_size, epochs=hp.epochs, verbose=0,
               shuffle=True)
-    scores = np.asarray(model.predict(featurizer.transform(test.x), batch_size=512, verbose=0)).reshape(-1)
-    accuracy = float(np.mean((scores > 0.5) == (test.y == 1)))
+    accuracy, _ = training.binary_metrics(test.y, score_ragged(model, featurizer, test.x))
     return Point(len(train), hp.vectors, accuracy, time.perf_counter() - started)

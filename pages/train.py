@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory, models
+from core import architectures, estimate, evaluation, hparams, memory, models, verdict
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
@@ -289,7 +289,7 @@ def _where_it_goes_wrong(snap: Snapshot) -> None:
         for m in evaluation.mistakes(corpus.test.y, scores, limit=8):
             actual = "positive" if m.label else "negative"
             with st.expander(f"Test review {m.index}: actually {actual}, scored {m.score:.3f} "
-                             f"({m.confidence:.0%} sure it was {'positive' if m.score > 0.5 else 'negative'})"):
+                             f"({m.confidence:.0%} sure it was {'positive' if verdict.positive(m.score) else 'negative'})"):
                 st.markdown(ui.escape(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words)))
 
 
