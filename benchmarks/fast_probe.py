@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras  # noqa: E402
 
 from core import data, features, hparams  # noqa: E402
-from core.ngrams import build_model  # noqa: E402
+from core.ngram_model import build_model  # noqa: E402
 
 
 def main(argv: list[str]) -> None:

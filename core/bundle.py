@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from core import features
+from core.evaluation import TEST_SCORES
+from core.data import OOV, START, Ragged
 from core.errors import ModelFileError
 from core.features import Featurizer
 from core.hparams import HParams, from_dict
@@ -23,11 +25,23 @@ FEATURIZER = "featurizer.json"
 FEATURIZER_ARRAYS = "featurizer.npz"
 WORD_INDEX = "word_index.json.gz"
 HISTORY = "history.json"
+MARKER = ".sentiment-lab-run.json"  # written when a run claims the folder: which run, and whether the lab made it
+FILES = (MODEL, CONFIG, FEATURIZER, FEATURIZER_ARRAYS, WORD_INDEX, HISTORY, TEST_SCORES)
+
+
+def partial_name(name: str) -> str:
+    """The temporary name a bundle file is written under before it is renamed into place."""
+    path = Path(name)
+    return f".{path.stem}.partial{path.suffix}"
+
+
+PARTIALS = tuple(partial_name(name) for name in FILES + (MARKER,))
+OWN_NAMES = frozenset(FILES + PARTIALS + (MARKER,))  # everything a run may leave in its folder, and nothing else
 
 
 def _atomic(path: Path, write) -> None:
     """Write through a temporary sibling, fsync, then rename over `path`."""
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    tmp = path.with_name(partial_name(path.name))
     write(tmp)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
@@ -39,6 +53,11 @@ def _write_bytes(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
     _atomic(path, write)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """One file of a bundle that was saved elsewhere (a cluster worker), written as safely as `save` does."""
+    _write_bytes(path, data)
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -60,6 +79,59 @@ def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: 
     return run_dir
 
 
+def claim(run_dir: Path, run_id: int, created: bool, details: dict[str, Any]) -> None:
+    """Mark `run_dir` as run `run_id`'s folder before training starts; `created`: the lab made the folder for it.
+
+    The marker tells a later delete whether the folder itself may go, and lets `runs rebuild` restore the run.
+    """
+    write_json(run_dir / MARKER, {"run_id": run_id, "created_folder": created, **details})
+
+
+def marker(run_dir: Path) -> dict[str, Any] | None:
+    """What `claim` wrote into a run folder, or None when there is no readable marker."""
+    try:
+        value = json.loads((run_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def note_outcome(run_dir: Path, **outcome: Any) -> None:
+    """Add a finished run's status and scores to its marker (folders without one are left alone)."""
+    found = marker(run_dir)
+    if found is not None:
+        try:
+            write_json(run_dir / MARKER, {**found, **outcome})
+        except OSError:
+            pass  # the database has the outcome; the marker is only the rebuild's copy
+
+
+def remove_partials(run_dir: Path) -> list[str]:
+    """Delete the temporary files an interrupted save left behind; returns their names."""
+    removed = []
+    for name in PARTIALS:
+        path = run_dir / name
+        if path.is_file() or path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed.append(name)
+    return removed
+
+
+def remove(run_dir: Path, lab_made: bool) -> None:
+    """Delete the files a run bundle consists of, and nothing else; then the folder, only if the lab made it
+    (`lab_made`, or the run's marker says so) and nothing else is left in it. A user's own files always stay."""
+    lab_made = lab_made or bool((marker(run_dir) or {}).get("created_folder"))
+    for name in OWN_NAMES:
+        path = run_dir / name
+        if path.is_file() or path.is_symlink():
+            path.unlink(missing_ok=True)
+    if lab_made:
+        try:
+            run_dir.rmdir()  # fails when anything is left in it, which is then not ours to delete
+        except OSError:
+            pass
+
+
 @dataclass
 class Bundle:
     """A loaded run folder, ready to score text."""
@@ -71,16 +143,24 @@ class Bundle:
     run_dir: Path
 
 
+def _reason(exc: Exception) -> str:
+    """An exception in a sentence, naming a file by its name only: server paths are not shown to visitors."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{type(exc).__name__}: {Path(exc.filename).name}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def load(run_dir: Path | str) -> Bundle:
     """The run folder's model and encoders, or a ModelFileError saying what is missing or broken."""
-    import keras
-
-    from core import ngram_model  # noqa: F401 - registers the n-gram model's custom layers
-
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL
     if not model_path.is_file():
-        raise ModelFileError(f"No saved model in {run_dir}: the run did not finish, or its files were removed.")
+        raise ModelFileError(f"No saved model in run folder '{run_dir.name}': the run did not finish, or its files "
+                             "were removed.")
+
+    import keras
+
+    from core import ngram_model  # noqa: F401 - registers the n-gram model's custom layers
     try:
         hp = from_dict(json.loads((run_dir / CONFIG).read_text()))
         state = json.loads((run_dir / FEATURIZER).read_text())
@@ -89,9 +169,25 @@ def load(run_dir: Path | str) -> Bundle:
         vocabulary = Vocabulary(json.loads(gzip.decompress((run_dir / WORD_INDEX).read_bytes())))
         featurizer = features.from_state(state, arrays)
     except Exception as exc:  # noqa: BLE001 - any unreadable part means the bundle is unusable
-        raise ModelFileError(f"The run folder {run_dir} is incomplete or corrupt ({type(exc).__name__}: {exc}).") from exc
+        raise ModelFileError(f"The run folder '{run_dir.name}' is incomplete or corrupt ({_reason(exc)}).") from exc
     try:
         model = keras.saving.load_model(model_path)
     except Exception as exc:  # noqa: BLE001
-        raise ModelFileError(f"The model file {model_path} is corrupt ({type(exc).__name__}).") from exc
+        raise ModelFileError(f"The model file {MODEL} of run folder '{run_dir.name}' is corrupt "
+                             f"({type(exc).__name__}).") from exc
+    _check_match(model, featurizer, getattr(featurizer, "num_words", hp.num_words), run_dir)
     return Bundle(model, featurizer, hp, vocabulary, run_dir)
+
+
+def _check_match(model, featurizer: Featurizer, num_words: int, run_dir: Path) -> None:
+    """Score one review holding the highest id the featuriser can produce: a featuriser that does not fit its
+    model (edited, or from another run) fails here with a message, not later with a traceback on every score."""
+    probe = Ragged(np.array([START, OOV, max(num_words - 1, START)], dtype=np.int32), np.array([0, 3]))
+    try:
+        scores = np.asarray(model.predict(featurizer.transform(probe), verbose=0))
+        if scores.shape != (1, 1):
+            raise ValueError(f"the model gives {scores.shape[-1]} scores per review, not 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means the two files do not belong together
+        raise ModelFileError(f"{FEATURIZER} of run folder '{run_dir.name}' does not match its {MODEL} ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); the run folder was edited or "
+                             "mixed with another run's files.") from exc

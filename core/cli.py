@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from core.errors import LabError
+from core.hparams import PARAMS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -34,18 +35,30 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-OVERRIDES = ("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout", "optimizer", "learning_rate",
-             "batch_size", "epochs", "val_size", "patience", "seed", "limit", "ngrams", "max_features")
+OVERRIDES = tuple(PARAMS)  # every setting of every architecture is a flag
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import hparams
-    from core.runner import Runner
+    from core import architectures, config, hparams, memory
     from core.store import RunStore
 
+    # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
+    # at once, with only its error line.
     hp = hparams.make(args.preset, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
+    memory.refuse_too_large(hp)
+    config.training_nice()
+    config.max_concurrent_trainings()
+    check = architectures.get(hp.architecture).preflight
+    for level, text in check(hp) if check else []:  # refuses (LabError) when the architecture cannot train
+        print(f"{level}: {text}", file=sys.stderr)
     store = RunStore()
-    run = Runner(store).submit(hp, owner="cli", probes=(), out_dir=Path(args.out) if args.out else None)
+    out = Path(args.out).expanduser() if args.out else None
+    if out is not None:
+        store.check_folder(out)
+
+    from core.runner import Runner
+
+    run = Runner(store).submit(hp, owner="cli", probes=(), out_dir=out)
     import keras  # noqa: F401 - TensorFlow loads (seconds) while the run reads and featurises the data
 
     printed = 0
@@ -73,20 +86,28 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from core.predict import Scorer
+    from core.predict import InputLine, Scorer, read_lines
 
-    texts = args.text if args.text else [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    if not texts:
+    lines = [InputLine(t) for t in args.text] if args.text else read_lines(sys.stdin.buffer.read())
+    if not lines:
         raise LabError("No text to score: pass TEXT arguments or lines on standard input.")
     scorer = Scorer(args.model)
-    for text, score in zip(texts, scorer.score(texts)):
-        _emit({"text": text, "score": round(score, 6)})
+    for line, verdict in zip(lines, scorer.verdicts([line.text for line in lines])):
+        notes = [note for note in (line.note, verdict.note) if note]
+        _emit({"text": line.text, "score": round(verdict.score, 6), "verdict": verdict.label,
+               **({"note": "; ".join(notes)} if notes else {})})
     return 0
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from core import store as run_store
     from core.store import RunStore
 
+    if args.action == "rebuild":
+        store, added, aside = run_store.rebuild()
+        _emit({"database": str(store.path), "runs_added": added, "broken_file_moved_to": str(aside) if aside else None,
+               "runs": len(store.list())})
+        return 0
     store = RunStore()
     if args.action == "show":
         if args.id is None:
@@ -125,10 +146,13 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="a run folder")
     predict.add_argument("text", nargs="*", help="texts to score (default: lines of standard input)")
     predict.set_defaults(func=_predict)
-    runs = sub.add_parser("runs", help="list runs, or `runs show ID`")
-    runs.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    runs = sub.add_parser("runs", help="list runs, `runs show ID`, or `runs rebuild` (index the run folders again)")
+    runs.add_argument("action", nargs="?", choices=("list", "show", "rebuild"), default="list")
     runs.add_argument("id", nargs="?", type=int)
     runs.set_defaults(func=_runs)
+    from core.datasets_cli import add_commands
+
+    add_commands(sub)
     return top
 
 

@@ -8,8 +8,13 @@ from core.errors import ConfigError
 
 DATA_DIR_ENV = "IMDB_DATA_DIR"
 HOME_ENV = "SENTIMENT_LAB_HOME"
+MAX_TRAININGS_ENV = "SENTIMENT_LAB_MAX_TRAININGS"
+MAX_TRAININGS_HIGH = 16
 TRAINING_NICE_ENV = "SENTIMENT_LAB_TRAINING_NICE"
 TRAINING_NICE_DEFAULT = 19
+MAX_TRAINING_GB_ENV = "SENTIMENT_LAB_MAX_TRAINING_GB"
+MAX_TRAINING_SHARE = 0.5  # of the machine's memory, when SENTIMENT_LAB_MAX_TRAINING_GB is unset
+MAX_TRAINING_GB_HIGH = 4096.0
 
 
 def data_dir() -> Path | None:
@@ -22,16 +27,32 @@ def lab_home() -> Path:
     """The folder for the run database and model files; never inside the repository."""
     value = os.environ.get(HOME_ENV, "").strip()
     home = Path(value).expanduser() if value else Path.home() / ".sentiment-lab"
-    home.mkdir(parents=True, exist_ok=True)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{HOME_ENV}={str(home)!r} cannot be used as the lab's folder ({exc.strerror or exc}): "
+                          f"point {HOME_ENV} at a writable folder.") from None
     return home
 
 
-def max_concurrent_trainings() -> int:
-    """How many trainings may run at once on this server (SENTIMENT_LAB_MAX_TRAININGS, default 1)."""
+def _whole_number(name: str, low: int, high: int, default: int, meaning: str) -> int:
+    """An integer setting from the environment, or a ConfigError that names it and its range."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
     try:
-        return max(1, int(os.environ.get("SENTIMENT_LAB_MAX_TRAININGS", "1")))
+        value = int(raw)
     except ValueError:
-        return 1
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {meaning}, not {raw!r}.")
+    return value
+
+
+def max_concurrent_trainings() -> int:
+    """How many trainings may run at once on this server (SENTIMENT_LAB_MAX_TRAININGS: 1 to 16, default 1)."""
+    return _whole_number(MAX_TRAININGS_ENV, 1, MAX_TRAININGS_HIGH, 1,
+                         f"1 to {MAX_TRAININGS_HIGH} (trainings at once on this server)")
 
 
 def training_nice() -> int:
@@ -39,14 +60,34 @@ def training_nice() -> int:
 
     19 gives training every idle cycle but lets anything else on the machine go first; 0 trains at normal priority.
     """
-    raw = os.environ.get(TRAINING_NICE_ENV, "").strip()
-    if not raw:
-        return TRAINING_NICE_DEFAULT
+    return _whole_number(TRAINING_NICE_ENV, 0, 19, TRAINING_NICE_DEFAULT, "0 (normal priority) to 19 (lowest)")
+
+
+def machine_memory_bytes() -> int:
+    """Total RAM of this machine (or of the container's cgroup limit, when that is lower)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
-        value = int(raw)
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+def max_training_bytes() -> int:
+    """The most memory one training may be estimated to need (SENTIMENT_LAB_MAX_TRAINING_GB, default half the RAM).
+
+    A configuration above it is refused before anything is allocated, so one link cannot take the server down.
+    """
+    raw = os.environ.get(MAX_TRAINING_GB_ENV, "").strip()
+    if not raw:
+        return int(machine_memory_bytes() * MAX_TRAINING_SHARE)
+    try:
+        value = float(raw)
     except ValueError:
-        value = -1
-    if not 0 <= value <= 19:
-        raise ConfigError(f"{TRAINING_NICE_ENV} must be a whole number from 0 (normal priority) to 19 (lowest), "
+        value = -1.0
+    if not 0.1 <= value <= MAX_TRAINING_GB_HIGH:  # also false for nan
+        raise ConfigError(f"{MAX_TRAINING_GB_ENV} must be a number of gigabytes from 0.1 to {MAX_TRAINING_GB_HIGH:g}, "
                           f"not {raw!r}.")
-    return value
+    return int(value * 2**30)

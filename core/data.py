@@ -104,17 +104,72 @@ class Corpus:
     source: DataSource
 
 
+class _ReviewUnpickler(pickle.Unpickler):
+    """Unpickles only what a Keras IMDB array holds: a numpy object array of lists of ints.
+
+    Lists, ints and strings need no lookups; any other class or function a crafted file names (the way a pickle
+    runs code) is refused before it is called.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks to run {module}.{name}, which a data file never needs")
+        return super().find_class(module, name)
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    """One array of the npz, without numpy's `allow_pickle=True`: object arrays go through _ReviewUnpickler."""
+    with archive.open(name + ".npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, _, dtype = read_header(f)
+        if dtype.hasobject:
+            array = _ReviewUnpickler(f).load()
+            if not isinstance(array, np.ndarray):
+                raise ValueError(f"{name} is not an array")
+            return array
+    with archive.open(name + ".npy") as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _not_reviews(path: Path, name: str, found: str) -> DataError:
+    return DataError(f"{path} is not a Keras IMDB file: {name} must hold one list of integer word ranks per review "
+                     f"({found}); replace it, or {REMEDY}.")
+
+
+def _check_reviews(path: Path, name: str, x: np.ndarray) -> None:
+    """Each review must be a list (its words are checked when they are converted, in `_to_split`)."""
+    if x.ndim != 1 or x.dtype != object or set(map(type, x)) - {list}:
+        raise _not_reviews(path, name, f"found {x.dtype} values of shape {x.shape}")
+
+
+def _check_labels(path: Path, name: str, y: np.ndarray) -> None:
+    if y.ndim != 1 or y.dtype.kind not in "iub" or not np.isin(y, (0, 1)).all():
+        raise DataError(f"{path} is not a Keras IMDB file: {name} must hold one label per review, 0 or 1.")
+
+
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    names = ("x_train", "y_train", "x_test", "y_test")
     try:
-        with np.load(path, allow_pickle=True) as f:
-            missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
+        with zipfile.ZipFile(path) as archive:
+            missing = set(names) - {n.removesuffix(".npy") for n in archive.namelist()}
             if missing:
                 raise DataError(f"{path} is not a Keras IMDB file: it lacks {', '.join(sorted(missing))}.")
-            arrays = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+            arrays = tuple(_read_member(archive, name) for name in names)
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError, zlib.error) as exc:
+    except pickle.UnpicklingError as exc:
+        raise DataError(f"{path} was refused: {exc}. Replace it with the Keras IMDB file, or {REMEDY}.") from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, zipfile.BadZipFile, EOFError,
+            zlib.error, RecursionError) as exc:
         raise DataError(f"{path} is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
+    for name, array in zip(names, arrays):
+        (_check_reviews if name.startswith("x") else _check_labels)(path, name, array)
     if len(arrays[0]) != len(arrays[1]) or len(arrays[2]) != len(arrays[3]) or not len(arrays[0]):
         raise DataError(f"{path} is corrupt: reviews and labels do not match in number.")
     return arrays
@@ -191,8 +246,13 @@ def load_data(
     return (np.array(xs[:idx], dtype="object"), labels_train), (np.array(xs[idx:], dtype="object"), labels_test)
 
 
-def _to_split(x: np.ndarray, y: np.ndarray, order: np.ndarray) -> Split:
-    ragged = Ragged.from_lists(x[order])
+def _to_split(x: np.ndarray, y: np.ndarray, order: np.ndarray, source: DataSource, name: str) -> Split:
+    try:
+        ragged = Ragged.from_lists(x[order])
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _not_reviews(Path(source.location) / "imdb.npz", name, str(exc)) from None
+    if len(ragged.ids) and ragged.ids.min() < 0:
+        raise _not_reviews(Path(source.location) / "imdb.npz", name, "found negative ranks")
     lengths = ragged.lengths + 1
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -211,7 +271,8 @@ def _read_corpus() -> Corpus:
     rng.shuffle(train_order)
     test_order = np.arange(len(x_test))
     rng.shuffle(test_order)
-    return Corpus(_to_split(x_train, y_train, train_order), _to_split(x_test, y_test, test_order), source)
+    return Corpus(_to_split(x_train, y_train, train_order, source, "x_train"),
+                  _to_split(x_test, y_test, test_order, source, "x_test"), source)
 
 
 def load_corpus() -> Corpus:
@@ -229,6 +290,10 @@ def load_word_index() -> tuple[dict[str, int], DataSource]:
         raise DataError(f"{path} is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
     if not isinstance(index, dict) or not index:
         raise DataError(f"{path} is not a Keras word index (expected a JSON object of word -> rank).")
+    wrong = next(((w, r) for w, r in index.items() if type(r) is not int or r < 1), None)
+    if wrong is not None:
+        raise DataError(f"{path} is not a Keras word index: ranks must be whole numbers from 1, but "
+                        f"{wrong[0][:40]!r} has {str(wrong[1])[:40]!r}; replace it, or {REMEDY}.")
     return index, source
 
 

@@ -9,6 +9,10 @@ class DataError(LabError):
     """The IMDB data could not be found or read."""
 
 
+class DatasetError(LabError):
+    """A labelled-text file cannot be imported, or a stored data set cannot be found or read."""
+
+
 class ConfigError(LabError):
     """A hyperparameter is out of range or a combination is invalid."""
 
@@ -23,3 +27,18 @@ class InputTextError(LabError):
 
 class RunNotFoundError(LabError):
     """No run with the given id exists in the run store."""
+
+
+class StoreError(LabError):
+    """The run database or a run folder cannot be used safely (missing, corrupt, unwritable, taken)."""
+
+
+def shortened(value: object, limit: int = 40) -> str:
+    """A value a person gave, cut to `limit` characters for a message, so a long one is not echoed whole."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """`shortened`, in quotes when it is text (so `epochs='2.5'` and `epochs=2.5` read differently)."""
+    return repr(shortened(value, limit)) if isinstance(value, str) else shortened(value, limit)

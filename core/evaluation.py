@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import ModelFileError
+from core.verdict import positive
 
 TEST_SCORES = "test_scores.npy"
 
@@ -38,7 +39,7 @@ def overfitting_note(history: Sequence[dict[str, Any]]) -> str | None:
 
 def confusion_matrix(y: np.ndarray, scores: np.ndarray) -> list[list[int]]:
     """Rows: actual negative/positive; columns: predicted negative/positive (threshold 0.5)."""
-    predicted = (scores > 0.5).astype(int)
+    predicted = positive(scores).astype(int)
     return [[int(np.sum((y == a) & (predicted == p))) for p in (0, 1)] for a in (0, 1)]
 
 
@@ -56,7 +57,7 @@ class Mistake:
 
 def mistakes(y: np.ndarray, scores: np.ndarray, limit: int = 20) -> list[Mistake]:
     """Misclassified test reviews, most confident first."""
-    wrong = np.flatnonzero((scores > 0.5) != (y == 1))
+    wrong = np.flatnonzero(positive(scores) != (y == 1))
     order = wrong[np.argsort(-np.abs(scores[wrong] - 0.5), kind="stable")][:limit]
     return [Mistake(int(i), int(y[i]), float(scores[i])) for i in order]
 
@@ -67,7 +68,8 @@ def load_test_scores(run_dir: str | Path, expected: int) -> np.ndarray:
     try:
         scores = np.load(path)
     except (OSError, ValueError) as exc:
-        raise ModelFileError(f"The test predictions of this run are missing or corrupt ({path}).") from exc
+        raise ModelFileError(f"The test predictions of this run ({TEST_SCORES}) are missing or corrupt.") from exc
     if scores.shape != (expected,):
-        raise ModelFileError(f"The test predictions in {path} do not match the test split ({scores.shape[0]} vs {expected}).")
+        raise ModelFileError(f"The test predictions in {TEST_SCORES} do not match the test split "
+                             f"({scores.shape[0]} vs {expected}).")
     return scores

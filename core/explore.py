@@ -12,8 +12,8 @@ from typing import Literal, Sequence
 import numpy as np
 
 from core.data import INDEX_FROM, OOV, START, Corpus, Ragged, Split
-from core.errors import DataError
-from core.vocab import OOV_MARK, START_MARK, Vocabulary
+from core.errors import DataError, quoted
+from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 SPLITS: tuple[str, ...] = ("train", "test")
 LABEL_FILTERS: tuple[str, ...] = ("all", "positive", "negative")
@@ -33,6 +33,15 @@ def label_value(name: str) -> int | None:
     if name not in LABEL_FILTERS:
         raise DataError(f"Unknown label filter {name!r}: choose one of {', '.join(LABEL_FILTERS)}.")
     return None if name == "all" else (1 if name == "positive" else 0)
+
+
+def vocabulary_size(text: str, sizes: Sequence[int]) -> int:
+    """The vocabulary size a link names, one of `sizes` ("5000", "5,000"), or a DataError listing them."""
+    cleaned = str(text).replace(",", "").replace("_", "").strip()
+    if cleaned.isdecimal() and int(cleaned) in sizes:
+        return int(cleaned)
+    raise DataError(f"num_words={quoted(text)} is not one of the vocabulary sizes "
+                    f"{', '.join(f'{n:,}' for n in sizes)}; showing {10_000:,}.")
 
 
 # --- search ------------------------------------------------------------------------------------------------------
@@ -64,7 +73,8 @@ class Query:
             return (f"{listed} {verb} not in the word index, so no review contains "
                     f"{'it' if len(self.missing) == 1 else 'them'}: the data stores only indexed words.")
         if self.text.strip() and not self.words:
-            return f"“{self.text.strip()}” has no words to search for (words are letters, digits and ')."
+            return (f"“{self.text.strip()}” has no words to search for: punctuation separates words, "
+                    "as it did when the reviews were encoded.")
         return None
 
 
@@ -153,6 +163,14 @@ def page_slice(indices: np.ndarray, page: int, per_page: int) -> np.ndarray:
     """The results on 1-based `page`, clamped into range so a stale page number never shows an empty page."""
     page = min(max(1, page), page_count(len(indices), per_page))
     return indices[(page - 1) * per_page : page * per_page]
+
+
+def review_index(value: float, total: int, split_label: str) -> int:
+    """A "Jump to review #" value as a review index, or a DataError saying which numbers exist."""
+    if value != int(value) or not 0 <= value < total:
+        raise DataError(f"There is no review #{value:,g} among the {total:,} {split_label} reviews: they are "
+                        f"numbered 0 to {total - 1:,}.")
+    return int(value)
 
 
 def position_in(indices: np.ndarray, review: int) -> int | None:
@@ -340,13 +358,25 @@ class WordInfo:
 
 
 def lookup_word(vocab: Vocabulary, text: str, counts: np.ndarray | None = None) -> WordInfo | None:
-    """Word to rank and id; None when the word index does not have it (lower-cased, surrounding spaces ignored)."""
-    word = (text or "").strip().lower()
-    rank = vocab.word_to_rank.get(word)
+    """Word to rank and id, the typed text split as the reviews were (so "Brilliant!" is "brilliant"); None unless
+    that gives exactly one word of the word index."""
+    words = split_words(text or "")
+    rank = vocab.word_to_rank.get(words[0]) if len(words) == 1 else None
     if rank is None:
         return None
+    word = words[0]
     i = rank + INDEX_FROM
     return WordInfo(word, rank, i, _count(counts, i))
+
+
+def lookup_problem(text: str) -> str:
+    """Why `lookup_word` found nothing for `text`, in words a class understands."""
+    words = split_words(text or "")
+    if not words:
+        return f"“{(text or '').strip()}” has no word to look up: punctuation separates words."
+    if len(words) > 1:
+        return f"“{(text or '').strip()}” is {len(words)} words ({', '.join(words)}): look up one word at a time."
+    return f"“{words[0]}” is not in the word index."
 
 
 def lookup_rank(vocab: Vocabulary, rank: int, counts: np.ndarray | None = None) -> WordInfo | None:

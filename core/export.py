@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from core import bundle, hparams
+from core.errors import RunNotFoundError, quoted
 from core.store import EPOCH_FIELDS, RunRecord
 
 # Sort orders the Runs page offers: label -> (key on a record, newest/biggest first?)
@@ -136,18 +137,40 @@ def model_file(record: RunRecord) -> ModelFile:
     if not path.is_file():
         if record.status in ("failed", "interrupted") or (record.status == "stopped" and record.test_accuracy is None):
             return ModelFile(path, None, "No model was saved: the run ended before training finished.")
-        return ModelFile(path, None, f"The model file is missing ({path}): it was moved or deleted. "
+        return ModelFile(path, None, f"The model file {bundle.MODEL} of run #{record.id} is missing: it was moved or "
+                                     "deleted. "
                                      "The run's record and curves are kept, but it cannot be downloaded or used to score.")
     try:
         size = path.stat().st_size
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except (OSError, zipfile.BadZipFile) as exc:
-        return ModelFile(path, None, f"The model file {path} is corrupt ({type(exc).__name__}): it cannot be "
+        return ModelFile(path, None, f"The model file {bundle.MODEL} of run #{record.id} is corrupt "
+                                     f"({type(exc).__name__}): it cannot be "
                                      "downloaded or used to score. The run's record and curves are kept.")
     if "config.json" not in names:
-        return ModelFile(path, size, f"The model file {path} is not a complete Keras model (no config.json inside).")
+        return ModelFile(path, size, f"The model file {bundle.MODEL} of run #{record.id} is not a complete Keras model "
+                                     "(no config.json inside).")
     return ModelFile(path, size, None)
+
+
+def scorable(records: Iterable[RunRecord]) -> list[RunRecord]:
+    """The runs whose saved model file is there and readable, so they can score text (in the order given)."""
+    return [r for r in records if model_file(r).ok]
+
+
+def linked_run(value: str, records: Sequence[RunRecord], missing: str) -> RunRecord:
+    """The run a `?run=ID` link names among `records` ("12" or "#12"), or a RunNotFoundError saying why not.
+
+    `missing` finishes the sentence for a run number that is not among them ("has no saved model to score with").
+    """
+    text = value.strip().removeprefix("#")
+    if not text.isdecimal() or len(text) > 18:
+        raise RunNotFoundError(f"The link's run={quoted(value)} is not a run number.")
+    found = next((r for r in records if r.id == int(text)), None)
+    if found is None:
+        raise RunNotFoundError(f"The link names run #{int(text)}, which {missing}.")
+    return found
 
 
 def download_name(record: RunRecord, suffix: str) -> str:

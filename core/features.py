@@ -1,13 +1,13 @@
 """Vectorisers: turn id sequences into what each architecture's first layer reads.
 
 Every featuriser has `fit(x, y)` (learns from training data only; a no-op for the fixed ones), `transform(x)`,
-`describe(ids)` (what the model sees of one review, for the Predict page) and `state()` / `from_state()` so a run
-folder holds everything needed to score raw text later.
+`describe(ids)` (what the model sees of one review, as that featuriser's own typed `ModelInput`, for the Predict
+page) and `state()` / `from_state()` so a run folder holds everything needed to score raw text later.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -47,6 +47,68 @@ def pad(x: Ragged, maxlen: int, num_words: int | None = None) -> np.ndarray:
     return out
 
 
+WordOf = Callable[[int], str]  # an id to the word shown for it (Vocabulary.id_to_word)
+SHOWN = 60  # positions or features listed in a remark before "…"
+
+
+@dataclass(frozen=True)
+class Remark:
+    """One sentence about what the model received; `warning` when part of the review never reached it."""
+
+    text: str
+    warning: bool = False
+
+
+class ModelInput(Protocol):
+    """What one featuriser handed the model for one review. Each featuriser has its own kind, which alone knows
+    its fields, so a page asks only for `input_ids` and `remarks` and never for another featuriser's fields."""
+
+    input_ids: list[int]
+
+    def remarks(self, word: WordOf) -> list[Remark]: ...
+
+
+def listed(items: list[str], limit: int = SHOWN) -> str:
+    """The first `limit` items, comma-separated, with "…" when some are left out."""
+    return ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
+
+
+@dataclass(frozen=True)
+class MultiHotInput:
+    """A multi-hot review: which vocabulary positions are on (order and repeats are lost)."""
+
+    input_ids: list[int]  # the review's ids, clipped to the vocabulary
+    active: list[int]  # the positions set to 1
+    width: int  # positions in all (num_words)
+
+    def remarks(self, word: WordOf) -> list[Remark]:
+        return [Remark(f"Multi-hot input: {len(self.active)} of the {self.width:,} vocabulary positions are on: "
+                       + listed([str(p) for p in self.active]))]
+
+
+@dataclass(frozen=True)
+class SequenceInput:
+    """A padded sequence: the ids the model reads in order, and what padding or truncation did to the review."""
+
+    input_ids: list[int]  # exactly maxlen ids: padded in front or cut at the front
+    length: int  # ids of the review before padding or truncation
+    maxlen: int
+
+    @property
+    def truncated(self) -> int:
+        return max(0, self.length - self.maxlen)
+
+    @property
+    def padding(self) -> int:
+        return max(0, self.maxlen - self.length)
+
+    def remarks(self, word: WordOf) -> list[Remark]:
+        if self.truncated:
+            return [Remark(f"The review has {self.length:,} ids; maxlen {self.maxlen:,} keeps the last "
+                           f"{self.maxlen:,} and cuts the first {self.truncated:,} off.", warning=True)]
+        return [Remark(f"{self.length:,} ids, padded in front with {self.padding:,} zeros to maxlen {self.maxlen:,}.")]
+
+
 class Featurizer(Protocol):
     kind: str
 
@@ -54,7 +116,7 @@ class Featurizer(Protocol):
 
     def transform(self, x: Ragged) -> np.ndarray: ...
 
-    def describe(self, ids: list[int]) -> dict[str, Any]: ...
+    def describe(self, ids: list[int]) -> ModelInput: ...
 
     def state(self) -> dict[str, Any]: ...
 
@@ -74,9 +136,9 @@ class MultiHot:
     def transform(self, x: Ragged) -> np.ndarray:
         return multi_hot(x, self.num_words)
 
-    def describe(self, ids: list[int]) -> dict[str, Any]:
-        clipped = clip_vocabulary(np.asarray(ids, dtype=np.int32), self.num_words)
-        return {"input_ids": clipped.tolist(), "active_positions": sorted(set(clipped.tolist())), "width": self.num_words}
+    def describe(self, ids: list[int]) -> MultiHotInput:
+        clipped = clip_vocabulary(np.asarray(ids, dtype=np.int32), self.num_words).tolist()
+        return MultiHotInput(clipped, sorted(set(clipped)), self.num_words)
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_words": self.num_words}
@@ -99,14 +161,10 @@ class Sequences:
     def transform(self, x: Ragged) -> np.ndarray:
         return pad(x, self.maxlen, self.num_words)
 
-    def describe(self, ids: list[int]) -> dict[str, Any]:
+    def describe(self, ids: list[int]) -> SequenceInput:
         clipped = clip_vocabulary(np.asarray(ids, dtype=np.int32), self.num_words)
-        return {
-            "input_ids": pad(Ragged(clipped, np.array([0, len(clipped)])), self.maxlen)[0].tolist(),
-            "truncated": max(0, len(clipped) - self.maxlen),
-            "padding": max(0, self.maxlen - len(clipped)),
-            "maxlen": self.maxlen,
-        }
+        padded = pad(Ragged(clipped, np.array([0, len(clipped)])), self.maxlen)[0].tolist()
+        return SequenceInput(padded, len(clipped), self.maxlen)
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_words": self.num_words, "maxlen": self.maxlen}
@@ -115,24 +173,28 @@ class Sequences:
         return {}
 
 
+def multi_hot_featurizer(hp: HParams) -> MultiHot:
+    return MultiHot(hp.num_words)
+
+
+def sequence_featurizer(hp: HParams) -> Sequences:
+    return Sequences(hp.num_words, hp.maxlen)
+
+
 def for_hparams(hp: HParams) -> Featurizer:
     """The featuriser an architecture reads, not yet fitted."""
-    if hp.architecture == "multihot_mlp":
-        return MultiHot(hp.num_words)
-    if hp.architecture in ("embedding_flatten", "lstm"):
-        return Sequences(hp.num_words, hp.maxlen)
-    from core.ngrams import NGrams
+    from core import architectures
 
-    return NGrams(num_words=hp.num_words, ngrams=hp.ngrams, max_features=hp.max_features)
+    return architectures.get(hp.architecture).featurizer(hp)
 
 
 def from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
-    """A saved featuriser back, with any fitted arrays."""
-    kind = state["kind"]
-    if kind == "multihot":
-        return MultiHot(state["num_words"])
-    if kind == "sequences":
-        return Sequences(state["num_words"], state["maxlen"])
+    """A saved featuriser back, with any fitted arrays; its state's `kind` says which class it is."""
     from core.ngrams import NGrams
 
-    return NGrams.from_state(state, arrays)
+    kinds: dict[str, Any] = {
+        "multihot": lambda: MultiHot(state["num_words"]),
+        "sequences": lambda: Sequences(state["num_words"], state["maxlen"]),
+        "ngrams": lambda: NGrams.from_state(state, arrays),
+    }
+    return kinds[state["kind"]]()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from core import architectures
 from core.features import Featurizer
 from core.hparams import HParams
 
@@ -17,36 +18,46 @@ def _head(x, hp: HParams):
     return layers.Dense(1, activation="sigmoid", name="score")(x)
 
 
-def _multihot_mlp(hp: HParams) -> keras.Model:
+def multihot_mlp(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
     inputs = keras.Input(shape=(hp.num_words,), name="multi_hot")
     return keras.Model(inputs, _head(inputs, hp), name="dlwp_mlp")
 
 
-def _embedding_flatten(hp: HParams) -> keras.Model:
+def embedding_flatten(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
     x = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, _head(x, hp), name="embedding_flatten")
 
 
-def _lstm(hp: HParams) -> keras.Model:
+def lstm(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
     x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(x)
     return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="score")(x), name="lstm")
 
 
-def build(hp: HParams, featurizer: Featurizer) -> keras.Model:
-    """The uncompiled model for `hp`; the n-gram model needs its fitted featuriser. Seeding is the caller's job."""
-    if hp.architecture == "multihot_mlp":
-        return _multihot_mlp(hp)
-    if hp.architecture == "embedding_flatten":
-        return _embedding_flatten(hp)
-    if hp.architecture == "lstm":
-        return _lstm(hp)
-    from core.ngrams import build_model
+def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
+    """GloVe-initialised Embedding -> mean over the review's words (padding masked) -> Dense head.
 
-    return build_model(hp, featurizer)
+    The start matrix comes from the fitted featuriser (`pretrained.VectorSequences`); without one (the Train
+    page's layer table) the layer keeps Keras's random start, which has the same shape and parameter counts.
+    """
+    from core.pretrained import DIM
+
+    inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
+    embedding = layers.Embedding(hp.num_words, DIM, mask_zero=True, trainable=hp.vectors != "frozen", name="embedding")
+    x = layers.GlobalAveragePooling1D(name="mean")(embedding(inputs))
+    model = keras.Model(inputs, _head(x, hp), name="pretrained_mean")
+    start = getattr(featurizer, "start", None)
+    if start is not None:
+        embedding.set_weights([start])
+    return model
+
+
+def build(hp: HParams, featurizer: Featurizer | None) -> keras.Model:
+    """The uncompiled model for `hp`; some architectures need their fitted featuriser. Seeding is the caller's job."""
+    return architectures.get(hp.architecture).build(hp, featurizer)
 
 
 def optimizer(hp: HParams) -> keras.optimizers.Optimizer:
@@ -65,7 +76,8 @@ def compile_model(model: keras.Model, hp: HParams) -> keras.Model:
 
 
 def summary_rows(model: keras.Model) -> list[dict[str, object]]:
-    """Layers with output shapes and parameter counts, for the Train page's 'before training' table."""
+    """Layers with output shapes, parameter counts and whether training changes them (frozen layers do not), for the
+    Train page's 'before training' table."""
     rows = []
     for layer in model.layers:
         shape = getattr(layer, "output", None)
@@ -74,6 +86,7 @@ def summary_rows(model: keras.Model) -> list[dict[str, object]]:
             "type": type(layer).__name__,
             "output shape": str(tuple(shape.shape)) if shape is not None else "",
             "parameters": layer.count_params(),
+            "trainable": layer.trainable,
         })
     return rows
 
@@ -81,8 +94,8 @@ def summary_rows(model: keras.Model) -> list[dict[str, object]]:
 def describe(hp: HParams) -> keras.Model | None:
     """A throwaway, never-trained copy of the architecture, for showing its layers before training.
 
-    None for the n-gram model, whose size depends on the features found in the training reviews.
+    None for an architecture whose size depends on what fitting finds (the n-gram model).
     """
-    if hp.architecture == "ngram_nb":
+    if not architectures.get(hp.architecture).sized_before_fit:
         return None
-    return build(hp, None)  # type: ignore[arg-type]
+    return build(hp, None)

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from core.data import OOV, Ragged
+from core.features import Remark, WordOf, listed
+from core.hparams import HParams
 
 ROW_BITS = 12  # a (n-gram key, review in chunk) pair packs into one int64 as key << ROW_BITS | review
 CHUNK = 1 << ROW_BITS  # reviews per chunk; keys stay below 88,589**3 < 2**(63 - ROW_BITS), so codes fit int64
@@ -77,6 +79,27 @@ def _chunks(x: Ragged) -> Iterator[tuple[int, Ragged]]:
         stop = min(start + CHUNK, len(x))
         lo, hi = x.offsets[start], x.offsets[stop]
         yield start, Ragged(x.ids[lo:hi], x.offsets[start : stop + 1] - lo)
+
+
+@dataclass(frozen=True)
+class NGramInput:
+    """The n-gram features of one review that the model reads, strongest naive-Bayes ratio |r| first."""
+
+    input_ids: list[int]  # feature ids (1-based)
+    ngrams: list[list[int]]  # the word ids of each feature
+    ratios: list[float]  # each feature's r
+    known: int  # features the model knows in all
+    slots: int  # features read per review (the padded input length)
+    truncated: int  # the review's weakest features beyond `slots`, left out
+
+    def remarks(self, word: WordOf) -> list[Remark]:
+        grams = [f"“{' '.join(word(i) for i in gram)}”" for gram in self.ngrams]
+        out = [Remark(f"{len(grams):,} n-gram features are on (of the {self.known:,} the model knows): "
+                      + listed(grams, 40))]
+        if self.truncated:
+            out.append(Remark(f"The model reads at most {self.slots:,} features per review: the {self.truncated:,} "
+                              "weakest of this review's features are left out.", warning=True))
+        return out
 
 
 @dataclass
@@ -173,18 +196,12 @@ class NGrams:
             words.append(word)
         return words[::-1]
 
-    def describe(self, ids: list[int]) -> dict[str, Any]:
-        """The features of one review that the model reads (strongest |r| first) out of all `width` it knows."""
+    def describe(self, ids: list[int]) -> NGramInput:
+        """The features of one review that the model reads (strongest |r| first) out of all it knows."""
         _, feats = self._features(Ragged(np.asarray(ids, dtype=np.int32), np.array([0, len(ids)], dtype=np.int64)))
         shown = feats[: self.width]
-        return {
-            "input_ids": shown.tolist(),
-            "ngrams": [self.ngram(int(i)) for i in shown],
-            "ratios": self.ratios[shown].tolist(),
-            "width": len(self.keys),  # features the model knows, like MultiHot's vocabulary positions
-            "slots": self.width,  # features read per review (the padded input length)
-            "truncated": max(0, len(feats) - self.width),  # weakest features beyond `slots`, left out
-        }
+        return NGramInput(shown.tolist(), [self.ngram(int(i)) for i in shown], self.ratios[shown].tolist(),
+                          known=len(self.keys), slots=self.width, truncated=max(0, len(feats) - self.width))
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_words": self.num_words, "ngrams": self.ngrams,
@@ -201,11 +218,6 @@ class NGrams:
                    ratios=np.asarray(arrays["ratios"], dtype=np.float32))
 
 
-def __getattr__(name: str) -> Any:
-    """The model side (`NBDotProduct`, `build_model`) lives in core.ngram_model, because importing Keras loads
-    TensorFlow (seconds): featurising needs only numpy, and can run while TensorFlow loads."""
-    if name in ("NBDotProduct", "build_model"):
-        from core import ngram_model
-
-        return getattr(ngram_model, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def featurizer(hp: HParams) -> NGrams:
+    """The `ngram_nb` architecture's featuriser, not yet fitted."""
+    return NGrams(num_words=hp.num_words, ngrams=hp.ngrams, max_features=hp.max_features)

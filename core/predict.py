@@ -4,16 +4,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from core import bundle, registry
 from core.data import Ragged
+from core.data import OOV
 from core.errors import InputTextError
+from core.features import ModelInput
+from core.verdict import Verdict
 from core.vocab import OOV_MARK, Token
 
-MAX_EXPLAINED_WORDS = 300
+MAX_TEXT_CHARS = 20_000  # longer than any IMDB review (the longest is about 13,700 characters)
+MAX_EXPLAINED_WORDS = 300  # distinct words whose effect is measured: one extra scoring each
 CHUNK_BYTES = 256 << 20  # at most this much featurised input at a time: `fast` scores the 25,000 test reviews in two
 # calls (0.5 CPU s less than chunks of 2,500 reviews), and no input matrix of any model grows past it
 
@@ -36,7 +39,8 @@ class WordEffect:
 
     text: str
     id: int | None
-    status: str  # "known", "outside vocabulary" (became ?), "not in word index" (dropped, as Keras did)
+    status: str  # "known", "not measured" (known, past MAX_EXPLAINED_WORDS), "outside vocabulary" (became ?),
+    # "not in word index" (dropped, as Keras did)
     effect: float | None  # score with the word minus score without every occurrence of it
 
 
@@ -45,13 +49,45 @@ class Explanation:
     score: float
     words: list[WordEffect]
     ids: list[int]  # what the encoder produced, start token first
-    model_input: dict[str, Any]  # what the featuriser hands the model (padding, truncation, active positions)
+    model_input: ModelInput  # what the featuriser hands the model, in that featuriser's own terms
+    verdict: Verdict
+    unmeasured: int  # distinct known words past MAX_EXPLAINED_WORDS, whose effect was not measured
 
 
 def _check_text(text: str) -> str:
     if not text or not text.strip():
         raise InputTextError("The review is empty: type a few words to score.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputTextError(f"The review is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,} "
+                             "(longer than any IMDB review). Shorten it to score it.")
     return text
+
+
+def _known(tokens: list[Token]) -> int:
+    """Words the model has an id for: not dropped, not the unknown id."""
+    return sum(t.id is not None and t.id != OOV for t in tokens)
+
+
+@dataclass(frozen=True)
+class InputLine:
+    """One text to score from raw input, and why it differs from the bytes given, if it does."""
+
+    text: str
+    note: str | None = None
+
+
+def read_lines(data: bytes) -> list[InputLine]:
+    """Non-blank lines of raw input (standard input); bytes that are not UTF-8 become U+FFFD, and the line says so."""
+    out = []
+    for raw in data.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            out.append(InputLine(raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            out.append(InputLine(raw.decode("utf-8", errors="replace"),
+                                 "bytes that are not UTF-8 were replaced by U+FFFD before scoring"))
+    return out
 
 
 class Scorer:
@@ -74,31 +110,42 @@ class Scorer:
         return out.astype(np.float64)
 
     def score(self, texts: list[str]) -> list[float]:
-        """Probability of positive for each text; an empty text is refused."""
+        """Probability of positive for each text; an empty or over-long text is refused."""
         for text in texts:
             _check_text(text)
         return self._score_ids([self.encode(t) for t in texts]).tolist()
 
+    def verdicts(self, texts: list[str]) -> list[Verdict]:
+        """Each text's score in words, knowing whether the model saw any word it knows."""
+        known = [_known(self.bundle.vocabulary.tokens(t, self.hp.num_words)) for t in texts]
+        return [Verdict(s, k) for s, k in zip(self.score(texts), known)]
+
     def explain(self, text: str) -> Explanation:
-        """Each word's effect: the score drop when every occurrence of that word is removed from the review."""
+        """Each word's effect: the score drop when every occurrence of that word is removed from the review.
+
+        Only the first MAX_EXPLAINED_WORDS distinct words are measured, so the cost is one scoring per measured
+        word over at most MAX_TEXT_CHARS of text.
+        """
         _check_text(text)
         tokens: list[Token] = self.bundle.vocabulary.tokens(text, self.hp.num_words)
         ids = [1] + [t.id for t in tokens if t.id is not None]
         words = [t.text for t in tokens if t.id is not None]
-        unique = list(dict.fromkeys(w for w in words if w != OOV_MARK))[:MAX_EXPLAINED_WORDS]
-        variants = [ids] + [[1] + [i for i, w in zip(ids[1:], words) if w != word] for word in unique]
+        distinct = list(dict.fromkeys(w for w in words if w != OOV_MARK))
+        measured = distinct[:MAX_EXPLAINED_WORDS]
+        variants = [ids] + [[1] + [i for i, w in zip(ids[1:], words) if w != word] for word in measured]
         scores = self._score_ids(variants)
-        effect = {word: float(scores[0] - s) for word, s in zip(unique, scores[1:])}
-        described = [WordEffect(t.text, t.id, _status(t), effect.get(t.text)) for t in tokens]
-        return Explanation(float(scores[0]), described, ids, self.bundle.featurizer.describe(ids))
+        effect = {word: float(scores[0] - s) for word, s in zip(measured, scores[1:])}
+        described = [WordEffect(t.text, t.id, _status(t, effect), effect.get(t.text)) for t in tokens]
+        return Explanation(float(scores[0]), described, ids, self.bundle.featurizer.describe(ids),
+                           Verdict(float(scores[0]), _known(tokens)), len(distinct) - len(measured))
 
 
-def _status(token: Token) -> str:
+def _status(token: Token, effect: dict[str, float]) -> str:
     if token.id is None:
         return "not in word index"
-    if token.id == 2:
+    if token.id == OOV:
         return "outside vocabulary"
-    return "known"
+    return "known" if token.text in effect else "not measured"
 
 
 def scorer(run_dir: Path | str) -> Scorer:
@@ -108,8 +155,4 @@ def scorer(run_dir: Path | str) -> Scorer:
 
 def forget(run_dir: Path | str) -> None:
     registry.forget(("scorer", str(Path(run_dir).resolve())))
-
-
-def verdict(score: float) -> str:
-    return "positive" if score >= 0.5 else "negative"
 

@@ -1,7 +1,9 @@
-"""Background training: a queue of runs, each trained on its own thread, publishing progress thread-safely.
+"""Background training: a queue of runs, each handed to an executor from its own thread, publishing progress
+thread-safely.
 
-A run's model is built, compiled, fitted and evaluated inside its worker thread; other threads only read
-snapshots. Every epoch is written to the run store as it finishes, so a crash loses at most the epoch in progress.
+The executor (`core.executors`: a thread of this process, or a Ray cluster) runs `core.training.train`; this module
+keeps the queue, the live state and every write to the run store. Every epoch is written to the store as it
+finishes, so a crash loses at most the epoch in progress.
 """
 from __future__ import annotations
 
@@ -14,16 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from core import bundle, config, data, evaluation, features, priority
-from core.data import Ragged
+from core import config, data, executors, memory, priority
 from core.errors import LabError
-from core.predict import score_ragged
+from core.executors import Executor, Job
 from core.hparams import HParams
 from core.store import ACTIVE, RunStore
+from core.training import Hooks, Result
 from core.vocab import Vocabulary, load_vocabulary
 
+STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
 DEFAULT_PROBES = (
     "not bad at all",
     "I expected to love it, but it was dull",
@@ -151,98 +152,35 @@ class Run:
             self._state.batch = 0
 
 
-def _progress_callback(run: Run, store: RunStore, on_epoch: Callable[[], tuple[float, ...]], nice: int):
-    """A Keras callback that publishes batches and epochs, and turns a stop request into `stop_training`."""
-    import keras
+def _hooks(run: Run, store: RunStore) -> Hooks:
+    """Progress of a training, whichever executor runs it, written to the live state and the run store."""
 
-    class Progress(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self._epoch_start = time.perf_counter()
-            priority.lower_training_priority(nice)  # TensorFlow's threads exist by now, whoever started them
+    def phase(name: str, batches: int) -> None:
+        changes: dict[str, Any] = {"phase": name}
+        if batches:
+            changes["batches"] = batches
+        if name == "training":
+            changes["started_at"] = time.time()
+        run._update(**changes)
 
-        def on_train_batch_end(self, batch, logs=None):
-            run._update(batch=batch + 1)
-            if run.stop_requested:
-                self.model.stop_training = True
+    def epoch(metrics: dict[str, Any], scores: tuple[float, ...]) -> None:
+        store.add_epoch(run.id, metrics, list(scores))
+        run._append_epoch(metrics, scores)
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            metrics = {
-                "epoch": epoch + 1,
-                "loss": float(logs["loss"]),
-                "accuracy": float(logs["accuracy"]),
-                "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
-                "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
-                "seconds": round(time.perf_counter() - self._epoch_start, 3),
-            }
-            scores = on_epoch()
-            store.add_epoch(run.id, metrics, list(scores))
-            run._append_epoch(metrics, scores)
-
-    return Progress()
-
-
-def binary_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    """Accuracy at 0.5 and binary cross-entropy, as Keras computes them."""
-    eps = 1e-7
-    q = np.clip(p.astype(np.float64), eps, 1 - eps)
-    loss = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
-    return float(np.mean((p > 0.5) == (y == 1))), loss
-
-
-def _train(run: Run, store: RunStore, corpus: data.Corpus, vocabulary: Vocabulary, nice: int) -> None:
-    """Everything a worker does for one run; raises on failure (the caller records it)."""
-    hp = run.snapshot().hp
-    train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
-    train, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
-    featurizer = features.for_hparams(hp)
-    featurizer.fit(train.x, train.y)
-    x_train, x_val = featurizer.transform(train.x), featurizer.transform(val.x)
-    probes = run.snapshot().probes
-    x_probe = featurizer.transform(Ragged.from_lists([vocabulary.encode(p, hp.num_words) for p in probes])) if probes else None
-
-    import keras  # loads TensorFlow: a caller may be loading it meanwhile (the CLI does)
-
-    from core import models
-
-    keras.utils.set_random_seed(hp.seed)
-    model = models.compile_model(models.build(hp, featurizer), hp)
-
-    def probe_scores() -> tuple[float, ...]:
-        if x_probe is None:
-            return ()
-        return tuple(float(v) for v in np.asarray(model(x_probe, training=False)).reshape(-1))
-
-    callbacks = [_progress_callback(run, store, probe_scores, nice)]
-    if hp.patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
-    run._update(phase="training", batches=math.ceil(len(train) / hp.batch_size), started_at=time.time())
-    started = time.perf_counter()
-    if not run.stop_requested:
-        model.fit(x_train, train.y, batch_size=hp.batch_size, epochs=hp.epochs, validation_data=(x_val, val.y),
-                  callbacks=callbacks, verbose=0, shuffle=True)
-    train_seconds = time.perf_counter() - started
-    del x_train, x_val
-    run._update(phase="evaluating", train_seconds=train_seconds)
-    scores = score_ragged(model, featurizer, corpus.test.x)
-    accuracy, loss = binary_metrics(corpus.test.y, scores)
-    run._update(phase="saving", test_accuracy=accuracy, test_loss=loss)
-    out_dir = run._state.out_dir
-    bundle.save(out_dir, model, featurizer, hp, vocabulary, run.snapshot().history)
-    np.save(out_dir / evaluation.TEST_SCORES, scores.astype(np.float32))
-    status = "stopped" if run.stop_requested else "finished"
-    store.finish(run.id, status, train_seconds=train_seconds, test_accuracy=accuracy, test_loss=loss)
-    run._update(status=status, phase="done", finished_at=time.time(), model_dir=str(out_dir))
+    return Hooks(phase=phase, batch=lambda n: run._update(batch=n), epoch=epoch,
+                 should_stop=lambda: run.stop_requested)
 
 
 class Runner:
-    """Accepts training requests and runs at most `max_concurrent` at once; further requests wait in order."""
+    """Accepts training requests and runs at most `max_concurrent` at once (with a cluster executor: as many as the
+    cluster will take); further requests wait in order."""
 
     def __init__(self, store: RunStore, max_concurrent: int = 1,
                  corpus: Callable[[], data.Corpus] = data.load_corpus,
-                 vocabulary: Callable[[], Vocabulary] = load_vocabulary) -> None:
+                 vocabulary: Callable[[], Vocabulary] = load_vocabulary, executor: Executor | None = None) -> None:
         self.store = store
         self.max_concurrent = max_concurrent
+        self._executor = executor
         self._corpus = corpus
         self._vocabulary = vocabulary
         self._lock = threading.Lock()
@@ -253,9 +191,9 @@ class Runner:
     def submit(self, hp: HParams, owner: str | None = None, probes: tuple[str, ...] | list[str] = DEFAULT_PROBES,
                out_dir: Path | None = None) -> Run:
         """Record the run, queue it, and start it as soon as a slot is free."""
+        memory.refuse_too_large(hp)
         run_id = self.store.create(hp.preset, hp.to_dict(), owner)
-        folder = Path(out_dir) if out_dir is not None else self.store.runs_dir / str(run_id)
-        self.store.set_model_dir(run_id, folder)
+        folder = self.store.claim_folder(run_id, out_dir)
         run = Run(_State(run_id, hp, owner, tuple(p for p in probes if p.strip()), folder), self)
         with self._lock:
             self._runs[run_id] = run
@@ -290,12 +228,25 @@ class Runner:
         run._update(status="stopped", phase="done", finished_at=time.time(), error="Cancelled before it started.")
         run._done.set()
 
+    def executor(self) -> Executor:
+        """The executor given, or the one SENTIMENT_LAB_EXECUTOR selects (a ConfigError if it names none)."""
+        return self._executor if self._executor is not None else executors.from_env()
+
+    def _limit(self) -> float:
+        """How many runs may leave the queue at once: all of them when a cluster schedules them itself."""
+        try:
+            return math.inf if self.executor().schedules_itself else self.max_concurrent
+        except LabError:  # the run that starts will fail and say why
+            return self.max_concurrent
+
     def _dispatch(self) -> None:
+        limit = self._limit()
         with self._lock:
             starting = []
-            while self._queue and len(self._active) < self.max_concurrent:
+            while self._queue and len(self._active) < limit:
                 run = self._queue.popleft()
                 self._active.add(run.id)
+                run._update(status="running", phase="preparing")  # never "queued" without a place in the queue
                 starting.append(run)
         for run in starting:
             threading.Thread(target=self._work, args=(run,), name=f"train-run-{run.id}", daemon=True).start()
@@ -303,10 +254,12 @@ class Runner:
     def _work(self, run: Run) -> None:
         try:
             nice = config.training_nice()
+            executor = self.executor()
             priority.lower_training_priority(nice)
             self.store.mark_running(run.id)
-            run._update(status="running", phase="preparing")
-            _train(run, self.store, self._corpus(), self._vocabulary(), nice)
+            s = run._state
+            job = Job(s.hp, s.probes, s.out_dir, self._corpus, self._vocabulary, nice)
+            self._record(run, executor.train(job, _hooks(run, self.store)))
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, LabError):
@@ -318,3 +271,16 @@ class Runner:
                 self._active.discard(run.id)
             run._done.set()
             self._dispatch()
+
+    def _record(self, run: Run, result: Result) -> None:
+        """The outcome in the store and the live state; a run without a finished epoch keeps no model."""
+        if result.out_dir is None:
+            self.store.finish(run.id, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
+            run._update(status="stopped", phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
+                        error=STOPPED_BEFORE_EPOCH)
+            return
+        status = "stopped" if result.stopped else "finished"
+        self.store.finish(run.id, status, train_seconds=result.train_seconds, test_accuracy=result.test_accuracy,
+                          test_loss=result.test_loss)
+        run._update(status=status, phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
+                    test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_dir=str(result.out_dir))

@@ -2,26 +2,38 @@
 
 Each call opens its own short-lived connection, so any thread or process may write; SQLite's lock and a busy
 timeout serialise the writers. A run left `queued` or `running` by a process that no longer exists is
-reported as `interrupted`.
+reported as `interrupted`: on its own machine the process is recognised by pid, boot id and start time (a reused
+pid is not mistaken for it), elsewhere by a heartbeat its process writes while the run is active.
+
+The store never destroys what it did not make: a database that is missing, empty, garbage or cut off while run
+folders exist stops every use with a message naming the file (`python -m core runs rebuild` restores the index
+from the folders); a run writes only into a folder that did not exist or was empty, and deleting it removes only
+the files of a run bundle.
 """
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from core import config, evaluation
-from core.errors import RunNotFoundError
+from core import bundle, config, evaluation
+from core.errors import ConfigError, RunNotFoundError, StoreError
 
 ACTIVE = ("queued", "running")
 USABLE = ("finished", "stopped")  # a model was saved and can score text
+DATABASE = "runs.sqlite3"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEARTBEAT_SECONDS = 15.0  # how often a process notes that its active runs are still alive
+STALE_SECONDS = 120.0  # a run from another machine with no heartbeat for this long is interrupted
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+REBUILD = "`python -m core runs rebuild` indexes the run folders again (it moves the broken file aside and keeps every folder)"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,6 +63,9 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
+# Added after the first release; older databases gain them on open.
+LATER_COLUMNS = {"process": "TEXT", "heartbeat_at": "REAL"}
+PRIVATE_COLUMNS = ("pid", "host") + tuple(LATER_COLUMNS)
 
 EPOCH_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -102,46 +117,151 @@ class RunRecord:
         return data
 
 
-def _alive(pid: int | None, host: str | None) -> bool:
-    """Whether the process that owns a run still exists (a process on another host is assumed alive)."""
-    if host and host != socket.gethostname():
-        return True
-    if pid is None:
-        return False
+def boot_id() -> str:
+    """This kernel's boot id: processes of the same boot (and container host) share it."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_identity(pid: int) -> str | None:
+    """`boot id:start time` of a live process, which a later process reusing its pid cannot share; None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the name in parentheses may hold spaces
+    return f"{boot_id()}:{fields[19]}"  # field 22 of proc(5): start time in clock ticks after boot
+
+
+def _alive(row: sqlite3.Row, now: float) -> bool:
+    """Whether the process that owns an active run still exists.
+
+    Same machine and boot: the recorded process identity must still be there (pid and start time). Anywhere else
+    (another host or container, or a record without an identity) only a recent heartbeat keeps a run alive.
+    """
+    recorded = row["process"]
+    if recorded and row["host"] == socket.gethostname() and recorded.split(":")[0] == boot_id():
+        return row["pid"] is not None and process_identity(row["pid"]) == recorded
+    last = next(t for t in (row["heartbeat_at"], row["started_at"], row["created_at"]) if t is not None)
+    return now - last < STALE_SECONDS
+
+
+def _run_folders(runs_dir: Path) -> list[Path]:
+    """Folders under runs/ named by a run id, as the lab creates them."""
+    try:
+        return sorted((p for p in runs_dir.iterdir() if p.name.isdigit() and p.is_dir()), key=lambda p: int(p.name))
+    except OSError:
+        return []
+
+
+def file_problem(path: Path, runs_dir: Path) -> str | None:
+    """What is wrong with the database file, judged from its size and header without opening it; None if nothing."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        size = None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not size:  # a new lab's database does not exist yet, or is still empty: fine, unless runs were kept here
+        folders = len(_run_folders(runs_dir))
+        what = "is missing" if size is None else "is empty (0 bytes)"
+        return f"{what}, but {runs_dir} holds {folders} run folder(s)" if folders else None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
+        return "is not a SQLite database (overwritten or garbage)"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    if pages and head[24:28] == head[92:96] and size < pages * page_size:  # the header's page count is valid
+        return f"is cut off: it holds {size:,} of its {pages * page_size:,} bytes"
+    return None
 
 
 class RunStore:
-    """The run database under SENTIMENT_LAB_HOME (or `home`), with model folders beside it."""
+    """The run database under SENTIMENT_LAB_HOME (or `home`), with model folders beside it.
 
-    def __init__(self, home: Path | None = None) -> None:
+    `rebuilding` is for `rebuild` alone: it accepts a missing database beside existing run folders.
+    """
+
+    def __init__(self, home: Path | None = None, *, rebuilding: bool = False,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
         self.home = Path(home) if home is not None else config.lab_home()
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.path = self.home / "runs.sqlite3"
-        with self._connect() as db:
+        self.path = self.home / DATABASE
+        self._heartbeat_seconds = heartbeat_seconds
+        self._beat_lock = threading.Lock()
+        self._beating: set[int] = set()  # active runs created through this store, kept alive by its heartbeat
+        self._beater: threading.Thread | None = None
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"The lab folder {self.home} cannot be created ({exc.strerror or exc}): point "
+                             f"{config.HOME_ENV} at a writable folder.") from None
+        if not rebuilding:
+            self._refuse_broken_file()
+        with self._connect(create=True) as db:
+            found = db.execute("PRAGMA quick_check").fetchone()[0]
+            if found != "ok":
+                raise StoreError(self._broken(f"is damaged ({found})"))
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # two processes opening an older database add its columns once
+            have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
+            for column, kind in LATER_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            db.execute("COMMIT")
 
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
 
+    def _broken(self, problem: str) -> str:
+        return (f"The run database {self.path} {problem}. It was left as it is, and nothing was written; {REBUILD}, "
+                f"or point {config.HOME_ENV} at another folder.")
+
+    def _refuse_broken_file(self) -> None:
+        problem = file_problem(self.path, self.runs_dir)
+        if problem:
+            raise StoreError(self._broken(problem))
+
+    def check(self) -> RunStore:
+        """This store, after a cheap look at its file (for pages, before each use); a StoreError when it broke."""
+        self._refuse_broken_file()
+        return self
+
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=30000")
+    def _connect(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection; SQLite errors become StoreErrors. Only `create` may make the file: a database deleted
+        while the lab runs is reported, never silently replaced by an empty one."""
+        uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
         try:
+            db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
             yield db
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
         finally:
             db.close()
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        problem = file_problem(self.path, self.runs_dir)
+        if problem:
+            return StoreError(self._broken(problem))
+        if not os.access(self.home, os.W_OK) or "readonly" in str(exc) or "unable to open" in str(exc):
+            return StoreError(f"The run database {self.path} cannot be opened for writing ({exc}): the lab needs a "
+                              f"writable folder; point {config.HOME_ENV} at one.")
+        return StoreError(self._broken(f"cannot be used ({exc})"))
 
     def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
         with self._connect() as db:
@@ -156,23 +276,114 @@ class RunStore:
 
     # --- writes -------------------------------------------------------------------------------------------
     def create(self, preset: str, config_values: dict[str, Any], owner: str | None = None) -> int:
+        pid = os.getpid()
         cur = self._write(
-            "INSERT INTO runs (preset, config, status, owner, pid, host, created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-            (preset, json.dumps(config_values), owner, os.getpid(), socket.gethostname(), time.time()),
+            "INSERT INTO runs (preset, config, status, owner, pid, host, process, heartbeat_at, created_at)"
+            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+            (preset, json.dumps(config_values), owner, pid, socket.gethostname(), process_identity(pid), time.time(),
+             time.time()),
         )
-        return int(cur.lastrowid)
+        run_id = int(cur.lastrowid)
+        self._keep_alive(run_id)
+        return run_id
 
-    def set_model_dir(self, run_id: int, model_dir: Path) -> None:
-        """Folders inside the lab home are stored relative to it, so a moved or copied home keeps its models."""
-        path = Path(model_dir).absolute()
+    def _stored_dir(self, folder: Path) -> str:
+        """How a folder is recorded: relative to the lab home when inside it, so a moved home keeps its models."""
+        path = Path(folder).absolute()
         try:
             path = path.relative_to(self.home.absolute())
         except ValueError:
             pass
-        self._write("UPDATE runs SET model_dir=? WHERE id=?", (str(path), run_id))
+        return str(path)
+
+    def set_model_dir(self, run_id: int, model_dir: Path) -> None:
+        self._write("UPDATE runs SET model_dir=? WHERE id=?", (self._stored_dir(model_dir), run_id))
+
+    def user_of(self, folder: Path) -> int | None:
+        """The run whose folder this is, if any."""
+        with self._connect() as db:
+            row = db.execute("SELECT id FROM runs WHERE model_dir=? ORDER BY id LIMIT 1",
+                             (self._stored_dir(folder),)).fetchone()
+        return None if row is None else int(row["id"])
+
+    def check_folder(self, folder: Path) -> None:
+        """Refuse a run folder the lab may not write into, before anything is trained: one that another run uses,
+        a non-empty folder (a user's files, or another run's model), a file, or a place that cannot be written."""
+        folder = Path(folder).absolute()
+        used = self.user_of(folder)
+        if used is not None:
+            raise StoreError(f"{folder} is already the folder of run #{used}: choose a new or empty folder, so "
+                             "that run's model is not replaced.")
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise StoreError(f"{folder} is a file, not a folder: choose a new or empty folder for the run.")
+            try:
+                found = sorted(p.name for p in folder.iterdir())
+            except OSError as exc:
+                raise StoreError(f"{folder} cannot be read ({exc.strerror}): choose another folder.") from None
+            if found:
+                what = ("another run's model" if bundle.MODEL in found or bundle.MARKER in found
+                        else "files that are not a run's (" + ", ".join(found[:3]) + (", …" if len(found) > 3 else "") + ")")
+                raise StoreError(f"{folder} is not empty: it holds {what}. Choose a new or empty folder; the lab "
+                                 "never writes into a folder with other files in it.")
+            existing = folder
+        else:
+            existing = folder.parent
+            while not existing.exists() and existing != existing.parent:
+                existing = existing.parent
+            if not existing.is_dir():
+                raise StoreError(f"{folder} cannot be created: {existing} is a file, not a folder.")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise StoreError(f"{folder} cannot be written: {existing} is not writable.")
+
+    def claim_folder(self, run_id: int, out_dir: Path | None = None) -> Path:
+        """Give a new run its folder: `out_dir` when it is new or empty, else runs/<id>, which must not exist yet.
+
+        A refused folder removes the run's record again (it never started) and raises a StoreError.
+        """
+        default = out_dir is None
+        folder = (self.runs_dir / str(run_id)) if default else Path(out_dir).absolute()
+        try:
+            if default:
+                try:
+                    folder.mkdir(parents=True)
+                except FileExistsError:
+                    raise StoreError(self._broken(
+                        f"has no run #{run_id}, but its folder {folder} exists: the database does not match the run "
+                        "folders (was it replaced?)")) from None
+                created = True
+            else:
+                self.check_folder(folder)
+                created = not folder.exists()
+                folder.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:  # one transaction: two runs can never claim the same folder
+                db.execute("BEGIN IMMEDIATE")
+                row = db.execute("SELECT id FROM runs WHERE model_dir=? AND id != ?",
+                                 (self._stored_dir(folder), run_id)).fetchone()
+                if row is None:
+                    db.execute("UPDATE runs SET model_dir=? WHERE id=?", (self._stored_dir(folder), run_id))
+                db.execute("COMMIT")
+            if row is not None:
+                raise StoreError(f"{folder} is already the folder of run #{row['id']}: choose a new or empty folder.")
+            record = self.get(run_id)
+            bundle.claim(folder, run_id, created, {"preset": record.preset, "config": record.config,
+                                                   "owner": record.owner, "created_at": record.created_at})
+        except OSError as exc:
+            self._forget(run_id)
+            raise StoreError(f"The run folder {folder} cannot be written ({exc.strerror or exc}).") from None
+        except BaseException:
+            self._forget(run_id)
+            raise
+        return folder
+
+    def _forget(self, run_id: int) -> None:
+        """Drop the record of a run that never started."""
+        self._stop_beating(run_id)
+        self._write("DELETE FROM runs WHERE id=?", (run_id,))
 
     def mark_running(self, run_id: int) -> None:
-        self._write("UPDATE runs SET status='running', started_at=? WHERE id=?", (time.time(), run_id))
+        self._write("UPDATE runs SET status='running', started_at=?, heartbeat_at=? WHERE id=?",
+                    (time.time(), time.time(), run_id))
 
     def add_epoch(self, run_id: int, metrics: dict[str, Any], probes: list[float] | None = None) -> None:
         values = tuple(metrics.get(k) for k in EPOCH_FIELDS)
@@ -184,10 +395,16 @@ class RunStore:
 
     def finish(self, run_id: int, status: str, *, train_seconds: float | None = None, test_accuracy: float | None = None,
                test_loss: float | None = None, error: str | None = None) -> None:
+        self._stop_beating(run_id)
         self._write(
             "UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=? WHERE id=?",
             (status, time.time(), train_seconds, test_accuracy, test_loss, error, run_id),
         )
+        with self._connect() as db:
+            row = db.execute("SELECT model_dir FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is not None and row["model_dir"]:  # the folder keeps the outcome too, for `runs rebuild`
+            bundle.note_outcome(self.home / row["model_dir"], status=status, train_seconds=train_seconds,
+                                test_accuracy=test_accuracy, test_loss=test_loss)
 
     def update_text(self, run_id: int, *, name: str | None = None, note: str | None = None) -> None:
         self.get(run_id)
@@ -197,31 +414,64 @@ class RunStore:
             self._write("UPDATE runs SET note=? WHERE id=?", (note.strip(), run_id))
 
     def delete(self, run_id: int) -> None:
-        """Remove the record, its epochs and its model folder."""
+        """Remove the record and its epochs, and of its folder only the run's own files (the folder too when the lab
+        made it and nothing else is in it)."""
         record = self.get(run_id)
         if record.model_dir:
-            shutil.rmtree(record.model_dir, ignore_errors=True)
+            folder = Path(record.model_dir)
+            bundle.remove(folder, lab_made=folder.absolute() == (self.runs_dir / str(run_id)).absolute())
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
 
+    # --- liveness -----------------------------------------------------------------------------------------
+    def _keep_alive(self, run_id: int) -> None:
+        with self._beat_lock:
+            self._beating.add(run_id)
+            if self._beater is None:
+                self._beater = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
+                self._beater.start()
+
+    def _stop_beating(self, run_id: int) -> None:
+        with self._beat_lock:
+            self._beating.discard(run_id)
+
+    def _beat(self) -> None:
+        """While this process has active runs, note every few seconds that they are alive; then end."""
+        while True:
+            time.sleep(self._heartbeat_seconds)
+            with self._beat_lock:
+                ids = sorted(self._beating)
+                if not ids:
+                    self._beater = None
+                    return
+            try:
+                self._write(f"UPDATE runs SET heartbeat_at=? WHERE id IN ({','.join('?' * len(ids))})",
+                            (time.time(), *ids))
+            except StoreError:
+                pass  # a broken database is reported by whoever reads it; the heartbeat tries again
+
     def recover(self) -> int:
-        """Mark runs whose process died while they were queued or running as interrupted; returns how many."""
+        """Mark runs whose process died while they were queued or running as interrupted, and delete the partial
+        files their interrupted saves left; returns how many."""
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT id, pid, host FROM runs WHERE status IN ({','.join('?' * len(ACTIVE))})", ACTIVE
+                f"SELECT * FROM runs WHERE status IN ({','.join('?' * len(ACTIVE))})", ACTIVE
             ).fetchall()
-        dead = [r["id"] for r in rows if not _alive(r["pid"], r["host"])]
-        for run_id in dead:
+        now = time.time()
+        dead = [r for r in rows if not _alive(r, now)]
+        for row in dead:
             self._write(
                 "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?),"
                 " error=COALESCE(error, 'The process running it stopped before it finished.') WHERE id=? AND status IN ('queued','running')",
-                (time.time(), run_id),
+                (now, row["id"]),
             )
+            if row["model_dir"]:
+                bundle.remove_partials(self.home / row["model_dir"])
         return len(dead)
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
         data = dict(row)
-        for key in ("pid", "host"):
+        for key in PRIVATE_COLUMNS:
             data.pop(key)
         data["config"] = json.loads(data["config"])
         if data["model_dir"]:
@@ -247,6 +497,8 @@ class RunStore:
         return self._histories([run_id])[run_id]
 
     def get(self, run_id: int) -> RunRecord:
+        if not 0 < run_id <= MAX_ID:
+            raise RunNotFoundError(f"There is no run #{run_id}: run ids are whole numbers from 1.")
         self.recover()
         with self._connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
@@ -282,4 +534,74 @@ class RunStore:
 
     def usable(self) -> list[RunRecord]:
         """Runs with a saved model, newest first."""
-        return [r for r in self.list(statuses=USABLE) if r.model_dir]
+        return [r for r in self.list(statuses=USABLE) if r.model_dir and r.test_accuracy is not None]
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Move a broken database (and its WAL files) out of the way under a dated name; never delete it."""
+    if not path.exists():
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            part.rename(aside.with_name(aside.name + suffix))
+    return aside
+
+
+def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]:
+    """Index again every run folder under runs/ that the database lacks: the cure for a lost, emptied or broken
+    database. A broken database file is moved aside (never deleted); a healthy one keeps its records.
+
+    Returns the store, the ids of the runs added back, and where a broken file was moved.
+    """
+    home = Path(home) if home is not None else config.lab_home()
+    path, runs_dir = home / DATABASE, home / "runs"
+    aside = None
+    if file_problem(path, runs_dir) or (path.exists() and path.stat().st_size == 0):
+        aside = _set_aside(path)
+    try:
+        store = RunStore(home, rebuilding=True)
+    except StoreError:
+        aside = _set_aside(path)  # damaged inside, behind a sound header
+        store = RunStore(home, rebuilding=True)
+    with store._connect() as db:
+        known = {int(row["id"]) for row in db.execute("SELECT id FROM runs")}
+    added = []
+    for folder in _run_folders(runs_dir):
+        run_id = int(folder.name)
+        if run_id in known:
+            continue
+        mark = bundle.marker(folder) or {}
+        try:
+            saved = json.loads((folder / bundle.CONFIG).read_text())
+        except (OSError, ValueError):
+            saved = mark.get("config")
+        if not isinstance(saved, dict) or "preset" not in saved:
+            continue  # neither the bundle nor the marker says what was trained: not a run folder we can index
+        try:
+            history = json.loads((folder / bundle.HISTORY).read_text())
+        except (OSError, ValueError):
+            history = []
+        finished = (folder / bundle.MODEL).is_file()
+        status = mark.get("status") if finished and mark.get("status") in USABLE else "finished"
+        created = float(mark.get("created_at") or folder.stat().st_mtime)
+        with store._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
+                " test_accuracy, test_loss, model_dir, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
+                 mark.get("owner"), created, folder.stat().st_mtime, mark.get("train_seconds"),
+                 mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
+                 None if finished else "Restored by `runs rebuild`: the run has no saved model."),
+            )
+            for epoch in history if isinstance(history, list) else []:
+                if isinstance(epoch, dict) and isinstance(epoch.get("epoch"), int):
+                    db.execute(
+                        "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
+            db.execute("COMMIT")
+        added.append(run_id)
+    return store, added, aside

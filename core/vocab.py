@@ -1,7 +1,6 @@
-"""Words <-> ids the way Keras encoded IMDB: lower-case `[a-z0-9']+` tokens, id = rank + 3, `>` start, `?` unknown."""
+"""Words <-> ids the way Keras encoded IMDB: its `Tokenizer` default split, id = rank + 3, `>` start, `?` unknown."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,7 +9,20 @@ from core.data import INDEX_FROM, OOV, START
 
 PAD = 0
 START_MARK, OOV_MARK = ">", "?"
-TOKEN = re.compile(r"[a-z0-9']+")
+FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # Keras `Tokenizer` / `text_to_word_sequence` defaults
+_TO_SPACE = bytes.maketrans(FILTERS.encode(), b" " * len(FILTERS))
+
+
+def split_words(text: str) -> list[str]:
+    """The words Keras's `text_to_word_sequence` makes of `text`, the rule the IMDB word index was built with.
+
+    Lower-case, every filter character becomes a space, split on the space character only: accents, apostrophes
+    and odd characters such as `\\x85` stay inside words (`cliché`, `it´s`, `don't` and `most\\x85and` are words).
+    The filters are ASCII, which UTF-8 never uses inside another character, so translating the UTF-8 bytes is the
+    same as Keras's `str.translate`, about five times faster.
+    """
+    utf8 = text.lower().encode("utf-8", "surrogatepass").translate(_TO_SPACE)
+    return list(filter(None, utf8.decode("utf-8", "surrogatepass").split(" ")))
 
 
 @dataclass(frozen=True)
@@ -60,13 +72,14 @@ class Vocabulary:
     def tokens(self, text: str, num_words: int | None = None) -> list[Token]:
         """Typed text to tokens; a lone `?` is an unknown word and a leading `>` the start mark, so decoded text round-trips."""
         out: list[Token] = []
-        for n, chunk in enumerate(text.lower().split()):
+        chunks = [c for c in text.replace("\t", " ").replace("\n", " ").split(" ") if c]
+        for n, chunk in enumerate(chunks):
             if chunk == START_MARK and n == 0:
                 continue
             if chunk == OOV_MARK:
                 out.append(Token(OOV_MARK, None, OOV))
                 continue
-            for word in TOKEN.findall(chunk):
+            for word in split_words(chunk):
                 rank = self.word_to_rank.get(word)
                 if rank is None:
                     out.append(Token(word, None, None))

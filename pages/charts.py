@@ -1,10 +1,15 @@
-"""Plotly figures the pages share: learning curves (one run or several), probe scores, confusion matrix."""
+"""Plotly figures the pages share: learning curves (one run or several), probe scores, confusion matrix.
+
+Labels may be user text (run names, pinned reviews): they are escaped for Plotly's pseudo-HTML, and hover text
+reads them through `%{fullData.name}`, never by pasting them into a hover template."""
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from pages.ui import escape
 
 COLORS = ("#1f5fbf", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#0b7285", "#e67700", "#495057")
 TICK_STEPS = ((20, 1), (50, 5))  # (longest run, epochs between ticks); longer runs get a tick every 10 epochs
@@ -29,6 +34,7 @@ def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: 
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
     for n, (label, history) in enumerate(series):
+        label = escape(label, "plotly")
         color = COLORS[n % len(COLORS)]
         epochs_x = [h["epoch"] for h in history]
         seconds = [h.get("seconds") for h in history]
@@ -42,7 +48,7 @@ def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: 
                     x=epochs_x, y=values, mode="lines+markers", name=f"{label} · {kind}",
                     line={"color": color, "dash": dash, "width": width}, marker={"size": 7 if n == 0 else 4},
                     customdata=seconds, legendgroup=label, showlegend=col == 1,
-                    hovertemplate=f"{label} {kind} {metric}<br>epoch %{{x}}: %{{y:.4f}}<br>epoch took %{{customdata:.1f}} s<extra></extra>",
+                    hovertemplate=f"%{{fullData.name}} {metric}<br>epoch %{{x}}: %{{y:.4f}}<br>epoch took %{{customdata:.1f}} s<extra></extra>",
                 ), row=1, col=col)
     if best_epoch is not None:
         for col in (1, 2):
@@ -61,10 +67,10 @@ def probes(texts: Sequence[str], scores: Sequence[Sequence[float]], epochs: int 
     fig = go.Figure()
     for n, text in enumerate(texts):
         ys = [row[n] for row in scores if n < len(row)]
-        label = text if len(text) <= 40 else text[:37] + "…"
+        label = escape(text if len(text) <= 40 else text[:37] + "…", "plotly")
         fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers", name=label,
                                  line={"color": COLORS[n % len(COLORS)], "width": 2.5},
-                                 hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.3f}}<extra></extra>"))
+                                 hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.3f}<extra></extra>"))
     fig.add_hline(y=0.5, line={"color": "#868e96", "dash": "dot"})
     fig.update_yaxes(range=[0, 1], title_text="score (1 = positive)")
     fig.update_xaxes(**_epoch_axis(epochs))

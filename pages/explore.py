@@ -5,7 +5,6 @@ The state worth sharing (split, label, search, page, review, tab) is bound to th
 """
 from __future__ import annotations
 
-import html
 from typing import Sequence
 
 import numpy as np
@@ -13,11 +12,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import config, data, explore
+from core.errors import LabError
 from core.hparams import MAX_WORD_ID, PARAMS
 from core.vocab import Vocabulary
 from pages import ui
 
 VOCAB_SIZES = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, MAX_WORD_ID + 1)
+DEFAULT_VOCAB = 10_000
+VOCAB_LINKED = "_explore_num_words_url"  # the `num_words` URL value already applied to the slider
 PER_PAGE = (5, 10, 20, 50)
 PREVIEW_WORDS = 300
 TABS = ("Reviews", "Charts", "Word index")
@@ -59,6 +61,19 @@ def _vocab_label(n: int) -> str:
     return f"all ({n:,})" if n > MAX_WORD_ID else f"{n:,}"
 
 
+def _vocabulary_size_from_url() -> None:
+    """`?num_words=5000` sets the vocabulary slider, once per link value (a bound slider would put "5,000" in it)."""
+    raw = st.query_params.get("num_words")
+    if VOCAB_LINKED in st.session_state and raw == st.session_state[VOCAB_LINKED]:
+        return
+    st.session_state[VOCAB_LINKED] = raw
+    try:
+        st.session_state["num_words"] = DEFAULT_VOCAB if raw is None else explore.vocabulary_size(raw, VOCAB_SIZES)
+    except LabError as exc:
+        st.warning(ui.escape(exc), icon="🔗")
+        st.session_state["num_words"] = DEFAULT_VOCAB
+
+
 def _first_page() -> None:
     """Filters changed: start again from the first page of results."""
     st.session_state["page"] = 1
@@ -69,12 +84,12 @@ def _close_review() -> None:
 
 
 def _span(text: str, style: str, title: str) -> str:
-    return f'<span style="{style}" title="{html.escape(title, quote=True)}">{text}</span>'
+    return f'<span style="{style}" title="{ui.escape(title, "html")}">{text}</span>'
 
 
 def _word_html(word: explore.Word, num_words: int) -> str:
     """One word, with the marks the model sees made visible: `>` start, `?` unknown, `?word` beyond num_words."""
-    text = html.escape(word.text)
+    text = ui.escape(word.text, "html")
     if word.kind == "start":
         out = _span("&gt;", STYLES["start"], "id 1: start of the review")
     elif word.kind == "unknown":
@@ -97,7 +112,7 @@ def _legend(num_words: int) -> None:
     parts = zip(sample, ("start of review (id 1)", "unknown in the data (id 2)",
                          f"word outside num_words {num_words:,}: the model sees ?", "search match"))
     st.html('<div style="font-size:1.05rem;line-height:2.2">'
-            + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {html.escape(t)}" for w, t in parts) + "</div>")
+            + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {ui.escape(t, 'html')}" for w, t in parts) + "</div>")
 
 
 def _pin(text: str) -> None:
@@ -120,9 +135,9 @@ def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: in
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {LABEL_BADGES[label]}")
-        pin_col.button("Pin for training", icon="📌", key=f"pin_{key}_{index}", type="tertiary",
+        pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
                        on_click=_pin, args=(vocab.decode(ids),),
-                       help="Add this review to the ones the Train page re-scores after every epoch.")
+                       help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
         text_col, ids_col = st.columns([3, 2]) if show_ids else (st.container(), None)
@@ -147,14 +162,15 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     text = search_col.text_input("Search for a word or phrase", key="q", placeholder="e.g. waste of time",
                                  on_change=_first_page, bind="query-params",
                                  help="Finds reviews holding these words one after the other.")
-    review = jump_col.number_input("Jump to review #", min_value=0, max_value=len(split) - 1, value=None, step=1,
-                                   key="review", placeholder=f"0 to {len(split) - 1:,}", bind="query-params")
+    # No min/max: an out-of-range number reaches the page, which then drops the old review and says why.
+    review = jump_col.number_input("Jump to review #", value=None, step=1, key="review",
+                                   placeholder=f"0 to {len(split) - 1:,}", bind="query-params")
     per_page = per_page_col.selectbox("Per page", PER_PAGE, index=0, key="per_page", on_change=_first_page)
 
     query = explore.parse_query(text, vocab)
     message = query.message()
     if message:
-        st.warning(message, icon="🔤")
+        st.warning(ui.escape(message), icon="🔤")
     phrase = query.ids if query.searchable else ()
     if query.searchable:
         selection = _selection(_source(), split_name, label_name, phrase)
@@ -164,8 +180,10 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
         selection = explore.Selection(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     _legend(num_words)
 
-    if review is not None:
-        index = int(review)
+    index = None
+    if review is not None:  # out of range: the red message replaces the review it would have shown
+        index = ui.attempt(lambda: explore.review_index(review, len(split), SPLIT_NAMES[split_name]))
+    if index is not None:
         where = explore.position_in(selection.indices, index)
         note = ("not in the results below: the filters leave it out" if where is None
                 else f"result {where + 1:,} of {len(selection):,}, on page {where // per_page + 1}")
@@ -177,7 +195,7 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     scope = f"{kind} {SPLIT_NAMES[split_name]} reviews".strip()
     if query.searchable:
         times = f" ({selection.total_hits:,} times)" if selection.total_hits != len(selection) else ""
-        summary = f"**{len(selection):,}** {scope} contain “{' '.join(query.words)}”{times}."
+        summary = f"**{len(selection):,}** {scope} contain “{ui.escape(' '.join(query.words))}”{times}."
     elif message:
         summary = f"**0** {scope} match."
     else:
@@ -313,7 +331,7 @@ def _word_index_tab(vocab: Vocabulary, split_name: str, num_words: int) -> None:
         if text.strip():
             info = explore.lookup_word(vocab, text, counts)
             if info is None:
-                st.warning(f"“{text.strip()}” is not in the word index.", icon="🔤")
+                st.warning(ui.escape(explore.lookup_problem(text)), icon="🔤")
             else:
                 _show_info(info, num_words, where)
     with rank_col:
@@ -354,9 +372,15 @@ split_name = split_col.segmented_control("Split", explore.SPLITS, default="train
                                          bind="query-params")
 label_name = label_col.segmented_control("Label", explore.LABEL_FILTERS, default="all", required=True, key="label",
                                          on_change=_first_page, bind="query-params")
-num_words = vocab_col.select_slider("Vocabulary size (num_words)", VOCAB_SIZES, value=10_000, key="num_words",
+_vocabulary_size_from_url()
+num_words = vocab_col.select_slider("Vocabulary size (num_words)", VOCAB_SIZES, key="num_words",
                                     format_func=_vocab_label, help=PARAMS["num_words"].help)
-show_ids = ids_col.toggle("Show raw ids", key="show_ids")
+if num_words == DEFAULT_VOCAB:  # the address holds what differs from the default, as plain digits
+    st.query_params.pop("num_words", None)
+else:
+    st.query_params["num_words"] = str(num_words)
+st.session_state[VOCAB_LINKED] = st.query_params.get("num_words")
+show_ids = ids_col.toggle("Show raw ids", key="show_ids", bind="query-params")
 clip = explore.clipping(_counts(_source(), split_name, "all", MAX_WORD_ID + 1), num_words)
 st.caption(f"At num_words {_vocab_label(num_words)}, {clip.share:.1%} of the words in the {SPLIT_NAMES[split_name]} "
            f"reviews become ? ({clip.clipped_words:,} of {clip.distinct_words:,} distinct words). "

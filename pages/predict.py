@@ -1,16 +1,20 @@
 """Predict: type a review, get a score from a finished run, and see which words moved it."""
 from __future__ import annotations
 
-import html
 import time
 
 import streamlit as st
 
-from core import predict
+from core import export, predict
+from core.errors import LabError
 from core.predict import Explanation
+from core.verdict import Verdict
 from core.store import RunRecord
 from pages import ui
 
+VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
+LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
+MISSING = "has no saved model to score with (it is not on this server, or it ended before training finished)"
 EXAMPLES = {
     "Plainly positive": "A wonderful film with a brilliant cast and a moving story. I loved every minute of it.",
     "Plainly negative": "Boring, badly acted and far too long. A complete waste of time.",
@@ -26,31 +30,49 @@ def _label(record: RunRecord) -> str:
     return f"{record.title} · test accuracy {ui.percent(record.test_accuracy)} · {when}"
 
 
+def _run_from_link(runs: list[RunRecord]) -> None:
+    """A `?run=ID` link (the Train page's, or a shared one) selects that run, once per link value."""
+    wanted = st.query_params.get("run")
+    if wanted is None or wanted == st.session_state.get(LINKED):
+        return
+    st.session_state[LINKED] = wanted
+    try:
+        st.session_state.predict_run = export.linked_run(wanted, runs, MISSING).id
+    except LabError as exc:
+        st.warning(f"{ui.escape(exc)} Showing the newest model instead.", icon="🔗")
+
+
 def _choose_run() -> RunRecord | None:
-    runs = ui.store().usable()
+    runs = export.scorable(ui.store().usable())
     if not runs:
         st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
                 "then come back to score your own reviews.", icon="🧪")
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return None
     by_id = {r.id: r for r in runs}
+    _run_from_link(runs)
+    if st.session_state.get("predict_run") not in by_id:
+        st.session_state.predict_run = runs[0].id
     chosen = st.selectbox("Model", list(by_id), format_func=lambda i: _label(by_id[i]), key="predict_run",
-                          help="Any finished run; the most recent is chosen first.")
+                          help="Any run with a saved model; the most recent is chosen first.")
+    st.query_params["run"] = str(chosen)  # the address names the model, so it can be shared
+    st.session_state[LINKED] = str(chosen)
     return by_id[chosen]
 
 
-def _verdict(score: float) -> None:
-    positive = score >= 0.5
-    color = "#2b8a3e" if positive else "#c92a2a"
-    word = "Positive" if positive else "Negative"
+def _verdict(verdict: Verdict) -> None:
+    """The label big, the score beside it, and the verdict's own sentence when the label alone would mislead."""
     st.html(
         f"<div style='display:flex;align-items:center;gap:1.2rem;margin:.4rem 0 1rem'>"
-        f"<span style='background:{color};color:white;font-size:2rem;font-weight:700;padding:.3rem 1.1rem;"
-        f"border-radius:.6rem'>{word}</span>"
-        f"<span style='font-size:1.6rem'>score <b>{score:.3f}</b> <span style='color:#555'>(0 = negative, "
-        f"1 = positive)</span></span></div>"
+        f"<span style='background:{VERDICT_COLORS[verdict.label]};color:white;font-size:2rem;font-weight:700;"
+        f"padding:.3rem 1.1rem;border-radius:.6rem'>{verdict.label.capitalize()}</span>"
+        f"<span style='font-size:1.6rem'>score <b>{verdict.score:.3f}</b> <span style='color:#555'>(0 = negative, "
+        f"1 = positive; {verdict.margin:.3f} from the 0.5 line)</span></span></div>"
     )
-    st.progress(score)
+    st.progress(verdict.score)
+    if verdict.note:
+        note = ui.escape(verdict.note[0].upper() + verdict.note[1:] + ".")
+        (st.warning if verdict.label == "no known words" else st.info)(note, icon="🤔")
 
 
 def _word_html(explanation: Explanation) -> str:
@@ -58,7 +80,7 @@ def _word_html(explanation: Explanation) -> str:
     scale = max((abs(w.effect) for w in explanation.words if w.effect is not None), default=0.0) or 1.0
     parts = []
     for w in explanation.words:
-        text = html.escape(w.text)
+        text = ui.escape(w.text, "html")
         if w.status == "not in word index":
             parts.append(f"<span title='not in the IMDB word index: dropped, as Keras did' style='color:#868e96;"
                          f"text-decoration:line-through;padding:0 .15rem'>{text}</span>")
@@ -66,6 +88,10 @@ def _word_html(explanation: Explanation) -> str:
         if w.status == "outside vocabulary":
             parts.append(f"<span title='outside this model&#39;s vocabulary: the model sees ?' style='border:2px dashed "
                          f"#868e96;border-radius:.3rem;padding:0 .2rem'>{text}&nbsp;<b>?</b></span>")
+            continue
+        if w.status == "not measured":
+            parts.append(f"<span title='not measured: only the first {predict.MAX_EXPLAINED_WORDS} distinct words "
+                         f"are' style='color:#868e96;border-bottom:2px dotted #adb5bd'>{text}</span>")
             continue
         effect = w.effect or 0.0
         alpha = min(abs(effect) / scale, 1.0) * 0.75
@@ -76,7 +102,9 @@ def _word_html(explanation: Explanation) -> str:
               "<span style='background:rgba(43,138,62,.6);padding:0 .3rem'>pushes towards positive</span> · "
               "<span style='background:rgba(201,42,42,.6);padding:0 .3rem'>pushes towards negative</span> · "
               "<span style='border:2px dashed #868e96;padding:0 .3rem'>word ?</span> outside the model's vocabulary · "
-              "<span style='color:#868e96;text-decoration:line-through'>word</span> not in the word index</div>")
+              "<span style='color:#868e96;text-decoration:line-through'>word</span> not in the word index"
+              + (" · <span style='color:#868e96;border-bottom:2px dotted #adb5bd'>word</span> not measured"
+                 if explanation.unmeasured else "") + "</div>")
     return f"<div style='font-size:1.35rem;line-height:2.3rem'>{' '.join(parts)}</div>{legend}"
 
 
@@ -99,7 +127,7 @@ def _effects_html(explanation: Explanation, top: int = 12) -> str | None:
         left, right = ("", bar) if effect > 0 else (bar, "")
         rows.append(
             f"<div style='display:grid;grid-template-columns:10rem 1fr 2px 1fr 5.5rem;align-items:center;gap:0 .4rem'>"
-            f"<span style='text-align:right;overflow:hidden;text-overflow:ellipsis'>{html.escape(word)}</span>"
+            f"<span style='text-align:right;overflow:hidden;text-overflow:ellipsis'>{ui.escape(word, 'html')}</span>"
             f"<div style='display:flex;justify-content:flex-end'>{left}</div><div style='background:#495057;"
             f"height:1.7rem'></div><div>{right}</div><span style='color:{color};font-variant-numeric:tabular-nums'>"
             f"{effect:+.4f}</span></div>")
@@ -114,27 +142,14 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
     st.markdown("**The ids** (start token `>` = 1, unknown `?` = 2, word = its rank + 3)")
     tokens = " ".join(f"`{i}`" for i in ids[:400])
     st.markdown(tokens + (" …" if len(ids) > 400 else ""))
-    st.markdown("**Decoded back**: " + html.escape(vocabulary.decode(ids, hp.num_words)))
-    seen = explanation.model_input
-    if "truncated" in seen:
-        cut, padding = seen["truncated"], seen["padding"]
-        if cut:
-            st.warning(f"The review has {len(ids)} ids; maxlen {seen['maxlen']} keeps the last {seen['maxlen']} "
-                       f"and cuts the first {cut} off.")
-        else:
-            st.caption(f"{len(ids)} ids, padded in front with {padding} zeros to maxlen {seen['maxlen']}.")
-    if "active_positions" in seen:
-        positions = seen["active_positions"]
-        st.caption(f"Multi-hot input: {len(positions)} of the {seen['width']:,} vocabulary positions are on: "
-                   + ", ".join(str(p) for p in positions[:60]) + (" …" if len(positions) > 60 else ""))
-    if "ngrams" in seen:
-        grams = [" ".join(vocabulary.id_to_word(i) for i in gram) for gram in seen["ngrams"]]
-        st.caption(f"{len(grams)} n-gram features are on (of {seen.get('width', 0):,}): "
-                   + ", ".join(f"“{g}”" for g in grams[:40]) + (" …" if len(grams) > 40 else ""))
+    st.markdown("**Decoded back**: " + ui.escape(vocabulary.decode(ids, hp.num_words)))
+    for remark in explanation.model_input.remarks(vocabulary.id_to_word):
+        (st.warning if remark.warning else st.caption)(ui.escape(remark.text))
 
 
 # --- page --------------------------------------------------------------------------------------------------
 st.title("💬 Score a review")
+ui.require_store()
 record = _choose_run()
 if record is not None:
     st.markdown("Try an example:")
@@ -143,7 +158,9 @@ if record is not None:
         if col.button(name, key=f"example_{name}", width="stretch", help=text):
             st.session_state.predict_text = text
             st.session_state.predict_go = True
-    st.text_area("Review", key="predict_text", height=140, placeholder="Type or paste a movie review…")
+    st.text_area("Review", key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
+                 placeholder=f"Type or paste a movie review (up to {predict.MAX_TEXT_CHARS:,} characters, longer "
+                             "than any IMDB review)…")
     if st.button("Score review", type="primary"):
         st.session_state.predict_go = True
     if st.session_state.get("predict_go"):
@@ -154,8 +171,12 @@ if record is not None:
             scorer = ui.attempt(lambda: predict.scorer(record.model_dir))
             explanation = ui.attempt(lambda: scorer.explain(text)) if scorer else None
             if explanation is not None:
-                _verdict(explanation.score)
+                _verdict(explanation.verdict)
                 st.subheader("Why")
+                if explanation.unmeasured:
+                    st.caption(f"Only the first {predict.MAX_EXPLAINED_WORDS:,} distinct words are measured (one "
+                               f"extra scoring each); the other {explanation.unmeasured:,} are shown in grey, "
+                               "dotted, without an effect.")
                 st.html(_word_html(explanation))
                 bars = _effects_html(explanation)
                 if bars is not None:

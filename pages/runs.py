@@ -11,6 +11,7 @@ from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, ui
 
 PICK = "runs_pick"  # the run ids picked to compare and manage
+LINKED = "_runs_linked_run"  # the `run` URL value already applied to the picked runs
 CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
 FLASH = "runs_flash"  # (kind, message) shown once after an action
 MAX_PICK = 8
@@ -29,6 +30,7 @@ def _flash(kind: str, message: str) -> None:
 
 def _show_flash() -> None:
     kind, message = st.session_state.pop(FLASH, (None, None))
+    message = ui.escape(message)  # it may quote a run's name
     if kind == "success":
         st.success(message, icon="✅")
         st.toast(message, icon="✅")  # seen even when the form that saved is far down the page
@@ -70,7 +72,7 @@ def _delete(run_id: int) -> None:
         store.delete(run_id)
         if record.model_dir:
             predict.forget(record.model_dir)
-        return f"Deleted run #{run_id} ({record.title}), its curves and its model folder."
+        return f"Deleted run #{run_id} ({record.title}), its curves and its model files."
 
     st.session_state.pop(CONFIRM, None)
     _guarded(delete)
@@ -124,20 +126,40 @@ def _table(shown: list[RunRecord], total: int) -> None:
                "every setting and the notes.")
 
 
+def _linked(records: list[RunRecord], picked: list[int]) -> list[int]:
+    """A `?run=ID` link puts that run first among the picked ones, once per link value."""
+    wanted = st.query_params.get("run")
+    if wanted is None or wanted == st.session_state.get(LINKED):
+        return picked
+    st.session_state[LINKED] = wanted
+    try:
+        run_id = export.linked_run(wanted, records, "is not on this server (it may have been deleted)").id
+    except LabError as exc:
+        st.warning(ui.escape(exc), icon="🔗")
+        return picked
+    return [run_id] + [i for i in picked if i != run_id]
+
+
 def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]:
     by_id = {r.id: r for r in records}
     picked = [i for i in st.session_state.get(PICK, []) if i in by_id]  # deleted runs drop out
     if PICK not in st.session_state:  # first visit: the newest run with a model, else the newest with curves
         usable = [r for r in records if r.status in USABLE and r.model_dir]
         picked = [(usable or [r for r in records if r.history] or records)[0].id]
-    st.session_state[PICK] = picked[:MAX_PICK]
+    st.session_state[PICK] = _linked(records, picked)[:MAX_PICK]
     options = [r.id for r in shown] + [i for i in picked if i not in {r.id for r in shown}]
     st.multiselect(
         "Runs to compare and manage", options, key=PICK, max_selections=MAX_PICK,
         format_func=lambda i: _label(by_id[i]), placeholder="Pick one or more runs from the table",
         help=f"Their learning curves are drawn together below (up to {MAX_PICK}), each with its own details.",
     )
-    return [by_id[i] for i in st.session_state[PICK] if i in by_id]
+    chosen = [by_id[i] for i in st.session_state[PICK] if i in by_id]
+    if chosen:  # the address names the run in focus, so it can be shared
+        st.query_params["run"] = str(chosen[0].id)
+        st.session_state[LINKED] = str(chosen[0].id)
+    else:
+        st.query_params.pop("run", None)
+    return chosen
 
 
 def _compare(picked: list[RunRecord]) -> None:
@@ -164,14 +186,14 @@ def _status_message(record: RunRecord) -> None:
     elif record.status == "queued":
         st.info("Waiting in the training queue.", icon="⏳")
     elif record.status == "failed":
-        st.error(f"Training failed: {_sentence(record.error, 'no message was recorded')} "
+        st.error(f"Training failed: {ui.escape(_sentence(record.error, 'no message was recorded'))} "
                  f"It finished {epochs} before that.", icon="⛔")
     elif record.status == "interrupted":
-        st.warning(f"Interrupted: {_sentence(record.error, 'the training stopped before it finished')} "
+        st.warning(f"Interrupted: {ui.escape(_sentence(record.error, 'the training stopped before it finished'))} "
                    f"It finished {epochs}; the curves show them.", icon="⚠️")
     elif record.status == "stopped":
-        st.info(record.error or f"Stopped early by its owner after {epochs}; the model as it was then is kept.",
-                icon="⏹")
+        st.info(ui.escape(record.error) if record.error
+                else f"Stopped early by its owner after {epochs}; the model as it was then is kept.", icon="⏹")
 
 
 def _downloads(record: RunRecord) -> None:
@@ -192,9 +214,9 @@ def _downloads(record: RunRecord) -> None:
                            key=f"runs_dl_hist_{record.id}", on_click="ignore", width="stretch")
     if not model.ok:
         if record.status in ACTIVE:
-            st.caption(model.problem)
+            st.caption(ui.escape(model.problem))
         else:
-            st.warning(model.problem, icon="📁")
+            st.warning(ui.escape(model.problem), icon="📁")
 
 
 def _edit(record: RunRecord) -> None:
@@ -208,8 +230,8 @@ def _edit(record: RunRecord) -> None:
 
 def _delete_controls(record: RunRecord) -> None:
     if st.session_state.get(CONFIRM) == record.id:
-        st.warning(f"Delete **{record.title}** for good? This removes its record, its curves and its model folder. "
-                   "It cannot be undone.", icon="🗑")
+        st.warning(f"Delete **{ui.escape(record.title)}** for good? This removes its record, its curves and its "
+                   "model files. It cannot be undone.", icon="🗑")
         c1, c2, _ = st.columns([1, 1, 2])
         c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
                   args=(record.id,), width="stretch")
@@ -231,7 +253,7 @@ def _details(record: RunRecord) -> None:
     settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
     st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")
     if record.note:
-        st.markdown(f"📝 {record.note}")
+        st.markdown(f"📝 {ui.escape(record.note)}")
     _downloads(record)
     left, right = st.columns([3, 2])
     with left:
@@ -261,7 +283,7 @@ if not records:
 
 running = sum(r.status in ACTIVE for r in records)
 head, refresh = st.columns([5, 1])
-head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept in {ui.store().home}"
+head.caption(f"{len(records)} run{'' if len(records) == 1 else 's'} kept on this server"
              + (f" · {running} still training or queued" if running else ""))
 refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
 # Always drawn, so the page keeps its shape when the last run ends (a shifted layout would drop half-typed text).
@@ -277,6 +299,6 @@ if not picked:
             icon="👆")
     st.stop()
 _compare(picked)
-for tab, record in zip(st.tabs([_label(r) for r in picked]), picked):  # one tab per picked run
+for tab, record in zip(st.tabs([ui.escape(_label(r)) for r in picked]), picked):  # one tab per picked run
     with tab:
         _details(record)

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from core import estimate, evaluation, hparams, models
-from core.errors import ConfigError, LabError
+from core import architectures, estimate, evaluation, hparams, memory, models, verdict
+from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
 from pages import charts, ui
@@ -40,10 +40,11 @@ def _init_from_url() -> list[str]:
         return []
     st.session_state._train_init = True
     params = st.query_params
-    name = params.get("preset", "dlwp")
     notes = []
-    if name not in PRESETS:
-        notes.append(f"The link names an unknown preset {name!r}; showing dlwp.")
+    try:
+        name = hparams.preset_name(params.get("preset", "dlwp"))  # any case: ?preset=DLWP
+    except ConfigError:
+        notes.append(f"The link names an unknown preset {quoted(params.get('preset'))}; showing dlwp.")
         name = "dlwp"
     st.session_state.train_preset = name
     _load_preset_values(name)
@@ -63,7 +64,7 @@ def _widget(param: hparams.Param) -> None:
     if param.choices:
         st.selectbox(label, param.choices, key=key, help=help_text)
     elif param.name == "dropout":
-        st.slider(label, float(param.low), float(param.high), step=0.05, key=key, help=help_text)
+        st.slider(label, float(param.low), float(param.high), step=0.01, key=key, help=help_text)
     elif param.kind is float:
         st.number_input(label, min_value=float(param.low), max_value=float(param.high), format="%.5f", step=0.0005,
                         key=key, help=help_text)
@@ -76,7 +77,7 @@ def _settings() -> HParams | None:
     """The form; returns validated settings or None after explaining what is wrong."""
     notes = _init_from_url()
     for note in notes:
-        st.warning(note, icon="🔗")
+        st.warning(ui.escape(note), icon="🔗")
     name = st.selectbox(
         "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
         on_change=lambda: _load_preset_values(st.session_state.train_preset),
@@ -93,7 +94,7 @@ def _settings() -> HParams | None:
     try:
         return hparams.make(name, **{p: v for p, v in values.items()})
     except ConfigError as exc:
-        st.error(f"Cannot train with these settings: {exc}", icon="⛔")
+        st.error(f"Cannot train with these settings: {ui.escape(exc)}", icon="⛔")
         return None
 
 
@@ -104,23 +105,51 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     return models.summary_rows(model) if model is not None else None
 
 
-def _before_training(hp: HParams) -> None:
-    rows = _layers(hp.to_dict())
+def _preflight(hp: HParams) -> bool:
+    """What the architecture says before training (e.g. how many words GloVe knows); False when it cannot train."""
+    check = architectures.get(hp.architecture).preflight
+    try:
+        notes = check(hp) if check else []
+    except LabError as exc:
+        st.error(str(exc), icon="⛔")
+        return False
+    for level, text in notes:
+        if level == "warning":
+            st.warning(text, icon="⚠️")
+        else:
+            st.caption(text)
+    return True
+
+
+def _before_training(hp: HParams) -> bool:
+    """The layer table, time and memory estimates; False (after saying why) when the server cannot afford the run."""
+    needed = ui.attempt(lambda: memory.refuse_too_large(hp))
+    if needed is None:
+        return False
+    params = memory.parameters(hp)
+    rows = _layers(hp.to_dict()) if params <= memory.LAYER_TABLE_MAX_PARAMS else None
     wait = estimate.whole_wait(hp, ui.store().list(with_history=True))
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**The model**")
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
-            st.caption(f"{sum(r['parameters'] for r in rows):,} parameters in all.")
+            total = sum(r["parameters"] for r in rows)
+            frozen = sum(r["parameters"] for r in rows if not r["trainable"])
+            st.caption(f"{total:,} parameters in all" + (f": {total - frozen:,} trainable, {frozen:,} frozen (not "
+                                                         "changed by training)." if frozen else "."))
+        elif params > memory.LAYER_TABLE_MAX_PARAMS:
+            st.caption(f"About {params:,} parameters: too many to build a copy of the model just to list its layers.")
         else:
-            st.caption("The n-gram model's size depends on the features found in the training reviews.")
+            st.caption(architectures.get(hp.architecture).unsized_note)
     with right:
         st.markdown("**Before you start**")
         whole = (f"{ui.seconds(wait.shortest)} to {ui.seconds(wait.longest)}" if wait.may_stop_early
                  else ui.seconds(wait.longest))
         st.metric("Estimated wait", whole, help="From pressing Start to the results: preparing the data, training, "
                   f"then scoring the {estimate.TEST_REVIEWS:,} test reviews and saving. Epoch time {wait.basis}.")
+        st.metric("Estimated memory", memory.gigabytes(needed.total),
+                  help=f"Estimated before anything is built: {needed.describe()}.")
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches. "
                    f"Preparing the data: {ui.seconds(wait.preparing)}; each epoch: {ui.seconds(wait.epoch)}; "
@@ -129,6 +158,7 @@ def _before_training(hp: HParams) -> None:
             st.caption(f"Early stopping (patience {hp.patience}) ends training once validation loss has not improved "
                        f"for {hp.patience} epochs, so it may stop after as few as {wait.fewest_epochs} of the "
                        f"{hp.epochs}.")
+    return _preflight(hp)
 
 
 # --- probes ------------------------------------------------------------------------------------------------
@@ -137,7 +167,7 @@ def _probes_editor() -> None:
     st.markdown("**Pinned reviews** — scored again after every epoch")
     for n, text in enumerate(list(probes)):
         c1, c2 = st.columns([10, 1])
-        c1.markdown(f"“{text}”")
+        c1.markdown(f"“{ui.escape(text)}”")
         if c2.button("✕", key=f"unpin_{n}_{text[:20]}", help="Unpin"):
             probes.remove(text)
             st.rerun()
@@ -190,8 +220,10 @@ def _time_left(snap: Snapshot) -> str:
 
 def _progress(snap: Snapshot) -> None:
     if snap.status == "queued":
-        st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue.", icon="⏳")
+        st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue." if snap.queue_position else "Starting…", icon="⏳")
         return
+    if snap.phase == "waiting":  # the ray executor: the cluster has no free worker yet
+        st.info("Waiting for a free worker on the training cluster…", icon="⏳")
     if snap.phase == "preparing":
         st.progress(0.0, text="Preparing the data…")
     elif snap.phase == "training":
@@ -261,10 +293,10 @@ def _headline(snap: Snapshot) -> None:
 
 def _results(snap: Snapshot) -> None:
     if snap.status == "failed":
-        st.error(f"Training failed: {snap.error}", icon="⛔")
+        st.error(f"Training failed: {ui.escape(snap.error)}", icon="⛔")
         return
     if snap.status == "stopped" and snap.test_accuracy is None:
-        st.info(snap.error or "The run was cancelled.")
+        st.info(ui.escape(snap.error or "The run was cancelled."))
         return
     if snap.status == "stopped":
         st.caption("Stopped early by you: these are the scores of the model as it was when it stopped.")
@@ -276,7 +308,8 @@ def _results(snap: Snapshot) -> None:
         st.warning(note, icon="📈")
     if snap.model_dir:
         _where_it_goes_wrong(snap)
-        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬")
+        st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬",
+                     query_params={"run": snap.id})
 
 
 def _where_it_goes_wrong(snap: Snapshot) -> None:
@@ -297,12 +330,13 @@ def _where_it_goes_wrong(snap: Snapshot) -> None:
         for m in evaluation.mistakes(corpus.test.y, scores, limit=8):
             actual = "positive" if m.label else "negative"
             with st.expander(f"Test review {m.index}: actually {actual}, scored {m.score:.3f} "
-                             f"({m.confidence:.0%} sure it was {'positive' if m.score > 0.5 else 'negative'})"):
-                st.write(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words))
+                             f"({m.confidence:.0%} sure it was {'positive' if verdict.positive(m.score) else 'negative'})"):
+                st.markdown(ui.escape(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words)))
 
 
 # --- page --------------------------------------------------------------------------------------------------
 ui.require_data()
+ui.require_store()
 owner = ui.owner()
 st.title("🏋️ Train a model")
 run = _current_run(owner)
@@ -310,15 +344,16 @@ snap = run.snapshot() if run else None
 
 with st.expander("Settings", expanded=run is None):  # once a run exists, its results matter more
     hp = _settings()
-    if hp is not None:
-        _before_training(hp)
+    if hp is not None and not _before_training(hp):
+        hp = None
     _probes_editor()
     busy = snap is not None and snap.active
     if st.button("▶ Start training", type="primary", disabled=hp is None or busy,
                  help="One run at a time per browser; stop the current one first." if busy else None):
-        run = ui.runner().submit(hp, owner=owner, probes=tuple(ui.pinned_probes()))
-        st.session_state.train_run_id = run.id
-        st.rerun()
+        started = ui.attempt(lambda: ui.runner().submit(hp, owner=owner, probes=tuple(ui.pinned_probes())))
+        if started is not None:
+            st.session_state.train_run_id = started.id
+            st.rerun()
 
 if run is None:
     st.info("Pick a preset, adjust it if you like, and press **Start training**. The curves appear here "

@@ -1,8 +1,10 @@
 """What every page shares: the process-wide engine objects (cached, thread-safe) and small layout helpers."""
 from __future__ import annotations
 
+import html
+import re
 import secrets
-from typing import Callable, TypeVar
+from typing import Callable, Literal, TypeVar
 
 import streamlit as st
 
@@ -14,6 +16,29 @@ from core.vocab import Vocabulary, load_vocabulary
 
 T = TypeVar("T")
 OWNER_COOKIE = "sentiment_lab_owner"
+# emphasis, code, links and images, HTML, tables, LaTeX, entities; `_` inside a word (val_size) cannot emphasise
+_MARKUP = re.compile(r"[\\`*\[\]<>|~$&{}@]|(?<![^\W_])_|_(?![^\W_])")
+_LINE_START = re.compile(r"^([ \t]*)([#>+=-])", re.MULTILINE)  # headings, quotes, lists, heading underlines
+_NUMBERED = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)  # "1. " starts a numbered list
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z])(:)(?=//)|(?<=\bwww)(\.)")  # https://… and www.… would become links
+
+
+def escape(text: object, into: Literal["markdown", "html", "plotly"] = "markdown") -> str:
+    """User text (run names, notes, pinned and typed reviews, search terms, error messages) shown as text.
+
+    markdown (st.markdown, captions, alerts, widget, tab and expander labels): a backslash before each character
+    that could start markup (links, images, emphasis, `:red[...]`, LaTeX, HTML, headings, lists, autolinks),
+    ordinary punctuation left as it is; html: for st.html; plotly: `&`, `<` and `>`, the pseudo-HTML Plotly reads
+    in trace names and hover text.
+    """
+    text = str(text)
+    if into != "markdown":
+        return html.escape(text, quote=into == "html")
+    for pattern in (_MARKUP, _AUTOLINK):
+        text = pattern.sub(lambda m: "\\" + m.group(0), text)
+    for pattern in (_LINE_START, _NUMBERED):
+        text = pattern.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return text
 
 
 def _use_app_navigation() -> None:
@@ -57,13 +82,23 @@ def _runner(home: str) -> Runner:
 
 
 def store() -> RunStore:
-    """The run database of this server's SENTIMENT_LAB_HOME."""
-    return _store(str(config.lab_home()))
+    """The run database of this server's SENTIMENT_LAB_HOME, checked on every use: a database that broke or vanished
+    since start-up raises a StoreError (a LabError, which `attempt` shows) instead of being written to."""
+    return _store(str(config.lab_home())).check()
 
 
 def runner() -> Runner:
     """The one training queue of this server, shared by every browser session."""
+    store()
     return _runner(str(config.lab_home()))
+
+
+def require_store() -> RunStore:
+    """The run store and the training queue, or a clear message and the end of this page's script."""
+    found = attempt(lambda: runner() and store())
+    if found is None:
+        st.stop()
+    return found
 
 
 def corpus() -> data.Corpus:
@@ -80,7 +115,7 @@ def attempt(action: Callable[[], T]) -> T | None:
     try:
         return action()
     except LabError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(escape(exc), icon="⚠️")
         return None
 
 

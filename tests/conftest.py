@@ -122,3 +122,10 @@ def cli_env(lab_home: Path) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def transfer_run(train_run):
+    """A tiny finished `transfer` run (1,000 reviews of at most 100 ids, 5,000 words, 2 epochs at batch 32)."""
+    return train_run("transfer", limit=1000, val_size=500, epochs=2, maxlen=100, num_words=5000, batch_size=32,
+                     learning_rate=0.01)

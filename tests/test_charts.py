@@ -18,3 +18,13 @@ def test_long_runs_get_a_tick_every_5_or_10_epochs() -> None:
     for fig in (charts.curves([("#1 lstm", HISTORY)], epochs=100), charts.probes(["great"], [[0.9]] * 3, epochs=100)):
         assert fig.layout.xaxis.dtick == 10 and fig.layout.xaxis.tick0 == 0
         assert list(fig.layout.xaxis.range) == [0.5, 100.5], "the axis still shows the whole planned run"
+
+
+def test_user_labels_are_text_in_legends_and_hover() -> None:
+    """A run name or pinned review with HTML or a hover-template variable stays literal text."""
+    fig = charts.curves([('<a href="https://example.com/">x</a> %{y}', HISTORY)], epochs=3)
+    assert fig.data[0].name.startswith('&lt;a href="https://example.com/"&gt;x&lt;/a&gt; %{y}')
+    assert all("example.com" not in t.hovertemplate for t in fig.data)
+    probe = charts.probes(["<b>bold</b> & co"], [[0.9]] * 2)
+    assert probe.data[0].name == "&lt;b&gt;bold&lt;/b&gt; &amp; co"
+    assert "bold" not in probe.data[0].hovertemplate

@@ -190,3 +190,16 @@ def test_usage_mistakes_are_one_line_too(cli_env, args, words):
     assert proc.returncode == 2
     assert_one_line_error(proc, *words)
     assert "usage:" not in proc.stderr
+
+
+def test_predict_replaces_bytes_that_are_not_utf8_and_says_so(cli_run, cli_env):
+    out, _ = cli_run
+    data = POSITIVE.encode() + b"\n" + b"caf\xe9 was \xff\xfe awful\n" + "🙂🙂 qwxzvbnm".encode() + b"\n"
+    proc = subprocess.run([sys.executable, "-m", "core", "predict", "--model", str(out)], input=data,
+                          capture_output=True, env=cli_env, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    good, replaced, unknown = json_lines(proc.stdout.decode())
+    assert "note" not in good or "UTF-8" not in good["note"]
+    assert replaced["text"] == "caf\ufffd was \ufffd\ufffd awful" and "not UTF-8" in replaced["note"]
+    assert unknown["verdict"] == "no known words" and "the model saw no known words" in unknown["note"]
+    assert good["verdict"] in ("positive", "negative", "unsure")

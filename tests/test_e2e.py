@@ -33,6 +33,7 @@ PAGES = {
     "/train": "Train a model",
     "/predict": "Score a review",
     "/runs": "Runs",
+    "/pretrained": "Pretrained word vectors",
 }
 REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved every minute of it."
 
@@ -166,7 +167,7 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     review.fill(REVIEW)
     review.press("Control+Enter")  # commit the text area's value before pressing the button
     page.get_by_role("button", name="Score review").click()
-    verdict = page.get_by_text(re.compile(r"^(Positive|Negative)$"))
+    verdict = page.get_by_text(re.compile(r"^(Positive|Negative|Unsure)$"))
     verdict.first.wait_for(timeout=90_000)
     page.get_by_text(re.compile(r"score \d\.\d{3}")).first.wait_for(timeout=30_000)
     settle(page)
@@ -177,6 +178,19 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     # The run is listed on Runs.
     open_page(page, server, "/runs")
     screenshot(page, "runs")
+
+
+def test_pretrained_page_shows_neighbours_and_compares_learning_curves(page, server: StreamlitServer) -> None:
+    open_page(page, server, "/pretrained?sizes=100,200")
+    page.get_by_text("In GloVe (before training)").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 1, "the GloVe neighbours table"
+    page.get_by_role("tab", name="When does pretraining help?").click()
+    page.get_by_role("button", name="▶ Compare from scratch and from GloVe").click()
+    page.get_by_text("Gaps in points, GloVe minus scratch").first.wait_for(timeout=TRAIN_SECONDS * 1000 * 2)
+    settle(page)
+    assert_no_exception(page, "/pretrained after the comparison")
+    assert page.locator(".js-plotly-plot").count() == 1
+    screenshot(page, "pretrained")
 
 
 def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitServer) -> None:
@@ -201,7 +215,7 @@ def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitSer
         else:
             pytest.fail("the command-line training did not start")
         open_page(page, server, "/runs")
-        caption = page.get_by_text(re.compile(r"runs? kept in .* still training or queued"))
+        caption = page.get_by_text(re.compile(r"runs? kept on this server .* still training or queued"))
         assert caption.first.is_visible(), "the page says a run is training"
         search = page.get_by_label("Search name and note")
         search.click()
@@ -211,7 +225,7 @@ def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitSer
         assert training.wait(timeout=60) == 0, training.stderr.read().decode()[-2000:]
         settle(page)
         assert_no_exception(page, "/runs after the training finished")
-        assert page.get_by_text(re.compile(r"\d+ runs? kept in")).first.is_visible()
+        assert page.get_by_text(re.compile(r"\d+ runs? kept on this server")).first.is_visible()
     finally:
         training.kill()
         training.wait()

@@ -199,6 +199,20 @@ def test_lookup(vocab: Vocabulary) -> None:
     assert info.kept_by(6) and not info.kept_by(5)
     assert explore.lookup_rank(vocab, 4) == explore.WordInfo("great", 4, 7)
     assert explore.lookup_word(vocab, "zzzqx") is None and explore.lookup_rank(vocab, 999) is None
+    assert explore.lookup_problem("zzzqx") == "“zzzqx” is not in the word index."
+
+
+def test_lookup_and_search_split_words_as_the_reviews_were(vocabulary: Vocabulary) -> None:
+    """Case, punctuation and accents as typed: "Brilliant!" is the word brilliant, "cliché" is one word."""
+    for typed, word in (("Brilliant!", "brilliant"), ("BRILLIANT", "brilliant"), ("cliché", "cliché"),
+                        ("Clichéd,", "clichéd"), ("it´s", "it´s"), ("Don't", "don't")):
+        info = explore.lookup_word(vocabulary, typed)
+        assert info is not None and (info.word, info.rank) == (word, vocabulary.word_to_rank[word]), typed
+    assert explore.lookup_word(vocabulary, "waste of time") is None
+    assert "3 words" in explore.lookup_problem("waste of time")
+    query = explore.parse_query("A naïve, clichéd résumé", vocabulary)
+    assert query.words == ("a", "naïve", "clichéd", "résumé") and query.searchable
+    assert explore.parse_query("cliché", vocabulary).searchable
 
 
 def test_names() -> None:

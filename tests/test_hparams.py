@@ -22,6 +22,7 @@ def test_presets_reproduce_the_reference_notebooks():
         assert hp.preset == name
         assert hparams.validate(hp) is hp
         assert name in hparams.DESCRIPTIONS
+        assert len(hparams.DESCRIPTIONS[name]) <= hparams.DESCRIPTION_CHARS, "cut off in the preset picker"
 
 
 def test_make_applies_and_converts_overrides():
@@ -47,7 +48,14 @@ def _range(name: str) -> str:
         ({"dropout": 0.95}, ["dropout=0.95", _range("dropout")]),
         ({"num_words": 50}, ["num_words=50", _range("num_words")]),
         ({"val_size": 24_950}, ["val_size=24950", _range("val_size")]),
-        ({"epochs": 2.5}, ["epochs=2.5", "not a int", _range("epochs")]),
+        ({"epochs": 2.5}, ["epochs=2.5", "is not a whole number", _range("epochs")]),
+        ({"epochs": "2.5"}, ["epochs='2.5' is not a whole number"]),
+        ({"dropout": "lots"}, ["dropout='lots' is not a number", _range("dropout")]),
+        ({"epochs": "12345678901234567890"}, ["epochs=12345678901234567890 is out of range", _range("epochs")]),
+        ({"epochs": 10**20}, ["is out of range"]),
+        ({"epochs": "1e3"}, ["epochs=1e3 is out of range"]),
+        ({"units": "x" * 5000}, ["units='" + "x" * 40 + "…' is not a whole number"]),
+        ({"optimizer": "y" * 5000}, ["optimizer='" + "y" * 40 + "…' is not allowed"]),
         ({"epochs": "many"}, ["epochs='many'", _range("epochs")]),
         ({"epochs": None}, ["epochs", "required"]),
         ({"limit": 20_000}, ["limit=20000", "15000", "val_size=10000"]),
@@ -85,6 +93,25 @@ def test_every_parameter_accepts_its_bounds(name):
     values = param.choices if param.choices else (param.low, param.high)
     for value in values:
         assert param.check(value) == (param.kind(value) if not param.choices else value)
+
+
+def test_long_values_are_never_echoed_whole():
+    for overrides in ({"units": "9" * 5000}, {"units": "x" * 5000}, {"optimizer": "z" * 5000}):
+        with pytest.raises(ConfigError) as info:
+            hparams.make("dlwp", **overrides)
+        assert len(str(info.value)) < 200, str(info.value)[:300]
+
+
+def test_whole_numbers_are_read_from_text():
+    assert PARAMS["epochs"].check(" 7 ") == 7 and PARAMS["epochs"].check("7.0") == 7
+    assert PARAMS["max_features"].check("1e6") == 1_000_000
+    assert PARAMS["dropout"].check("0.33") == 0.33
+
+
+def test_preset_names_are_read_in_any_case():
+    assert hparams.preset_name(" DLWP ") == "dlwp" and hparams.make("Fast").preset == "fast"
+    with pytest.raises(ConfigError, match="Unknown preset '" + "q" * 40 + "…'"):
+        hparams.preset_name("q" * 5000)
 
 
 def test_unknown_preset_and_unknown_setting_are_refused():

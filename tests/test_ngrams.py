@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core import data, features, hparams
-from core.ngrams import NGrams, _review_keys, build_model
+from core.ngram_model import build_model
+from core.ngrams import NGrams, _review_keys
 
 N_TRAIN, N_TEST = 3000, 500
 
@@ -65,9 +66,9 @@ def test_state_and_arrays_round_trip(tmp_path, splits, fitted) -> None:
     ids = test.x[0].tolist()
     assert back.describe(ids) == feat.describe(ids)
     described = feat.describe(ids)
-    assert 0 < len(described["input_ids"]) == len(described["ngrams"]) <= described["slots"] == feat.width
-    assert described["width"] == 50_000
-    assert described["input_ids"] == [i for i in feat.transform(test.x)[0].tolist() if i]
+    assert 0 < len(described.input_ids) == len(described.ngrams) <= described.slots == feat.width
+    assert described.known == 50_000
+    assert described.input_ids == [i for i in feat.transform(test.x)[0].tolist() if i]
 
 
 def test_saved_model_predicts_the_same(tmp_path, splits, fitted) -> None:

@@ -60,6 +60,13 @@ def test_renders_first_page_with_marks(at: AppTest) -> None:
     assert not at.code  # raw ids are hidden until the toggle is on
 
 
+def test_search_terms_are_shown_as_text(at: AppTest) -> None:
+    at.text_input(key="q").set_value("**!** [](#)").run()  # no words at all: the message quotes it whole
+    assert_ok(at)
+    assert any("“\\*\\*!\\*\\* \\[\\](#)” has no words" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+
+
 def test_search_narrows_results_and_highlights(at: AppTest) -> None:
     at.text_input(key="q").set_value("waste of time").run()
     assert_ok(at)
@@ -116,6 +123,16 @@ def test_paging_and_page_reset(at: AppTest) -> None:
     assert [i for i, _ in shown(at)] == np.flatnonzero(corpus.train.y == 1)[:PAGE].tolist()
 
 
+def test_jump_out_of_range_drops_the_old_review_and_says_why(at: AppTest) -> None:
+    assert_ok(at.number_input(key="review").set_value(42).run())
+    assert shown(at)[0][0] == 42
+    assert_ok(at.number_input(key="review").set_value(30_000).run())
+    assert 42 not in [i for i, _ in shown(at)][:1] and not any(b.key == "close_review" for b in at.button)
+    assert any("There is no review #30,000 among the 25,000 training reviews" in e.value for e in at.error)
+    assert_ok(at.number_input(key="review").set_value(-1).run())
+    assert any("numbered 0 to 24,999" in e.value for e in at.error)
+
+
 def test_jump_to_index(at: AppTest) -> None:
     at.number_input(key="review").set_value(4242).run()
     assert_ok(at)
@@ -149,6 +166,8 @@ def test_word_index_tab(at: AppTest) -> None:
     assert_ok(at)
     rank = load_vocabulary().word_to_rank["brilliant"]
     assert [m.value for m in at.metric][:3] == ["brilliant", f"{rank:,}", f"{rank + 3:,}"]
+    at.text_input(key="lookup_word").set_value("Brilliant!").run()  # case and punctuation as in the reviews
+    assert [m.value for m in at.metric][:1] == ["brilliant"]
     at.text_input(key="lookup_word").set_value("qwzxv").run()
     assert any("not in the word index" in w.value for w in at.warning)
     at.number_input(key="lookup_rank").set_value(1).run()
@@ -160,3 +179,20 @@ def test_pin_review_for_training(at: AppTest) -> None:
     assert_ok(at)
     text = load_vocabulary().decode(load_corpus().train.x[3])
     assert text in at.session_state["probes"]
+
+
+def test_vocabulary_size_and_raw_ids_are_in_the_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "lab"))
+    from pagetest import open_page
+
+    assert open_page("pages/explore.py").select_slider(key="num_words").value == 10_000
+    at = open_page("pages/explore.py", num_words="5000", show_ids="true")
+    assert at.select_slider(key="num_words").value == 5_000 and at.toggle(key="show_ids").value
+    assert at.code, "raw ids shown"
+    assert_ok(at.select_slider(key="num_words").set_value(2_000).run())
+    assert at.query_params["num_words"] == "2000"
+    assert_ok(at.select_slider(key="num_words").set_value(10_000).run())
+    assert "num_words" not in at.query_params, "the default keeps the address short"
+    at = open_page("pages/explore.py", num_words="1234")
+    assert at.select_slider(key="num_words").value == 10_000
+    assert any("num_words='1234' is not one of the vocabulary sizes" in w.value for w in at.warning)

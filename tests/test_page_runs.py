@@ -3,6 +3,7 @@ Runner, plus a failed run recorded through the store the way the runner records 
 copy of that lab home, so renaming and deleting in one test never shows in another."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -168,7 +169,8 @@ def test_missing_model_file_gives_a_clear_message_and_keeps_the_record(home: Pat
     at = pick(open_runs(), record.id)
     assert not at.exception, at.exception
     warnings = " ".join(w.value for w in at.warning)
-    assert "model file is missing" in warnings
+    assert f"model file model.keras of run #{record.id} is missing" in warnings
+    assert str(home) not in texts(at), "server paths are not shown to visitors"
     assert record.id in table_ids(at) and store.get(record.id).status == "finished"
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["⬇ History (.csv)"]  # the history can still be downloaded, the model cannot
@@ -181,6 +183,7 @@ def test_corrupt_model_file_gives_a_clear_message(home: Path) -> None:
     at = pick(open_runs(), record.id)
     assert not at.exception, at.exception
     assert "corrupt" in " ".join(w.value for w in at.warning)
+    assert str(home) not in texts(at), "server paths are not shown to visitors"
 
 
 def test_running_run_shows_as_running(home: Path) -> None:
@@ -222,3 +225,37 @@ def test_export_history_csv_and_sorting(template_home: Path) -> None:
     assert [r.id for r in export.sort_runs(records, "Oldest first")] == sorted(r.id for r in records)
     assert export.filter_runs(records, text=f"#{finished.id} dlwp") == [finished]
     assert export.model_file(finished).ok
+
+
+def test_run_link_picks_that_run_and_the_address_follows_the_pick(home: Path) -> None:
+    records = RunStore(home).list()
+    oldest = min(r.id for r in records)
+    at = open_page("pages/runs.py", timeout=60, run=str(oldest))
+    assert at.multiselect(key="runs_pick").value[0] == oldest, "the linked run is in focus"
+    assert not at.warning
+    finished = [r.id for r in records if r.status == "finished"]
+    pick(at, finished[0])
+    assert at.query_params["run"] == str(finished[0])
+    at = open_page("pages/runs.py", timeout=60, run="12345")
+    assert any("run #12345, which is not on this server" in w.value for w in at.warning)
+
+
+EVIL_NAME = '<a href="https://example.com/">click</a> **bold**'
+EVIL_NOTE = "![pixel](https://example.com/p.png) :red[red] $x^2$ [link](https://example.com/)"
+
+
+def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
+    """A name or note is text for every viewer: no fetched image, no link, no colour, no LaTeX, no bold."""
+    store = RunStore(home)
+    run_id = next(r.id for r in store.list() if r.status == "finished")
+    store.update_text(run_id, name=EVIL_NAME, note=EVIL_NOTE)
+    at = pick(open_runs(), run_id)
+    (tab,) = at.tabs
+    assert "\\*\\*bold\\*\\*" in tab.label and "\\<a href" in tab.label
+    note = next(m.value for m in at.markdown if m.value.startswith("📝"))
+    assert "!\\[pixel\\](https\\://" in note and ":red\\[red\\]" in note and "\\$x^2\\$" in note
+    names = [t.get("name", "") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]
+    assert any("&lt;a href" in n for n in names) and not any("<a" in n for n in names)
+    hovers = [t.get("hovertemplate", "") for chart in at.get("plotly_chart")
+              for t in json.loads(chart.proto.spec)["data"]]
+    assert not any("click" in h for h in hovers), "hover text reads the escaped trace name, never the raw label"

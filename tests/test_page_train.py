@@ -129,9 +129,17 @@ def test_out_of_range_url_value_warns_and_uses_the_presets_value(home: Path) -> 
     at = open_train(preset="mslearn", epochs="200", units="abc")
     warnings = " ".join(w.value for w in at.warning)
     assert "epochs=200 is out of range" in warnings and "preset's value 5" in warnings
-    assert "units='abc' is not a int" in warnings
+    assert "units='abc' is not a whole number" in warnings
     assert value(at, "epochs") == 5 and value(at, "units") == 16
     assert not at.error and not start_button(at).disabled
+
+
+def test_url_preset_in_any_case_and_two_decimal_dropout(home: Path) -> None:
+    at = open_train(preset="DLWP", dropout="0.33")
+    assert at.selectbox(key="train_preset").value == "dlwp" and not at.warning
+    assert value(at, "dropout") == pytest.approx(0.33)
+    assert at.slider(key="hp_dropout").step == pytest.approx(0.01), "a 0.05 step showed 0.35 in the browser"
+    assert at.query_params["dropout"] == "0.33"
 
 
 def test_unknown_preset_in_url_falls_back_to_dlwp(home: Path) -> None:
@@ -194,6 +202,14 @@ def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
     assert "“a charming little film”" not in [m.value for m in at.markdown]
 
 
+def test_pinned_review_and_link_values_are_shown_as_text(home: Path) -> None:
+    at = open_train(units="![x](https://example.com/x.png)")
+    assert any("!\\[x\\](https\\://" in w.value for w in at.warning), "a URL value is quoted as text"
+    at.text_input[0].input("**so** good ![x](https://example.com/x.png)")
+    ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
+    assert "“\\*\\*so\\*\\* good !\\[x\\](https\\://example.com/x.png)”" in [m.value for m in at.markdown]
+
+
 # --- a real run --------------------------------------------------------------------------------------------
 def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     at = open_train()
@@ -242,7 +258,8 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     assert "Where it goes wrong" in page
     mistakes = [e for e in at.expander if e.label.startswith("Test review ")]
     assert len(mistakes) == 8 and all(" actually " in e.label for e in mistakes)
-    assert any(link.label == "Score your own review with this model" for link in at.page_link)
+    (score,) = [link for link in at.page_link if link.label == "Score your own review with this model"]
+    assert score.proto.query_string == "run=1", "the link opens this run, not the newest on the server"
     assert not start_button(at).disabled, "a finished run frees the Start button"
 
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core import bundle, config, evaluation, hparams
-from core.errors import InputTextError, ModelFileError
+from core import bundle, config, evaluation, executors, hparams
+from core.errors import ConfigError, InputTextError, ModelFileError, StoreError
 from core.predict import Scorer
 from core.runner import Runner
 
@@ -109,6 +111,35 @@ def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
     assert all(0.0 < s < 1.0 for s in scores)
 
 
+def test_stop_before_the_first_epoch_ends_stopped_with_no_model_and_no_test_results(run_store):
+    hp = hparams.make("dlwp", limit=4000, val_size=500, epochs=3)
+    run = Runner(run_store).submit(hp, owner="tests")
+    run.stop()  # it has left the queue already, so this reaches a run that is preparing its data
+    snap = run.wait(timeout=600)
+    assert (snap.status, snap.history, snap.test_accuracy, snap.test_loss) == ("stopped", (), None, None)
+    assert "before the first epoch" in snap.error
+    assert not (run_store.runs_dir / str(snap.id) / bundle.MODEL).exists()
+    assert not (run_store.runs_dir / str(snap.id) / evaluation.TEST_SCORES).exists()
+    record = run_store.get(snap.id)
+    assert (record.status, record.test_accuracy, record.error) == ("stopped", None, snap.error)
+    assert snap.id not in [r.id for r in run_store.usable()], "Predict must not offer a run without a model"
+
+
+def test_a_run_is_never_queued_without_a_place_in_the_queue(run_store):
+    """Between leaving the queue and starting, the page used to read "number None in the queue"."""
+    runner = Runner(run_store, max_concurrent=2)
+    hp = hparams.make("dlwp", limit=500, val_size=100, epochs=1)
+    runs = [runner.submit(hp, owner="tests", probes=()) for _ in range(2)]
+    seen = set()
+    while any(run.snapshot().active for run in runs):
+        for run in runs:
+            snap = run.snapshot()
+            seen.add((snap.status, snap.queue_position))
+        time.sleep(0.001)
+    assert ("queued", None) not in seen, seen
+    assert all(run.wait(timeout=600).status == "finished" for run in runs)
+
+
 def test_runs_beyond_max_concurrent_wait_in_order(run_store):
     runner = Runner(run_store, max_concurrent=1)
     small = hparams.make("dlwp", limit=1000, val_size=500, epochs=2)
@@ -146,24 +177,40 @@ def test_a_failure_becomes_status_failed_with_a_message(run_store, tmp_path, mon
     assert not (run_store.runs_dir / str(snap.id) / bundle.MODEL).exists()
 
 
-def test_a_run_folder_that_cannot_be_written_fails_the_run(run_store, tmp_path):
-    """An honest train-time failure: the requested run folder is an existing file, so saving the model fails."""
+def test_a_run_folder_that_cannot_be_written_is_refused_before_training(run_store, tmp_path):
+    """The requested run folder is an existing file: refused at submit, before anything is trained or recorded."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("in the way")
-    run = Runner(run_store).submit(hparams.make("dlwp", limit=500, val_size=500, epochs=1), out_dir=blocker)
-    snap = run.wait(timeout=120)
+    before = [r.id for r in run_store.list()]
+    with pytest.raises(StoreError, match="not-a-folder"):
+        Runner(run_store).submit(hparams.make("dlwp", limit=500, val_size=500, epochs=1), out_dir=blocker)
+    assert [r.id for r in run_store.list()] == before
+    assert blocker.read_text() == "in the way"
+
+
+def test_an_unknown_executor_fails_the_run_with_a_clear_message(run_store, monkeypatch):
+    monkeypatch.setenv(executors.EXECUTOR_ENV, "spark")
+    snap = Runner(run_store).submit(hparams.make("dlwp", limit=300, val_size=100, epochs=1), probes=()).wait(120)
     assert snap.status == "failed"
-    assert snap.error and "not-a-folder" in snap.error
-    assert run_store.get(snap.id).status == "failed"
+    assert snap.error == "SENTIMENT_LAB_EXECUTOR must be one of thread, ray, not 'spark'."
+
+
+def test_ray_is_imported_only_when_the_ray_executor_is_chosen():
+    code = "import sys, core.runner, core.cli; core.runner.executors.from_env(); assert 'ray' not in sys.modules"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, executors.EXECUTOR_ENV: "thread"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_max_trainings_setting(monkeypatch):
     monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "3")
     assert config.max_concurrent_trainings() == 3
-    monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "zero")
-    assert config.max_concurrent_trainings() == 1
     monkeypatch.delenv("SENTIMENT_LAB_MAX_TRAININGS")
     assert config.max_concurrent_trainings() == 1
+    for bad in ("zero", "0", "-1", "999999999", "1.5"):  # before: silently 1, or a billion trainings at once
+        monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", bad)
+        with pytest.raises(ConfigError, match=f"SENTIMENT_LAB_MAX_TRAININGS must be a whole number from 1 to 16.*{bad!r}"):
+            config.max_concurrent_trainings()
 
 
 # --- scoring saved runs --------------------------------------------------------------------------------------------------
@@ -201,7 +248,7 @@ def test_explain_gives_word_effects_and_marks_unknown_words(scorer, vocabulary):
     assert by_word["wonderful"].status == "known" and by_word["wonderful"].effect > 0
     assert by_word["awful"].effect < 0
     assert ex.ids[0] == 1 and len(ex.ids) == 1 + 7  # start char, and every word but the one absent from the index
-    assert ex.model_input["width"] == 10_000
+    assert ex.model_input.width == 10_000
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])

@@ -224,3 +224,224 @@ def test_a_moved_lab_home_keeps_its_model_folders(tmp_path):
     records = {r.id: r for r in RunStore(moved).list()}
     assert records[inside].model_dir == str(moved / "runs" / str(inside))
     assert records[outside].model_dir == str(tmp_path / "elsewhere")
+
+
+# --- never destroy what is not ours (issue 9, items 1-5) -------------------------------------------------------------
+from core.errors import LabError, StoreError  # noqa: E402
+from core.store import STALE_SECONDS, process_identity, rebuild  # noqa: E402
+
+BUNDLE_FILES = (bundle.MODEL, bundle.CONFIG, bundle.HISTORY, bundle.WORD_INDEX, ".model.partial.keras")
+
+
+def _fake_bundle(folder: Path) -> None:
+    """A run folder's file names with placeholder contents (deleting and indexing never read the model)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in BUNDLE_FILES:
+        (folder / name).write_bytes(b"x")
+    (folder / bundle.CONFIG).write_text(json.dumps({"preset": "dlwp", "architecture": "multihot_mlp", "epochs": 2}))
+    (folder / bundle.HISTORY).write_text(json.dumps([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}]))
+
+
+def test_deleting_a_run_keeps_the_users_files_in_its_folder(tmp_path):
+    """Before: `--out ~/thesis` and a delete removed the whole folder, the thesis with it."""
+    store = RunStore(tmp_path / "home")
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter1.tex").write_text("my work")
+    (thesis / "figures").mkdir()
+    run_id = store.create("dlwp", {"epochs": 1})
+    store.set_model_dir(run_id, thesis)  # what an older lab recorded for `--out ~/thesis`
+    _fake_bundle(thesis)
+    store.delete(run_id)
+    assert sorted(p.name for p in thesis.iterdir()) == ["chapter1.tex", "figures"]
+    assert (thesis / "chapter1.tex").read_text() == "my work"
+
+
+def test_out_refuses_a_folder_with_other_files_a_file_and_a_path_under_a_file(tmp_path):
+    store = RunStore(tmp_path / "home")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep")
+    for folder, words in ((mine, "not empty"), (a_file, "is a file"), (a_file / "run", "is a file")):
+        run_id = store.create("dlwp", {})
+        with pytest.raises(StoreError, match=words):
+            store.claim_folder(run_id, folder)
+        with pytest.raises(RunNotFoundError):
+            store.get(run_id)  # the refused run leaves no record behind
+    assert (mine / "notes.txt").read_text() == "keep" and a_file.read_text() == "keep"
+
+
+def test_out_refuses_the_folder_of_another_run(tmp_path):
+    """Before: a second `--out` into a run's folder replaced its model, and both records pointed at one folder."""
+    store = RunStore(tmp_path / "home")
+    first = store.create("dlwp", {})
+    folder = store.claim_folder(first, tmp_path / "shared-out")
+    second = store.create("dlwp", {})
+    with pytest.raises(StoreError, match=f"run #{first}"):
+        store.claim_folder(second, folder)
+    _fake_bundle(folder)
+    with pytest.raises(StoreError, match=f"run #{first}"):
+        store.check_folder(folder)
+
+
+def test_a_new_out_folder_goes_with_its_run_and_an_empty_users_folder_stays(tmp_path):
+    store = RunStore(tmp_path / "home")
+    made = store.claim_folder(store.create("dlwp", {}), tmp_path / "new" / "run")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    kept = store.claim_folder(store.create("dlwp", {}), empty)
+    for folder in (made, kept):
+        _fake_bundle(folder)
+    for record in store.list():
+        store.delete(record.id)
+    assert not made.exists() and (tmp_path / "new").is_dir()
+    assert empty.is_dir() and not any(empty.iterdir())
+
+
+def test_a_new_run_never_writes_into_an_existing_run_folder(tmp_path):
+    """Before: with the database lost, the next run got id 1 and wrote over the old runs/1."""
+    store = RunStore(tmp_path / "home")
+    old = store.runs_dir / "1"
+    _fake_bundle(old)
+    run_id = store.create("dlwp", {})
+    assert run_id == 1
+    with pytest.raises(StoreError, match="runs rebuild"):
+        store.claim_folder(run_id)
+    assert (old / bundle.MODEL).read_bytes() == b"x" and store.list() == []
+
+
+def _broken_homes(tmp_path: Path):
+    """A populated lab home, then its database emptied, deleted, overwritten with garbage and cut in half."""
+    home = tmp_path / "home"
+    store = RunStore(home)
+    for _ in range(40):
+        run_id = store.create("dlwp", {"epochs": 2, "padding": "x" * 2000})
+        store.claim_folder(run_id)
+        for epoch in (1, 2):
+            store.add_epoch(run_id, {"epoch": epoch, "loss": 0.5})
+    with sqlite3.connect(store.path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    whole = store.path.read_bytes()
+    yield "empty", lambda: store.path.write_bytes(b""), "empty"
+    yield "missing", lambda: store.path.unlink(), "missing"
+    yield "garbage", lambda: store.path.write_bytes(os.urandom(len(whole))), "not a SQLite database"
+    yield "cut in half", lambda: store.path.write_bytes(whole[: len(whole) // 2]), "cut off"
+    store.path.write_bytes(whole)
+
+
+@pytest.mark.parametrize("case", ["empty", "missing", "garbage", "cut in half"])
+def test_a_broken_database_stops_with_its_name_and_is_left_as_it_is(tmp_path, case):
+    for name, damage, words in _broken_homes(tmp_path):
+        if name != case:
+            continue
+        damage()
+        path = tmp_path / "home" / "runs.sqlite3"
+        before = path.read_bytes() if path.exists() else None
+        with pytest.raises(StoreError, match=words) as caught:
+            RunStore(tmp_path / "home")
+        assert str(path) in str(caught.value) and "runs rebuild" in str(caught.value)
+        assert isinstance(caught.value, LabError)
+        assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_a_database_that_breaks_while_in_use_raises_a_store_error(tmp_path):
+    store = RunStore(tmp_path / "home")
+    store.claim_folder(store.create("dlwp", {}))
+    store.path.write_bytes(os.urandom(8192))
+    for call in (store.list, store.changes, lambda: store.get(1), store.check):
+        with pytest.raises(StoreError, match="not a SQLite database"):
+            call()
+    store.path.unlink()
+    with pytest.raises(StoreError, match="missing"):
+        store.create("dlwp", {})
+    assert not store.path.exists(), "a vanished database is reported, never silently replaced by an empty one"
+
+
+def test_rebuild_indexes_the_run_folders_again_and_keeps_the_broken_file(tmp_path):
+    home = tmp_path / "home"
+    store = RunStore(home)
+    finished = store.create("dlwp", {"preset": "dlwp", "epochs": 2}, owner="me")
+    folder = store.claim_folder(finished)
+    _fake_bundle(folder)
+    store.finish(finished, "finished", train_seconds=1.5, test_accuracy=0.8, test_loss=0.4)
+    interrupted = store.create("dlwp", {"preset": "dlwp"})
+    store.claim_folder(interrupted)
+    store.path.write_bytes(b"garbage" * 100)
+
+    store, added, aside = rebuild(home)
+    assert added == [finished, interrupted]
+    assert aside is not None and aside.read_bytes() == b"garbage" * 100
+    records = {r.id: r for r in store.list(with_history=True)}
+    assert records[finished].status == "finished" and records[finished].test_accuracy == 0.8
+    assert records[finished].owner == "me" and [e["epoch"] for e in records[finished].history] == [1, 2]
+    assert records[interrupted].status == "interrupted"
+    assert store.create("dlwp", {}) == interrupted + 1  # ids continue after the restored runs
+    assert rebuild(home)[1] == []  # a healthy database keeps its records; nothing is added twice
+
+
+def test_a_huge_run_id_is_simply_not_found(tmp_path):
+    with pytest.raises(RunNotFoundError, match="1180591620717411303424"):
+        RunStore(tmp_path).get(1180591620717411303424)
+
+
+# --- liveness ---------------------------------------------------------------------------------------------------------
+def _set(store: RunStore, run_id: int, **values) -> None:
+    with sqlite3.connect(store.path) as db:
+        db.execute(f"UPDATE runs SET {', '.join(f'{k}=?' for k in values)} WHERE id=?", (*values.values(), run_id))
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_running(tmp_path):
+    """Before: after a container restart the run's pid (often 1) belonged to a new process, so it ran forever."""
+    store = RunStore(tmp_path)
+    run_id = store.create("dlwp", {})
+    store.mark_running(run_id)
+    boot, started = process_identity(os.getpid()).split(":")
+    _set(store, run_id, process=f"{boot}:{int(started) - 1}")  # same pid, alive, but another process's start time
+    assert store.get(run_id).status == "interrupted"
+
+
+def test_a_run_of_another_container_lives_by_its_heartbeat(tmp_path):
+    """Before: a run recorded under another hostname was assumed alive forever."""
+    store = RunStore(tmp_path)
+    fresh, stale = store.create("dlwp", {}), store.create("dlwp", {})
+    now = time.time()
+    _set(store, fresh, host="old-container", heartbeat_at=now - 5)
+    _set(store, stale, host="old-container", heartbeat_at=now - STALE_SECONDS - 5)
+    assert store.get(fresh).status == "queued"
+    assert store.get(stale).status == "interrupted"
+
+
+def test_the_heartbeat_keeps_a_runs_record_fresh(tmp_path):
+    store = RunStore(tmp_path, heartbeat_seconds=0.05)
+    run_id = store.create("dlwp", {})
+    _set(store, run_id, heartbeat_at=0.0)
+    time.sleep(0.5)
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT heartbeat_at FROM runs WHERE id=?", (run_id,)).fetchone()[0] > time.time() - 5
+
+
+def test_an_interrupted_run_loses_its_partial_files_and_keeps_the_rest(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = store.create("dlwp", {})
+    folder = store.claim_folder(run_id)
+    partials = [".model.partial.keras", ".config.partial.json", ".word_index.json.partial.gz"]
+    for name in partials + [bundle.CONFIG, "unrelated.partial.txt"]:
+        (folder / name).write_bytes(b"x")
+    _set(store, run_id, process="another-boot:1", host="elsewhere", heartbeat_at=0.0)
+    assert store.get(run_id).status == "interrupted"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([bundle.MARKER, bundle.CONFIG, "unrelated.partial.txt"])
+
+
+def test_an_older_database_gains_the_liveness_columns_and_keeps_its_runs(tmp_path):
+    from core.store import SCHEMA
+
+    with sqlite3.connect(tmp_path / "runs.sqlite3") as db:  # as the first release created it
+        db.executescript(SCHEMA)
+        db.execute("INSERT INTO runs (preset, config, status, pid, host, created_at, test_accuracy)"
+                   " VALUES ('dlwp', '{}', 'finished', 1, 'x', 0, 0.88)")
+        db.execute("INSERT INTO runs (preset, config, status, pid, host, created_at) VALUES ('dlwp', '{}', 'running', 1, 'x', 0)")
+    records = {r.id: r for r in RunStore(tmp_path).list()}
+    assert records[1].status == "finished" and records[1].test_accuracy == 0.88
+    assert records[2].status == "interrupted"  # pid 1 of an unknown process, with no heartbeat for ages

@@ -1,12 +1,14 @@
 """Word index encode/decode, on real reviews."""
 from __future__ import annotations
 
+import tarfile
+
 import numpy as np
 import pytest
 
 from core import features
 from core.data import OOV, START
-from core.vocab import OOV_MARK, START_MARK, Vocabulary
+from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 NUM_WORDS = 10_000
 
@@ -75,3 +77,63 @@ def test_vocabulary_from_a_small_index():
     v = Vocabulary({"good": 1, "bad": 2})
     assert v.encode("Good, bad; ugly") == [START, 4, 5]
     assert v.decode([1, 4, 5, 2]) == "> good bad ?"
+
+
+# --- the Keras rule ---------------------------------------------------------------------------------------------
+
+ACCENTED = ("A naïve, clichéd résumé", "était génial", "it´s", "don't", "CLICHÉ!", "Brilliant!")
+
+
+def keras_words(text: str) -> list[str]:
+    """The reference: Keras's own `text_to_word_sequence` (Keras 3 keeps it under tf.keras's preprocessing.text)."""
+    import tensorflow as tf
+
+    return tf.keras.preprocessing.text.text_to_word_sequence(text)
+
+
+@pytest.fixture(scope="module")
+def stanford_texts(data_dir) -> list[str]:
+    """Raw review text from the Stanford release: its first 300 training reviews and the non-ASCII ones among 3,000."""
+    texts: list[str] = []
+    with tarfile.open(data_dir / "aclImdb_v1_labeled.tar.gz") as archive:
+        for member in archive:
+            if member.isfile() and "/train/" in member.name and member.name.endswith(".txt"):
+                text = archive.extractfile(member).read().decode("utf-8")
+                if len(texts) < 300 or not text.isascii():
+                    texts.append(text)
+                if len(texts) >= 400:
+                    break
+    assert sum(not t.isascii() for t in texts) >= 20, "the sample holds accented reviews"
+    return texts
+
+
+def test_split_words_is_keras_text_to_word_sequence(stanford_texts):
+    for text in list(ACCENTED) + stanford_texts + ["tab\tand\nnewline", "a\x85b", "  spaced   out  "]:
+        assert split_words(text) == keras_words(text), text[:80]
+
+
+def test_accented_words_stay_whole_and_are_found(vocabulary):
+    assert split_words("A naïve, clichéd résumé") == ["a", "naïve", "clichéd", "résumé"]
+    assert split_words("était génial") == ["était", "génial"]
+    assert split_words("it´s don't") == ["it´s", "don't"]
+    tokens = vocabulary.tokens("A naïve, clichéd résumé")
+    assert [t.text for t in tokens] == ["a", "naïve", "clichéd", "résumé"]
+    assert all(t.rank == vocabulary.word_to_rank[t.text] for t in tokens), "each accented word is in the index"
+    assert [t.text for t in vocabulary.tokens("était génial")] == ["était", "génial"]
+    assert vocabulary.tokens("CLICHÉ!")[0].rank == vocabulary.word_to_rank["cliché"]
+
+
+def test_typed_review_encodes_as_keras_would(vocabulary, stanford_texts):
+    """encode = start mark + the rank + 3 of each word of Keras's split that the index has (the others dropped).
+
+    A lone `?` (or a leading `>`) in raw text is the one difference: it is read as the unknown (start) mark, so
+    decoded reviews round-trip."""
+    compared = 0
+    for text in stanford_texts:
+        chunks = text.split()
+        if "?" in chunks or chunks[:1] == [">"]:
+            continue
+        expected = [START] + [vocabulary.word_to_rank[w] + 3 for w in keras_words(text) if w in vocabulary.word_to_rank]
+        assert vocabulary.encode(text) == expected, text[:80]
+        compared += 1
+    assert compared >= 300

@@ -1,0 +1,147 @@
+"""The one registry of model architectures: everything that differs between them, in one entry each.
+
+Adding an architecture is one `Architecture(...)` entry below (plus its tests): its name, the settings it reads,
+how it featurises reviews, how it builds its Keras model, its time-estimate rate, its memory figures and the label
+kinds it handles.
+Nothing else in the lab branches on an architecture's name.
+
+Builders and featurisers are named as "module:function" and imported on first use, so reading the registry (the
+settings form, validation, the CLI's flags) never loads Keras.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from core.hparams import HParams
+
+
+def _lazy(target: str) -> Callable[..., Any]:
+    """A function that imports "module:name" on its first call and forwards to it."""
+    module, name = target.split(":")
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture and everything the lab needs to know about it."""
+
+    name: str
+    uses: tuple[str, ...]  # the settings it reads; the form shows only these (plus the common ones)
+    featurizer: Callable[["HParams"], Any]  # an unfitted featuriser for these settings
+    build: Callable[["HParams", Any], Any]  # (settings, fitted featuriser) -> uncompiled keras.Model
+    base_rate: float  # reviews per second per epoch at the work() == 1 shape, on 2 CPU cores
+    work: Callable[["HParams"], float]  # relative cost of one review, so runs of other shapes can be compared
+    memory: Callable[["HParams"], Any]  # what it holds in memory per setting (a core.memory.Shape)
+    # The rest of the wait (core.estimate), in CPU time measured on the 2-core development machine with the presets'
+    # shapes and the data already loaded: splitting and featurising one training or validation review, featurising
+    # and scoring one test review, and saving the model and encoders; each scaled by the settings that change it.
+    prepare_us: float = 20.0
+    score_us: float = 80.0
+    save_seconds: float = 0.5
+    featurise_scale: Callable[["HParams"], float] = lambda hp: 1.0
+    score_scale: Callable[["HParams"], float] | None = None  # None: as featurise_scale
+    sized_before_fit: bool = True  # False when the model's size depends on what fitting finds
+    unsized_note: str = ""  # shown instead of the layer table when sized_before_fit is False
+    label_kinds: tuple[str, ...] = ("binary",)
+    preflight: Callable[["HParams"], list[str]] | None = None  # warnings before training; raises LabError to refuse
+
+
+def _flatten_work(hp: "HParams") -> float:
+    return hp.maxlen * hp.embedding_dim * max(hp.units, 1) / (500 * 32 * 16)
+
+
+def _lstm_work(hp: "HParams") -> float:
+    return hp.maxlen * hp.units * (hp.units + hp.embedding_dim) / (500 * 120 * 240)
+
+
+def _mean_work(hp: "HParams") -> float:
+    return hp.maxlen / 500
+
+
+# Reviews per second per epoch (training and validation together) with the presets' shapes on 2 CPU cores,
+# measured with `python -m core train` (benchmarks/bench_presets.py): dlwp 0.35 s, mslearn 1.4 s and fast 1.7 s
+# per epoch of 25,000 reviews; lstm 1.3 s per epoch of 700 reviews. Conservative, since other work slows them.
+_ENTRIES = (
+    Architecture(
+        "multihot_mlp",
+        uses=("num_words", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.features:multi_hot_featurizer"),
+        build=_lazy("core.models:multihot_mlp"),
+        base_rate=40_000.0,
+        work=lambda hp: hp.num_words * max(hp.units, 1) / (10_000 * 16),
+        memory=_lazy("core.memory:multihot_mlp"),
+        prepare_us=30.0,
+        score_us=115.0,
+        save_seconds=0.7,
+        featurise_scale=lambda hp: hp.num_words / 10_000,
+    ),
+    Architecture(
+        "embedding_flatten",
+        uses=("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.features:sequence_featurizer"),
+        build=_lazy("core.models:embedding_flatten"),
+        base_rate=15_000.0,
+        work=_flatten_work,
+        memory=_lazy("core.memory:embedding_flatten"),
+        save_seconds=0.4,
+        score_scale=_flatten_work,
+    ),
+    Architecture(
+        "lstm",
+        uses=("num_words", "maxlen", "embedding_dim", "units", "dropout"),
+        featurizer=_lazy("core.features:sequence_featurizer"),
+        build=_lazy("core.models:lstm"),
+        base_rate=400.0,
+        work=_lstm_work,
+        memory=_lazy("core.memory:lstm"),
+        score_us=4_000.0,  # a forward pass over 500 ids
+        save_seconds=0.3,
+        score_scale=_lstm_work,
+    ),
+    Architecture(
+        "ngram_nb",
+        uses=("num_words", "ngrams", "max_features", "dropout"),
+        featurizer=_lazy("core.ngrams:featurizer"),
+        build=_lazy("core.ngram_model:build_model"),
+        base_rate=12_000.0,
+        work=lambda hp: 1.0,
+        memory=_lazy("core.memory:ngram_nb"),
+        prepare_us=160.0,
+        score_us=160.0,
+        save_seconds=1.0,
+        featurise_scale=lambda hp: hp.ngrams / 3,
+        sized_before_fit=False,
+        unsized_note="The n-gram model's size depends on the features found in the training reviews.",
+    ),
+    Architecture(
+        "pretrained_mean",
+        uses=("num_words", "maxlen", "vectors", "hidden_layers", "units", "dropout"),
+        featurizer=_lazy("core.pretrained:featurizer"),
+        build=_lazy("core.models:pretrained_mean"),
+        base_rate=7_500.0,  # about half mslearn's rate per review when both were timed under the same load
+        work=_mean_work,
+        memory=_lazy("core.memory:pretrained_mean"),
+        score_scale=_mean_work,
+        preflight=_lazy("core.pretrained:preflight"),
+    ),
+)
+
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in _ENTRIES}
+
+
+def get(name: str) -> Architecture:
+    """The entry for `name`, or a ConfigError listing the known ones."""
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ConfigError(f"architecture={name!r} is not one of {', '.join(ARCHITECTURES)}.") from None

@@ -1,0 +1,329 @@
+"""Data sets: the built-in IMDB and the labelled text a user imports, behind one description and one loader.
+
+An imported data set lives in SENTIMENT_LAB_HOME/datasets/<name>/ as `meta.json` (its description and import report),
+`words.json` (word -> frequency rank, like Keras's `imdb_word_index.json`) and `data.npz` (flat int32 ids, int64
+offsets and int8 labels per split: no object arrays, loaded without pickle). It is written into a hidden temporary
+folder and renamed into place, so a failed or interrupted import leaves nothing behind and other data sets are never
+touched. Loading gives the lab's own `Corpus` and `Vocabulary`, so featurisers and Explore read it like IMDB.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core import config, registry, text_import, text_source, word_index
+from core.data import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
+from core.errors import DatasetError
+from core.vocab import Vocabulary
+
+DEFAULT = "imdb"
+IMDB_LABELS = ("negative", "positive")
+FORMAT = 1
+META, WORDS, DATA = "meta.json", "words.json", "data.npz"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+TEMP_PREFIX = ".importing-"
+TEST_SIZE = 0.2
+ARRAYS = ("ids", "offsets", "y")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What every page, the run store and the hyperparameter ranges need to know about a data set."""
+
+    name: str
+    source: str  # where it came from, in words
+    labels: tuple[str, ...]  # class names in label-id order
+    train_size: int
+    test_size: int
+    vocab_size: int  # words in the word index
+    max_id: int  # highest word id (vocab_size + 3)
+    fingerprint: str  # sha256 of labels, ids and words: equal content, equal fingerprint
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["labels"] = list(self.labels)
+        return out
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded data set: its description, the reviews as ids, and the word index to decode them."""
+
+    info: DatasetInfo
+    corpus: Corpus
+    vocabulary: Vocabulary
+
+
+@dataclass(frozen=True)
+class ImportedSource(DataSource):
+    """Where an imported data set's reviews came from, in the form the pages already show for IMDB."""
+
+    def describe(self) -> str:
+        return f"imported data set {self.location}"
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The outcome of `add`: the new data set, and what the import did (layout, split, dropped rows, notes)."""
+
+    info: DatasetInfo
+    report: dict[str, Any]
+
+
+# --- the seam ---------------------------------------------------------------------------------------------------------
+def fingerprint(corpus: Corpus, word_to_rank: dict[str, int], labels: tuple[str, ...]) -> str:
+    """A hash of what a model learns from: labels, both splits' ids and labels, and the words in rank order."""
+    h = hashlib.sha256(json.dumps(list(labels)).encode())
+    for split in (corpus.train, corpus.test):
+        for array, dtype in ((split.x.ids, np.int32), (split.x.offsets, np.int64), (split.y, np.int8)):
+            h.update(memoryview(np.ascontiguousarray(array, dtype=dtype)).cast("B"))
+    h.update(json.dumps(sorted(word_to_rank, key=word_to_rank.__getitem__), ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def _imdb() -> Dataset:
+    from core.data import load_corpus
+    from core.vocab import load_vocabulary
+
+    corpus, vocabulary = load_corpus(), load_vocabulary()
+    info = DatasetInfo(DEFAULT, corpus.source.describe(), IMDB_LABELS, len(corpus.train), len(corpus.test),
+                       vocabulary.size, vocabulary.size + INDEX_FROM,
+                       fingerprint(corpus, vocabulary.word_to_rank, IMDB_LABELS))
+    return Dataset(info, corpus, vocabulary)
+
+
+def load(name: str = DEFAULT) -> Dataset:
+    """A data set by name (IMDB by default), read once per process and content."""
+    if name == DEFAULT:
+        return registry.shared(("dataset", DEFAULT, str(config.data_dir())), _imdb)
+    folder = _folder(name)
+    info = _read_info(folder)
+    return registry.shared(("dataset", str(folder), info.fingerprint), lambda: _read_dataset(folder, info))
+
+
+def info(name: str = DEFAULT) -> DatasetInfo:
+    """A data set's description; for an imported one only its small metadata file is read."""
+    return load(DEFAULT).info if name == DEFAULT else _read_info(_folder(name))
+
+
+def names() -> list[str]:
+    """IMDB first, then the imported data sets by name."""
+    root = datasets_dir()
+    if not root.is_dir():
+        return [DEFAULT]
+    stored = sorted(p.name for p in root.iterdir() if NAME.fullmatch(p.name) and (p / META).is_file())
+    return [DEFAULT] + stored
+
+
+# --- the store --------------------------------------------------------------------------------------------------------
+def datasets_dir() -> Path:
+    return config.lab_home() / "datasets"
+
+
+def check_name(name: str) -> str:
+    """A name is 1-64 letters, digits, - and _ (starting with a letter or digit): never a path."""
+    if not NAME.fullmatch(name or ""):
+        raise DatasetError(f"Data set name {name!r} is not allowed: use 1 to 64 letters, digits, - and _, starting "
+                           "with a letter or digit.")
+    if name.lower() == DEFAULT:
+        raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; choose another name.")
+    return name
+
+
+def default_name(path: Path) -> str:
+    """A file's name without its extensions, made safe: `IMDB Dataset.csv` -> `IMDB-Dataset`."""
+    stem = path.name.split(".")[0] if not path.is_dir() else path.name
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:64]
+    if not safe:
+        return "dataset"
+    return f"{safe}-imported" if safe.lower() == DEFAULT else safe
+
+
+def _folder(name: str) -> Path:
+    folder = datasets_dir() / check_name(name)
+    if not (folder / META).is_file():
+        raise DatasetError(f"No data set named {name!r}; the data sets are: {', '.join(names())}.")
+    return folder
+
+
+def _damaged(folder: Path, why: str) -> DatasetError:
+    return DatasetError(f"Data set {folder.name!r} is damaged ({why}); remove it and import it again.")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise _damaged(path.parent, f"{path.name} is unreadable: {exc}") from None
+
+
+def _read_info(folder: Path) -> DatasetInfo:
+    meta = _read_json(folder / META)
+    try:
+        if meta["format"] != FORMAT:
+            raise _damaged(folder, f"format {meta['format']!r}, this lab reads format {FORMAT}")
+        return DatasetInfo(**{**meta["info"], "labels": tuple(meta["info"]["labels"])})
+    except (KeyError, TypeError) as exc:
+        raise _damaged(folder, f"{META} does not describe a data set: {exc}") from None
+
+
+def report(name: str) -> dict[str, Any]:
+    """What the import of a stored data set did: its layout, split, class counts, dropped rows and notes."""
+    return _read_json(_folder(name) / META).get("report", {})
+
+
+def _read_dataset(folder: Path, info: DatasetInfo) -> Dataset:
+    words = _read_json(folder / WORDS)
+    try:
+        with np.load(folder / DATA, allow_pickle=False) as f:
+            arrays = {key: f[key] for key in f.files}
+        splits = [Split(Ragged(arrays[f"{s}_ids"].astype(np.int32, copy=False),
+                               arrays[f"{s}_offsets"].astype(np.int64, copy=False)),
+                        arrays[f"{s}_y"].astype(np.int8, copy=False)) for s in ("train", "test")]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise _damaged(folder, f"{DATA} is unreadable: {exc}") from None
+    if not isinstance(words, dict) or not words:
+        raise _damaged(folder, f"{WORDS} is not a word index")
+    corpus = Corpus(splits[0], splits[1], ImportedSource("dataset", info.name))
+    if fingerprint(corpus, words, info.labels) != info.fingerprint:
+        raise _damaged(folder, "its content no longer matches its fingerprint")
+    return Dataset(info, corpus, Vocabulary(words))
+
+
+def stratified_split(y: np.ndarray, test_size: float, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test indices with every class in both, in the proportion `test_size` per class, each shuffled."""
+    rng = np.random.RandomState(seed)
+    train, test = [], []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        rng.shuffle(members)
+        n_test = min(max(1, int(len(members) * test_size + 0.5)), len(members) - 1)
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    train_idx, test_idx = np.concatenate(train), np.concatenate(test)
+    rng.shuffle(train_idx)
+    rng.shuffle(test_idx)
+    return train_idx, test_idx
+
+
+def _split(source: text_source.LabelledText, y: np.ndarray,
+           test_size: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Train and test indices, and how they were made: the source's own split (each side shuffled, so validation,
+    the first training reviews, is a fair sample), or a stratified one."""
+    if source.is_test is None:
+        return (*stratified_split(y, test_size), {"kind": "stratified", "test_size": test_size, "seed": SEED})
+    rng = np.random.RandomState(SEED)
+    train_idx, test_idx = np.flatnonzero(~source.is_test), np.flatnonzero(source.is_test)
+    rng.shuffle(train_idx)
+    rng.shuffle(test_idx)
+    return train_idx, test_idx, {"kind": "source", "seed": SEED}
+
+
+def check_test_size(test_size: float) -> float:
+    if not 0 < test_size < 1:
+        raise DatasetError(f"Test size {test_size:g} must be a fraction between 0 and 1 (0.2 keeps a fifth for testing).")
+    return test_size
+
+
+def _counts(y: np.ndarray, labels: tuple[str, ...]) -> dict[str, int]:
+    return dict(zip(labels, np.bincount(y, minlength=len(labels)).tolist()))
+
+
+def _write(folder: Path, meta: dict, words: dict[str, int], corpus: Corpus) -> None:
+    arrays = {f"{s}_{k}": v for s, split in (("train", corpus.train), ("test", corpus.test))
+              for k, v in zip(ARRAYS, (split.x.ids, split.x.offsets, split.y))}
+    for name, write in ((DATA, lambda f: np.savez(f, **arrays)),
+                        (WORDS, lambda f: f.write(json.dumps(words, ensure_ascii=False).encode())),
+                        (META, lambda f: f.write(json.dumps(meta, indent=1, ensure_ascii=False).encode()))):
+        with open(folder / name, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _sweep(root: Path) -> None:
+    """Remove temporary folders left by imports whose process died (a kill -9 cannot clean up after itself)."""
+    for p in root.glob(TEMP_PREFIX + "*"):
+        pid = p.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def add(path: str | os.PathLike, name: str | None = None,
+        options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE) -> Imported:
+    """Import labelled text as a new data set, or raise one DatasetError and leave the store as it was."""
+    started = time.perf_counter()
+    path = Path(path)
+    name = check_name(name) if name is not None else default_name(path)
+    check_test_size(test_size)
+    root = datasets_dir()
+    if (root / name).exists():
+        raise DatasetError(f"A data set named {name!r} already exists; choose another name (or remove it first).")
+    source = text_import.read(path, options)
+    labels = tuple(text_source.label_order(source.labels))
+    label_ids = {label: i for i, label in enumerate(labels)}
+    y = np.fromiter((label_ids[label] for label in source.labels), dtype=np.int8, count=len(source.labels))
+    train_idx, test_idx, split = _split(source, y, test_size)
+    encoded = word_index.encode((source.texts[i] for i in train_idx), (source.texts[i] for i in test_idx))
+    if not encoded.word_to_rank:
+        raise DatasetError(f"No usable text column: the text in {source.layout.text_column!r} has no words.")
+    corpus = Corpus(Split(encoded.train, y[train_idx]), Split(encoded.test, y[test_idx]),
+                    ImportedSource("dataset", name))
+    vocab_size = len(encoded.word_to_rank)
+    info = DatasetInfo(name, f"{path.name} ({source.layout.describe()})", labels, len(train_idx), len(test_idx),
+                       vocab_size, vocab_size + INDEX_FROM, fingerprint(corpus, encoded.word_to_rank, labels))
+    report = {
+        "file": path.name,
+        "layout": source.layout.to_dict(),
+        "split": split,
+        "class_counts": {"train": _counts(corpus.train.y, labels), "test": _counts(corpus.test.y, labels)},
+        "dropped_empty_text": source.dropped_empty_text,
+        "dropped_empty_label": source.dropped_empty_label,
+        "test_words_unknown": encoded.test_unknown,
+        "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    _sweep(root)
+    temp = root / f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        temp.mkdir()
+        _write(temp, {"format": FORMAT, "info": info.to_dict(), "report": report}, encoded.word_to_rank, corpus)
+        try:
+            temp.rename(root / name)
+        except OSError:
+            raise DatasetError(f"A data set named {name!r} already exists; choose another name.") from None
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp, ignore_errors=True)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return Imported(info, report)
+
+
+def remove(name: str) -> None:
+    """Delete an imported data set: renamed out of sight first, so it is never seen half-deleted."""
+    if name == DEFAULT:
+        raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
+    folder = _folder(name)
+    try:
+        registry.forget(("dataset", str(folder), _read_info(folder).fingerprint))
+    except DatasetError:
+        pass  # a damaged data set was never loaded; removing it is the remedy its message gives
+    trash = folder.with_name(f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    folder.rename(trash)
+    shutil.rmtree(trash, ignore_errors=True)

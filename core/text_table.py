@@ -1,0 +1,261 @@
+"""Reading a labelled CSV or TSV file: delimiter, quoting, header, text column and label column are detected
+(each can be given instead), UTF-8 with or without BOM, else Latin-1 and said so.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import DatasetError
+from core.text_source import (DELIMITERS, MAX_CLASSES, MIN_CLASSES, PREVIEW_ROWS, SAMPLE_CHARS, Layout,
+                              LabelledText, ReadOptions, check_classes, kind_of_bytes, newlines)
+
+LABEL_NAMES = ("label", "sentiment", "class", "category", "target", "polarity", "rating", "score", "stars", "y")
+DISTINCT_CAP = 1000  # distinct values counted exactly up to here, for messages
+
+
+def _encoding_of(path: Path) -> tuple[str, str | None]:
+    """`utf-8-sig` (BOM or not), or `latin-1` with a note saying where UTF-8 failed."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return "latin-1", f"not valid UTF-8 (byte {offset + exc.start:,}); read as Latin-1"
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "latin-1", "not valid UTF-8 (it ends inside a character); read as Latin-1"
+    return "utf-8-sig", None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class _Column:
+    """What detection needs to know about one column's values."""
+
+    filled: int = 0
+    chars: int = 0
+    numeric: bool = True
+    values: set[str] = field(default_factory=set)
+
+    def add(self, value: str) -> None:
+        value = value.strip()
+        if not value:
+            return
+        self.filled += 1
+        self.chars += len(value)
+        if self.numeric and not _is_number(value):
+            self.numeric = False
+        if len(self.values) < DISTINCT_CAP:
+            self.values.add(value)
+
+    @property
+    def distinct(self) -> int:
+        return len(self.values)
+
+    def distinct_text(self) -> str:
+        return f"{DISTINCT_CAP:,} or more" if self.distinct >= DISTINCT_CAP else f"{self.distinct:,}"
+
+
+def _columns(rows: list[list[str]], width: int) -> list[_Column]:
+    cols = [_Column() for _ in range(width)]
+    for row in rows:
+        for col, value in zip(cols, row):
+            col.add(value)
+    return cols
+
+
+def _parse(text: str, delimiter: str, quoting: bool) -> list[list[str]]:
+    """Records of a sample (the last one dropped: the sample may cut it short), lenient, for detection only."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE)
+    try:
+        rows = [row for row in reader if row]
+    except csv.Error:
+        return []
+    return rows[:-1] if len(rows) > 1 else rows
+
+
+def _consistency(rows: list[list[str]]) -> tuple[float, int]:
+    """The share of records with the most common field count, and that count."""
+    if not rows:
+        return 0.0, 0
+    width, n = Counter(len(row) for row in rows).most_common(1)[0]
+    return n / len(rows), width
+
+
+def _delimiter(sample: str, suffix: str) -> str:
+    """The candidate that splits the sample into the same number (>1) of fields most consistently."""
+    preferred = "\t" if suffix in (".tsv", ".tab") else ","
+
+    def score(d: str) -> tuple[bool, float, int, bool]:
+        share, width = _consistency(_parse(sample, d, quoting=True))
+        return width > 1, share, width, d == preferred
+
+    return max(DELIMITERS, key=score)
+
+
+def _quoting(sample: str, delimiter: str) -> bool:
+    """CSV quoting, except tab-separated text that splits evenly without it (TSV has no quoting; `"` is text)."""
+    if delimiter != "\t":
+        return True
+    share, width = _consistency(_parse(sample, delimiter, quoting=False))
+    return not (share == 1.0 and width > 1)
+
+
+def _delimiter_option(value: str) -> str:
+    names = {name: d for d, name in DELIMITERS.items()}
+    value = {"\\t": "\t", "tsv": "\t", "csv": ","}.get(value, value)
+    if value in names:
+        return names[value]
+    if len(value) != 1 or value.isalnum() or value in "\"\r\n ":
+        raise DatasetError(f"Delimiter {value!r} is not usable: give one character such as , or ; or a name "
+                           f"({', '.join(names)}).")
+    return value
+
+
+def _read_records(path: Path, encoding: str, delimiter: str, quoting: bool) -> list[list[str]]:
+    """Every non-blank record, or a message naming the line where quoting went wrong."""
+    with open(path, encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+                            strict=quoting)
+        try:
+            return [row for row in reader if row and any(cell.strip() for cell in row)]
+        except csv.Error as exc:
+            hint = " (probably an unclosed quote)" if "field larger" in str(exc) or "end of data" in str(exc) else ""
+            raise DatasetError(f"Malformed quoting in {path.name} at line {reader.line_num:,}: {exc}{hint}. Fix the "
+                               "quotes, or choose another delimiter.") from None
+
+
+def _looks_like_header(first: list[str], cols: list[_Column]) -> bool:
+    """A first row of distinct names that do not fit their columns: a word over numbers, or a value never repeated
+    in a column of repeated values (`label` over 0/1, `sentiment` over positive/negative)."""
+    if any(not cell.strip() for cell in first) or len(set(first)) < len(first):
+        return False
+    for cell, col in zip(first, cols):
+        cell = cell.strip()
+        if col.filled and col.numeric and not _is_number(cell):
+            return True
+        if 1 <= col.distinct < DISTINCT_CAP and col.filled >= 2 * col.distinct and cell not in col.values:
+            return True
+    return False
+
+
+def _pick_column(given: str, names: list[str], role: str) -> int:
+    if given in names:
+        return names.index(given)
+    if given.isdigit() and 1 <= int(given) <= len(names):
+        return int(given) - 1
+    raise DatasetError(f"No {role} column {given!r}: the columns are {', '.join(repr(n) for n in names)} "
+                       "(a name, or a position from 1).")
+
+
+def _named(name: str) -> bool:
+    words = name.strip().lower().replace("-", "_").replace(" ", "_").split("_")
+    return any(w in LABEL_NAMES for w in words)
+
+
+def _label_column(names: list[str], cols: list[_Column], skip: int | None) -> int:
+    """The column with few distinct values (2-20) that covers most rows; a label-like name wins, then fewer values."""
+    if len(cols) < 2:
+        raise DatasetError(f"Found only one column ({names[0]!r}): a data set needs a text column and a label column; "
+                           "if the file has more, give its delimiter.")
+    rows = max(col.filled for col in cols)
+    others = [i for i in range(len(cols)) if i != skip]
+    fits = [i for i in others if MIN_CLASSES <= cols[i].distinct <= MAX_CLASSES
+            and cols[i].filled >= rows / 2 and cols[i].filled >= 2 * cols[i].distinct]
+    if fits:
+        return min(fits, key=lambda i: (not _named(names[i]), cols[i].distinct, i))
+    best = min(others, key=lambda i: (not _named(names[i]), not cols[i].distinct, cols[i].distinct, i))
+    why = ("its name says so" if _named(names[best])
+           else "it has the fewest different values of the columns" + (" besides the text" if skip is not None else ""))
+    col = cols[best]
+    if col.distinct < MIN_CLASSES:
+        only = f" ({next(iter(col.values))!r})" if col.values else ""
+        raise DatasetError(f"No label column: column {names[best]!r} looked like the labels ({why}) but holds one "
+                           f"class only{only}; a classifier needs {MIN_CLASSES} to {MAX_CLASSES} classes.")
+    raise DatasetError(f"No label column with {MIN_CLASSES} to {MAX_CLASSES} classes: column {names[best]!r} looked "
+                       f"like the labels ({why}) but has {col.distinct_text()} different values, more than "
+                       f"{MAX_CLASSES} classes. Choose the label column, or group the labels into at most "
+                       f"{MAX_CLASSES} classes.")
+
+
+def _text_column(names: list[str], cols: list[_Column], label: int) -> int:
+    """The longest free text: the column, other than the labels, with the most characters per row."""
+    fits = [i for i in range(len(cols)) if i != label and cols[i].filled and not cols[i].numeric]
+    if not fits:
+        rest = ", ".join(repr(names[i]) for i in range(len(cols)) if i != label)
+        raise DatasetError(f"No usable text column: apart from the labels ({names[label]!r}), "
+                           + (f"the columns {rest} hold only numbers or nothing." if rest else "there is no column."))
+    return max(fits, key=lambda i: (cols[i].chars, -i))
+
+
+def read_table(path: Path, options: ReadOptions) -> LabelledText:
+    with open(path, "rb") as f:
+        head = f.read(SAMPLE_CHARS)
+    if (what := kind_of_bytes(head)) is not None:
+        raise DatasetError(f"{path.name} is not a text file: it looks like {what}.")
+    encoding, fallback = _encoding_of(path)
+    with open(path, encoding=encoding, newline="") as f:
+        sample = f.read(SAMPLE_CHARS)
+    if not sample.strip():
+        raise DatasetError(f"{path.name} is empty: it holds no text.")
+    delimiter = _delimiter(sample, path.suffix.lower()) if options.delimiter is None else _delimiter_option(
+        options.delimiter)
+    quoting = _quoting(sample, delimiter)
+    records = _read_records(path, encoding, delimiter, quoting)
+    width = max(len(row) for row in records)
+    header = options.header
+    if header is None:
+        header = len(records) > 1 and _looks_like_header(records[0], _columns(records[1:], width))
+    if header:
+        names = [cell.strip() or f"column {i + 1}" for i, cell in enumerate(records[0])]
+        names += [f"column {i + 1}" for i in range(len(names), width)]
+        records = records[1:]
+        if not records:
+            raise DatasetError(f"{path.name} has a header row but no data rows.")
+    else:
+        names = [f"column {i + 1}" for i in range(width)]
+    cols = _columns(records, width)
+    text_i = None if options.text_column is None else _pick_column(options.text_column, names, "text")
+    label_i = (_label_column(names, cols, text_i) if options.label_column is None
+               else _pick_column(options.label_column, names, "label"))
+    if text_i is None:
+        text_i = _text_column(names, cols, label_i)
+    if text_i == label_i:
+        raise DatasetError(f"The text and the label cannot both be column {names[text_i]!r}.")
+    notes = [f"{path.name} is {fallback}."] if fallback else []
+    layout = Layout("table", "latin-1" if fallback else ("utf-8 with BOM" if head.startswith(codecs.BOM_UTF8)
+                                                          else "utf-8"),
+                    delimiter, header, quoting, tuple(names), names[text_i], names[label_i], tuple(notes))
+    texts, labels, no_text, no_label = [], [], 0, 0
+    for row in records:
+        text = row[text_i] if text_i < len(row) else ""
+        label = row[label_i].strip() if label_i < len(row) else ""
+        if not text.strip():
+            no_text += 1
+        elif not label:
+            no_label += 1
+        else:
+            texts.append(newlines(text))
+            labels.append(label)
+    if not texts:
+        raise DatasetError(f"No usable text column: column {names[text_i]!r} has no row with both text and a label.")
+    check_classes(labels, f"Label column {names[label_i]!r}")
+    sample_rows = [tuple(row[i] if i < len(row) else "" for i in range(width)) for row in records[:PREVIEW_ROWS]]
+    return LabelledText(texts, labels, None, layout, sample_rows, no_text, no_label)

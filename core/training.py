@@ -1,0 +1,151 @@
+"""One training from settings to a saved model, with no idea where it runs or where runs are recorded.
+
+The runner calls it on a server thread, a Ray task calls it on a cluster worker; both learn what happens through
+`Hooks` and get a `Result` back. Nothing here touches the run store, so a worker needs no access to it.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from core import bundle, data, evaluation, features, priority, verdict
+from core.data import Ragged
+from core.features import Featurizer
+from core.hparams import HParams
+from core.predict import score_ragged
+from core.vocab import Vocabulary
+
+
+def _nothing(*_: Any) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """What a training reports as it goes, and how it learns that it should stop (checked after every batch)."""
+
+    phase: Callable[[str, int], None] = _nothing  # phase name, batches per epoch (0 until known)
+    batch: Callable[[int], None] = _nothing  # batches done in the current epoch
+    epoch: Callable[[dict[str, Any], tuple[float, ...]], None] = _nothing  # metrics, pinned-review scores
+    should_stop: Callable[[], bool] = lambda: False
+    model_ready: Callable[[Any, Featurizer], None] = _nothing  # the compiled model and its fitted featurizer
+
+
+@dataclass
+class Result:
+    """What a training reached. `out_dir` holds the model bundle and test scores; None when no epoch ended."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    probe_scores: list[tuple[float, ...]] = field(default_factory=list)
+    stopped: bool = False
+    train_seconds: float = 0.0
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    out_dir: Path | None = None
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Accuracy (by the verdict's threshold rule) and binary cross-entropy, as Keras computes them."""
+    eps = 1e-7
+    q = np.clip(p.astype(np.float64), eps, 1 - eps)
+    loss = float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    return float(np.mean(verdict.positive(p) == (y == 1))), loss
+
+
+def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, vocabulary: Vocabulary, test: data.Split,
+                  history: list[dict[str, Any]], out_dir: Path, hooks: Hooks) -> tuple[float, float]:
+    """Score every test review, then write the bundle and the scores; returns test accuracy and loss."""
+    hooks.phase("evaluating", 0)
+    scores = score_ragged(model, featurizer, test.x)
+    accuracy, loss = binary_metrics(test.y, scores)
+    hooks.phase("saving", 0)
+    bundle.save(out_dir, model, featurizer, hp, vocabulary, history)
+    np.save(out_dir / evaluation.TEST_SCORES, scores.astype(np.float32))
+    return accuracy, loss
+
+
+def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], tuple[float, ...]], nice: int):
+    """A Keras callback that reports batches and epochs, and turns `should_stop` into `stop_training`."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch_start = time.perf_counter()
+            priority.lower_training_priority(nice)  # TensorFlow's threads exist by now, whoever started them
+
+        def on_train_batch_end(self, batch, logs=None):
+            hooks.batch(batch + 1)
+            if hooks.should_stop():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            metrics = {
+                "epoch": epoch + 1,
+                "loss": float(logs["loss"]),
+                "accuracy": float(logs["accuracy"]),
+                "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
+                "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
+                "seconds": round(time.perf_counter() - self._epoch_start, 3),
+            }
+            scores = probe_scores()
+            result.history.append(metrics)
+            result.probe_scores.append(scores)
+            hooks.epoch(metrics, scores)
+
+    return Progress()
+
+
+def train(hp: HParams, corpus: data.Corpus, vocabulary: Vocabulary, probes: tuple[str, ...], out_dir: Path,
+          hooks: Hooks | None = None, nice: int = 0) -> Result:
+    """Fit a model of `hp` on the corpus, test it and save it in `out_dir`; raises on failure.
+
+    A training stopped before its first epoch ended saves nothing and has no test scores: an untrained model is
+    no result.
+    """
+    hooks = hooks or Hooks()
+    result = Result()
+    hooks.phase("preparing", 0)
+    train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
+    train_split, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
+    featurizer = features.for_hparams(hp)
+    featurizer.fit(train_split.x, train_split.y)
+    x_train, x_val = featurizer.transform(train_split.x), featurizer.transform(val.x)
+    encoded = [vocabulary.encode(p, hp.num_words) for p in probes]
+    x_probe = featurizer.transform(Ragged.from_lists(encoded)) if probes else None
+
+    import keras  # loads TensorFlow: a caller may be loading it meanwhile (the CLI does)
+
+    from core import models
+
+    keras.utils.set_random_seed(hp.seed)
+    model = models.compile_model(models.build(hp, featurizer), hp)
+    hooks.model_ready(model, featurizer)
+
+    def probe_scores() -> tuple[float, ...]:
+        if x_probe is None:
+            return ()
+        return tuple(float(v) for v in np.asarray(model(x_probe, training=False)).reshape(-1))
+
+    callbacks = [_keras_progress(hooks, result, probe_scores, nice)]
+    if hp.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
+    hooks.phase("training", math.ceil(len(train_split) / hp.batch_size))
+    started = time.perf_counter()
+    if not hooks.should_stop():
+        model.fit(x_train, train_split.y, batch_size=hp.batch_size, epochs=hp.epochs, validation_data=(x_val, val.y),
+                  callbacks=callbacks, verbose=0, shuffle=True)
+    result.train_seconds = time.perf_counter() - started
+    result.stopped = hooks.should_stop()
+    del x_train, x_val
+    if not result.history:
+        return result
+    result.test_accuracy, result.test_loss = evaluate_and_save(model, featurizer, hp, vocabulary, corpus.test,
+                                                           result.history, out_dir, hooks)
+    result.out_dir = out_dir
+    return result

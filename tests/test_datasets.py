@@ -1,0 +1,279 @@
+"""Importing labelled text through `python -m core datasets ...`, the data-set seam, and the atomic store.
+
+Every source is a real file: the UCI sentences, the airline tweets, the Stanford archive, and Kaggle's
+`IMDB Dataset.csv` rebuilt from that archive.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core import data, datasets, features, hparams, text_import
+from core.data import INDEX_FROM, OOV, START
+from core.errors import DatasetError
+from kaggle_csv import ARCHIVE, write_kaggle_csv
+from test_cli import assert_one_line_error, core_cli, json_lines
+
+REPO = Path(__file__).resolve().parents[1]
+TWEET_CLASSES = {"negative": 9178, "neutral": 3099, "positive": 2363}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A lab home of this test's own, for the CLI and for in-process calls alike."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def env(cli_env, home) -> dict[str, str]:
+    return {**cli_env, "SENTIMENT_LAB_HOME": str(home)}
+
+
+def add(env: dict[str, str], path: Path | str, *args: str) -> dict:
+    proc = core_cli("datasets", "add", str(path), *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = json_lines(proc.stdout)
+    return line
+
+
+@pytest.fixture(scope="module")
+def kaggle_small(tmp_path_factory, data_dir) -> Path:
+    """Kaggle's CSV shape, 1,000 reviews of each sentiment taken from the Stanford archive."""
+    path = tmp_path_factory.mktemp("kaggle") / "IMDB Dataset.csv"
+    assert write_kaggle_csv(data_dir / ARCHIVE, path, per_class=1000) == 2000
+    return path
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+# --- each source through the CLI ---------------------------------------------------------------------------------------
+def test_tweets_import_with_three_classes_and_a_stratified_split(env, data_dir):
+    out = add(env, data_dir / "text" / "Tweets.csv")
+    assert out["name"] == "Tweets" and out["labels"] == ["negative", "neutral", "positive"]
+    report = out["report"]
+    assert report["layout"]["text_column"] == "text" and report["layout"]["label_column"] == "airline_sentiment"
+    assert report["layout"]["delimiter"] == "comma" and report["layout"]["header"] is True
+    counts = report["class_counts"]
+    assert {k: counts["train"][k] + counts["test"][k] for k in TWEET_CLASSES} == TWEET_CLASSES  # quoted newlines kept rows whole
+    for label, total in TWEET_CLASSES.items():
+        assert abs(counts["test"][label] - 0.2 * total) <= 1
+    assert out["train_size"] + out["test_size"] == 14_640
+    assert report["split"] == {"kind": "stratified", "test_size": 0.2, "seed": data.SEED}
+
+    dataset = datasets.load("Tweets")
+    assert dataset.info.to_dict() == {k: v for k, v in out.items() if k != "report"}
+    assert "☺️👍" in dataset.vocabulary.word_to_rank  # emoji stay words, as Keras keeps them
+    assert "virginamerica" in dataset.vocabulary.word_to_rank
+    assert np.bincount(dataset.corpus.test.y).tolist() == list(counts["test"].values())
+
+
+@pytest.mark.parametrize("name", ["amazon_cells_labelled", "imdb_labelled"])
+def test_headerless_tab_sentences_import_without_quote_handling(env, data_dir, name):
+    out = add(env, data_dir / "text" / f"{name}.txt")
+    layout = out["report"]["layout"]
+    assert (layout["delimiter"], layout["header"], layout["quoting"]) == ("tab", False, False)
+    assert (layout["text_column"], layout["label_column"]) == ("column 1", "column 2")
+    assert out["labels"] == ["0", "1"] and (out["train_size"], out["test_size"]) == (800, 200)
+    assert out["report"]["class_counts"]["test"] == {"0": 100, "1": 100}
+
+
+def test_amazon_quotes_stay_inside_their_sentence(data_dir):
+    source = text_import.read(data_dir / "text" / "amazon_cells_labelled.txt")
+    assert len(source.texts) == 1000
+    assert 'The design is very odd, as the ear "clip" is not very comfortable at all.' in source.texts
+    assert "Looks great and is strong.\"" in source.texts
+    assert all("\t" not in t for t in source.texts) and set(source.labels) == {"0", "1"}
+
+
+def test_kaggle_imdb_csv_imports_without_html_tags(env, kaggle_small):
+    out = add(env, kaggle_small)
+    assert out["name"] == "IMDB-Dataset" and out["labels"] == ["negative", "positive"]
+    assert (out["report"]["layout"]["text_column"], out["report"]["layout"]["label_column"]) == ("review", "sentiment")
+    assert (out["train_size"], out["test_size"]) == (1600, 400)
+    vocabulary = datasets.load("IMDB-Dataset").vocabulary
+    assert "br" not in vocabulary.word_to_rank and vocabulary.word(1) == "the"
+
+
+@pytest.mark.slow
+def test_stanford_archive_keeps_its_own_test_split(env, data_dir):
+    out = add(env, data_dir / ARCHIVE, "--name", "aclImdb")
+    assert out["labels"] == ["neg", "pos"] and (out["train_size"], out["test_size"]) == (25_000, 25_000)
+    assert out["report"]["split"]["kind"] == "source"
+    assert out["report"]["class_counts"] == {"train": {"neg": 12_500, "pos": 12_500},
+                                            "test": {"neg": 12_500, "pos": 12_500}}
+    dataset = datasets.load("aclImdb")
+    # shuffled, so validation (the first training reviews) holds both classes
+    assert 0.4 < dataset.corpus.train.y[:1000].mean() < 0.6
+    assert dataset.corpus.source.describe() == "imported data set aclImdb"
+
+
+def test_folder_of_label_folders_imports_and_splits(env, tmp_path, data_dir):
+    source = text_import.read(data_dir / "text" / "imdb_labelled.txt")
+    root = tmp_path / "reviews"
+    for i, (text, label) in enumerate(zip(source.texts[:60], source.labels[:60])):
+        folder = root / "train" / ("good" if label == "1" else "bad")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i}.txt").write_text(text, encoding="utf-8")
+    (root / "README.txt").write_text("not a review")
+    out = add(env, root)
+    assert out["name"] == "reviews" and out["labels"] == ["bad", "good"]
+    assert out["train_size"] + out["test_size"] == 60 and out["report"]["split"]["kind"] == "stratified"
+    assert out["report"]["layout"]["kind"] == "folder"
+
+
+def test_preview_shows_first_rows_columns_and_class_counts(env, data_dir):
+    proc = core_cli("datasets", "preview", str(data_dir / "text" / "Tweets.csv"), "--rows", "3", env=env)
+    assert proc.returncode == 0, proc.stderr
+    (out,) = json_lines(proc.stdout)
+    assert len(out["rows"]) == 3 and out["rows"][0][10] == "@VirginAmerica What @dhepburn said."
+    assert out["class_counts"] == TWEET_CLASSES and out["rows_read"] == 14_640 and not out["has_test_split"]
+    assert out["layout"]["columns"][1] == "airline_sentiment"
+    assert not (Path(env["SENTIMENT_LAB_HOME"]) / "datasets").exists()  # a preview stores nothing
+
+
+def test_overrides_choose_columns_delimiter_and_header(env, data_dir):
+    out = add(env, data_dir / "text" / "Tweets.csv", "--name", "by-airline", "--label-column", "airline",
+              "--text-column", "11", "--test-size", "0.25", "--delimiter", "comma", "--header")
+    assert out["report"]["layout"]["label_column"] == "airline" and out["report"]["layout"]["text_column"] == "text"
+    assert len(out["labels"]) == 6 and out["report"]["split"]["test_size"] == 0.25
+    assert abs(out["test_size"] - 0.25 * 14_640) <= 6
+
+
+def test_list_show_and_remove(env, home, data_dir):
+    add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "amazon")
+    listed = json_lines(core_cli("datasets", "list", env=env).stdout)
+    assert [d["name"] for d in listed] == ["imdb", "amazon"]
+    assert listed[0]["labels"] == ["negative", "positive"] and listed[0]["max_id"] == 88_587
+    shown = json_lines(core_cli("datasets", "show", "amazon", env=env).stdout)[0]
+    assert shown["report"]["file"] == "amazon_cells_labelled.txt" and shown["train_size"] == 800
+    proc = core_cli("datasets", "remove", "amazon", env=env)
+    assert proc.returncode == 0 and json_lines(proc.stdout) == [{"removed": "amazon"}]
+    assert list((home / "datasets").iterdir()) == []
+    assert_one_line_error(core_cli("datasets", "show", "amazon", env=env), "No data set named 'amazon'")
+    assert_one_line_error(core_cli("datasets", "remove", "imdb", env=env), "built-in", "cannot be removed")
+
+
+# --- the seam: IMDB and imported sets alike -----------------------------------------------------------------------------
+def test_imdb_is_the_default_data_set_and_reads_as_today(corpus, vocabulary):
+    imdb = datasets.load()
+    assert imdb.corpus is corpus and imdb.vocabulary is vocabulary
+    info = datasets.info()
+    assert info.name == "imdb" and info.labels == ("negative", "positive") and info.num_classes == 2
+    assert (info.train_size, info.test_size, info.vocab_size) == (25_000, 25_000, 88_584)
+    assert info.max_id == hparams.MAX_WORD_ID == int(max(corpus.train.x.ids.max(), corpus.test.x.ids.max()))
+    assert info.fingerprint == datasets.fingerprint(corpus, vocabulary.word_to_rank, info.labels)
+    assert datasets.names()[0] == "imdb"
+
+
+def test_imported_corpus_feeds_todays_featurisers_and_a_keras_fit(home, data_dir):
+    datasets.add(data_dir / "text" / "imdb_labelled.txt", "sentences")
+    dataset = datasets.load("sentences")
+    corpus, info = dataset.corpus, dataset.info
+    assert isinstance(corpus, data.Corpus) and corpus.train.y.dtype == np.int8
+    assert corpus.train.x.ids.dtype == np.int32 and corpus.train.x.offsets.dtype == np.int64
+    assert int(corpus.train.x.ids.max()) == info.max_id == info.vocab_size + INDEX_FROM
+    assert all(corpus.train.x[i][0] == START for i in range(len(corpus.train)))
+    assert OOV in corpus.test.x.ids  # words only the test split uses are unknown
+    # Explore's decoded view: `>` start, words back, `?` unknown
+    first = dataset.vocabulary.decode(corpus.train.x[0])
+    assert first.startswith("> ") and "?" not in first.split()
+
+    hp = hparams.make("dlwp", num_words=min(10_000, info.max_id + 1), epochs=1)
+    featurizer = features.for_hparams(hp)
+    featurizer.fit(corpus.train.x, corpus.train.y)
+    x_train = featurizer.transform(corpus.train.x)
+    assert x_train.shape == (800, info.max_id + 1)
+    assert features.Sequences(hp.num_words, 50).transform(corpus.test.x).shape == (200, 50)
+
+    from core import models
+
+    model = models.compile_model(models.build(hp, featurizer), hp)
+    history = model.fit(x_train, corpus.train.y, epochs=1, batch_size=128, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.predict(featurizer.transform(corpus.test.x), verbose=0).shape == (200, 1)
+
+
+def test_same_content_same_fingerprint_and_damage_is_caught(home, data_dir):
+    path = data_dir / "text" / "amazon_cells_labelled.txt"
+    first, second = datasets.add(path, "one"), datasets.add(path, "two")
+    assert first.info.fingerprint == second.info.fingerprint
+    stored = home / "datasets" / "two" / datasets.DATA
+    arrays = dict(np.load(stored))
+    arrays["train_y"] = 1 - arrays["train_y"]
+    np.savez(stored, **arrays)
+    with pytest.raises(DatasetError, match="'two' is damaged .*fingerprint"):
+        datasets.load("two")
+    assert datasets.load("one").info == first.info
+    (home / "datasets" / "one" / datasets.META).write_text("{not json")
+    with pytest.raises(DatasetError, match="'one' is damaged .*meta.json is unreadable"):
+        datasets.info("one")
+    datasets.remove("one")  # the remedy the message gives works on a damaged data set
+    datasets.remove("two")
+    assert datasets.names() == ["imdb"]
+
+
+def test_stored_files_hold_no_pickles(home, data_dir):
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "plain")
+    folder = home / "datasets" / "plain"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([datasets.META, datasets.WORDS, datasets.DATA])
+    with np.load(folder / datasets.DATA, allow_pickle=False) as f:
+        assert all(f[k].dtype != object for k in f.files)
+
+
+def reading(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open."""
+    try:
+        return any(os.readlink(fd) == str(path.resolve()) for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+# --- atomic writes ------------------------------------------------------------------------------------------------------
+def test_an_interrupted_import_leaves_nothing_and_spares_other_data_sets(env, home, data_dir):
+    add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "kept")
+    before = folder_digest(home / "datasets" / "kept")
+    proc = subprocess.Popen([sys.executable, "-m", "core", "datasets", "add", str(data_dir / ARCHIVE), "--name", "cut"],
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not reading(proc.pid, data_dir / ARCHIVE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the archive, long before its end
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted"
+    assert sorted(p.name for p in (home / "datasets").iterdir()) == ["kept"]
+    assert folder_digest(home / "datasets" / "kept") == before
+
+
+def test_a_killed_imports_temporary_folder_is_swept_and_never_listed(env, home, data_dir):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leftover = home / "datasets" / f"{datasets.TEMP_PREFIX}gone-{dead.pid}-0123abcd"
+    leftover.mkdir(parents=True)
+    (leftover / datasets.DATA).write_bytes(b"half written")
+    assert datasets.names() == ["imdb"]
+    add(env, data_dir / "text" / "imdb_labelled.txt", "--name", "next")
+    assert sorted(p.name for p in (home / "datasets").iterdir()) == ["next"]
+
+
+def test_a_failed_import_of_an_existing_name_changes_nothing(env, home, data_dir):
+    add(env, data_dir / "text" / "imdb_labelled.txt", "--name", "taken")
+    before = folder_digest(home / "datasets" / "taken")
+    proc = core_cli("datasets", "add", str(data_dir / "text" / "Tweets.csv"), "--name", "taken", env=env)
+    assert_one_line_error(proc, "'taken' already exists")
+    assert proc.returncode == 2
+    assert folder_digest(home / "datasets" / "taken") == before
+    assert sorted(p.name for p in (home / "datasets").iterdir()) == ["taken"]

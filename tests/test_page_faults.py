@@ -1,0 +1,70 @@
+"""Every page with a broken run database or an unusable lab folder: a clear message naming the file, never a
+traceback, and the broken file left as it was (issue 9, item 9)."""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from core.store import RunStore
+from pagetest import open_page
+
+PAGES = ("pages/home.py", "pages/explore.py", "pages/train.py", "pages/predict.py", "pages/runs.py")
+STORE_PAGES = ("pages/train.py", "pages/predict.py", "pages/runs.py")
+
+
+def _lab_with_runs(home: Path) -> Path:
+    store = RunStore(home)
+    for _ in range(30):
+        store.claim_folder(store.create("dlwp", {"preset": "dlwp", "padding": "x" * 2000}))
+    with sqlite3.connect(store.path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return store.path
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda p: p.write_bytes(os.urandom(p.stat().st_size)), "not a SQLite database"),
+    (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "cut off"),
+], ids=["garbage", "cut in half"])
+@pytest.mark.parametrize("page", PAGES)
+def test_a_broken_database_on_every_page(page, damage, words, tmp_path, monkeypatch):
+    home = tmp_path / "lab"
+    path = _lab_with_runs(home)
+    damage(path)
+    before = path.read_bytes()
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
+    at = open_page(page)  # fails on any exception the page lets through
+    if page in STORE_PAGES:
+        errors = " ".join(e.value for e in at.error)
+        assert str(path) in errors and words in errors and "runs rebuild" in errors, errors
+    assert path.read_bytes() == before
+
+
+def test_a_database_that_breaks_while_the_server_runs(tmp_path, monkeypatch):
+    home = tmp_path / "lab"
+    path = _lab_with_runs(home)
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
+    open_page("pages/runs.py")  # the server's store is open and cached
+    path.write_bytes(os.urandom(path.stat().st_size))
+    for page in STORE_PAGES:
+        at = open_page(page)
+        assert any("not a SQLite database" in e.value for e in at.error), page
+
+
+@pytest.mark.parametrize("page", STORE_PAGES)
+def test_a_lab_folder_under_a_regular_file(page, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep")
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(blocker / "lab"))
+    at = open_page(page)
+    assert any("SENTIMENT_LAB_HOME" in e.value for e in at.error)
+    assert blocker.read_text() == "keep"
+
+
+def test_a_bad_trainings_setting_on_the_train_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "lab"))
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "999999999")
+    at = open_page("pages/train.py")
+    assert any("SENTIMENT_LAB_MAX_TRAININGS must be a whole number from 1 to 16" in e.value for e in at.error)
