@@ -2,6 +2,8 @@
 (preparing, training, scoring and saving), and the time left during a run."""
 from __future__ import annotations
 
+from statistics import median
+
 import pytest
 
 from core import estimate, hparams
@@ -76,14 +78,18 @@ def test_near_the_end_the_time_left_shrinks_to_zero_never_below():
     assert saving == 0.0
 
 
-def test_a_tiny_real_run_takes_about_as_long_as_estimated(run_store, corpus):
-    """Estimated before the run from the measured rates, and again from its own epochs, against the real wait."""
+def test_a_finished_run_informs_the_next_estimate(run_store, corpus):
+    """After a real run, the estimate for the same settings takes its epoch time from that run's own epochs.
+
+    How close estimates come to real waits is a figure for a benchmark (bench_fast_vs_sklearn.py prints the phases),
+    not a timed test: this asserts where the numbers come from.
+    """
     hp = hparams.make("fast", limit=2000, val_size=500, epochs=2)
     snap = Runner(run_store).submit(hp, owner="tests", probes=()).wait(timeout=600)
     assert snap.status == "finished", snap.error
-    real = sum(snap.phase_seconds.values())
-    before = estimate.whole_wait(hp).longest
-    informed = estimate.whole_wait(hp, [run_store.get(snap.id)]).longest
-    print(f"real {real:.1f} s, estimated {before:.1f} s, from its own epochs {informed:.1f} s")  # noqa: T201
-    assert real / 5 < before < real * 5, "within a sane factor even on a busy machine"
-    assert real / 3 < informed < real * 3
+    assert set(snap.phase_seconds) >= {"preparing", "training", "evaluating", "saving"}
+    record = run_store.get(snap.id)
+    informed = estimate.whole_wait(hp, [record])
+    assert informed.basis == "from 1 earlier run(s) on this server"
+    assert informed.epoch == pytest.approx(median(h["seconds"] for h in record.history))
+    assert informed.longest == pytest.approx(informed.preparing + 2 * informed.epoch + informed.finishing)

@@ -75,7 +75,7 @@ def _start(at):
 def test_the_train_page_shows_the_memory_estimate_beside_the_time(home):
     at = open_page("pages/train.py")
     labels = [m.label for m in at.metric]
-    assert "Estimated time per epoch" in labels and "Estimated memory" in labels
+    assert "Estimated wait" in labels and "Estimated memory" in labels
     shown = next(m for m in at.metric if m.label == "Estimated memory").value
     assert shown == memory.gigabytes(memory.estimate(hparams.preset("dlwp")).total)
 

@@ -142,6 +142,7 @@ TINY = {  # a few thousand reviews, one epoch: enough to load, score and explain
     "mslearn": dict(limit=2000, val_size=300, epochs=1, maxlen=100),
     "lstm": dict(limit=2000, val_size=300, epochs=1, maxlen=60, units=8, embedding_dim=8),
     "fast": dict(limit=2000, val_size=300, epochs=1),
+    "transfer": dict(limit=2000, val_size=300, epochs=1, maxlen=100, num_words=5000),
 }
 
 
@@ -171,7 +172,8 @@ def test_every_preset_scores_a_review_and_says_what_the_model_saw(
     assert "score <b>" in body and ("Positive" in body or "Negative" in body or "Unsure" in body)
     assert not at.error
     seen = " ".join(str(e.value) for kind in ("caption", "warning") for e in getattr(at, kind))
-    assert {"dlwp": "Multi-hot input", "mslearn": "maxlen 100", "lstm": "maxlen 60", "fast": "n-gram features"}[preset] in seen
+    assert {"dlwp": "Multi-hot input", "mslearn": "maxlen 100", "lstm": "maxlen 60", "fast": "n-gram features",
+            "transfer": "maxlen 100"}[preset] in seen
 
 
 def test_run_link_opens_that_run_and_the_address_follows_the_choice(
