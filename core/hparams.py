@@ -144,7 +144,7 @@ PRESETS: dict[str, HParams] = {
     "lstm": HParams("lstm", "lstm", num_words=5_000, maxlen=500, embedding_dim=120, units=120, optimizer="adam",
                     learning_rate=0.001, batch_size=64, epochs=20, patience=5),
     "fast": HParams("fast", "ngram_nb", num_words=MAX_WORD_ID + 1, ngrams=3, max_features=1_000_000, dropout=0.0,
-                    optimizer="rmsprop", learning_rate=0.005, batch_size=256, epochs=3, val_size=2_500),
+                    optimizer="rmsprop", learning_rate=0.005, batch_size=1024, epochs=3, val_size=2_500),
     "transfer": HParams("transfer", "pretrained_mean", num_words=20_000, maxlen=500, embedding_dim=50, hidden_layers=1,
                         units=16, optimizer="adam", learning_rate=0.001, batch_size=512, epochs=40, patience=3,
                         vectors="fine-tuned"),
