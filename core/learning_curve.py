@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core import config, data, features, hparams, models, priority, training
+from core import config, data, features, hparams, models, priority, registry, training
 from core.errors import LabError
 from core.hparams import HParams
 from core.predict import score_ragged
@@ -20,6 +20,11 @@ from core.predict import score_ragged
 SIZES = (200, 500, 1_000, 2_000)
 STARTS = {"random": "from scratch", "fine-tuned": "from GloVe"}  # vectors setting -> label
 TEST_REVIEWS = 5_000
+
+
+def _server_slot() -> threading.Lock:
+    """The one comparison this server runs at a time."""
+    return registry.shared(("learning-curve", "slot"), threading.Lock)
 
 
 def small_model(reviews: int, vectors: str, seed: int = 0) -> HParams:
@@ -63,6 +68,11 @@ class LearningCurve:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def start(self) -> None:
+        """Begin in the background; refused while another comparison runs on this server, so that a class pressing
+        the button together does not train eight models each at once beside the queued trainings."""
+        if not _server_slot().acquire(blocking=False):
+            raise LabError("Another comparison is running on this server right now; try again when it has finished "
+                           "(it takes a few minutes).")
         with self._lock:
             self._running = True
         threading.Thread(target=self._work, name="learning-curve", daemon=True).start()
@@ -86,6 +96,7 @@ class LearningCurve:
     def _finish(self, error: str | None) -> None:
         with self._lock:
             self._running, self._error = False, error
+        _server_slot().release()
 
     def run(self) -> None:
         """Every size, both starts, in order; each point is published as soon as it is measured."""

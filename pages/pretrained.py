@@ -168,10 +168,14 @@ def _curves() -> None:
     running = job is not None and job.snapshot().running
     if st.button("▶ Compare from scratch and from GloVe", type="primary", disabled=running,
                  help=f"Training sets of {', '.join(f'{n:,}' for n in sizes)} reviews."):
-        job = LearningCurve(sizes=sizes)
-        job.start()
-        st.session_state.curve_job = job
-        running = True
+        started = LearningCurve(sizes=sizes)
+        try:
+            started.start()
+        except LabError as exc:
+            st.warning(str(exc), icon="⏳")
+        else:
+            job, running = started, True
+            st.session_state.curve_job = job
     if job is not None:
         st.fragment(_curve_view, run_every=1.0 if running else None)(job)
 
