@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,16 @@ def copy_home(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     shutil.copytree(template, copy)
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(copy))
     return copy
+
+
+def recorded_runs(home: Path, count: int, padding: int = 0) -> Path:
+    """A lab home with `count` recorded runs (nothing trained; each config padded by `padding` characters, so the
+    database spans more pages) and its database checkpointed into one file, whose path is returned."""
+    from core.store import RunStore
+
+    store = RunStore(home)
+    for _ in range(count):
+        store.claim_folder(store.create("dlwp", {"preset": "dlwp", "padding": "x" * padding}))
+    with sqlite3.connect(store.path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return store.path

@@ -7,7 +7,6 @@ import json
 import os
 import pickle
 import shutil
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from core import bundle
+from pagetest import recorded_runs
 from test_cli import assert_one_line_error, core_cli, json_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,18 +48,6 @@ def test_a_huge_run_id(cli_env, home):
     assert_one_line_error(proc, "no run #1180591620717411303424")
 
 
-def _populated(home: Path, env: dict[str, str]) -> Path:
-    """A lab home with two recorded runs (no training needed) and its database file."""
-    from core.store import RunStore
-
-    store = RunStore(home)
-    for _ in range(2):
-        store.claim_folder(store.create("dlwp", {"preset": "dlwp"}))
-    with sqlite3.connect(store.path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return store.path
-
-
 @pytest.mark.parametrize("damage, words", [
     (lambda p: p.write_bytes(os.urandom(p.stat().st_size)), "not a SQLite database"),
     (lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]), "cut off"),
@@ -67,7 +55,7 @@ def _populated(home: Path, env: dict[str, str]) -> Path:
     (lambda p: p.unlink(), "missing"),
 ], ids=["garbage", "cut in half", "emptied", "deleted"])
 def test_a_broken_database(cli_env, home, damage, words):
-    path = _populated(home, cli_env)
+    path = recorded_runs(home, 2)
     damage(path)
     before = path.read_bytes() if path.exists() else None
     for args in (["runs"], ["runs", "show", "1"], ["train", "--preset", "dlwp", "--epochs", "1", "--limit", "100",
@@ -79,7 +67,7 @@ def test_a_broken_database(cli_env, home, damage, words):
 
 
 def test_runs_rebuild_restores_the_index(cli_env, home):
-    path = _populated(home, cli_env)
+    path = recorded_runs(home, 2)
     path.write_bytes(b"")
     proc = core_cli("runs", "rebuild", env=cli_env, SENTIMENT_LAB_HOME=str(home))
     assert proc.returncode == 0, proc.stderr

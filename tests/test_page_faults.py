@@ -3,25 +3,14 @@ traceback, and the broken file left as it was (issue 9, item 9)."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from core.store import RunStore
-from pagetest import open_page
+from pagetest import open_page, recorded_runs
 
 PAGES = ("pages/home.py", "pages/explore.py", "pages/train.py", "pages/predict.py", "pages/runs.py")
 STORE_PAGES = ("pages/train.py", "pages/predict.py", "pages/runs.py")
-
-
-def _lab_with_runs(home: Path) -> Path:
-    store = RunStore(home)
-    for _ in range(30):
-        store.claim_folder(store.create("dlwp", {"preset": "dlwp", "padding": "x" * 2000}))
-    with sqlite3.connect(store.path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return store.path
 
 
 @pytest.mark.parametrize("damage, words", [
@@ -31,7 +20,7 @@ def _lab_with_runs(home: Path) -> Path:
 @pytest.mark.parametrize("page", PAGES)
 def test_a_broken_database_on_every_page(page, damage, words, tmp_path, monkeypatch):
     home = tmp_path / "lab"
-    path = _lab_with_runs(home)
+    path = recorded_runs(home, 30, padding=2000)
     damage(path)
     before = path.read_bytes()
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
@@ -44,7 +33,7 @@ def test_a_broken_database_on_every_page(page, damage, words, tmp_path, monkeypa
 
 def test_a_database_that_breaks_while_the_server_runs(tmp_path, monkeypatch):
     home = tmp_path / "lab"
-    path = _lab_with_runs(home)
+    path = recorded_runs(home, 30, padding=2000)
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
     open_page("pages/runs.py")  # the server's store is open and cached
     path.write_bytes(os.urandom(path.stat().st_size))
