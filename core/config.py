@@ -15,6 +15,8 @@ TRAINING_NICE_DEFAULT = 19
 MAX_TRAINING_GB_ENV = "SENTIMENT_LAB_MAX_TRAINING_GB"
 MAX_TRAINING_SHARE = 0.5  # of the machine's memory, when SENTIMENT_LAB_MAX_TRAINING_GB is unset
 MAX_TRAINING_GB_HIGH = 4096.0
+MAX_UPLOAD_ENV = "SENTIMENT_LAB_MAX_UPLOAD_MB"
+MAX_UPLOAD_MB_DEFAULT = 200
 
 
 def data_dir() -> Path | None:
@@ -49,6 +51,20 @@ def _whole_number(name: str, low: int, high: int, default: int, meaning: str) ->
     return value
 
 
+def _number(name: str, low: float, high: float, wording: str) -> float | None:
+    """A number setting from the environment (None when unset), or a ConfigError that names it and its range."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also false for nan
+        raise ConfigError(f"{name} must be {wording}, not {raw!r}.")
+    return value
+
+
 def max_concurrent_trainings() -> int:
     """How many trainings may run at once on this server (SENTIMENT_LAB_MAX_TRAININGS: 1 to 16, default 1)."""
     return _whole_number(MAX_TRAININGS_ENV, 1, MAX_TRAININGS_HIGH, 1,
@@ -80,14 +96,13 @@ def max_training_bytes() -> int:
 
     A configuration above it is refused before anything is allocated, so one link cannot take the server down.
     """
-    raw = os.environ.get(MAX_TRAINING_GB_ENV, "").strip()
-    if not raw:
-        return int(machine_memory_bytes() * MAX_TRAINING_SHARE)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.1 <= value <= MAX_TRAINING_GB_HIGH:  # also false for nan
-        raise ConfigError(f"{MAX_TRAINING_GB_ENV} must be a number of gigabytes from 0.1 to {MAX_TRAINING_GB_HIGH:g}, "
-                          f"not {raw!r}.")
-    return int(value * 2**30)
+    value = _number(MAX_TRAINING_GB_ENV, 0.1, MAX_TRAINING_GB_HIGH,
+                    f"a number of gigabytes from 0.1 to {MAX_TRAINING_GB_HIGH:g}")
+    return int(machine_memory_bytes() * MAX_TRAINING_SHARE) if value is None else int(value * 2**30)
+
+
+def max_upload_bytes() -> int:
+    """The largest labelled-text file (or total text of a folder or archive) an import accepts
+    (SENTIMENT_LAB_MAX_UPLOAD_MB, default 200)."""
+    value = _number(MAX_UPLOAD_ENV, 1e-6, 1e9, "a positive number of megabytes")
+    return int((MAX_UPLOAD_MB_DEFAULT if value is None else value) * 2**20)

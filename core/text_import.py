@@ -13,9 +13,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from core import config
 from core.errors import DatasetError
 from core.text_source import (PREVIEW_CHARS, PREVIEW_ROWS, SAMPLE_CHARS, Layout, LabelledText, Preview, ReadOptions,
-                              check_classes, check_size, kind_of_bytes, max_upload_bytes, newlines)
+                              check_classes, check_size, kind_of_bytes, newlines)
 from core.text_table import read_table
 
 SPLITS = ("train", "test")
@@ -49,7 +50,7 @@ def _folder_files(root: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def _archive_files(path: Path) -> Iterator[tuple[str, bytes]]:
-    limit, total = max_upload_bytes(), 0
+    limit, total = config.max_upload_bytes(), 0
     try:
         with tarfile.open(path, mode="r|*") as archive:
             for member in archive:

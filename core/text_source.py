@@ -4,17 +4,15 @@
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
 import numpy as np
 
+from core import config
 from core.errors import DatasetError
 
-MAX_UPLOAD_ENV = "SENTIMENT_LAB_MAX_UPLOAD_MB"
-MAX_UPLOAD_MB_DEFAULT = 200
 MIN_CLASSES, MAX_CLASSES = 2, 20
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 SAMPLE_CHARS = 64 * 1024
@@ -108,23 +106,11 @@ class Preview:
 
 
 # --- limits and checks --------------------------------------------------------------------------------------------------
-def max_upload_bytes() -> int:
-    """The largest file accepted (SENTIMENT_LAB_MAX_UPLOAD_MB, default 200), read on every call."""
-    raw = os.environ.get(MAX_UPLOAD_ENV, "").strip()
-    try:
-        mb = float(raw) if raw else MAX_UPLOAD_MB_DEFAULT
-    except ValueError:
-        mb = -1
-    if not mb > 0:
-        raise DatasetError(f"{MAX_UPLOAD_ENV} must be a positive number of megabytes, not {raw!r}.")
-    return int(mb * 1024 * 1024)
-
-
 def check_size(size: int, what: str) -> None:
-    limit = max_upload_bytes()
+    limit = config.max_upload_bytes()
     if size > limit:
         raise DatasetError(f"{what} is {size / 2**20:,.1f} MB, over the {limit / 2**20:,.4g} MB limit "
-                           f"({MAX_UPLOAD_ENV} raises it).")
+                           f"({config.MAX_UPLOAD_ENV} raises it).")
 
 
 def label_order(labels: Iterable[str]) -> list[str]:
