@@ -95,10 +95,10 @@ def runner() -> Runner:
 
 def require_store() -> RunStore:
     """The run store and the training queue, or a clear message and the end of this page's script."""
-    found = attempt(lambda: runner() and store())
+    found = attempt(runner)  # checks the store on its way
     if found is None:
         st.stop()
-    return found
+    return found.store
 
 
 def corpus() -> data.Corpus:
