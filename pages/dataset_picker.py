@@ -1,0 +1,108 @@
+"""The data-set choice every page shares: a picker bound to `?dataset=NAME`, the loaded data set cached per content,
+and which runs were trained on which data set.
+
+The choice follows the visitor from page to page (a session value), and the URL names it so a link reproduces it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import streamlit as st
+
+from core import datasets
+from core.datasets import DEFAULT, Dataset, DatasetInfo
+from core.errors import LabError
+from pages import ui
+
+PARAM = "dataset"
+CHOICE = "_dataset_choice"  # the data set this session works on, kept across pages
+LINKED = "_dataset_linked"  # the `dataset` URL value already applied
+
+
+def available() -> list[str]:
+    """The data sets' names, IMDB first; only IMDB when the store cannot be read (its message is shown)."""
+    return ui.attempt(datasets.names) or [DEFAULT]
+
+
+def _from_url(names: list[str]) -> None:
+    """Apply a new `?dataset=` value once; an unknown name is said and IMDB is used instead."""
+    raw = st.query_params.get(PARAM)
+    if raw is not None and raw != st.session_state.get(LINKED):
+        st.session_state[LINKED] = raw
+        if raw in names:
+            st.session_state[CHOICE] = raw
+        else:
+            st.warning(f"The link names a data set {ui.escape(repr(raw))} that this lab does not have; showing "
+                       f"{DEFAULT} instead. The data sets are: {ui.escape(', '.join(names))}.", icon="🔗")
+            st.session_state[CHOICE] = DEFAULT
+    if st.session_state.get(CHOICE) not in names:
+        st.session_state[CHOICE] = DEFAULT
+
+
+def _chosen(key: str, on_change: Callable[[], None] | None) -> None:
+    st.session_state[CHOICE] = st.session_state[key]
+    if on_change is not None:
+        on_change()
+
+
+def choose(key: str, *, on_change: Callable[[], None] | None = None, container=st,
+           extra: Iterable[str] = ()) -> str:
+    """The picker (IMDB by default, or the URL's or this session's choice); writes the choice into the URL.
+
+    `extra` adds choices that are not data sets (e.g. "all" on Runs); `on_change` resets what depends on the data set.
+    """
+    names = list(extra) + available()
+    _from_url(names)
+    st.session_state[key] = st.session_state[CHOICE]
+    name = container.selectbox("Data set", names, key=key, on_change=_chosen, args=(key, on_change),
+                               help="IMDB is built in; import your own labelled text on the Data sets page.")
+    if name == DEFAULT:
+        st.query_params.pop(PARAM, None)
+    else:
+        st.query_params[PARAM] = name
+    st.session_state[LINKED] = st.query_params.get(PARAM)
+    return name
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _load(name: str, fingerprint: str) -> Dataset:
+    return datasets.load(name)
+
+
+def load(name: str) -> Dataset | None:
+    """A data set's reviews and word index, read once per name and content; None after its message is shown."""
+    found = ui.attempt(lambda: datasets.info(name))
+    if found is None:
+        return None
+    with st.spinner(f"Loading the {name} reviews…"):
+        return ui.attempt(lambda: _load(name, found.fingerprint))
+
+
+def require(name: str) -> Dataset:
+    """The data set, or its message and the end of this page's script."""
+    loaded = load(name)
+    if loaded is None:
+        st.stop()
+    return loaded
+
+
+def info(name: str) -> DatasetInfo | None:
+    return ui.attempt(lambda: datasets.info(name))
+
+
+def of_run(record) -> str:
+    """The data set a run was trained on (runs from before data sets existed were trained on IMDB)."""
+    return getattr(record, "dataset", None) or record.config.get("dataset") or DEFAULT
+
+
+def runs_using(name: str) -> int:
+    """How many recorded runs were trained on this data set."""
+    try:
+        return sum(of_run(r) == name for r in ui.store().list())
+    except LabError:
+        return 0
+
+
+def forget() -> None:
+    """Drop removed data sets from this server's cache."""
+    _load.clear()

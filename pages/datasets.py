@@ -1,0 +1,267 @@
+"""Data sets: import labelled text (CSV, TSV, or a .tar.gz of train/<label>/*.txt folders) and manage the imported ones.
+
+Reading, detection, checks and storage are core.datasets and core.text_import; this page uploads, previews with
+overridable choices, imports, and lists. The upload is written to a temporary folder in the lab's home (keeping the
+file's own name, which the data set's source and default name come from) and deleted after each read.
+"""
+from __future__ import annotations
+
+import shutil
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import streamlit as st
+
+from core import config, datasets, text_import, text_source
+from core.errors import LabError
+from core.text_source import DELIMITERS, Preview, ReadOptions
+from pages import dataset_picker, ui
+
+UPLOADS = ".uploads"  # under SENTIMENT_LAB_HOME; every folder in it is one upload being read
+TYPES = ["csv", "tsv", "txt", "gz", "tgz"]
+PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, for this session's upload
+REPORT = "_datasets_report"  # the last import's outcome, shown once
+CONFIRM = "_datasets_confirm_remove"  # the data set whose removal waits for a yes
+FLASH = "_datasets_flash"
+DETECTED = None
+
+
+def _upload_limit_mb() -> int:
+    return max(1, -(-config.max_upload_bytes() // 2**20))
+
+
+@contextmanager
+def _saved(upload) -> Iterator[Path]:
+    """The upload as a file of the lab's own, removed (with its folder) afterwards whatever happens."""
+    folder = config.lab_home() / UPLOADS / uuid.uuid4().hex
+    name = Path(upload.name).name.strip() or "upload"
+    folder.mkdir(parents=True)
+    try:
+        path = folder / (name if name not in (".", "..") else "upload")
+        path.write_bytes(upload.getbuffer())
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _options() -> ReadOptions:
+    state = st.session_state
+    return ReadOptions(state.get("ds_delimiter"), state.get("ds_header"), state.get("ds_text_column"),
+                       state.get("ds_label_column"))
+
+
+def _preview(upload, options: ReadOptions) -> Preview | str:
+    """The preview of this upload with these choices (read once per choice), or the core's message."""
+    cache = st.session_state.setdefault(PREVIEWS, {})
+    key = (upload.file_id, options)
+    if key not in cache:
+        cache.clear()  # one upload at a time: keep only its previews
+        try:
+            text_source.check_size(upload.size, upload.name)
+            with st.spinner("Reading the file…"), _saved(upload) as path:
+                cache[key] = text_import.preview(path, options, rows=8)
+        except LabError as exc:
+            cache[key] = str(exc)
+    return cache[key]
+
+
+def _column_choice(label: str, key: str, columns: tuple[str, ...], detected: str | None) -> None:
+    """A column picker by position (names change when the header choice does); "detected" leaves it to the core."""
+    options = [DETECTED] + [str(n) for n in range(1, len(columns) + 1)]
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = DETECTED
+
+    def name(value: str | None) -> str:
+        return f"detected ({detected})" if value is None else f"{value}: {columns[int(value) - 1]}"
+
+    st.selectbox(label, options, key=key, format_func=name)
+
+
+def _choices(layout: text_source.Layout) -> None:
+    """The detected layout, each part overridable."""
+    if layout.kind != "table":
+        st.caption("Folders name their classes by folder (train/<label>/*.txt): there is nothing to choose.")
+        return
+    delim, header, text_col, label_col = st.columns(4)
+    with delim:
+        detected = DELIMITERS.get(layout.delimiter, repr(layout.delimiter))
+        st.selectbox("Delimiter", [DETECTED, *DELIMITERS], key="ds_delimiter",
+                     format_func=lambda d: f"detected ({detected})" if d is None else DELIMITERS[d])
+    with header:
+        st.selectbox("First row", [DETECTED, True, False], key="ds_header",
+                     format_func=lambda h: (f"detected ({'names the columns' if layout.header else 'is data'})"
+                                            if h is None else ("names the columns" if h else "is data")))
+    with text_col:
+        _column_choice("Text column", "ds_text_column", layout.columns, layout.text_column)
+    with label_col:
+        _column_choice("Label column", "ds_label_column", layout.columns, layout.label_column)
+
+
+def _unique(names: tuple[str, ...]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def _show_preview(preview: Preview) -> None:
+    layout = preview.layout
+    st.markdown(f"**{preview.rows_read:,} labelled rows** read as {ui.escape(layout.describe())}, "
+                f"{ui.escape(layout.encoding)}" + (f"; text column **{ui.escape(layout.text_column)}**, label "
+                                                   f"column **{ui.escape(layout.label_column)}**"
+                                                   if layout.kind == "table" else "") + ".")
+    columns = _unique(layout.columns) if layout.columns else None
+    st.dataframe(pd.DataFrame(preview.rows, columns=columns), hide_index=True, width="stretch")
+    counts = pd.DataFrame({"class": list(preview.class_counts), "rows": list(preview.class_counts.values())})
+    left, right = st.columns([2, 3])
+    left.markdown(f"**{len(preview.class_counts)} classes**")
+    left.dataframe(counts, hide_index=True, width="stretch")
+    with right:
+        dropped = preview.dropped_empty_text + preview.dropped_empty_label
+        if dropped:
+            st.caption(f"{preview.dropped_empty_text:,} rows without text and {preview.dropped_empty_label:,} without "
+                       "a label will be left out.")
+        for note in layout.notes:
+            st.caption(ui.escape(note))
+        if preview.has_test_split:
+            st.caption("The source has its own test split (test/): it is kept as the test set.")
+
+
+def _import(upload, name: str, options: ReadOptions, test_size: float) -> None:
+    try:
+        with st.spinner("Importing…"), _saved(upload) as path:
+            imported = datasets.add(path, name, options, test_size)
+    except LabError as exc:
+        st.error(ui.escape(exc), icon="⚠️")
+        return
+    st.session_state[REPORT] = (imported.info, imported.report)
+
+
+def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
+    st.success(f"Imported **{ui.escape(info.name)}**: {info.num_classes} classes, {info.train_size:,} training and "
+               f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
+    counts = report.get("class_counts", {})
+    if counts:
+        table = pd.DataFrame({"class": list(info.labels),
+                              "training": [counts["train"].get(label, 0) for label in info.labels],
+                              "test": [counts["test"].get(label, 0) for label in info.labels]})
+        st.dataframe(table, hide_index=True)
+    lines = []
+    if report.get("dropped_empty_text"):
+        lines.append(f"{report['dropped_empty_text']:,} rows had no text and were left out.")
+    if report.get("dropped_empty_label"):
+        lines.append(f"{report['dropped_empty_label']:,} rows had no label and were left out.")
+    lines += [ui.escape(n) for n in report.get("layout", {}).get("notes", [])]
+    split = report.get("split", {})
+    if split.get("kind") == "stratified":
+        lines.append(f"{split['test_size']:.0%} of each class was held out for testing.")
+    for line in lines:
+        st.caption(line)
+    st.page_link("pages/explore.py", label=f"Explore {info.name}", icon="🔎", query_params={"dataset": info.name})
+
+
+# --- the list and removal ----------------------------------------------------------------------------------------
+def _ask_remove(name: str) -> None:
+    st.session_state[CONFIRM] = name
+
+
+def _cancel_remove() -> None:
+    st.session_state.pop(CONFIRM, None)
+
+
+def _remove(name: str) -> None:
+    st.session_state.pop(CONFIRM, None)
+    try:
+        datasets.remove(name)
+    except LabError as exc:
+        st.session_state[FLASH] = ("error", str(exc))
+        return
+    dataset_picker.forget()
+    st.session_state[FLASH] = ("success", f"Removed the data set {name}.")
+
+
+def _confirm(name: str) -> None:
+    runs = dataset_picker.runs_using(name)
+    used = (f" {runs} run{'s were' if runs != 1 else ' was'} trained on it: {'they keep' if runs != 1 else 'it keeps'} "
+            "scoring on Predict (a run keeps its own vocabulary), but cannot be trained again on this data set."
+            if runs else " No run was trained on it.")
+    st.warning(f"Remove the data set **{ui.escape(name)}**? Its stored texts are deleted.{used}", icon="🗑️")
+    yes, no, _ = st.columns([1, 1, 4])
+    yes.button("Yes, remove it", key="ds_remove_yes", type="primary", on_click=_remove, args=(name,))
+    no.button("Cancel", key="ds_remove_no", on_click=_cancel_remove)
+
+
+def _listing() -> None:
+    st.subheader("Data sets in this lab")
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind:
+        (st.success if kind == "success" else st.error)(ui.escape(message))
+    rows, damaged = [], []
+    for name in dataset_picker.available():
+        try:
+            info = datasets.info(name)
+        except LabError as exc:
+            damaged.append((name, str(exc)))
+            continue
+        rows.append({"name": info.name, "source": info.source, "classes": ", ".join(info.labels),
+                     "training": info.train_size, "test": info.test_size, "words": info.vocab_size})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    for name, message in damaged:
+        st.error(ui.escape(message), icon="⚠️")
+    imported = [r["name"] for r in rows if r["name"] != datasets.DEFAULT] + [n for n, _ in damaged]
+    if not imported:
+        st.caption("No data set has been imported yet.")
+        return
+    pick, button = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox("Remove a data set", imported, key="ds_remove_pick")
+    button.button("Remove…", key="ds_remove", on_click=_ask_remove, args=(chosen,))
+    if st.session_state.get(CONFIRM) in imported:
+        _confirm(st.session_state[CONFIRM])
+
+
+# --- page --------------------------------------------------------------------------------------------------
+st.title("📚 Data sets")
+st.markdown("Import labelled text of your own, with **2 to 20 classes**: a CSV or TSV file (one text and one label "
+            "per row), or a `.tar.gz` of `train/<label>/*.txt` and `test/<label>/*.txt` files. Then pick it on "
+            "Explore, Train, Predict and Runs.")
+upload = st.file_uploader(f"Labelled text (up to {_upload_limit_mb():,} MB)", type=TYPES, key="ds_upload",
+                          max_upload_size=_upload_limit_mb())
+if REPORT in st.session_state:
+    _show_report(*st.session_state.pop(REPORT))
+if upload is not None:
+    if st.session_state.get("_ds_file") != upload.file_id:  # a new file: detection starts afresh
+        st.session_state["_ds_file"] = upload.file_id
+        for key in ("ds_delimiter", "ds_header", "ds_text_column", "ds_label_column", "_ds_layout"):
+            st.session_state.pop(key, None)
+    st.subheader("Preview")
+    found = _preview(upload, _options())
+    if isinstance(found, str):
+        st.error(ui.escape(found), icon="⚠️")
+        if _options() != ReadOptions():
+            st.caption("Change the choices below, or go back to what was detected.")
+    if not isinstance(found, str) or _options() != ReadOptions():
+        layout = found.layout if not isinstance(found, str) else None
+        if layout is not None:
+            st.session_state["_ds_layout"] = layout
+        last = st.session_state.get("_ds_layout")
+        if last is not None:
+            _choices(last)
+    if not isinstance(found, str):
+        _show_preview(found)
+        name_col, size_col = st.columns(2)
+        name = name_col.text_input("Name", value=datasets.default_name(Path(upload.name)), key=f"ds_name_{upload.file_id}",
+                                   help="Letters, digits, - and _; it names the data set on every page.")
+        test_size = size_col.slider("Test size", 0.05, 0.5, datasets.TEST_SIZE, step=0.05, format="%.2f",
+                                    key="ds_test_size", disabled=found.has_test_split,
+                                    help="The share of each class held out for testing (a test/ folder is kept "
+                                         "as it is instead).")
+        if st.button("Import", type="primary", key="ds_import"):
+            _import(upload, name.strip(), _options(), test_size)
+            if REPORT in st.session_state:
+                st.rerun()
+_listing()
