@@ -264,14 +264,15 @@ class LengthHistogram:
         return int(self.edges[-1])
 
 
-def length_histogram(lengths: np.ndarray, labels: np.ndarray, bin_width: int = 25, cap: int = 1000) -> LengthHistogram:
-    """Bin id lengths per label on shared edges, so the two labels' bars line up."""
+def length_histogram(lengths: np.ndarray, labels: np.ndarray, bin_width: int = 25, cap: int = 1000,
+                     num_classes: int = 2) -> LengthHistogram:
+    """Bin id lengths per label (0 to num_classes - 1) on shared edges, so the labels' bars line up."""
     cap = max(bin_width, int(math.ceil(cap / bin_width) * bin_width))
     edges = np.arange(0, cap + bin_width, bin_width)
     lengths, labels = np.asarray(lengths), np.asarray(labels)
     counts: dict[int, np.ndarray] = {}
     overflow: dict[int, int] = {}
-    for label in (0, 1):
+    for label in range(num_classes):
         mine = lengths[labels == label]
         counts[label] = np.histogram(mine[mine <= cap], bins=edges)[0]
         overflow[label] = int(np.count_nonzero(mine > cap))

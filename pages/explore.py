@@ -11,20 +11,21 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import config, data, explore
+from core import data, datasets, explore
+from core.datasets import DatasetInfo
 from core.errors import LabError
-from core.hparams import MAX_WORD_ID, PARAMS
+from core.hparams import PARAMS
 from core.vocab import Vocabulary
-from pages import ui
+from pages import charts, dataset_picker, ui
 
-VOCAB_SIZES = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, MAX_WORD_ID + 1)
+VOCAB_STEPS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # below the data set's own "all"
 DEFAULT_VOCAB = 10_000
 VOCAB_LINKED = "_explore_num_words_url"  # the `num_words` URL value already applied to the slider
 PER_PAGE = (5, 10, 20, 50)
 PREVIEW_WORDS = 300
 TABS = ("Reviews", "Charts", "Word index")
 LABEL_COLORS = {0: "#c92a2a", 1: "#2b8a3e"}
-LABEL_BADGES = {0: ":red-badge[negative]", 1: ":green-badge[positive]"}
+BADGE_COLORS = ("blue", "orange", "violet", "green", "red", "gray")
 SPLIT_NAMES = {"train": "training", "test": "test"}
 FONT = {"size": 16}
 BADGE = "border-radius:6px;padding:0 .35em;font-weight:700;white-space:nowrap;"
@@ -37,41 +38,89 @@ STYLES = {
 TEXT_STYLE = "font-size:1.3rem;line-height:2.05;color:#111;word-wrap:break-word;"
 
 
-# --- cached computations (keyed by data folder and split name; the corpus itself is cached process-wide) -------------
+# --- the data set's classes ------------------------------------------------------------------------------------
 
 
-def _source() -> str:
-    return str(config.data_dir())
+def _is_imdb(info: DatasetInfo) -> bool:
+    return info.name == datasets.DEFAULT
+
+
+def _filters(info: DatasetInfo) -> tuple[str, ...]:
+    return explore.LABEL_FILTERS if _is_imdb(info) else ("all", *info.labels)
+
+
+def _label_id(info: DatasetInfo, name: str) -> int | None:
+    """The class a filter keeps, or None for all reviews."""
+    return explore.label_value(name) if _is_imdb(info) else (None if name == "all" else info.labels.index(name))
+
+
+def _classes(info: DatasetInfo) -> list[tuple[int, str, str]]:
+    """(id, name, colour) of each class in the order charts draw them: IMDB positive first, in its own colours."""
+    if _is_imdb(info):
+        return [(k, explore.LABEL_NAMES[k], LABEL_COLORS[k]) for k in (1, 0)]
+    return [(k, name, charts.COLORS[k % len(charts.COLORS)]) for k, name in enumerate(info.labels)]
+
+
+def _badge(info: DatasetInfo, label: int) -> str:
+    name = ui.escape(info.labels[label])
+    color = ("red", "green")[label] if _is_imdb(info) else BADGE_COLORS[label % len(BADGE_COLORS)]
+    return f":{color}-badge[{name}]"
+
+
+def _sizes(info: DatasetInfo) -> tuple[int, ...]:
+    """The vocabulary sizes offered: the usual steps below the data set's size, then all of its words."""
+    return tuple(n for n in VOCAB_STEPS if n <= info.max_id) + (info.max_id + 1,)
+
+
+# --- cached computations (keyed by data set name and content, and split name; the data set is cached per server) --
+
+
+def _split(name: str, fingerprint: str, split: str) -> data.Split:
+    return explore.split_of(datasets.load(name).corpus, split)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _selection(source: str, split: str, label: str, phrase: tuple[int, ...]) -> explore.Selection:
-    return explore.select(explore.split_of(data.load_corpus(), split), explore.label_value(label), phrase)
+def _selection(name: str, fingerprint: str, split: str, label: int | None,
+               phrase: tuple[int, ...]) -> explore.Selection:
+    return explore.select(_split(name, fingerprint, split), label, phrase)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _counts(source: str, split: str, label: str, size: int) -> np.ndarray:
-    return explore.word_counts(explore.split_of(data.load_corpus(), split), explore.label_value(label), size)
+def _counts(name: str, fingerprint: str, split: str, label: int | None, size: int) -> np.ndarray:
+    return explore.word_counts(_split(name, fingerprint, split), label, size)
 
 
 # --- small drawing helpers ------------------------------------------------------------------------------------
 
 
 def _vocab_label(n: int) -> str:
-    return f"all ({n:,})" if n > MAX_WORD_ID else f"{n:,}"
+    return f"all ({n:,})" if n > TOP_ID else f"{n:,}"
 
 
-def _vocabulary_size_from_url() -> None:
+def _vocabulary_size_from_url(sizes: tuple[int, ...]) -> None:
     """`?num_words=5000` sets the vocabulary slider, once per link value (a bound slider would put "5,000" in it)."""
     raw = st.query_params.get("num_words")
     if VOCAB_LINKED in st.session_state and raw == st.session_state[VOCAB_LINKED]:
         return
     st.session_state[VOCAB_LINKED] = raw
     try:
-        st.session_state["num_words"] = DEFAULT_VOCAB if raw is None else explore.vocabulary_size(raw, VOCAB_SIZES)
+        st.session_state["num_words"] = _default_size(sizes) if raw is None else explore.vocabulary_size(raw, sizes)
     except LabError as exc:
         st.warning(ui.escape(exc), icon="🔗")
-        st.session_state["num_words"] = DEFAULT_VOCAB
+        st.session_state["num_words"] = _default_size(sizes)
+
+
+def _default_size(sizes: tuple[int, ...]) -> int:
+    return DEFAULT_VOCAB if DEFAULT_VOCAB in sizes else sizes[-1]
+
+
+def _dataset_changed() -> None:
+    """Another data set: its own classes, reviews and vocabulary, from the first page."""
+    st.session_state["label"] = "all"
+    st.session_state["page"] = 1
+    st.session_state["review"] = None
+    st.session_state.pop(VOCAB_LINKED, None)
+    st.query_params.pop("num_words", None)
 
 
 def _first_page() -> None:
@@ -121,8 +170,8 @@ def _pin(text: str) -> None:
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
-def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: int, phrase: Sequence[int],
-                 show_ids: bool, note: str = "", key: str = "list") -> None:
+def _show_review(info: DatasetInfo, split: data.Split, index: int, vocab: Vocabulary, num_words: int,
+                 phrase: Sequence[int], show_ids: bool, note: str = "", key: str = "list") -> None:
     """One review in a bordered card: index, label, length, decoded text and optionally its raw ids.
 
     Long reviews show their first PREVIEW_WORDS words and keep the rest in an expander, so a page stays scannable.
@@ -134,7 +183,7 @@ def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: in
     head, tail = (words, []) if len(words) <= PREVIEW_WORDS + 50 else (words[:PREVIEW_WORDS], words[PREVIEW_WORDS:])
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
-        title_col.markdown(f"#### Review #{index} &nbsp; {LABEL_BADGES[label]}")
+        title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
         pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
                        on_click=_pin, args=(vocab.decode(ids),),
                        help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
@@ -155,8 +204,8 @@ def _show_review(split: data.Split, index: int, vocab: Vocabulary, num_words: in
 # --- Reviews tab ------------------------------------------------------------------------------------------------
 
 
-def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str, num_words: int,
-                 show_ids: bool) -> None:
+def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
+                 num_words: int, show_ids: bool) -> None:
     split = explore.split_of(corpus, split_name)
     search_col, jump_col, per_page_col = st.columns([4, 2, 1], vertical_alignment="bottom")
     text = search_col.text_input("Search for a word or phrase", key="q", placeholder="e.g. waste of time",
@@ -172,10 +221,11 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     if message:
         st.warning(ui.escape(message), icon="🔤")
     phrase = query.ids if query.searchable else ()
+    label = _label_id(info, label_name)
     if query.searchable:
-        selection = _selection(_source(), split_name, label_name, phrase)
+        selection = _selection(info.name, info.fingerprint, split_name, label, phrase)
     elif query.empty:
-        selection = _selection(_source(), split_name, label_name, ())
+        selection = _selection(info.name, info.fingerprint, split_name, label, ())
     else:
         selection = explore.Selection(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     _legend(num_words)
@@ -187,11 +237,11 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
         where = explore.position_in(selection.indices, index)
         note = ("not in the results below: the filters leave it out" if where is None
                 else f"result {where + 1:,} of {len(selection):,}, on page {where // per_page + 1}")
-        _show_review(split, index, vocab, num_words, phrase, show_ids, note=note, key="jump")
+        _show_review(info, split, index, vocab, num_words, phrase, show_ids, note=note, key="jump")
         st.button("Close this review", icon="✖️", on_click=_close_review, key="close_review")
         st.divider()
 
-    kind = label_name if label_name != "all" else ""
+    kind = ui.escape(label_name) if label_name != "all" else ""
     scope = f"{kind} {SPLIT_NAMES[split_name]} reviews".strip()
     if query.searchable:
         times = f" ({selection.total_hits:,} times)" if selection.total_hits != len(selection) else ""
@@ -210,25 +260,24 @@ def _reviews_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_
     if not len(selection):
         st.info("No review matches these filters.", icon="🔎")
     for index in shown.tolist():
-        _show_review(split, index, vocab, num_words, phrase, show_ids)
+        _show_review(info, split, index, vocab, num_words, phrase, show_ids)
 
 
 # --- Charts tab ------------------------------------------------------------------------------------------------
 
 
-def _lengths_figure(hist: explore.LengthHistogram, trunc: explore.Truncation) -> go.Figure:
+def _lengths_figure(info: DatasetInfo, hist: explore.LengthHistogram, trunc: explore.Truncation) -> go.Figure:
     """Review lengths per label as filled step lines (readable where they overlap), maxlen and what it cuts."""
     width, cap = hist.width, hist.cap
     edges = np.append(hist.edges, cap + width)  # the overflow bin sits just right of the cap
     ranges = [f"{int(a):,}–{int(a) + width - 1:,} ids" for a in hist.edges[:-1]] + [f"over {cap:,} ids"]
     fig = go.Figure()
-    for label in (1, 0):
-        name = explore.LABEL_NAMES[label]
+    for label, name, color in _classes(info):
         counts = np.append(hist.counts[label], hist.overflow[label])
-        fill = "rgba(43,138,62,0.15)" if label == 1 else "rgba(201,42,42,0.15)"
-        fig.add_scatter(x=edges[:-1] + width / 2, y=counts, customdata=ranges, name=name, mode="lines",
-                        line={"color": LABEL_COLORS[label], "width": 3, "shape": "hvh"}, fill="tozeroy",
-                        fillcolor=fill, hovertemplate=f"{name}<br>%{{customdata}}: %{{y:,}} reviews<extra></extra>")
+        fill = f"rgba({int(color[1:3], 16)},{int(color[3:5], 16)},{int(color[5:7], 16)},0.15)"
+        fig.add_scatter(x=edges[:-1] + width / 2, y=counts, customdata=ranges, name=ui.escape(name, "plotly"),
+                        mode="lines", line={"color": color, "width": 3, "shape": "hvh"}, fill="tozeroy",
+                        fillcolor=fill, hovertemplate="%{fullData.name}<br>%{customdata}: %{y:,} reviews<extra></extra>")
     top = cap + width
     fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
     fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
@@ -251,14 +300,14 @@ def _readable(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def _balance_figure(corpus: data.Corpus) -> go.Figure:
+def _balance_figure(info: DatasetInfo, corpus: data.Corpus) -> go.Figure:
     fig = go.Figure()
-    for label in (1, 0):
-        name = explore.LABEL_NAMES[label]
-        counts = [explore.label_counts(explore.split_of(corpus, s).y)[name] for s in explore.SPLITS]
-        fig.add_bar(x=[SPLIT_NAMES[s] for s in explore.SPLITS], y=counts, name=name, text=[f"{c:,}" for c in counts],
-                    textposition="inside", textfont={"size": 20, "color": "#fff"}, marker={"color": LABEL_COLORS[label]},
-                    hovertemplate=f"{name}: %{{y:,}} reviews<extra></extra>")
+    per_split = {s: np.bincount(explore.split_of(corpus, s).y, minlength=info.num_classes) for s in explore.SPLITS}
+    for label, name, color in _classes(info):
+        counts = [int(per_split[s][label]) for s in explore.SPLITS]
+        fig.add_bar(x=[SPLIT_NAMES[s] for s in explore.SPLITS], y=counts, name=ui.escape(name, "plotly"),
+                    text=[f"{c:,}" for c in counts], textposition="inside", textfont={"size": 20, "color": "#fff"},
+                    marker={"color": color}, hovertemplate="%{fullData.name}: %{y:,} reviews<extra></extra>")
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text="reviews")
     return _readable(fig, height=380)
@@ -278,7 +327,8 @@ def _words_figure(words: Sequence[explore.WordCount], num_words: int) -> go.Figu
     return fig
 
 
-def _charts_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str, num_words: int) -> None:
+def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
+                num_words: int) -> None:
     split = explore.split_of(corpus, split_name)
     where = SPLIT_NAMES[split_name]
     st.subheader(f"How long are the {where} reviews?")
@@ -287,29 +337,30 @@ def _charts_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_n
                        key="maxlen", help=maxlen_param.help)
     lengths = split.x.lengths
     trunc = explore.truncation(lengths, maxlen)
-    hist = explore.length_histogram(lengths, split.y, bin_width=25, cap=max(1000, maxlen + 100))
-    st.plotly_chart(_lengths_figure(hist, trunc), width="stretch", key="lengths_chart")
-    per_label = {k: explore.truncation(lengths[split.y == k], maxlen) for k in (1, 0)}
+    hist = explore.length_histogram(lengths, split.y, bin_width=25, cap=max(1000, maxlen + 100),
+                                    num_classes=info.num_classes)
+    st.plotly_chart(_lengths_figure(info, hist, trunc), width="stretch", key="lengths_chart")
+    per_label = {name: explore.truncation(lengths[split.y == k], maxlen) for k, name, _ in _classes(info)}
     st.markdown(
         f"**{trunc.sentence()}**: {trunc.truncated:,} of {trunc.total:,} {where} reviews have more than "
         f"{maxlen:,} ids and lose their first ones (`pad_sequences` truncates at the front); "
         f"{trunc.padded_share:.1%} are shorter and get zeros in front. "
-        + " · ".join(f"{explore.LABEL_NAMES[k]}: {t.share:.1%} truncated" for k, t in per_label.items())
+        + " · ".join(f"{ui.escape(name)}: {t.share:.1%} truncated" for name, t in per_label.items())
         + f" · median length {int(np.median(lengths)):,} ids."
     )
 
     balance_col, words_col = st.columns([2, 3])
     with balance_col:
         st.subheader("Label balance")
-        st.plotly_chart(_balance_figure(corpus), width="stretch", key="balance_chart")
+        st.plotly_chart(_balance_figure(info, corpus), width="stretch", key="balance_chart")
     with words_col:
-        scope = f"{label_name} {where} reviews" if label_name != "all" else f"{where} reviews"
+        scope = f"{ui.escape(label_name)} {where} reviews" if label_name != "all" else f"{where} reviews"
         st.subheader(f"Most frequent words in the {scope}")
         n_col, skip_col = st.columns(2)
         n = n_col.slider("Words", 10, 50, 20, step=5, key="top_n")
         skip = skip_col.number_input("Hide the most common words (ranks 1 to …)", 0, 1000, 0, step=10, key="skip_top",
                                      help="Like Keras skip_top: leaves out 'the', 'and', 'a'… to show the telling words.")
-        counts = _counts(_source(), split_name, label_name, MAX_WORD_ID + 1)
+        counts = _counts(info.name, info.fingerprint, split_name, _label_id(info, label_name), info.max_id + 1)
         words = explore.top_words(counts, vocab, n, skip_top=int(skip))
         st.plotly_chart(_words_figure(words, num_words), width="stretch", key="words_chart")
         st.caption(f"Blue: kept by num_words {_vocab_label(num_words)}; orange: would become ?.")
@@ -318,8 +369,8 @@ def _charts_tab(corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_n
 # --- Word index tab -------------------------------------------------------------------------------------------
 
 
-def _word_index_tab(vocab: Vocabulary, split_name: str, num_words: int) -> None:
-    counts = _counts(_source(), split_name, "all", MAX_WORD_ID + 1)
+def _word_index_tab(info: DatasetInfo, vocab: Vocabulary, split_name: str, num_words: int) -> None:
+    counts = _counts(info.name, info.fingerprint, split_name, None, info.max_id + 1)
     where = SPLIT_NAMES[split_name]
     st.markdown(f"The word index ranks **{vocab.size:,}** words by frequency (rank 1 = most frequent). "
                 "The data stores each word as **id = rank + 3**, because ids 0, 1 and 2 mean padding, "
@@ -361,38 +412,46 @@ def _show_info(info: explore.WordInfo, num_words: int, where: str) -> None:
 
 
 st.title("🔎 Explore the reviews")
-corpus = ui.require_data()
-vocab = ui.attempt(ui.vocabulary)
-if vocab is None:
-    st.stop()
+dataset = dataset_picker.require(dataset_picker.choose("explore_dataset", on_change=_dataset_changed))
+info, corpus, vocab = dataset.info, dataset.corpus, dataset.vocabulary
+TOP_ID = info.max_id  # this run's data set: sizes above it read "all"
+sizes = _sizes(info)
+st.caption(f"Data: {ui.escape(info.source)} · {info.train_size:,} training and {info.test_size:,} test reviews · "
+           f"{info.num_classes} classes: {ui.escape(', '.join(info.labels))}.")
 
 split_col, label_col, vocab_col, ids_col = st.columns([2, 3, 4, 2], vertical_alignment="bottom")
 split_name = split_col.segmented_control("Split", explore.SPLITS, default="train", required=True, key="split",
                                          format_func=lambda s: SPLIT_NAMES[s], on_change=_first_page,
                                          bind="query-params")
-label_name = label_col.segmented_control("Label", explore.LABEL_FILTERS, default="all", required=True, key="label",
-                                         on_change=_first_page, bind="query-params")
-_vocabulary_size_from_url()
-num_words = vocab_col.select_slider("Vocabulary size (num_words)", VOCAB_SIZES, key="num_words",
+filters = _filters(info)
+if st.session_state.get("label") not in filters:  # a link's label that this data set does not have
+    st.session_state["label"] = "all"
+label_name = label_col.segmented_control("Label", filters, default="all", required=True, key="label",
+                                         format_func=ui.escape, on_change=_first_page, bind="query-params")
+_vocabulary_size_from_url(sizes)
+if st.session_state.get("num_words") not in sizes:
+    st.session_state["num_words"] = _default_size(sizes)
+num_words = vocab_col.select_slider("Vocabulary size (num_words)", sizes, key="num_words",
                                     format_func=_vocab_label, help=PARAMS["num_words"].help)
-if num_words == DEFAULT_VOCAB:  # the address holds what differs from the default, as plain digits
+if num_words == _default_size(sizes):  # the address holds what differs from the default, as plain digits
     st.query_params.pop("num_words", None)
 else:
     st.query_params["num_words"] = str(num_words)
 st.session_state[VOCAB_LINKED] = st.query_params.get("num_words")
 show_ids = ids_col.toggle("Show raw ids", key="show_ids", bind="query-params")
-clip = explore.clipping(_counts(_source(), split_name, "all", MAX_WORD_ID + 1), num_words)
+clip = explore.clipping(_counts(info.name, info.fingerprint, split_name, None, info.max_id + 1), num_words)
+origin = (f"Review #i is `x_{split_name}[i]` of `keras.datasets.imdb.load_data()`." if _is_imdb(info)
+          else "Review #i is the i-th text of the split as imported (shuffled once).")
 st.caption(f"At num_words {_vocab_label(num_words)}, {clip.share:.1%} of the words in the {SPLIT_NAMES[split_name]} "
-           f"reviews become ? ({clip.clipped_words:,} of {clip.distinct_words:,} distinct words). "
-           f"Review #i is `x_{split_name}[i]` of `keras.datasets.imdb.load_data()`.")
+           f"reviews become ? ({clip.clipped_words:,} of {clip.distinct_words:,} distinct words). {origin}")
 
 reviews_tab, charts_tab, words_tab = st.tabs(list(TABS), key="tab", on_change="rerun", bind="query-params")
 if reviews_tab.open:
     with reviews_tab:
-        _reviews_tab(corpus, vocab, split_name, label_name, num_words, show_ids)
+        _reviews_tab(info, corpus, vocab, split_name, label_name, num_words, show_ids)
 if charts_tab.open:
     with charts_tab:
-        _charts_tab(corpus, vocab, split_name, label_name, num_words)
+        _charts_tab(info, corpus, vocab, split_name, label_name, num_words)
 if words_tab.open:
     with words_tab:
-        _word_index_tab(vocab, split_name, num_words)
+        _word_index_tab(info, vocab, split_name, num_words)
