@@ -156,7 +156,7 @@ def test_explore_shows_an_imported_data_set_from_the_url(home: Path) -> None:
     ok(at.segmented_control(key="label").set_value("neutral").run())
     cards = [m.value for m in at.markdown if m.value.startswith("#### Review #")]
     assert cards and all("[neutral]" in c for c in cards)
-    assert at.query_params["dataset"] == ["tweets"]
+    assert at.query_params["dataset"] == "tweets"
 
     ok(at.selectbox(key="explore_dataset").set_value("imdb").run())
     assert at.segmented_control(key="label").value == "all"
