@@ -5,7 +5,7 @@ The choice follows the visitor from page to page (a session value), and the URL 
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 import streamlit as st
 
@@ -17,6 +17,7 @@ from pages import ui
 PARAM = "dataset"
 CHOICE = "_dataset_choice"  # the data set this session works on, kept across pages
 LINKED = "_dataset_linked"  # the `dataset` URL value already applied
+ALL = "*"  # the "every data set" choice (no data set's name can start with *)
 
 
 def available() -> list[str]:
@@ -24,18 +25,18 @@ def available() -> list[str]:
     return ui.attempt(datasets.names) or [DEFAULT]
 
 
-def _from_url(names: list[str]) -> None:
+def _from_url(options: list[str]) -> None:
     """Apply a new `?dataset=` value once; an unknown name is said and IMDB is used instead."""
     raw = st.query_params.get(PARAM)
     if raw is not None and raw != st.session_state.get(LINKED):
         st.session_state[LINKED] = raw
-        if raw in names:
+        if raw in options:
             st.session_state[CHOICE] = raw
         else:
             st.warning(f"The link names a data set {ui.escape(repr(raw))} that this lab does not have; showing "
-                       f"{DEFAULT} instead. The data sets are: {ui.escape(', '.join(names))}.", icon="🔗")
+                       f"{DEFAULT} instead. The data sets are: {ui.escape(', '.join(available()))}.", icon="🔗")
             st.session_state[CHOICE] = DEFAULT
-    if st.session_state.get(CHOICE) not in names:
+    if st.session_state.get(CHOICE) not in options:
         st.session_state[CHOICE] = DEFAULT
 
 
@@ -46,22 +47,29 @@ def _chosen(key: str, on_change: Callable[[], None] | None) -> None:
 
 
 def choose(key: str, *, on_change: Callable[[], None] | None = None, container=st,
-           extra: Iterable[str] = ()) -> str:
-    """The picker (IMDB by default, or the URL's or this session's choice); writes the choice into the URL.
+           everything: bool = False) -> str | None:
+    """The picker (IMDB by default, or the URL's or this session's choice); writes the choice into the URL. It is
+    drawn once a data set has been imported.
 
-    `extra` adds choices that are not data sets (e.g. "all" on Runs); `on_change` resets what depends on the data set.
+    `everything` adds "all data sets" (returned as None, `?dataset=*`) for pages that list runs;
+    `on_change` resets what depends on the data set.
     """
-    names = list(extra) + available()
-    _from_url(names)
+    names = available()
+    options = names + ([ALL] if everything and len(names) > 1 else [])
+    _from_url(options)
+    if len(names) == 1:  # IMDB alone: nothing to pick, and the pages look as they always did
+        st.query_params.pop(PARAM, None)
+        return None if everything else DEFAULT
     st.session_state[key] = st.session_state[CHOICE]
-    name = container.selectbox("Data set", names, key=key, on_change=_chosen, args=(key, on_change),
+    name = container.selectbox("Data set", options, key=key, on_change=_chosen, args=(key, on_change),
+                               format_func=lambda n: "all data sets" if n == ALL else n,
                                help="IMDB is built in; import your own labelled text on the Data sets page.")
     if name == DEFAULT:
         st.query_params.pop(PARAM, None)
     else:
         st.query_params[PARAM] = name
     st.session_state[LINKED] = st.query_params.get(PARAM)
-    return name
+    return None if name == ALL else name
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -93,6 +101,16 @@ def info(name: str) -> DatasetInfo | None:
 def of_run(record) -> str:
     """The data set a run was trained on (runs from before data sets existed were trained on IMDB)."""
     return getattr(record, "dataset", None) or record.config.get("dataset") or DEFAULT
+
+
+def with_dataset(row: dict, record) -> dict:
+    """A run table row with the run's data set after its preset."""
+    out = {}
+    for column, value in row.items():
+        out[column] = value
+        if column == "Preset":
+            out["Data set"] = of_run(record)
+    return out
 
 
 def runs_using(name: str) -> int:

@@ -5,12 +5,12 @@ import time
 
 import streamlit as st
 
-from core import export, predict
+from core import datasets, export, predict
 from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
 from core.store import RunRecord
-from pages import ui
+from pages import dataset_picker, ui
 
 VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
@@ -27,7 +27,8 @@ EXAMPLES = {
 
 def _label(record: RunRecord) -> str:
     when = time.strftime("%d %b %H:%M", time.localtime(record.created_at))
-    return f"{record.title} · test accuracy {ui.percent(record.test_accuracy)} · {when}"
+    return (f"{record.title} · {dataset_picker.of_run(record)} · test accuracy {ui.percent(record.test_accuracy)} · "
+            f"{when}")
 
 
 def _run_from_link(runs: list[RunRecord]) -> None:
@@ -43,7 +44,12 @@ def _run_from_link(runs: list[RunRecord]) -> None:
 
 
 def _choose_run() -> RunRecord | None:
-    runs = export.scorable(ui.store().usable())
+    dataset = dataset_picker.choose("predict_dataset", everything=True)
+    runs = [r for r in export.scorable(ui.store().usable()) if dataset in (None, dataset_picker.of_run(r))]
+    if not runs and dataset not in (None, datasets.DEFAULT):
+        st.info(f"No run has been trained on {ui.escape(dataset)} yet: train one on the Train page.", icon="🧪")
+        st.page_link("pages/train.py", label="Go to Train", icon="🏋️", query_params={"dataset": dataset})
+        return None
     if not runs:
         st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
                 "then come back to score your own reviews.", icon="🧪")

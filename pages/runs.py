@@ -8,7 +8,7 @@ import streamlit as st
 from core import export, hparams, predict
 from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
-from pages import charts, ui
+from pages import charts, dataset_picker, ui
 
 PICK = "runs_pick"  # the run ids picked to compare and manage
 LINKED = "_runs_linked_run"  # the `run` URL value already applied to the picked runs
@@ -97,7 +97,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
     if not shown:
         st.info(f"None of the {total} runs match these filters.", icon="🔎")
         return
-    rows = export.run_rows(shown)
+    rows = [dataset_picker.with_dataset(row, record) for row, record in zip(export.run_rows(shown), shown)]
     for row in rows:
         row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
         for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
@@ -115,7 +115,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
             "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%",
                                                            help="Highest validation accuracy over the epochs"),
             "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%",
-                                                       help="Accuracy on the 25,000 test reviews"),
+                                                       help="Accuracy on the test reviews of its data set"),
             "Learning rate": st.column_config.NumberColumn("Learning rate", format="%g", width=110),
             "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
             "Model settings": st.column_config.TextColumn("Model settings", width="medium",
@@ -289,6 +289,8 @@ refresh.button("🔄 Refresh", key="runs_refresh", width="stretch")
 # Always drawn, so the page keeps its shape when the last run ends (a shifted layout would drop half-typed text).
 st.fragment(_watch, run_every=WATCH_SECONDS if running else None)(token)
 
+dataset = dataset_picker.choose("runs_dataset", everything=True)
+records = [r for r in records if dataset is None or dataset_picker.of_run(r) == dataset]
 shown = _filters(records)
 _table(shown, len(records))
 
