@@ -38,7 +38,7 @@ class Architecture:
     name: str
     uses: tuple[str, ...]  # the settings it reads; the form shows only these (plus the common ones)
     featurizer: Callable[["HParams"], Any]  # an unfitted featuriser for these settings
-    build: Callable[["HParams", Any], Any]  # (settings, fitted featuriser) -> uncompiled keras.Model
+    build: Callable[["HParams", Any, int], Any]  # (settings, fitted featuriser, classes) -> uncompiled keras.Model
     base_rate: float  # reviews per second per epoch at the work() == 1 shape, on 2 CPU cores
     work: Callable[["HParams"], float]  # relative cost of one review, so runs of other shapes can be compared
     memory: Callable[["HParams"], Any]  # what it holds in memory per setting (a core.memory.Shape)
@@ -52,7 +52,7 @@ class Architecture:
     score_scale: Callable[["HParams"], float] | None = None  # None: as featurise_scale
     sized_before_fit: bool = True  # False when the model's size depends on what fitting finds
     unsized_note: str = ""  # shown instead of the layer table when sized_before_fit is False
-    label_kinds: tuple[str, ...] = ("binary",)
+    label_kinds: tuple[str, ...] = ("binary", "multiclass")  # 2 classes (sigmoid), 3 to 20 (softmax)
     preflight: Callable[["HParams"], list[str]] | None = None  # warnings before training; raises LabError to refuse
 
 

@@ -16,7 +16,7 @@ from core.evaluation import TEST_SCORES
 from core.data import OOV, START, Ragged
 from core.errors import ModelFileError
 from core.features import Featurizer
-from core.hparams import HParams, from_dict
+from core.hparams import IMDB_SIZES, HParams, Sizes, from_dict
 from core.vocab import Vocabulary
 
 MODEL = "model.keras"
@@ -25,8 +25,10 @@ FEATURIZER = "featurizer.json"
 FEATURIZER_ARRAYS = "featurizer.npz"
 WORD_INDEX = "word_index.json.gz"
 HISTORY = "history.json"
+DATASET = "dataset.json"  # the data set's description (labels, sizes, fingerprint): the run scores without it
+IMDB_LABELS = ("negative", "positive")  # runs saved before data sets trained on IMDB
 MARKER = ".sentiment-lab-run.json"  # written when a run claims the folder: which run, and whether the lab made it
-FILES = (MODEL, CONFIG, FEATURIZER, FEATURIZER_ARRAYS, WORD_INDEX, HISTORY, TEST_SCORES)
+FILES = (MODEL, CONFIG, FEATURIZER, FEATURIZER_ARRAYS, WORD_INDEX, HISTORY, DATASET, TEST_SCORES)
 
 
 def partial_name(name: str) -> str:
@@ -65,10 +67,15 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: Vocabulary,
-         history: list[dict[str, Any]]) -> Path:
-    """Everything but the model first; the model last, so its presence means the bundle is complete."""
+         history: list[dict[str, Any]], dataset: dict[str, Any]) -> Path:
+    """Everything but the model first; the model last, so its presence means the bundle is complete.
+
+    `dataset` is the data set's description (`DatasetInfo.to_dict()`); with the word index saved beside it, the
+    run scores text with its own data set's vocabulary and labels even after that data set is removed.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / CONFIG, hp.to_dict())
+    write_json(run_dir / DATASET, dataset)
     write_json(run_dir / FEATURIZER, featurizer.state())
     arrays = featurizer.arrays()
     if arrays:
@@ -77,6 +84,21 @@ def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: 
     write_json(run_dir / HISTORY, history)
     _atomic(run_dir / MODEL, lambda tmp: model.save(tmp))
     return run_dir
+
+
+def dataset_info(run_dir: Path) -> dict[str, Any]:
+    """The data set description a run folder saved; empty for runs saved before data sets (IMDB's)."""
+    try:
+        value = json.loads((Path(run_dir) / DATASET).read_text())
+    except FileNotFoundError:
+        return {}
+    if not isinstance(value, dict) or not isinstance(value.get("labels"), list) or len(value["labels"]) < 2:
+        raise ValueError(f"{DATASET} does not describe a data set")
+    return value
+
+
+def _sizes(dataset: dict[str, Any]) -> Sizes:
+    return Sizes(int(dataset["train_size"]), int(dataset["max_id"])) if dataset else IMDB_SIZES
 
 
 def claim(run_dir: Path, run_id: int, created: bool, details: dict[str, Any]) -> None:
@@ -141,6 +163,11 @@ class Bundle:
     hp: HParams
     vocabulary: Vocabulary
     run_dir: Path
+    labels: tuple[str, ...] = IMDB_LABELS  # class names in class-id order
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
 
 
 def _reason(exc: Exception) -> str:
@@ -162,7 +189,9 @@ def load(run_dir: Path | str) -> Bundle:
 
     from core import ngram_model  # noqa: F401 - registers the n-gram model's custom layers
     try:
-        hp = from_dict(json.loads((run_dir / CONFIG).read_text()))
+        dataset = dataset_info(run_dir)
+        labels = tuple(str(label) for label in dataset.get("labels", IMDB_LABELS))
+        hp = from_dict(json.loads((run_dir / CONFIG).read_text()), _sizes(dataset))
         state = json.loads((run_dir / FEATURIZER).read_text())
         arrays_path = run_dir / FEATURIZER_ARRAYS
         arrays = dict(np.load(arrays_path)) if arrays_path.exists() else {}
@@ -175,18 +204,23 @@ def load(run_dir: Path | str) -> Bundle:
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"The model file {MODEL} of run folder '{run_dir.name}' is corrupt "
                              f"({type(exc).__name__}).") from exc
-    _check_match(model, featurizer, getattr(featurizer, "num_words", hp.num_words), run_dir)
-    return Bundle(model, featurizer, hp, vocabulary, run_dir)
+    _check_match(model, featurizer, getattr(featurizer, "num_words", hp.num_words), len(labels), run_dir)
+    return Bundle(model, featurizer, hp, vocabulary, run_dir, labels)
 
 
-def _check_match(model, featurizer: Featurizer, num_words: int, run_dir: Path) -> None:
+def outputs(num_classes: int) -> int:
+    """Scores a model gives per review: one (P(label 1)) for two classes, one per class for more."""
+    return 1 if num_classes == 2 else num_classes
+
+
+def _check_match(model, featurizer: Featurizer, num_words: int, num_classes: int, run_dir: Path) -> None:
     """Score one review holding the highest id the featuriser can produce: a featuriser that does not fit its
     model (edited, or from another run) fails here with a message, not later with a traceback on every score."""
     probe = Ragged(np.array([START, OOV, max(num_words - 1, START)], dtype=np.int32), np.array([0, 3]))
     try:
         scores = np.asarray(model.predict(featurizer.transform(probe), verbose=0))
-        if scores.shape != (1, 1):
-            raise ValueError(f"the model gives {scores.shape[-1]} scores per review, not 1")
+        if scores.shape != (1, outputs(num_classes)):
+            raise ValueError(f"the model gives {scores.shape[-1]} scores per review, not {outputs(num_classes)}")
     except Exception as exc:  # noqa: BLE001 - any failure means the two files do not belong together
         raise ModelFileError(f"{FEATURIZER} of run folder '{run_dir.name}' does not match its {MODEL} ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); the run folder was edited or "

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from core.errors import LabError
-from core.hparams import PARAMS
+from core.hparams import DEFAULT_DATASET, PARAMS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -44,7 +44,8 @@ def _train(args: argparse.Namespace) -> int:
 
     # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
     # at once, with only its error line.
-    hp = hparams.make(args.preset, **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
+    hp = hparams.make(args.preset, dataset=args.dataset,
+                      **{k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None})
     memory.refuse_too_large(hp)
     config.training_nice()
     config.max_concurrent_trainings()
@@ -74,6 +75,7 @@ def _train(args: argparse.Namespace) -> int:
     _emit({
         "run_id": snap.id,
         "preset": hp.preset,
+        "dataset": hp.dataset,
         "status": snap.status,
         "epochs": len(snap.history),
         "test_accuracy": snap.test_accuracy,
@@ -81,8 +83,21 @@ def _train(args: argparse.Namespace) -> int:
         "train_seconds": round(snap.train_seconds or 0.0, 3),
         "phase_seconds": snap.phase_seconds,
         "model_path": snap.model_dir,
+        **_class_results(hp.dataset, snap.model_dir),
     })
     return 0
+
+
+def _class_results(name: str, model_dir: str | None) -> dict[str, Any]:
+    """For 3+ classes: each class's precision, recall and support, and the confusion matrix (rows: true class)."""
+    from core import datasets, evaluation
+
+    dataset = datasets.load(name)
+    if model_dir is None or dataset.info.num_classes < 3:
+        return {}
+    test = dataset.corpus.test
+    report = evaluation.class_report(test.y, evaluation.load_test_scores(model_dir, len(test)), dataset.info.labels)
+    return {"per_class": report["per_class"], "confusion": report["confusion"]}
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -92,9 +107,13 @@ def _predict(args: argparse.Namespace) -> int:
     if not lines:
         raise LabError("No text to score: pass TEXT arguments or lines on standard input.")
     scorer = Scorer(args.model)
+    imported = scorer.hp.dataset != DEFAULT_DATASET
     for line, verdict in zip(lines, scorer.verdicts([line.text for line in lines])):
         notes = [note for note in (line.note, verdict.note) if note]
+        classes = {"class": verdict.leaning, "probabilities": dict(zip(scorer.labels, (round(p, 6) for p in
+                                                                                   verdict.probabilities)))}
         _emit({"text": line.text, "score": round(verdict.score, 6), "verdict": verdict.label,
+               **({"dataset": scorer.hp.dataset, **classes} if imported else {}),
                **({"note": "; ".join(notes)} if notes else {})})
     return 0
 
@@ -136,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="where the data comes from, and its counts").set_defaults(func=_info)
     train = sub.add_parser("train", help="train a preset, printing one JSON line per epoch")
     train.add_argument("--preset", required=True, help=f"one of {', '.join(PRESETS)}")
+    train.add_argument("--dataset", help="the data set to train on (default imdb; see `datasets list`)")
     for name in OVERRIDES:
         param = PARAMS[name]
         kind = str if param.choices else param.kind

@@ -1,4 +1,5 @@
-"""What a finished run got right and wrong: best epoch, overfitting, confusion matrix, confident mistakes."""
+"""What a finished run got right and wrong: best epoch, overfitting, confusion matrix, per-class results,
+confident mistakes. Scores are a binary model's 1-D P(label 1) or a 3+-class model's (n, k) probabilities."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +9,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import ModelFileError
-from core.verdict import positive
+from core.verdict import predicted, probabilities
 
 TEST_SCORES = "test_scores.npy"
+IMDB_LABELS = ("negative", "positive")
 
 
 def lowest_val_loss(history: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
@@ -37,39 +39,71 @@ def overfitting_note(history: Sequence[dict[str, Any]]) -> str | None:
             f"reviews while getting worse on reviews it had not seen.")
 
 
+def class_names(num_classes: int, labels: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The classes' names: `labels` when given, IMDB's for two classes, else "class 0", "class 1", ..."""
+    if labels is not None:
+        return tuple(str(label) for label in labels)
+    return IMDB_LABELS if num_classes == 2 else tuple(f"class {i}" for i in range(num_classes))
+
+
+def num_classes(scores: np.ndarray) -> int:
+    return 2 if np.ndim(scores) == 1 else int(np.shape(scores)[1])
+
+
 def confusion_matrix(y: np.ndarray, scores: np.ndarray) -> list[list[int]]:
-    """Rows: actual negative/positive; columns: predicted negative/positive (threshold 0.5)."""
-    predicted = positive(scores).astype(int)
-    return [[int(np.sum((y == a) & (predicted == p))) for p in (0, 1)] for a in (0, 1)]
+    """k x k counts: rows are the true class, columns the predicted class (`verdict.predicted`)."""
+    k = num_classes(scores)
+    counts = np.bincount(np.asarray(y, dtype=np.int64) * k + predicted(scores), minlength=k * k)
+    return counts.reshape(k, k).tolist()
+
+
+def class_report(y: np.ndarray, scores: np.ndarray, labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """Accuracy, the confusion matrix (rows true), and each class's precision, recall and support (test reviews
+    of that class). A class the model never predicts has precision 0."""
+    confusion = np.array(confusion_matrix(y, scores))
+    names = class_names(len(confusion), labels)
+    support, called = confusion.sum(axis=1), confusion.sum(axis=0)
+    right = np.diag(confusion)
+    per_class = [{"label": names[i], "precision": float(right[i] / called[i]) if called[i] else 0.0,
+                  "recall": float(right[i] / support[i]) if support[i] else 0.0, "support": int(support[i])}
+                 for i in range(len(names))]
+    return {"accuracy": float(right.sum() / max(1, support.sum())), "confusion": confusion.tolist(),
+            "per_class": per_class}
 
 
 @dataclass(frozen=True)
 class Mistake:
     index: int  # position in the test split
-    label: int
-    score: float
+    label: int  # the true class id
+    score: float  # a binary model's P(label 1); for 3+ classes, the predicted class's probability
+    predicted: int  # the predicted class id
+    confidence: float  # the predicted class's probability: how sure the model was of its wrong answer
+    true_label: str
+    predicted_label: str
 
-    @property
-    def confidence(self) -> float:
-        """How sure the model was of its wrong answer (0.5 to 1)."""
-        return max(self.score, 1 - self.score)
 
-
-def mistakes(y: np.ndarray, scores: np.ndarray, limit: int = 20) -> list[Mistake]:
-    """Misclassified test reviews, most confident first."""
-    wrong = np.flatnonzero(positive(scores) != (y == 1))
-    order = wrong[np.argsort(-np.abs(scores[wrong] - 0.5), kind="stable")][:limit]
-    return [Mistake(int(i), int(y[i]), float(scores[i])) for i in order]
+def mistakes(y: np.ndarray, scores: np.ndarray, limit: int = 20,
+             labels: Sequence[str] | None = None) -> list[Mistake]:
+    """Misclassified test reviews, most confident first, naming the true and the predicted class."""
+    guess = predicted(scores)
+    probs = probabilities(scores)
+    sure = probs[np.arange(len(guess)), guess]
+    wrong = np.flatnonzero(guess != y)
+    order = wrong[np.argsort(-sure[wrong], kind="stable")][:limit]
+    names = class_names(probs.shape[1], labels)
+    score = scores if np.ndim(scores) == 1 else sure
+    return [Mistake(int(i), int(y[i]), float(score[i]), int(guess[i]), float(sure[i]), names[int(y[i])],
+                    names[int(guess[i])]) for i in order]
 
 
 def load_test_scores(run_dir: str | Path, expected: int) -> np.ndarray:
-    """The run's saved test-split probabilities."""
+    """The run's saved test-split scores: (n,) for a binary model, (n, k) for 3+ classes."""
     path = Path(run_dir) / TEST_SCORES
     try:
         scores = np.load(path)
     except (OSError, ValueError) as exc:
         raise ModelFileError(f"The test predictions of this run ({TEST_SCORES}) are missing or corrupt.") from exc
-    if scores.shape != (expected,):
+    if scores.ndim not in (1, 2) or scores.shape[0] != expected or (scores.ndim == 2 and scores.shape[1] < 3):
         raise ModelFileError(f"The test predictions in {TEST_SCORES} do not match the test split "
-                             f"({scores.shape[0]} vs {expected}).")
+                             f"({scores.shape[0] if scores.ndim else 0} vs {expected}).")
     return scores

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
-from core import data, registry, training
+from core import registry, training
+from core.datasets import Dataset
 from core.errors import ConfigError
 from core.hparams import HParams
 from core.training import Hooks, Result
-from core.vocab import Vocabulary
 
 EXECUTOR_ENV = "SENTIMENT_LAB_EXECUTOR"
 RAY_CPUS_ENV = "SENTIMENT_LAB_RAY_CPUS"
@@ -23,13 +23,12 @@ EXECUTORS = ("thread", "ray")
 
 @dataclass(frozen=True)
 class Job:
-    """One training to run, and how to get the data it trains on."""
+    """One training to run, and the data set it trains on (`hp.dataset`, loaded)."""
 
     hp: HParams
     probes: tuple[str, ...]
     out_dir: Path
-    corpus: Callable[[], data.Corpus]
-    vocabulary: Callable[[], Vocabulary]
+    dataset: Dataset
     nice: int = 0
 
 
@@ -46,7 +45,7 @@ class ThreadExecutor:
     schedules_itself = False
 
     def train(self, job: Job, hooks: Hooks) -> Result:
-        return training.train(job.hp, job.corpus(), job.vocabulary(), job.probes, job.out_dir, hooks, job.nice)
+        return training.train(job.hp, job.dataset, job.probes, job.out_dir, hooks, job.nice)
 
 
 def selected() -> str:

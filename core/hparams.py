@@ -2,15 +2,31 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core import architectures
-from core.errors import ConfigError, quoted, shortened
+from core.errors import ConfigError, LabError, quoted, shortened
+
+if TYPE_CHECKING:
+    from core.datasets import DatasetInfo
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 VECTORS = ("fine-tuned", "frozen", "random")
 TRAIN_REVIEWS = 25_000
 MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
+DEFAULT_DATASET = "imdb"
+MAX_VAL_SIZE = 20_000
+MIN_FIT = 100  # training reviews validation must leave to fit on
+
+
+class Sizes(NamedTuple):
+    """What a data set's ranges depend on: its training reviews and its highest word id (a DatasetInfo has both)."""
+
+    train_size: int
+    max_id: int
+
+
+IMDB_SIZES = Sizes(TRAIN_REVIEWS, MAX_WORD_ID)  # known without loading the data
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,7 @@ class HParams:
     ngrams: int = 2
     max_features: int = 200_000
     vectors: str = "fine-tuned"
+    dataset: str = DEFAULT_DATASET
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,9 +147,9 @@ class HParams:
         """The settings this configuration's architecture actually reads."""
         return architectures.get(self.architecture).uses + COMMON
 
-    def train_reviews(self) -> int:
-        """How many reviews will be fitted on."""
-        left = TRAIN_REVIEWS - self.val_size
+    def train_reviews(self, sizes: Sizes | None = None) -> int:
+        """How many reviews will be fitted on (`sizes`: the data set's, looked up by name when not given)."""
+        left = (sizes or sizes_of(self.dataset)).train_size - self.val_size
         return left if self.limit is None else min(self.limit, left)
 
 
@@ -173,27 +190,90 @@ def preset(name: str) -> HParams:
     return PRESETS[preset_name(name)]
 
 
+def dataset_name(value: Any) -> str:
+    """The name of an existing data set (IMDB for an empty value), or a ConfigError listing the data sets."""
+    name = DEFAULT_DATASET if value is None or str(value).strip() == "" else str(value).strip()
+    if name.lower() == DEFAULT_DATASET:
+        return DEFAULT_DATASET
+    from core import datasets
+
+    available = datasets.names()
+    if name not in available:
+        raise ConfigError(f"dataset={quoted(value)} is not a data set of this lab: choose one of "
+                          f"{', '.join(available)} (`python -m core datasets add` imports one).")
+    return name
+
+
+def sizes_of(name: str) -> Sizes:
+    """A data set's sizes: IMDB's are constants; an imported one's come from its small metadata file."""
+    if name == DEFAULT_DATASET:
+        return IMDB_SIZES
+    from core import datasets
+
+    try:
+        found = datasets.info(dataset_name(name))
+    except LabError as exc:
+        raise ConfigError(str(exc)) from None
+    return Sizes(found.train_size, found.max_id)
+
+
+def ranges_for(info: "DatasetInfo | Sizes") -> dict[str, Param]:
+    """PARAMS with the ranges that depend on the data set (vocabulary size, validation and training reviews) set
+    from `info`; IMDB's are PARAMS as they are. What the Train form shows and what validation enforces."""
+    most_words = info.max_id + 1
+    most_val = max(1, min(MAX_VAL_SIZE, info.train_size - MIN_FIT))
+    most_fit = info.train_size
+    return {**PARAMS,
+            "num_words": replace(PARAMS["num_words"], low=min(PARAMS["num_words"].low, most_words), high=most_words),
+            "val_size": replace(PARAMS["val_size"], low=min(PARAMS["val_size"].low, most_val), high=most_val),
+            "limit": replace(PARAMS["limit"], low=min(PARAMS["limit"].low, most_fit), high=most_fit)}
+
+
+def for_dataset(hp: HParams, sizes: Sizes) -> HParams:
+    """A preset fitted to a data set: the vocabulary capped at its words, and validation the same share of its
+    training reviews as the preset takes of IMDB's (dlwp's 10,000 of 25,000 is 40%). IMDB's presets are unchanged."""
+    val_size = max(PARAMS["val_size"].low, round(hp.val_size * sizes.train_size / TRAIN_REVIEWS))
+    return replace(hp, num_words=min(hp.num_words, sizes.max_id + 1),
+                   val_size=min(val_size, ranges_for(sizes)["val_size"].high))
+
+
 def make(preset_name: str, **overrides: Any) -> HParams:
-    """A preset with overrides applied, every value checked; None overrides are ignored unless the field allows None."""
-    base = preset(preset_name)
+    """A preset with overrides applied, every value checked; None overrides are ignored unless the field allows None.
+
+    `dataset=NAME` trains on that data set; the settings not given are the preset's, fitted to it (`for_dataset`).
+    """
     names = {f.name for f in fields(HParams)} - {"preset", "architecture"}
     unknown = set(overrides) - names
     if unknown:
         raise ConfigError(f"Unknown setting {', '.join(sorted(unknown))}: settings are {', '.join(sorted(names))}.")
-    values = {name: PARAMS[name].check(value) for name, value in overrides.items()}
-    return validate(replace(base, **values))
+    dataset = dataset_name(overrides.pop("dataset", None))
+    sizes = sizes_of(dataset)
+    base = replace(for_dataset(preset(preset_name), sizes), dataset=dataset)
+    ranges = ranges_for(sizes)
+    values = {name: ranges[name].check(value) for name, value in overrides.items()}
+    return validate(replace(base, **values), sizes)
 
 
-def validate(hp: HParams) -> HParams:
-    """Every field in range, and the combinations that would fail explained."""
+def validate(hp: HParams, sizes: Sizes | None = None) -> HParams:
+    """Every field in range for its data set, and the combinations that would fail explained.
+
+    `sizes`: the data set's (a DatasetInfo will do); looked up by `hp.dataset` when not given, so a run whose data
+    set was removed is validated with the sizes its bundle saved.
+    """
+    if sizes is None:
+        dataset_name(hp.dataset)
+        sizes = sizes_of(hp.dataset)
+    ranges = ranges_for(sizes)
     for name in PARAMS:
-        PARAMS[name].check(getattr(hp, name))
+        ranges[name].check(getattr(hp, name))
     uses = architectures.get(hp.architecture).uses
-    if hp.val_size >= TRAIN_REVIEWS - 100:
-        raise ConfigError(f"val_size={hp.val_size} leaves fewer than 100 of the {TRAIN_REVIEWS} training reviews to fit on.")
-    if hp.limit is not None and hp.limit > TRAIN_REVIEWS - hp.val_size:
+    total = sizes.train_size
+    if hp.val_size > total - MIN_FIT:
+        raise ConfigError(f"val_size={hp.val_size} leaves fewer than {MIN_FIT} of the {total:,} training reviews "
+                          "to fit on.")
+    if hp.limit is not None and hp.limit > total - hp.val_size:
         raise ConfigError(
-            f"limit={hp.limit} is more than the {TRAIN_REVIEWS - hp.val_size} training reviews left after "
+            f"limit={hp.limit} is more than the {total - hp.val_size} training reviews left after "
             f"val_size={hp.val_size}: lower limit or val_size."
         )
     if "hidden_layers" in uses and "dropout" in uses and hp.hidden_layers == 0 and hp.dropout > 0:
@@ -201,7 +281,8 @@ def validate(hp: HParams) -> HParams:
     return hp
 
 
-def from_dict(values: dict[str, Any]) -> HParams:
-    """A saved configuration back into HParams, re-validated."""
+def from_dict(values: dict[str, Any], sizes: Sizes | None = None) -> HParams:
+    """A saved configuration back into HParams, re-validated (against `sizes` when given: a run's own record of
+    its data set); configurations saved before data sets existed are IMDB's."""
     known = {f.name for f in fields(HParams)}
-    return validate(HParams(**{k: v for k, v in values.items() if k in known}))
+    return validate(HParams(**{k: v for k, v in values.items() if k in known}), sizes)

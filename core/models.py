@@ -9,35 +9,42 @@ from core.features import Featurizer
 from core.hparams import HParams
 
 
-def _head(x, hp: HParams):
-    """Hidden Dense relu layers (with optional dropout), then one sigmoid unit."""
+def output(x, num_classes: int):
+    """The output layer: one sigmoid unit (P(label 1)) for two classes, a softmax over the classes for more."""
+    if num_classes == 2:
+        return layers.Dense(1, activation="sigmoid", name="score")(x)
+    return layers.Dense(num_classes, activation="softmax", name="score")(x)
+
+
+def _head(x, hp: HParams, num_classes: int):
+    """Hidden Dense relu layers (with optional dropout), then the output layer."""
     for n in range(1, hp.hidden_layers + 1):
         x = layers.Dense(hp.units, activation="relu", name=f"hidden_{n}")(x)
         if hp.dropout:
             x = layers.Dropout(hp.dropout, name=f"dropout_{n}")(x)
-    return layers.Dense(1, activation="sigmoid", name="score")(x)
+    return output(x, num_classes)
 
 
-def multihot_mlp(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
+def multihot_mlp(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
     inputs = keras.Input(shape=(hp.num_words,), name="multi_hot")
-    return keras.Model(inputs, _head(inputs, hp), name="dlwp_mlp")
+    return keras.Model(inputs, _head(inputs, hp, num_classes), name="dlwp_mlp")
 
 
-def embedding_flatten(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
+def embedding_flatten(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
     x = layers.Flatten(name="flatten")(x)
-    return keras.Model(inputs, _head(x, hp), name="embedding_flatten")
+    return keras.Model(inputs, _head(x, hp, num_classes), name="embedding_flatten")
 
 
-def lstm(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
+def lstm(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
     x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(x)
-    return keras.Model(inputs, layers.Dense(1, activation="sigmoid", name="score")(x), name="lstm")
+    return keras.Model(inputs, output(x, num_classes), name="lstm")
 
 
-def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None) -> keras.Model:
+def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
     """GloVe-initialised Embedding -> mean over the review's words (padding masked) -> Dense head.
 
     The start matrix comes from the fitted featuriser (`pretrained.VectorSequences`); without one (the Train
@@ -48,16 +55,17 @@ def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None) -> keras.
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     embedding = layers.Embedding(hp.num_words, DIM, mask_zero=True, trainable=hp.vectors != "frozen", name="embedding")
     x = layers.GlobalAveragePooling1D(name="mean")(embedding(inputs))
-    model = keras.Model(inputs, _head(x, hp), name="pretrained_mean")
+    model = keras.Model(inputs, _head(x, hp, num_classes), name="pretrained_mean")
     start = getattr(featurizer, "start", None)
     if start is not None:
         embedding.set_weights([start])
     return model
 
 
-def build(hp: HParams, featurizer: Featurizer | None) -> keras.Model:
-    """The uncompiled model for `hp`; some architectures need their fitted featuriser. Seeding is the caller's job."""
-    return architectures.get(hp.architecture).build(hp, featurizer)
+def build(hp: HParams, featurizer: Featurizer | None, num_classes: int = 2) -> keras.Model:
+    """The uncompiled model for `hp` and `num_classes` (2 to 20); some architectures need their fitted featuriser.
+    Seeding is the caller's job."""
+    return architectures.get(hp.architecture).build(hp, featurizer, num_classes)
 
 
 def optimizer(hp: HParams) -> keras.optimizers.Optimizer:
@@ -70,8 +78,15 @@ def optimizer(hp: HParams) -> keras.optimizers.Optimizer:
     return kinds[hp.optimizer](learning_rate=hp.learning_rate)
 
 
-def compile_model(model: keras.Model, hp: HParams) -> keras.Model:
-    model.compile(optimizer=optimizer(hp), loss="binary_crossentropy", metrics=["accuracy"])
+def loss(num_classes: int) -> str:
+    """Binary cross-entropy on the sigmoid unit for two classes; sparse categorical cross-entropy (class ids as
+    labels) on the softmax for more."""
+    return "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+
+
+def compile_model(model: keras.Model, hp: HParams, num_classes: int = 2) -> keras.Model:
+    """Compiled with the loss for `num_classes`; the metric is named "accuracy" either way, so curves read alike."""
+    model.compile(optimizer=optimizer(hp), loss=loss(num_classes), metrics=["accuracy"])
     return model
 
 
@@ -91,11 +106,11 @@ def summary_rows(model: keras.Model) -> list[dict[str, object]]:
     return rows
 
 
-def describe(hp: HParams) -> keras.Model | None:
+def describe(hp: HParams, num_classes: int = 2) -> keras.Model | None:
     """A throwaway, never-trained copy of the architecture, for showing its layers before training.
 
     None for an architecture whose size depends on what fitting finds (the n-gram model).
     """
     if not architectures.get(hp.architecture).sized_before_fit:
         return None
-    return build(hp, None)
+    return build(hp, None, num_classes)

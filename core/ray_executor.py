@@ -20,6 +20,7 @@ import ray
 import ray.exceptions
 
 from core import bundle, data, features, models, training
+from core.datasets import Dataset, DatasetInfo
 from core.errors import LabError
 from core.executors import Job
 from core.hparams import HParams, from_dict
@@ -81,7 +82,7 @@ def _bundle_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], corpus: data.Corpus,
+def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], info: DatasetInfo, corpus: data.Corpus,
                      vocabulary: Vocabulary, cpus: int, nice: int) -> Iterator[tuple]:
     """The Ray task: trains on a thread of the worker and yields what happens, ending with the bundle's files.
 
@@ -90,7 +91,8 @@ def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], corpus:
     """
     yield ("phase", "preparing", 0)  # the task has a worker: no longer waiting
     _limit_threads(cpus)
-    hp = from_dict(hp_values)
+    hp = from_dict(hp_values, info)  # the worker has the data set, not the server's store of data sets
+    dataset = Dataset(info, corpus, vocabulary)
     events: queue.Queue[tuple] = queue.Queue()
     stop = threading.Event()
     model_box: list = []
@@ -109,7 +111,7 @@ def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], corpus:
 
     def work(folder: Path) -> None:
         try:
-            result = training.train(hp, corpus, vocabulary, probes, folder, hooks, nice)
+            result = training.train(hp, dataset, probes, folder, hooks, nice)
             files = _bundle_files(folder) if result.out_dir is not None else {}
             fields = {k: getattr(result, k) for k in ("stopped", "train_seconds", "test_accuracy", "test_loss")}
             events.put(("result", fields, files))
@@ -170,9 +172,9 @@ class RayExecutor:
 
     def train(self, job: Job, hooks: Hooks) -> Result:
         _connect()
-        corpus_ref, vocabulary_ref = self.share(job.corpus(), job.vocabulary())
+        corpus_ref, vocabulary_ref = self.share(job.dataset.corpus, job.dataset.vocabulary)
         stream = self._task.options(num_cpus=self.num_cpus).remote(
-            job.hp.to_dict(), job.probes, corpus_ref, vocabulary_ref, self.num_cpus, job.nice)
+            job.hp.to_dict(), job.probes, job.dataset.info, corpus_ref, vocabulary_ref, self.num_cpus, job.nice)
         hooks.phase("waiting", 0)
         result = Result()
         featurizer: tuple[dict, dict] | None = None
@@ -230,8 +232,8 @@ class RayExecutor:
         hp: HParams = job.hp
         featurizer = features.from_state(*featurizer_state)
         keras.utils.set_random_seed(hp.seed)
-        model = models.build(hp, featurizer)  # not compiled: it scores, it does not train any more
+        model = models.build(hp, featurizer, job.dataset.info.num_classes)  # not compiled: it scores, no more training
         model.set_weights(weights)
         result.test_accuracy, result.test_loss = training.evaluate_and_save(
-            model, featurizer, hp, job.vocabulary(), job.corpus().test, result.history, job.out_dir, hooks)
+            model, featurizer, hp, job.dataset, job.dataset.corpus.test, result.history, job.out_dir, hooks)
         result.out_dir = job.out_dir

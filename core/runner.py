@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from core import config, data, executors, memory, priority
+from core import config, datasets, executors, memory, priority
+from core.datasets import Dataset
 from core.errors import LabError
 from core.executors import Executor, Job
 from core.hparams import HParams
 from core.store import ACTIVE, RunStore
 from core.training import Hooks, Result
-from core.vocab import Vocabulary, load_vocabulary
 
 STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
 DEFAULT_PROBES = (
@@ -176,13 +176,11 @@ class Runner:
     cluster will take); further requests wait in order."""
 
     def __init__(self, store: RunStore, max_concurrent: int = 1,
-                 corpus: Callable[[], data.Corpus] = data.load_corpus,
-                 vocabulary: Callable[[], Vocabulary] = load_vocabulary, executor: Executor | None = None) -> None:
+                 dataset: Callable[[str], Dataset] = datasets.load, executor: Executor | None = None) -> None:
         self.store = store
         self.max_concurrent = max_concurrent
         self._executor = executor
-        self._corpus = corpus
-        self._vocabulary = vocabulary
+        self._dataset = dataset  # a data set by name, loaded once per name and content (core.registry)
         self._lock = threading.Lock()
         self._queue: deque[Run] = deque()
         self._active: set[int] = set()
@@ -258,7 +256,9 @@ class Runner:
             priority.lower_training_priority(nice)
             self.store.mark_running(run.id)
             s = run._state
-            job = Job(s.hp, s.probes, s.out_dir, self._corpus, self._vocabulary, nice)
+            dataset = self._dataset(s.hp.dataset)
+            self.store.set_dataset_fingerprint(run.id, dataset.info.fingerprint)
+            job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
             self._record(run, executor.train(job, _hooks(run, self.store)))
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"

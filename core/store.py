@@ -53,7 +53,9 @@ CREATE TABLE IF NOT EXISTS runs (
     test_accuracy REAL,
     test_loss REAL,
     model_dir TEXT,
-    error TEXT
+    error TEXT,
+    dataset TEXT NOT NULL DEFAULT 'imdb',
+    dataset_fingerprint TEXT
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -66,6 +68,8 @@ CREATE TABLE IF NOT EXISTS epochs (
 # Added after the first release; older databases gain them on open.
 LATER_COLUMNS = {"process": "TEXT", "heartbeat_at": "REAL"}
 PRIVATE_COLUMNS = ("pid", "host") + tuple(LATER_COLUMNS)
+# The data set a run trained on (runs from before data sets trained on IMDB), and its content's fingerprint.
+DATASET_COLUMNS = {"dataset": "TEXT NOT NULL DEFAULT 'imdb'", "dataset_fingerprint": "TEXT"}
 
 EPOCH_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -90,6 +94,8 @@ class RunRecord:
     model_dir: str | None
     error: str | None
     history: list[dict[str, Any]] = field(default_factory=list)
+    dataset: str = "imdb"
+    dataset_fingerprint: str | None = None
 
     @property
     def title(self) -> str:
@@ -212,7 +218,7 @@ class RunStore:
             db.executescript(SCHEMA)
             db.execute("BEGIN IMMEDIATE")  # two processes opening an older database add its columns once
             have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, kind in LATER_COLUMNS.items():
+            for column, kind in {**LATER_COLUMNS, **DATASET_COLUMNS}.items():
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("COMMIT")
@@ -276,12 +282,13 @@ class RunStore:
 
     # --- writes -------------------------------------------------------------------------------------------
     def create(self, preset: str, config_values: dict[str, Any], owner: str | None = None) -> int:
+        """A queued run of `config_values` (its data set is the configuration's `dataset`, IMDB when absent)."""
         pid = os.getpid()
         cur = self._write(
-            "INSERT INTO runs (preset, config, status, owner, pid, host, process, heartbeat_at, created_at)"
-            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (preset, config, status, owner, pid, host, process, heartbeat_at, created_at, dataset)"
+            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
             (preset, json.dumps(config_values), owner, pid, socket.gethostname(), process_identity(pid), time.time(),
-             time.time()),
+             time.time(), config_values.get("dataset") or "imdb"),
         )
         run_id = int(cur.lastrowid)
         self._keep_alive(run_id)
@@ -380,6 +387,10 @@ class RunStore:
         """Drop the record of a run that never started."""
         self._stop_beating(run_id)
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
+
+    def set_dataset_fingerprint(self, run_id: int, fingerprint: str) -> None:
+        """The fingerprint of the data set content a run trains on, noted once the data is loaded."""
+        self._write("UPDATE runs SET dataset_fingerprint=? WHERE id=?", (fingerprint, run_id))
 
     def mark_running(self, run_id: int) -> None:
         self._write("UPDATE runs SET status='running', started_at=?, heartbeat_at=? WHERE id=?",
@@ -506,13 +517,18 @@ class RunStore:
             raise RunNotFoundError(f"There is no run #{run_id}.")
         return self._record(row, self.history(run_id))
 
-    def list(self, *, statuses: tuple[str, ...] | None = None, with_history: bool = False) -> list[RunRecord]:
-        """All runs, newest first."""
+    def list(self, *, statuses: tuple[str, ...] | None = None, with_history: bool = False,
+             dataset: str | None = None) -> list[RunRecord]:
+        """All runs (with one of `statuses`, of one `dataset`, when given), newest first."""
         self.recover()
-        sql, args = "SELECT * FROM runs", ()
+        where, args = [], ()
         if statuses:
-            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
-            args = statuses
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += tuple(statuses)
+        if dataset is not None:
+            where.append("dataset = ?")
+            args += (dataset,)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         with self._connect() as db:
             rows = db.execute(sql + " ORDER BY id DESC", args).fetchall()
         histories = self._histories([r["id"] for r in rows]) if with_history else {}
@@ -531,6 +547,11 @@ class RunStore:
                 f" (SELECT group_concat(id || ':' || status) FROM runs WHERE status IN ({active}))", ACTIVE
             ).fetchone()
         return tuple(row)
+
+    def runs_of_dataset(self, name: str) -> list[RunRecord]:
+        """The runs that trained (or wait to train) on data set `name`, newest first: the Runs filter, and what
+        removing a data set asks confirmation for."""
+        return self.list(dataset=name)
 
     def usable(self) -> list[RunRecord]:
         """Runs with a saved model, newest first."""
@@ -587,15 +608,18 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
         finished = (folder / bundle.MODEL).is_file()
         status = mark.get("status") if finished and mark.get("status") in USABLE else "finished"
         created = float(mark.get("created_at") or folder.stat().st_mtime)
+        dataset = bundle.dataset_info(folder)
         with store._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             db.execute(
                 "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
-                " test_accuracy, test_loss, model_dir, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
                  mark.get("owner"), created, folder.stat().st_mtime, mark.get("train_seconds"),
                  mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
-                 None if finished else "Restored by `runs rebuild`: the run has no saved model."),
+                 None if finished else "Restored by `runs rebuild`: the run has no saved model.",
+                 saved.get("dataset") or "imdb", dataset.get("fingerprint")),
             )
             for epoch in history if isinstance(history, list) else []:
                 if isinstance(epoch, dict) and isinstance(epoch.get("epoch"), int):

@@ -15,10 +15,12 @@ import numpy as np
 
 from core import bundle, data, evaluation, features, priority, verdict
 from core.data import Ragged
+from core.datasets import Dataset
 from core.features import Featurizer
 from core.hparams import HParams
 from core.predict import score_ragged
-from core.vocab import Vocabulary
+
+ProbeScores = tuple[float, ...] | tuple[tuple[float, ...], ...]  # per probe: P(label 1), or each class's probability
 
 
 def _nothing(*_: Any) -> None:
@@ -31,7 +33,7 @@ class Hooks:
 
     phase: Callable[[str, int], None] = _nothing  # phase name, batches per epoch (0 until known)
     batch: Callable[[int], None] = _nothing  # batches done in the current epoch
-    epoch: Callable[[dict[str, Any], tuple[float, ...]], None] = _nothing  # metrics, pinned-review scores
+    epoch: Callable[[dict[str, Any], ProbeScores], None] = _nothing  # metrics, pinned-review scores
     should_stop: Callable[[], bool] = lambda: False
     model_ready: Callable[[Any, Featurizer], None] = _nothing  # the compiled model and its fitted featurizer
 
@@ -41,7 +43,7 @@ class Result:
     """What a training reached. `out_dir` holds the model bundle and test scores; None when no epoch ended."""
 
     history: list[dict[str, Any]] = field(default_factory=list)
-    probe_scores: list[tuple[float, ...]] = field(default_factory=list)
+    probe_scores: list[ProbeScores] = field(default_factory=list)
     stopped: bool = False
     train_seconds: float = 0.0
     test_accuracy: float | None = None
@@ -57,19 +59,31 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return float(np.mean(verdict.positive(p) == (y == 1))), loss
 
 
-def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, vocabulary: Vocabulary, test: data.Split,
+def multiclass_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Accuracy (the most probable class) and sparse categorical cross-entropy of (n, k) class probabilities."""
+    eps = 1e-7
+    q = np.clip(p[np.arange(len(y)), np.asarray(y, dtype=np.int64)].astype(np.float64), eps, 1 - eps)
+    return float(np.mean(verdict.predicted(p) == y)), float(-np.mean(np.log(q)))
+
+
+def test_metrics(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """Accuracy and loss of a model's scores, binary (1-D) or for 3+ classes (2-D), as Keras computes them."""
+    return (binary_metrics if np.ndim(scores) == 1 else multiclass_metrics)(y, scores)
+
+
+def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Dataset, test: data.Split,
                   history: list[dict[str, Any]], out_dir: Path, hooks: Hooks) -> tuple[float, float]:
     """Score every test review, then write the bundle and the scores; returns test accuracy and loss."""
     hooks.phase("evaluating", 0)
     scores = score_ragged(model, featurizer, test.x)
-    accuracy, loss = binary_metrics(test.y, scores)
+    accuracy, loss = test_metrics(test.y, scores)
     hooks.phase("saving", 0)
-    bundle.save(out_dir, model, featurizer, hp, vocabulary, history)
+    bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict())
     np.save(out_dir / evaluation.TEST_SCORES, scores.astype(np.float32))
     return accuracy, loss
 
 
-def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], tuple[float, ...]], nice: int):
+def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], ProbeScores], nice: int):
     """A Keras callback that reports batches and epochs, and turns `should_stop` into `stop_training`."""
     import keras
 
@@ -101,15 +115,19 @@ def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], tup
     return Progress()
 
 
-def train(hp: HParams, corpus: data.Corpus, vocabulary: Vocabulary, probes: tuple[str, ...], out_dir: Path,
-          hooks: Hooks | None = None, nice: int = 0) -> Result:
-    """Fit a model of `hp` on the corpus, test it and save it in `out_dir`; raises on failure.
+def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path, hooks: Hooks | None = None,
+          nice: int = 0) -> Result:
+    """Fit a model of `hp` on the data set, test it and save it in `out_dir`; raises on failure.
+
+    Two classes get one sigmoid unit and binary cross-entropy, three or more a softmax and sparse categorical
+    cross-entropy (`core.models`).
 
     A training stopped before its first epoch ended saves nothing and has no test scores: an untrained model is
     no result.
     """
     hooks = hooks or Hooks()
     result = Result()
+    corpus, vocabulary, num_classes = dataset.corpus, dataset.vocabulary, dataset.info.num_classes
     hooks.phase("preparing", 0)
     train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
     train_split, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
@@ -124,13 +142,16 @@ def train(hp: HParams, corpus: data.Corpus, vocabulary: Vocabulary, probes: tupl
     from core import models
 
     keras.utils.set_random_seed(hp.seed)
-    model = models.compile_model(models.build(hp, featurizer), hp)
+    model = models.compile_model(models.build(hp, featurizer, num_classes), hp, num_classes)
     hooks.model_ready(model, featurizer)
 
-    def probe_scores() -> tuple[float, ...]:
+    def probe_scores() -> ProbeScores:
         if x_probe is None:
             return ()
-        return tuple(float(v) for v in np.asarray(model(x_probe, training=False)).reshape(-1))
+        out = np.asarray(model(x_probe, training=False), dtype=np.float64)
+        if out.shape[-1] == 1:
+            return tuple(float(v) for v in out.reshape(-1))
+        return tuple(tuple(float(v) for v in row) for row in out)
 
     callbacks = [_keras_progress(hooks, result, probe_scores, nice)]
     if hp.patience:
@@ -145,7 +166,7 @@ def train(hp: HParams, corpus: data.Corpus, vocabulary: Vocabulary, probes: tupl
     del x_train, x_val
     if not result.history:
         return result
-    result.test_accuracy, result.test_loss = evaluate_and_save(model, featurizer, hp, vocabulary, corpus.test,
+    result.test_accuracy, result.test_loss = evaluate_and_save(model, featurizer, hp, dataset, corpus.test,
                                                            result.history, out_dir, hooks)
     result.out_dir = out_dir
     return result
