@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from pages.ui import escape
 
+IMDB_LABELS = ("negative", "positive")
 COLORS = ("#1f5fbf", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#0b7285", "#e67700", "#495057")
 TICK_STEPS = ((20, 1), (50, 5))  # (longest run, epochs between ticks); longer runs get a tick every 10 epochs
 
@@ -62,29 +63,64 @@ def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: 
     return fig
 
 
-def probes(texts: Sequence[str], scores: Sequence[Sequence[float]], epochs: int | None = None) -> go.Figure:
-    """Each pinned review's score after every epoch, so a class can watch the model change its mind."""
+def probes(texts: Sequence[str], scores: Sequence[Sequence[Any]], epochs: int | None = None,
+           labels: Sequence[str] = IMDB_LABELS) -> go.Figure:
+    """Each pinned review's score after every epoch, so a class can watch the model change its mind.
+
+    A binary model's scores are one P(label 1) per review: one line per review. A model of 3+ classes gives each
+    review every class's probability: one small panel per review, one line per class (the same colour in each)."""
+    if any(isinstance(value, (list, tuple)) for row in scores for value in row):
+        return _class_probes(texts, scores, epochs, labels)
     fig = go.Figure()
     for n, text in enumerate(texts):
         ys = [row[n] for row in scores if n < len(row)]
-        label = escape(text if len(text) <= 40 else text[:37] + "…", "plotly")
-        fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers", name=label,
+        fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers", name=_short(text),
                                  line={"color": COLORS[n % len(COLORS)], "width": 2.5},
                                  hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.3f}<extra></extra>"))
     fig.add_hline(y=0.5, line={"color": "#868e96", "dash": "dot"})
-    fig.update_yaxes(range=[0, 1], title_text="score (1 = positive)")
+    fig.update_yaxes(range=[0, 1], title_text=f"score (1 = {escape(labels[1], 'plotly')})")
     fig.update_xaxes(**_epoch_axis(epochs))
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Pinned reviews",
                       legend={"orientation": "h", "y": -0.3}, font={"size": 15})
     return fig
 
 
-def confusion(matrix: Sequence[Sequence[int]]) -> go.Figure:
-    """A 2x2 test confusion matrix with counts written in the cells."""
-    labels = ["negative", "positive"]
-    fig = go.Figure(go.Heatmap(z=matrix, x=[f"predicted {l}" for l in labels], y=[f"actually {l}" for l in labels],
+def _short(text: str, most: int = 40) -> str:
+    return escape(text if len(text) <= most else text[:most - 3] + "…", "plotly")
+
+
+def _class_probes(texts: Sequence[str], scores: Sequence[Sequence[Sequence[float]]], epochs: int | None,
+                  labels: Sequence[str]) -> go.Figure:
+    cols = 2 if len(texts) > 1 else 1
+    rows = -(-len(texts) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_short(t, 50) for t in texts], shared_yaxes=True,
+                        vertical_spacing=min(0.3 / max(rows - 1, 1), 0.12), horizontal_spacing=0.06)
+    for n in range(len(texts)):
+        per_epoch = [row[n] for row in scores if n < len(row)]
+        for k, label in enumerate(labels):
+            name = escape(label, "plotly")
+            fig.add_trace(go.Scatter(
+                x=list(range(1, len(per_epoch) + 1)), y=[p[k] for p in per_epoch], mode="lines+markers", name=name,
+                legendgroup=name, showlegend=n == 0, line={"color": COLORS[k % len(COLORS)], "width": 2.5},
+                hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.3f}<extra></extra>"),
+                row=n // cols + 1, col=n % cols + 1)
+    fig.update_yaxes(range=[0, 1])
+    fig.update_xaxes(**_epoch_axis(epochs))
+    fig.update_annotations(font={"size": 14})
+    fig.update_layout(height=120 + 200 * rows, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      title="Pinned reviews: each class's probability", legend={"orientation": "h", "y": -0.12},
+                      font={"size": 15})
+    return fig
+
+
+def confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str] = IMDB_LABELS) -> go.Figure:
+    """A k x k test confusion matrix (rows: the true class) with counts written in the cells."""
+    names = [escape(label, "plotly") for label in labels]
+    k = len(names)
+    fig = go.Figure(go.Heatmap(z=matrix, x=[f"predicted {l}" for l in names], y=[f"actually {l}" for l in names],
                                colorscale="Blues", showscale=False, text=matrix, texttemplate="%{text:,}",
-                               textfont={"size": 20}))
+                               textfont={"size": 20 if k <= 4 else 14}))
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"size": 15})
+    fig.update_layout(height=300 if k <= 2 else 220 + 45 * k, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      font={"size": 15})
     return fig

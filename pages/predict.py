@@ -5,12 +5,12 @@ import time
 
 import streamlit as st
 
-from core import datasets, export, predict
+from core import datasets, evaluation, export, predict
 from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
 from core.store import RunRecord
-from pages import dataset_picker, ui
+from pages import class_results, dataset_picker, ui
 
 VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
@@ -67,15 +67,28 @@ def _choose_run() -> RunRecord | None:
 
 
 def _verdict(verdict: Verdict) -> None:
-    """The label big, the score beside it, and the verdict's own sentence when the label alone would mislead."""
+    """The label big, the score beside it, and the verdict's own sentence when the label alone would mislead.
+
+    A model of 3+ classes shows the predicted class and its probability, then every class's probability."""
+    labels = verdict.labels
+    color = VERDICT_COLORS.get(verdict.label) or class_results.color(labels, verdict.predicted)
+    name = verdict.label.capitalize() if labels == evaluation.IMDB_LABELS else verdict.label
+    if verdict.class_probabilities:
+        detail = (f"probability <b>{verdict.score:.1%}</b> <span style='color:#555'>({verdict.margin:.1%} ahead of "
+                  "the next class)</span>")
+    else:
+        detail = (f"score <b>{verdict.score:.3f}</b> <span style='color:#555'>(0 = {ui.escape(labels[0], 'html')}, "
+                  f"1 = {ui.escape(labels[1], 'html')}; {verdict.margin:.3f} from the 0.5 line)</span>")
     st.html(
         f"<div style='display:flex;align-items:center;gap:1.2rem;margin:.4rem 0 1rem'>"
-        f"<span style='background:{VERDICT_COLORS[verdict.label]};color:white;font-size:2rem;font-weight:700;"
-        f"padding:.3rem 1.1rem;border-radius:.6rem'>{verdict.label.capitalize()}</span>"
-        f"<span style='font-size:1.6rem'>score <b>{verdict.score:.3f}</b> <span style='color:#555'>(0 = negative, "
-        f"1 = positive; {verdict.margin:.3f} from the 0.5 line)</span></span></div>"
+        f"<span style='background:{color};color:white;font-size:2rem;font-weight:700;"
+        f"padding:.3rem 1.1rem;border-radius:.6rem'>{ui.escape(name, 'html')}</span>"
+        f"<span style='font-size:1.6rem'>{detail}</span></div>"
     )
-    st.progress(verdict.score)
+    if verdict.class_probabilities:
+        st.html(class_results.probabilities_html(labels, verdict.probabilities, verdict.predicted))
+    else:
+        st.progress(verdict.score)
     if verdict.note:
         note = ui.escape(verdict.note[0].upper() + verdict.note[1:] + ".")
         (st.warning if verdict.label == "no known words" else st.info)(note, icon="🤔")
@@ -88,7 +101,7 @@ def _word_html(explanation: Explanation) -> str:
     for w in explanation.words:
         text = ui.escape(w.text, "html")
         if w.status == "not in word index":
-            parts.append(f"<span title='not in the IMDB word index: dropped, as Keras did' style='color:#868e96;"
+            parts.append(f"<span title='not in the word index: dropped, as Keras did' style='color:#868e96;"
                          f"text-decoration:line-through;padding:0 .15rem'>{text}</span>")
             continue
         if w.status == "outside vocabulary":
@@ -104,14 +117,24 @@ def _word_html(explanation: Explanation) -> str:
         rgb = "43,138,62" if effect > 0 else "201,42,42"
         parts.append(f"<span title='{effect:+.3f}' style='background:rgba({rgb},{alpha:.2f});border-radius:.3rem;"
                      f"padding:0 .2rem'>{text}</span>")
+    up, down = _directions(explanation.verdict)
     legend = ("<div style='font-size:.95rem;color:#555;margin-top:.6rem'>"
-              "<span style='background:rgba(43,138,62,.6);padding:0 .3rem'>pushes towards positive</span> · "
-              "<span style='background:rgba(201,42,42,.6);padding:0 .3rem'>pushes towards negative</span> · "
+              f"<span style='background:rgba(43,138,62,.6);padding:0 .3rem'>{up}</span> · "
+              f"<span style='background:rgba(201,42,42,.6);padding:0 .3rem'>{down}</span> · "
               "<span style='border:2px dashed #868e96;padding:0 .3rem'>word ?</span> outside the model's vocabulary · "
               "<span style='color:#868e96;text-decoration:line-through'>word</span> not in the word index"
               + (" · <span style='color:#868e96;border-bottom:2px dotted #adb5bd'>word</span> not measured"
                  if explanation.unmeasured else "") + "</div>")
     return f"<div style='font-size:1.35rem;line-height:2.3rem'>{' '.join(parts)}</div>{legend}"
+
+
+def _directions(verdict: Verdict) -> tuple[str, str]:
+    """What a word's green and red mean: towards label 1 or label 0, or for 3+ classes towards or away from the
+    predicted class (the one the effects are measured on)."""
+    labels = [ui.escape(label, "html") for label in verdict.labels]
+    if verdict.class_probabilities:
+        return f"pushes towards {labels[verdict.predicted]}", f"pushes away from {labels[verdict.predicted]}"
+    return f"pushes towards {labels[1]}", f"pushes towards {labels[0]}"
 
 
 def _effects_html(explanation: Explanation, top: int = 12) -> str | None:
@@ -137,8 +160,10 @@ def _effects_html(explanation: Explanation, top: int = 12) -> str | None:
             f"<div style='display:flex;justify-content:flex-end'>{left}</div><div style='background:#495057;"
             f"height:1.7rem'></div><div>{right}</div><span style='color:{color};font-variant-numeric:tabular-nums'>"
             f"{effect:+.4f}</span></div>")
+    measured = (f"Probability of {ui.escape(explanation.verdict.leaning, 'html')} with the word minus without it"
+                if explanation.verdict.class_probabilities else "Score with the word minus score without it")
     return ("<div style='font-size:1.1rem;line-height:1.7rem;margin:.4rem 0 1rem'><div style='font-weight:700;"
-            "margin-bottom:.3rem'>Score with the word minus score without it</div>" + "".join(rows) + "</div>")
+            f"margin-bottom:.3rem'>{measured}</div>" + "".join(rows) + "</div>")
 
 
 def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
@@ -157,13 +182,14 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
 st.title("💬 Score a review")
 ui.require_store()
 record = _choose_run()
-if record is not None:
+if record is not None and dataset_picker.of_run(record) == datasets.DEFAULT:  # movie reviews fit IMDB's runs
     st.markdown("Try an example:")
     cols = st.columns(len(EXAMPLES))
     for col, (name, text) in zip(cols, EXAMPLES.items()):
         if col.button(name, key=f"example_{name}", width="stretch", help=text):
             st.session_state.predict_text = text
             st.session_state.predict_go = True
+if record is not None:
     st.text_area("Review", key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
                  placeholder=f"Type or paste a movie review (up to {predict.MAX_TEXT_CHARS:,} characters, longer "
                              "than any IMDB review)…")

@@ -6,21 +6,32 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory, models, verdict
+from core import architectures, estimate, evaluation, hparams, memory, models
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
-from pages import charts, ui
+from pages import charts, class_results, dataset_picker, ui
 
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
     return f"hp_{name}"
 
 
+def _sizes() -> hparams.Sizes:
+    """The chosen data set's sizes, which its ranges and fitted presets come from."""
+    return hparams.sizes_of(st.session_state.get(dataset_picker.CHOICE, hparams.DEFAULT_DATASET))
+
+
+def _fitted(name: str) -> HParams:
+    """A preset fitted to the chosen data set (IMDB's presets as they are)."""
+    return hparams.for_dataset(PRESETS[name], _sizes())
+
+
 def _load_preset_values(name: str) -> None:
-    base = PRESETS[name]
+    base = _fitted(name)
     for param in PARAMS:
         st.session_state[_key(param)] = getattr(base, param)
+    st.session_state._train_values_for = st.session_state.get(dataset_picker.CHOICE)
 
 
 def _clamped(param: hparams.Param, raw: str) -> tuple[Any, str | None]:
@@ -28,9 +39,9 @@ def _clamped(param: hparams.Param, raw: str) -> tuple[Any, str | None]:
     if raw == "" and param.optional:
         return None, None
     try:
-        return param.check(raw), None
+        return hparams.ranges_for(_sizes())[param.name].check(raw), None
     except ConfigError as exc:
-        fallback = getattr(PRESETS[st.session_state.train_preset], param.name)
+        fallback = getattr(_fitted(st.session_state.train_preset), param.name)
         return fallback, f"{exc} The preset's value {fallback} is used instead."
 
 
@@ -75,24 +86,32 @@ def _widget(param: hparams.Param) -> None:
 
 def _settings() -> HParams | None:
     """The form; returns validated settings or None after explaining what is wrong."""
+    dataset = ui.attempt(lambda: dataset_picker.choose(
+        "train_dataset", on_change=lambda: _load_preset_values(st.session_state.get("train_preset", "dlwp"))))
+    if dataset is None:
+        return None
     notes = _init_from_url()
+    if st.session_state.get("_train_values_for") != dataset:  # chosen on another page: this data set's ranges
+        _load_preset_values(st.session_state.train_preset)
     for note in notes:
         st.warning(ui.escape(note), icon="🔗")
     name = st.selectbox(
         "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
         on_change=lambda: _load_preset_values(st.session_state.train_preset),
     )
-    base = PRESETS[name]
+    base = _fitted(name)
+    ranges = hparams.ranges_for(_sizes())
     shown = base.used()
     cols = st.columns(4)
     for n, param_name in enumerate(shown):
         with cols[n % 4]:
-            _widget(PARAMS[param_name])
+            _widget(ranges[param_name])
     values = {p: st.session_state[_key(p)] for p in shown}
     changed = {p: v for p, v in values.items() if v != getattr(base, p)}
-    st.query_params.from_dict({"preset": name, **{p: "" if v is None else str(v) for p, v in changed.items()}})
+    st.query_params.from_dict({"preset": name, **({"dataset": dataset} if dataset != hparams.DEFAULT_DATASET else {}),
+                               **{p: "" if v is None else str(v) for p, v in changed.items()}})
     try:
-        return hparams.make(name, **{p: v for p, v in values.items()})
+        return hparams.make(name, dataset=dataset, **{p: v for p, v in values.items()})
     except ConfigError as exc:
         st.error(f"Cannot train with these settings: {ui.escape(exc)}", icon="⛔")
         return None
@@ -233,7 +252,7 @@ def _progress(snap: Snapshot) -> None:
                 f"{snap.batches:,} · {done:,} of {total:,} batches done")
         st.progress(min(done / total, 1.0), text=text + _time_left(snap))
     elif snap.phase in ("evaluating", "saving"):
-        text = ("Training done; scoring the 25,000 test reviews…" if snap.phase == "evaluating"
+        text = ("Training done; scoring the test reviews…" if snap.phase == "evaluating"
                 else "Saving the model…")
         st.progress(1.0, text=text + _time_left(snap))
 
@@ -248,8 +267,10 @@ def _curves(snap: Snapshot, compare: bool) -> None:
     st.plotly_chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs),
                     width="stretch", key=f"curves_{snap.id}")
     if snap.probes:
-        st.plotly_chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs), width="stretch",
-                        key=f"probes_{snap.id}")
+        info = dataset_picker.info(snap.hp.dataset)
+        labels = info.labels if info else charts.IMDB_LABELS
+        st.plotly_chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs, labels=labels),
+                        width="stretch", key=f"probes_{snap.id}")
 
 
 def _live(run_id: int) -> None:
@@ -307,31 +328,9 @@ def _results(snap: Snapshot) -> None:
     if note:
         st.warning(note, icon="📈")
     if snap.model_dir:
-        _where_it_goes_wrong(snap)
+        class_results.where_it_goes_wrong(snap.id, snap.model_dir, snap.hp.dataset, snap.hp.num_words)
         st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬",
                      query_params={"run": snap.id})
-
-
-def _where_it_goes_wrong(snap: Snapshot) -> None:
-    corpus = ui.corpus()
-    try:
-        scores = evaluation.load_test_scores(snap.model_dir, len(corpus.test))
-    except LabError as exc:
-        st.warning(str(exc))
-        return
-    st.subheader("Where it goes wrong")
-    left, right = st.columns([2, 3])
-    with left:
-        st.plotly_chart(charts.confusion(evaluation.confusion_matrix(corpus.test.y, scores)), width="stretch",
-                        key=f"confusion_{snap.id}")
-    with right:
-        st.markdown("**Most confident mistakes** on the test reviews")
-        vocabulary = ui.vocabulary()
-        for m in evaluation.mistakes(corpus.test.y, scores, limit=8):
-            actual = "positive" if m.label else "negative"
-            with st.expander(f"Test review {m.index}: actually {actual}, scored {m.score:.3f} "
-                             f"({m.confidence:.0%} sure it was {'positive' if verdict.positive(m.score) else 'negative'})"):
-                st.markdown(ui.escape(vocabulary.decode(corpus.test.x[m.index], snap.hp.num_words)))
 
 
 # --- page --------------------------------------------------------------------------------------------------
