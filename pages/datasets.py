@@ -208,7 +208,8 @@ def _listing() -> None:
         except LabError as exc:
             damaged.append((name, str(exc)))
             continue
-        rows.append({"name": info.name, "source": info.source, "classes": ", ".join(info.labels),
+        source = "built in: the IMDB movie reviews" if name == datasets.DEFAULT else info.source  # no server paths
+        rows.append({"name": info.name, "source": source, "classes": ", ".join(info.labels),
                      "training": info.train_size, "test": info.test_size, "words": info.vocab_size})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for name, message in damaged:

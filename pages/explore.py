@@ -416,7 +416,8 @@ dataset = dataset_picker.require(dataset_picker.choose("explore_dataset", on_cha
 info, corpus, vocab = dataset.info, dataset.corpus, dataset.vocabulary
 TOP_ID = info.max_id  # this run's data set: sizes above it read "all"
 sizes = _sizes(info)
-st.caption(f"Data: {ui.escape(info.source)} · {info.train_size:,} training and {info.test_size:,} test reviews · "
+source = "the IMDB movie reviews" if _is_imdb(info) else info.source  # never a server path
+st.caption(f"Data: {ui.escape(source)} · {info.train_size:,} training and {info.test_size:,} test reviews · "
            f"{info.num_classes} classes: {ui.escape(', '.join(info.labels))}.")
 
 split_col, label_col, vocab_col, ids_col = st.columns([2, 3, 4, 2], vertical_alignment="bottom")

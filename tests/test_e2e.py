@@ -34,6 +34,7 @@ PAGES = {
     "/predict": "Score a review",
     "/runs": "Runs",
     "/pretrained": "Pretrained word vectors",
+    "/datasets": "Data sets",
 }
 REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved every minute of it."
 
@@ -229,3 +230,36 @@ def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitSer
     finally:
         training.kill()
         training.wait()
+
+
+def test_upload_a_csv_import_it_and_pick_it_on_explore(page, server: StreamlitServer, tmp_path: Path) -> None:
+    """The real file input: a small CSV of tweets (three classes, emoji, quoted newlines) uploaded, previewed,
+    imported, then offered by Explore's data-set picker and shown there."""
+    import csv
+
+    tweets = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data") / "text" / "Tweets.csv"
+    rows = list(csv.reader(tweets.open(encoding="utf-8", newline="")))
+    small = tmp_path / "airline-tweets.csv"
+    with small.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows[:301])
+
+    open_page(page, server, "/datasets")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(small))
+    page.get_by_text(re.compile(r"300 labelled rows")).first.wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_text(re.compile(r"label column airline_sentiment")).first.is_visible()
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text(re.compile(r"Imported airline-tweets: 3 classes")).first.wait_for(timeout=60_000)
+    settle(page)
+    assert_no_exception(page, "/datasets after the import")
+    screenshot(page, "datasets")
+    assert not any((server.lab_home / ".uploads").iterdir()), "the upload's temporary copy is deleted"
+
+    open_page(page, server, "/explore")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Data set").first.click()
+    page.keyboard.type("airline-tweets")
+    page.keyboard.press("Enter")
+    settle(page)
+    assert_no_exception(page, "/explore on the imported data set")
+    assert "dataset=airline-tweets" in page.url
+    page.get_by_text(re.compile(r"3 classes: negative, neutral, positive")).first.wait_for(timeout=30_000)
