@@ -25,7 +25,7 @@ def color(labels: Sequence[str], k: int) -> str:
 
 def where_it_goes_wrong(run_id: int, model_dir: str, dataset: str, num_words: int) -> None:
     """The confusion matrix (and per-class table for 3+ classes) and the most confident mistakes on the test split."""
-    loaded = dataset_picker.load(dataset)
+    loaded = dataset_picker.load(dataset) if dataset in dataset_picker.available() else None
     if loaded is None:
         st.caption("The test reviews of this run's data set are not available here, so its mistakes cannot be shown.")
         return

@@ -12,6 +12,7 @@ import streamlit as st
 from core import datasets
 from core.datasets import DEFAULT, Dataset, DatasetInfo
 from core.errors import LabError
+from core.store import RunRecord
 from pages import ui
 
 PARAM = "dataset"
@@ -98,12 +99,12 @@ def info(name: str) -> DatasetInfo | None:
     return ui.attempt(lambda: datasets.info(name))
 
 
-def of_run(record) -> str:
+def of_run(record: RunRecord) -> str:
     """The data set a run was trained on (runs from before data sets existed were trained on IMDB)."""
-    return getattr(record, "dataset", None) or record.config.get("dataset") or DEFAULT
+    return record.dataset or DEFAULT
 
 
-def with_dataset(row: dict, record) -> dict:
+def with_dataset(row: dict, record: RunRecord) -> dict:
     """A run table row with the run's data set after its preset."""
     out = {}
     for column, value in row.items():
@@ -116,7 +117,7 @@ def with_dataset(row: dict, record) -> dict:
 def runs_using(name: str) -> int:
     """How many recorded runs were trained on this data set."""
     try:
-        return sum(of_run(r) == name for r in ui.store().list())
+        return len(ui.store().runs_of_dataset(name))
     except LabError:
         return 0
 
