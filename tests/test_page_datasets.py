@@ -103,6 +103,25 @@ def test_a_bad_file_gets_the_core_message_and_changes_nothing(home: Path, name: 
     assert datasets.names() == ["imdb"]
 
 
+def _sentences() -> list[tuple[str, str]]:
+    return [tuple(line.rsplit("\t", 1)) for line in AMAZON.read_text(encoding="utf-8").splitlines()]
+
+
+def test_malformed_quoting_and_no_text_column_get_the_core_message(home: Path) -> None:
+    sentences = _sentences()
+    body = "".join(f'"{t.replace(chr(34), "")}",{l}\n' for t, l in sentences[:30])
+    quotes = ("text,label\n" + body + '"this one never closes,1\n').encode()
+    at = upload(open_page("pages/datasets.py"), "quotes.csv", quotes, "text/csv")
+    assert any("Malformed quoting in quotes.csv at line" in e and "unclosed quote" in e for e in errors(at)), \
+        errors(at)
+
+    numbers = "id,label,stars_given\n" + "".join(f"{1000 + i},{l},{i % 7}\n" for i, (_, l) in
+                                                 enumerate(sentences[:100]))
+    at = upload(open_page("pages/datasets.py"), "numbers.csv", numbers.encode(), "text/csv")
+    assert any("No usable text column" in e for e in errors(at)), errors(at)
+    assert datasets.names() == ["imdb"]
+
+
 def test_over_the_size_limit_and_an_existing_name(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = upload(open_page("pages/datasets.py"), AMAZON.name, AMAZON.read_bytes())
     ok(at.button(key="ds_import").click().run())
