@@ -106,6 +106,8 @@ def _class_probes(texts: Sequence[str], scores: Sequence[Sequence[Sequence[float
                 row=n // cols + 1, col=n % cols + 1)
     fig.update_yaxes(range=[0, 1])
     fig.update_xaxes(**_epoch_axis(epochs))
+    for row in range(1, rows):  # "epoch" under the bottom panels only, clear of the titles below it
+        fig.update_xaxes(title_text=None, row=row)
     fig.update_annotations(font={"size": 14})
     fig.update_layout(height=120 + 200 * rows, margin={"l": 10, "r": 10, "t": 60, "b": 10},
                       title="Pinned reviews: each class's probability", legend={"orientation": "h", "y": -0.12},
