@@ -8,7 +8,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from core import bundle, datasets, evaluation, hparams, verdict
+from core import bundle, datasets, evaluation, hparams, memory, verdict
 from core.errors import ConfigError
 from core.predict import Scorer
 from core.store import RunStore
@@ -46,6 +46,15 @@ def test_an_unknown_data_set_is_a_clear_config_error(amazon_dataset):
     with pytest.raises(ConfigError, match="not a data set"):
         hparams.from_dict({**hparams.PRESETS["dlwp"].to_dict(), "dataset": "nope"})
     assert hparams.make("dlwp", dataset="IMDB").dataset == "imdb"
+
+
+def test_the_memory_estimate_uses_the_data_sets_size(amazon_dataset):
+    imdb = memory.estimate(hparams.make("dlwp", limit=600, val_size=200, num_words=1000))
+    amazon = memory.estimate(hparams.make("dlwp", dataset="amazon", limit=600, val_size=200, num_words=1000))
+    assert imdb.runtime == memory.RUNTIME_BYTES
+    assert amazon.runtime == pytest.approx(memory.RUNTIME_BYTES - memory.IMDB_DATA_BYTES * (1 - 1000 / 50_000))
+    assert amazon.features == imdb.features  # the same reviews fitted on, whichever data set they come from
+    assert hparams.make("dlwp", dataset="amazon").train_reviews() == 800 - 320  # its own training split
 
 
 # --- one decision rule -------------------------------------------------------------------------------------------------
