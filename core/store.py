@@ -608,7 +608,10 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
         finished = (folder / bundle.MODEL).is_file()
         status = mark.get("status") if finished and mark.get("status") in USABLE else "finished"
         created = float(mark.get("created_at") or folder.stat().st_mtime)
-        dataset = bundle.dataset_info(folder)
+        try:
+            dataset = bundle.dataset_info(folder)
+        except (OSError, ValueError):
+            dataset = {}  # the run's configuration still names its data set; only the fingerprint is unknown
         with store._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             db.execute(

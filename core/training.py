@@ -66,7 +66,7 @@ def multiclass_metrics(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
     return float(np.mean(verdict.predicted(p) == y)), float(-np.mean(np.log(q)))
 
 
-def test_metrics(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+def score_metrics(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     """Accuracy and loss of a model's scores, binary (1-D) or for 3+ classes (2-D), as Keras computes them."""
     return (binary_metrics if np.ndim(scores) == 1 else multiclass_metrics)(y, scores)
 
@@ -76,7 +76,7 @@ def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Datas
     """Score every test review, then write the bundle and the scores; returns test accuracy and loss."""
     hooks.phase("evaluating", 0)
     scores = score_ragged(model, featurizer, test.x)
-    accuracy, loss = test_metrics(test.y, scores)
+    accuracy, loss = score_metrics(test.y, scores)
     hooks.phase("saving", 0)
     bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict())
     np.save(out_dir / evaluation.TEST_SCORES, scores.astype(np.float32))

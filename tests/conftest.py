@@ -129,3 +129,43 @@ def transfer_run(train_run):
     """A tiny finished `transfer` run (1,000 reviews of at most 100 ids, 5,000 words, 2 epochs at batch 32)."""
     return train_run("transfer", limit=1000, val_size=500, epochs=2, maxlen=100, num_words=5000, batch_size=32,
                      learning_rate=0.01)
+
+
+def _import_dataset(lab_home: Path, file_name: str, name: str):
+    """A real labelled-text file of ../shared/data/text imported into the session's lab home (once per session)."""
+    from core import datasets
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SENTIMENT_LAB_HOME", str(lab_home))
+        if name not in datasets.names():
+            datasets.add(DATA_DIR / "text" / file_name, name)
+        return datasets.info(name)
+
+
+@pytest.fixture(scope="session")
+def tweets_dataset(lab_home: Path):
+    """The airline tweets (3 classes: negative, neutral, positive) as data set `tweets`; its DatasetInfo."""
+    return _import_dataset(lab_home, "Tweets.csv", "tweets")
+
+
+@pytest.fixture(scope="session")
+def amazon_dataset(lab_home: Path):
+    """The UCI Amazon sentences (2 classes, labels "0" and "1", headerless TSV) as data set `amazon`; its
+    DatasetInfo."""
+    return _import_dataset(lab_home, "amazon_cells_labelled.txt", "amazon")
+
+
+@pytest.fixture(scope="session")
+def tweets_run(tweets_dataset, train_run):
+    """A function: the finished run of `preset` trained on the tweets for 1 epoch on 3,000 of them (short
+    sequences: tweets are short), trained once per preset and session."""
+    runs = {}
+
+    def run(preset: str = "dlwp"):
+        if preset not in runs:
+            extra = {} if preset in ("dlwp", "fast") else {"maxlen": 40}
+            runs[preset] = train_run(preset, dataset=tweets_dataset.name, limit=3000, val_size=500, epochs=1,
+                                     **extra)
+        return runs[preset]
+
+    return run

@@ -171,3 +171,15 @@ def test_the_train_page_shows_a_run_waiting_for_a_worker_then_its_results(cluste
     assert "Waiting for a free worker on the training cluster…" in infos
     assert any(s.value.startswith("Run #1 · dlwp · finished") for s in at.subheader)
     assert next(m for m in at.metric if m.label == "Epochs").value == "2"
+
+
+def test_a_three_class_data_set_trains_on_the_cluster(cluster, run_store, tweets_dataset):
+    runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
+    hp = hparams.make("dlwp", dataset=tweets_dataset.name, epochs=1, **SMALL)
+    snap = runner.submit(hp, owner="tests", probes=("great crew", "lost my bag")).wait(timeout=TIMEOUT)
+    assert snap.status == "finished", snap.error
+    assert [len(p) for p in snap.probe_scores[0]] == [3, 3]  # each pinned review: every class's probability
+    scores = evaluation.load_test_scores(snap.model_dir, tweets_dataset.test_size)
+    assert scores.shape == (tweets_dataset.test_size, 3)
+    assert run_store.get(snap.id).dataset_fingerprint == tweets_dataset.fingerprint
+    assert Scorer(snap.model_dir).labels == tweets_dataset.labels
