@@ -100,6 +100,10 @@ def _choices(layout: text_source.Layout) -> None:
         _column_choice("Label column", "ds_label_column", layout.columns, layout.label_column)
 
 
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
 def _unique(names: tuple[str, ...]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -124,8 +128,8 @@ def _show_preview(preview: Preview) -> None:
     with right:
         dropped = preview.dropped_empty_text + preview.dropped_empty_label
         if dropped:
-            st.caption(f"{preview.dropped_empty_text:,} rows without text and {preview.dropped_empty_label:,} without "
-                       "a label will be left out.")
+            st.caption(f"{_rows(preview.dropped_empty_text)} without text and {_rows(preview.dropped_empty_label)} "
+                       "without a label will be left out.")
         for note in layout.notes:
             st.caption(ui.escape(note))
         if preview.has_test_split:
@@ -153,9 +157,9 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
         st.dataframe(table, hide_index=True)
     lines = []
     if report.get("dropped_empty_text"):
-        lines.append(f"{report['dropped_empty_text']:,} rows had no text and were left out.")
+        lines.append(f"{_rows(report['dropped_empty_text'])} without text left out.")
     if report.get("dropped_empty_label"):
-        lines.append(f"{report['dropped_empty_label']:,} rows had no label and were left out.")
+        lines.append(f"{_rows(report['dropped_empty_label'])} without a label left out.")
     lines += [ui.escape(n) for n in report.get("layout", {}).get("notes", [])]
     split = report.get("split", {})
     if split.get("kind") == "stratified":

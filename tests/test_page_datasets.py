@@ -187,3 +187,18 @@ def test_explore_warns_of_an_unknown_data_set_and_shows_imdb(home: Path) -> None
     assert any("'nope'" in w.value and "showing imdb instead" in w.value for w in at.warning)
     assert not [box for box in at.selectbox if box.key == "explore_dataset"], "IMDB alone needs no picker"
     assert any("25,000 training and 25,000 test reviews" in c.value for c in at.caption)
+
+
+def test_the_report_says_what_was_dropped_and_that_latin1_was_used(home: Path) -> None:
+    rows = [f"{text.replace(',', ' ')},{label}" for text, label in _sentences()[:60]]
+    rows[3] = "café crème was lovely,"  # no label
+    rows[7] = ",1"  # no text
+    content = ("text,label\n" + "\n".join(rows) + "\n").encode("latin-1", errors="replace")
+    at = upload(open_page("pages/datasets.py"), "latin.csv", content, "text/csv")
+    assert not errors(at)
+    assert any("1 row without text and 1 row without a label will be left out." in c.value for c in at.caption)
+    ok(at.button(key="ds_import").click().run())
+    captions = [c.value for c in at.caption]
+    assert "1 row without text left out." in captions
+    assert "1 row without a label left out." in captions
+    assert any("not valid UTF-8" in c and "Latin-1" in c for c in captions), captions
