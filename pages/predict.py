@@ -190,8 +190,9 @@ if record is not None and dataset_picker.of_run(record) == datasets.DEFAULT:  # 
             st.session_state.predict_text = text
             st.session_state.predict_go = True
 if record is not None:
+    kind = "a movie review" if dataset_picker.of_run(record) == datasets.DEFAULT else "a text like the data set's"
     st.text_area("Review", key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
-                 placeholder=f"Type or paste a movie review (up to {predict.MAX_TEXT_CHARS:,} characters, longer "
+                 placeholder=f"Type or paste {kind} (up to {predict.MAX_TEXT_CHARS:,} characters, longer "
                              "than any IMDB review)…")
     if st.button("Score review", type="primary"):
         st.session_state.predict_go = True
