@@ -57,6 +57,18 @@ def test_the_memory_estimate_uses_the_data_sets_size(amazon_dataset):
     assert hparams.make("dlwp", dataset="amazon").train_reviews() == 800 - 320  # its own training split
 
 
+def test_every_architecture_takes_two_to_twenty_classes():
+    from core import architectures, models
+
+    for entry in architectures.ARCHITECTURES.values():
+        assert set(entry.label_kinds) == {"binary", "multiclass"}
+    hp = hparams.make("mslearn", num_words=500, maxlen=20)
+    assert models.describe(hp).output_shape == (None, 1)
+    three = models.compile_model(models.describe(hp, 3), hp, 3)
+    assert three.output_shape == (None, 3) and three.loss == "sparse_categorical_crossentropy"
+    assert models.compile_model(models.describe(hp), hp).loss == "binary_crossentropy"
+
+
 # --- one decision rule -------------------------------------------------------------------------------------------------
 def test_predicted_owns_the_binary_line_and_the_argmax():
     assert verdict.predicted(np.array([0.5, 0.51, 0.1])).tolist() == [0, 1, 0]
