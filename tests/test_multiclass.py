@@ -152,6 +152,18 @@ def test_mistakes_name_the_true_and_the_predicted_tweet_class(tweets_run):
     assert [m.confidence for m in wrong] == sorted((m.confidence for m in wrong), reverse=True)
 
 
+def test_runs_rebuild_restores_the_data_set_of_a_run(tweets_run, tweets_dataset, tmp_path):
+    import shutil
+
+    from core import store
+
+    shutil.copytree(tweets_run("dlwp").model_dir, tmp_path / "runs" / "1")
+    rebuilt, added, _ = store.rebuild(tmp_path)
+    assert added == [1]
+    record = rebuilt.get(1)
+    assert (record.dataset, record.dataset_fingerprint) == ("tweets", tweets_dataset.fingerprint)
+
+
 def test_a_three_class_run_scores_text_with_every_class(tweets_run):
     scorer = Scorer(tweets_run("mslearn").model_dir)
     assert scorer.labels == TWEET_LABELS
