@@ -28,11 +28,17 @@ def score_ragged(model, featurizer, x: Ragged, chunk_bytes: int = CHUNK_BYTES) -
     while start < len(x):
         part = x.take(np.arange(start, min(start + rows, len(x))))
         matrix = featurizer.transform(part)
-        scores = np.asarray(model.predict(matrix, batch_size=512, verbose=0))
-        out.append(scores.reshape(-1) if scores.shape[-1] == 1 else scores)
+        out.append(score_matrix(model, matrix))
         start += len(part)
         rows = max(1, chunk_bytes // max(1, matrix.nbytes // len(part)))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def score_matrix(model, matrix: np.ndarray) -> np.ndarray:
+    """Scores of reviews already featurised: P(label 1) per review (1-D) from a binary model, each class's
+    probability (n, k) from a model of 3+ classes."""
+    scores = np.asarray(model.predict(matrix, batch_size=512, verbose=0))
+    return scores.reshape(-1) if scores.shape[-1] == 1 else scores
 
 
 @dataclass(frozen=True)

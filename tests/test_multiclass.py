@@ -57,6 +57,18 @@ def test_the_memory_estimate_uses_the_data_sets_size(amazon_dataset):
     assert hparams.make("dlwp", dataset="amazon").train_reviews() == 800 - 320  # its own training split
 
 
+def test_every_architecture_takes_two_to_twenty_classes():
+    from core import architectures, models
+
+    for entry in architectures.ARCHITECTURES.values():
+        assert set(entry.label_kinds) == {"binary", "multiclass"}
+    hp = hparams.make("mslearn", num_words=500, maxlen=20)
+    assert models.describe(hp).output_shape == (None, 1)
+    three = models.compile_model(models.describe(hp, 3), hp, 3)
+    assert three.output_shape == (None, 3) and three.loss == "sparse_categorical_crossentropy"
+    assert models.compile_model(models.describe(hp), hp).loss == "binary_crossentropy"
+
+
 # --- one decision rule -------------------------------------------------------------------------------------------------
 def test_predicted_owns_the_binary_line_and_the_argmax():
     assert verdict.predicted(np.array([0.5, 0.51, 0.1])).tolist() == [0, 1, 0]
@@ -138,6 +150,18 @@ def test_mistakes_name_the_true_and_the_predicted_tweet_class(tweets_run):
     assert all(m.true_label == TWEET_LABELS[test.y[m.index]] for m in wrong)
     assert all(m.confidence == pytest.approx(scores[m.index].max()) for m in wrong)
     assert [m.confidence for m in wrong] == sorted((m.confidence for m in wrong), reverse=True)
+
+
+def test_runs_rebuild_restores_the_data_set_of_a_run(tweets_run, tweets_dataset, tmp_path):
+    import shutil
+
+    from core import store
+
+    shutil.copytree(tweets_run("dlwp").model_dir, tmp_path / "runs" / "1")
+    rebuilt, added, _ = store.rebuild(tmp_path)
+    assert added == [1]
+    record = rebuilt.get(1)
+    assert (record.dataset, record.dataset_fingerprint) == ("tweets", tweets_dataset.fingerprint)
 
 
 def test_a_three_class_run_scores_text_with_every_class(tweets_run):
