@@ -98,7 +98,9 @@ def dataset_info(run_dir: Path) -> dict[str, Any]:
 
 
 def _sizes(dataset: dict[str, Any]) -> Sizes:
-    return Sizes(int(dataset["train_size"]), int(dataset["max_id"])) if dataset else IMDB_SIZES
+    if not dataset:
+        return IMDB_SIZES
+    return Sizes(int(dataset["train_size"]), int(dataset["max_id"]), int(dataset["test_size"]))
 
 
 def claim(run_dir: Path, run_id: int, created: bool, details: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """How long a run will keep its user waiting, from the click to the results: preparing the data, training, then
-scoring the 25,000 test reviews and saving. Pure functions over the hyperparameters and a run's own numbers.
+scoring the data set's test reviews and saving. Pure functions over the hyperparameters, the data set's sizes and a
+run's own numbers.
 
 Epoch times come from this server's own past runs when it has any, else from rates measured on a 2-core machine;
 preparing and finishing are scaled by how much slower (or faster) than those rates this server trains.
@@ -12,7 +13,7 @@ from typing import Iterable, Mapping
 
 from core import architectures
 from core.errors import ConfigError
-from core.hparams import HParams, from_dict
+from core.hparams import HParams, Sizes, from_dict, sizes_of
 from core.store import RunRecord
 
 def _work(hp: HParams) -> float:
@@ -20,8 +21,10 @@ def _work(hp: HParams) -> float:
     return architectures.get(hp.architecture).work(hp)
 
 
-def seconds_per_epoch(hp: HParams, past: Iterable[RunRecord] = ()) -> tuple[float, str]:
-    """An estimate and where it came from."""
+def seconds_per_epoch(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None) -> tuple[float, str]:
+    """An estimate and where it came from; `sizes`: the data set's (a DatasetInfo will do), looked up by
+    `hp.dataset` when not given."""
+    sizes = sizes or sizes_of(hp.dataset)
     rates = []
     for record in past:
         if record.config.get("architecture") != hp.architecture or not record.history:
@@ -33,14 +36,13 @@ def seconds_per_epoch(hp: HParams, past: Iterable[RunRecord] = ()) -> tuple[floa
         reviews = other.train_reviews() + other.val_size
         per_review = median(h["seconds"] for h in record.history if h.get("seconds")) / reviews / _work(other)
         rates.append(per_review)
-    reviews = hp.train_reviews() + hp.val_size
+    reviews = hp.train_reviews(sizes) + hp.val_size
     if rates:
         return median(rates) * reviews * _work(hp), f"from {len(rates)} earlier run(s) on this server"
-    return reviews / architectures.get(hp.architecture).base_rate * _work(hp), "rough figure for a 2-core machine"
+    return _base_epoch(hp, sizes), "rough figure for a 2-core machine"
 
 
 SETUP_SECONDS = 1.0  # building and compiling the model, and tracing its first training step
-TEST_REVIEWS = 25_000
 ALMOST_DONE = 2.0  # seconds: below this, say "almost done" rather than a number
 MIN_BATCHES, MIN_SECONDS = 10, 3.0  # before an epoch ends, the pace means something after this many and this long
 
@@ -55,6 +57,7 @@ class Wait:
     fewest_epochs: int  # as few as early stopping allows (= epochs without patience)
     finishing: float  # scoring the test reviews and saving the run
     basis: str  # where the epoch time comes from
+    test_reviews: int  # how many the finishing scores
 
     @property
     def longest(self) -> float:
@@ -69,21 +72,23 @@ class Wait:
         return self.fewest_epochs < self.epochs
 
 
-def whole_wait(hp: HParams, past: Iterable[RunRecord] = ()) -> Wait:
-    """The estimate before the run starts."""
-    epoch, basis = seconds_per_epoch(hp, past)
-    pace = min(max(epoch / _base_epoch(hp), 0.25), 4.0)  # this server against the measured rates
-    reviews = hp.train_reviews() + hp.val_size
+def whole_wait(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None) -> Wait:
+    """The estimate before the run starts; `sizes` as for `seconds_per_epoch`."""
+    sizes = sizes or sizes_of(hp.dataset)
+    epoch, basis = seconds_per_epoch(hp, past, sizes)
+    pace = min(max(epoch / _base_epoch(hp, sizes), 0.25), 4.0)  # this server against the measured rates
+    reviews = hp.train_reviews(sizes) + hp.val_size
     arch = architectures.get(hp.architecture)
     preparing = (reviews * arch.prepare_us * arch.featurise_scale(hp) / 1e6 + SETUP_SECONDS) * pace
-    finishing = (TEST_REVIEWS * arch.score_us * (arch.score_scale or arch.featurise_scale)(hp) / 1e6
+    finishing = (sizes.test_size * arch.score_us * (arch.score_scale or arch.featurise_scale)(hp) / 1e6
                  + arch.save_seconds) * pace
     fewest = min(hp.epochs, hp.patience + 1) if hp.patience else hp.epochs
-    return Wait(preparing, epoch, hp.epochs, fewest, finishing, basis)
+    return Wait(preparing, epoch, hp.epochs, fewest, finishing, basis, sizes.test_size)
 
 
-def _base_epoch(hp: HParams) -> float:
-    return (hp.train_reviews() + hp.val_size) / architectures.get(hp.architecture).base_rate * _work(hp)
+def _base_epoch(hp: HParams, sizes: Sizes) -> float:
+    """An epoch at the rates measured on a 2-core machine."""
+    return (hp.train_reviews(sizes) + hp.val_size) / architectures.get(hp.architecture).base_rate * _work(hp)
 
 
 def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, phase_seconds: Mapping[str, float],

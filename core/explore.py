@@ -1,7 +1,8 @@
 """The Explore page's engine: searching, filtering, paging and counting the reviews, without Streamlit.
 
 Everything works on the flat id array of a `Ragged` (ids, not strings) with vectorised numpy, so a phrase search or a
-word count over all 25,000 reviews of a split takes milliseconds and the page can redo it on every rerun.
+word count over all of a split's reviews (IMDB's 25,000 or any imported data set's) takes milliseconds and the page
+can redo it on every rerun.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 VECTORS = ("fine-tuned", "frozen", "random")
-TRAIN_REVIEWS = 25_000
+TRAIN_REVIEWS = TEST_REVIEWS = 25_000
 MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
 DEFAULT_DATASET = "imdb"
 MAX_VAL_SIZE = 20_000
@@ -20,13 +20,15 @@ MIN_FIT = 100  # training reviews validation must leave to fit on
 
 
 class Sizes(NamedTuple):
-    """What a data set's ranges depend on: its training reviews and its highest word id (a DatasetInfo has both)."""
+    """What a data set's ranges and wait estimate depend on: its training reviews, its highest word id and its test
+    reviews (a DatasetInfo has all three)."""
 
     train_size: int
     max_id: int
+    test_size: int
 
 
-IMDB_SIZES = Sizes(TRAIN_REVIEWS, MAX_WORD_ID)  # known without loading the data
+IMDB_SIZES = Sizes(TRAIN_REVIEWS, MAX_WORD_ID, TEST_REVIEWS)  # known without loading the data
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def sizes_of(name: str) -> Sizes:
         found = datasets.info(dataset_name(name))
     except LabError as exc:
         raise ConfigError(str(exc)) from None
-    return Sizes(found.train_size, found.max_id)
+    return Sizes(found.train_size, found.max_id, found.test_size)
 
 
 def ranges_for(info: "DatasetInfo | Sizes") -> dict[str, Param]:

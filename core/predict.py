@@ -17,7 +17,7 @@ from core.vocab import OOV_MARK, Token
 
 MAX_TEXT_CHARS = 20_000  # longer than any IMDB review (the longest is about 13,700 characters)
 MAX_EXPLAINED_WORDS = 300  # distinct words whose effect is measured: one extra scoring each
-CHUNK_BYTES = 256 << 20  # at most this much featurised input at a time: `fast` scores the 25,000 test reviews in two
+CHUNK_BYTES = 256 << 20  # at most this much featurised input at a time: `fast` scores IMDB's 25,000 test reviews in two
 # calls (0.5 CPU s less than chunks of 2,500 reviews), and no input matrix of any model grows past it
 
 

@@ -166,13 +166,13 @@ def _before_training(hp: HParams) -> bool:
         whole = (f"{ui.seconds(wait.shortest)} to {ui.seconds(wait.longest)}" if wait.may_stop_early
                  else ui.seconds(wait.longest))
         st.metric("Estimated wait", whole, help="From pressing Start to the results: preparing the data, training, "
-                  f"then scoring the {estimate.TEST_REVIEWS:,} test reviews and saving. Epoch time {wait.basis}.")
+                  f"then scoring the {wait.test_reviews:,} test reviews and saving. Epoch time {wait.basis}.")
         st.metric("Estimated memory", memory.gigabytes(needed.total),
                   help=f"Estimated before anything is built: {needed.describe()}.")
         st.caption(f"{hp.train_reviews():,} training reviews, {hp.val_size:,} for validation, "
                    f"{hp.epochs} epoch(s) of {-(-hp.train_reviews() // hp.batch_size):,} batches. "
                    f"Preparing the data: {ui.seconds(wait.preparing)}; each epoch: {ui.seconds(wait.epoch)}; "
-                   f"scoring the {estimate.TEST_REVIEWS:,} test reviews and saving: {ui.seconds(wait.finishing)}.")
+                   f"scoring the {wait.test_reviews:,} test reviews and saving: {ui.seconds(wait.finishing)}.")
         if wait.may_stop_early:
             st.caption(f"Early stopping (patience {hp.patience}) ends training once validation loss has not improved "
                        f"for {hp.patience} epochs, so it may stop after as few as {wait.fewest_epochs} of the "
@@ -215,18 +215,25 @@ def _current_run(owner: str) -> Run | None:
     return run
 
 
-def _wait(snap: Snapshot) -> estimate.Wait:
-    """The run's whole-wait estimate, made once per run (it reads every earlier run's epochs)."""
+def _wait(snap: Snapshot) -> estimate.Wait | None:
+    """The run's whole-wait estimate, made once per run (it reads every earlier run's epochs); None when its data
+    set was removed, so its sizes are unknown."""
     key = f"_train_wait_{snap.id}"
     if key not in st.session_state:
-        st.session_state[key] = estimate.whole_wait(snap.hp, ui.store().list(with_history=True))
+        try:
+            st.session_state[key] = estimate.whole_wait(snap.hp, ui.store().list(with_history=True))
+        except ConfigError:
+            st.session_state[key] = None
     return st.session_state[key]
 
 
 def _time_left(snap: Snapshot) -> str:
     """' · about 40 s left' (at most, with early stopping), ' · almost done', or nothing while no figure is honest."""
     in_phase = time.time() - snap.phase_started_at if snap.phase_started_at else 0.0
-    left = estimate.seconds_left(_wait(snap), snap.phase, snap.epoch, snap.batch, snap.batches, snap.phase_seconds,
+    wait = _wait(snap)
+    if wait is None:
+        return ""
+    left = estimate.seconds_left(wait, snap.phase, snap.epoch, snap.batch, snap.batches, snap.phase_seconds,
                                  in_phase)
     if left is None:
         return ""
@@ -252,8 +259,9 @@ def _progress(snap: Snapshot) -> None:
                 f"{snap.batches:,} · {done:,} of {total:,} batches done")
         st.progress(min(done / total, 1.0), text=text + _time_left(snap))
     elif snap.phase in ("evaluating", "saving"):
-        text = ("Training done; scoring the test reviews…" if snap.phase == "evaluating"
-                else "Saving the model…")
+        wait = _wait(snap)
+        scoring = f"scoring the {wait.test_reviews:,} test reviews" if wait else "scoring the test reviews"
+        text = f"Training done; {scoring}…" if snap.phase == "evaluating" else "Saving the model…"
         st.progress(1.0, text=text + _time_left(snap))
 
 

@@ -93,3 +93,28 @@ def test_a_finished_run_informs_the_next_estimate(run_store, corpus):
     assert informed.basis == "from 1 earlier run(s) on this server"
     assert informed.epoch == pytest.approx(median(h["seconds"] for h in record.history))
     assert informed.longest == pytest.approx(informed.preparing + 2 * informed.epoch + informed.finishing)
+
+
+# --- other data sets ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset", list(hparams.PRESETS))
+def test_a_small_data_set_waits_far_less_than_imdb_and_scores_its_own_test_reviews(preset, amazon_dataset):
+    """The wait once counted IMDB's 25,000 test reviews for every data set; the UCI sentences have 200."""
+    imdb = estimate.whole_wait(hparams.make(preset))
+    small = estimate.whole_wait(hparams.make(preset, dataset=amazon_dataset.name))
+    assert (imdb.test_reviews, small.test_reviews) == (25_000, amazon_dataset.test_size)
+    assert small.longest < imdb.longest / 4
+    assert small.preparing < imdb.preparing and small.epoch < imdb.epoch / 10
+    assert small.finishing < imdb.finishing / 3, "scoring 200 reviews, not 25,000"
+
+
+def test_the_sizes_passed_in_are_the_ones_counted(amazon_dataset):
+    """The arithmetic takes the data set's sizes as given (a DatasetInfo or hparams.Sizes) and reads nothing."""
+    hp = hparams.make("fast", dataset=amazon_dataset.name)
+    assert estimate.whole_wait(hp, sizes=amazon_dataset) == estimate.whole_wait(hp)
+    assert estimate.whole_wait(hp, sizes=hparams.sizes_of(amazon_dataset.name)) == estimate.whole_wait(hp)
+    imdb = hparams.make("fast")
+    fewer = estimate.whole_wait(imdb, sizes=hparams.IMDB_SIZES._replace(test_size=5_000))
+    assert fewer.test_reviews == 5_000 and fewer.finishing < estimate.whole_wait(imdb).finishing
+    assert fewer.preparing == estimate.whole_wait(imdb).preparing
+    half = hparams.IMDB_SIZES._replace(train_size=12_500)
+    assert estimate.seconds_per_epoch(imdb, sizes=half)[0] < estimate.seconds_per_epoch(imdb)[0]

@@ -184,6 +184,18 @@ def test_the_estimate_says_when_early_stopping_may_end_a_run_sooner(home: Path) 
     assert "Early stopping (patience 5)" in texts(at) and "as few as 6 of the 20" in texts(at)
 
 
+@pytest.mark.skipif(not (REPO / "pages" / "dataset_picker.py").exists(),
+                    reason="the Train page takes ?dataset= once its data-set picker is there")
+def test_the_estimate_counts_the_chosen_data_sets_test_reviews(amazon_dataset, lab_home: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(lab_home))
+    at = open_train(preset="fast", dataset=amazon_dataset.name)
+    own = f"scoring the {amazon_dataset.test_size:,} test reviews and saving"
+    (wait,) = [m for m in at.metric if m.label == "Estimated wait"]
+    assert own in texts(at) and own in wait.help
+    assert "25,000" not in texts(at) + wait.help, "IMDB's test split is not this data set's"
+
+
 def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
     at = open_train()
     before = len([b for b in at.button if b.label == "✕"])
