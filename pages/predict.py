@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from core import export, predict
+from core import export, permissions, predict
 from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
@@ -27,7 +27,8 @@ EXAMPLES = {
 
 def _label(record: RunRecord) -> str:
     when = time.strftime("%d %b %H:%M", time.localtime(record.created_at))
-    return f"{record.title} · test accuracy {ui.percent(record.test_accuracy)} · {when}"
+    return (f"{record.title} · {permissions.owner_label(record)} · test accuracy {ui.percent(record.test_accuracy)} "
+            f"· {when}")
 
 
 def _run_from_link(runs: list[RunRecord]) -> None:
@@ -43,7 +44,7 @@ def _run_from_link(runs: list[RunRecord]) -> None:
 
 
 def _choose_run() -> RunRecord | None:
-    runs = export.scorable(ui.store().usable())
+    runs = export.scorable(permissions.visible(me, ui.store().usable()))
     if not runs:
         st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
                 "then come back to score your own reviews.", icon="🧪")
@@ -150,6 +151,7 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
 # --- page --------------------------------------------------------------------------------------------------
 st.title("💬 Score a review")
 ui.require_store()
+me = ui.visitor()
 record = _choose_run()
 if record is not None:
     st.markdown("Try an example:")
