@@ -51,7 +51,8 @@ def home(template_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def open_runs() -> AppTest:
-    return open_page("pages/runs.py", timeout=60)
+    """The Runs page in the browser that made the tests' runs (owner "tests"), which may change them."""
+    return open_page("pages/runs.py", timeout=60, session={"owner": "tests"})
 
 
 def pick(at: AppTest, *run_ids: int) -> AppTest:
