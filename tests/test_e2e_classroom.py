@@ -40,7 +40,7 @@ def _person(browser, server: StreamlitServer, path: str, name: str):
     context.set_default_timeout(60_000)
     page = context.new_page()
     page.goto(server.url + path)
-    box = page.get_by_label("Your name")
+    box = page.get_by_label("Your name", exact=True).and_(page.get_by_role("textbox"))
     box.wait_for(timeout=90_000)
     settle(page)
     box.fill(name)
@@ -67,14 +67,14 @@ def test_students_see_names_and_only_the_owner_or_the_teacher_changes_a_run(brow
     assert bo.get_by_role("button", name="💾 Save name and note").count() == 0
 
     teacher_context, teacher = _person(browser, class_server, "/teacher", "Ms Teacher")
-    teacher.get_by_label("Teacher key").fill(KEY)
+    teacher.get_by_role("textbox", name="Teacher key").fill(KEY)
     teacher.get_by_role("button", name="🔓 Unlock").click()
-    teacher.get_by_text("Class settings").wait_for()
+    teacher.get_by_role("heading", name="Class settings").wait_for()
     settle(teacher)
     teacher.goto(f"{class_server.url}/runs?run={run_id}")  # a new session of the same browser: still the teacher
     teacher.get_by_text("You are Ms Teacher · teacher").first.wait_for(timeout=90_000)
     settle(teacher)
-    teacher.get_by_label("Name", exact=True).fill("seen by the teacher")
+    teacher.get_by_role("textbox", name="Name", exact=True).fill("seen by the teacher")
     teacher.get_by_role("button", name="💾 Save name and note").click()
     teacher.get_by_role("tab", name=re.compile(rf"#{run_id} seen by the teacher")).wait_for()
     settle(teacher)
