@@ -134,3 +134,26 @@ def test_the_runs_page_offers_changes_only_to_the_owner_and_the_teacher(home):
     ok(teacher.button(key=f"runs_del_{run_id}").click().run())
     ok(teacher.button(key=f"runs_del_yes_{run_id}").click().run())
     assert RunStore(home).list() == []
+
+
+def test_the_teacher_moves_a_queued_run_to_the_front_and_cancels_another(home):
+    from pages import ui
+
+    runner = ui._runner(str(home))  # the server's queue, as the pages share it
+    holder = runner.submit(hparams.make("dlwp", limit=4000, val_size=500, epochs=60, batch_size=16),
+                           owner=TEACHER, probes=())
+    tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)
+    ada = runner.submit(tiny, owner=Actor("token-ada", "Ada"), probes=())
+    bo = runner.submit(tiny, owner=Actor("token-bo", "Bo <i>"), probes=())
+    try:
+        at = as_teacher(open_page("pages/home.py"))
+        lines = [m.value for m in at.markdown if m.value.startswith(("1.", "2."))]
+        assert lines == [f"1. **#{ada.id}** dlwp · Ada", f"2. **#{bo.id}** dlwp · Bo \\<i\\>"], texts(at)
+        ok(at.button(key=f"teacher_front_{bo.id}").click().run())
+        assert [r.id for r in runner.queued()] == [bo.id, ada.id]
+        ok(at.button(key=f"teacher_cancel_{ada.id}").click().run())
+        assert ada.wait(timeout=5).status == "stopped" and [r.id for r in runner.queued()] == [bo.id]
+    finally:
+        for run in (bo, ada, holder):
+            run.stop(TEACHER)
+        holder.wait(timeout=300)
