@@ -2,8 +2,6 @@
 call is refused too), the teacher key, the round-robin queue with its per-student limit, and assignment links."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from core import assignments, hparams, people, permissions
@@ -11,21 +9,13 @@ from core.errors import ConfigError, LabError
 from core.people import Actor, PermissionDenied
 from core.runner import QueueFull, Runner
 from core.store import RunStore
+from test_runner import _wait_for
 
 TEACHER = Actor("teacher-browser", "Ms Teacher", is_teacher=True)
 ADA = Actor("token-ada", "Ada")
 BO = Actor("token-bo", "Bo")
 TINY = dict(limit=200, val_size=100, epochs=1)
 LONG = dict(limit=4000, val_size=500, epochs=60, batch_size=16)  # holds the trainer until it is stopped
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

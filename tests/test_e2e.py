@@ -18,7 +18,7 @@ REPO = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from e2e_server import StreamlitServer  # noqa: E402
+from e2e_server import StreamlitServer, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +40,7 @@ REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved eve
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data")
-    home = tmp_path_factory.mktemp("e2e-lab-home")
-    logs = tmp_path_factory.mktemp("e2e-logs")
-    with StreamlitServer(data_dir, home, logs / "streamlit.log") as srv:
+    with serving(tmp_path_factory, "e2e") as srv:
         yield srv
 
 

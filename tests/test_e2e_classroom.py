@@ -3,7 +3,6 @@
 test_classroom.py); the teacher, unlocked with the key, renames and deletes it."""
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -14,8 +13,8 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from e2e_server import StreamlitServer  # noqa: E402
-from test_e2e import CHROMIUM, REPO, TRAIN_SECONDS, VIEWPORT, browser, settle  # noqa: E402,F401
+from e2e_server import StreamlitServer, serving  # noqa: E402
+from test_e2e import TRAIN_SECONDS, VIEWPORT, browser, settle  # noqa: E402,F401 - `browser` is a fixture
 
 pytestmark = pytest.mark.e2e
 KEY = "e2e-teacher-key"
@@ -23,15 +22,8 @@ KEY = "e2e-teacher-key"
 
 @pytest.fixture(scope="module")
 def class_server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data")
-    home = tmp_path_factory.mktemp("e2e-class-home")
-    logs = tmp_path_factory.mktemp("e2e-class-logs")
-    os.environ["SENTIMENT_LAB_TEACHER_KEY"] = KEY  # the server copies the environment when it starts
-    try:
-        with StreamlitServer(data_dir, home, logs / "streamlit.log") as srv:
-            yield srv
-    finally:
-        os.environ.pop("SENTIMENT_LAB_TEACHER_KEY", None)
+    with serving(tmp_path_factory, "e2e-class", env={"SENTIMENT_LAB_TEACHER_KEY": KEY}) as srv:
+        yield srv
 
 
 def _person(browser, server: StreamlitServer, path: str, name: str):
