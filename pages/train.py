@@ -7,9 +7,9 @@ from typing import Any
 import streamlit as st
 
 from core import architectures, estimate, evaluation, hparams, memory, models, verdict
+from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
-from core.assignments import Assignment
 from core.runner import Run, Snapshot
 from pages import assignment_form, charts, ui
 
