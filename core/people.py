@@ -87,17 +87,21 @@ def teacher_key(home: Path | None = None) -> str:
         return value
     path = _key_file(home)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-        if not key:
-            raise ConfigError(f"The teacher key file {path} is empty: delete it to have a new key made, or set "
-                              f"{TEACHER_KEY_ENV}.") from None
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text().strip()
+            if not key:
+                raise ConfigError(f"The teacher key file {path} is empty: delete it to have a new key made, or set "
+                                  f"{TEACHER_KEY_ENV}.") from None
+            return key
+        key = secrets.token_urlsafe(12)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
         return key
-    key = secrets.token_urlsafe(12)
-    with os.fdopen(fd, "w") as f:
-        f.write(key + "\n")
-    return key
+    except OSError as exc:
+        raise ConfigError(f"The teacher key file {path} cannot be used ({exc.strerror or exc}): set "
+                          f"{TEACHER_KEY_ENV}, or point {config.HOME_ENV} at a writable folder.") from None
 
 
 def startup_line(home: Path | None = None) -> str:

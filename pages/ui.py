@@ -219,7 +219,10 @@ def _name_changed() -> None:
 def visitor() -> Actor:
     """Who this browser is (`actor`), with the name picker in the sidebar: called once by each page that shows or
     changes runs."""
-    attempt(lambda: _announce_teacher_key(str(config.lab_home())))
+    try:
+        _announce_teacher_key(str(config.lab_home()))
+    except LabError:
+        pass  # an unusable lab folder is the page's own message; the Teacher page says what the key needs
     me = actor()
     if "ui_name" not in st.session_state:
         st.session_state.ui_name = display_name() or ""
