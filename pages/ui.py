@@ -22,6 +22,7 @@ OWNER_COOKIE = "sentiment_lab_owner"
 NAME_COOKIE = "sentiment_lab_name"  # the display name, URL-encoded
 TEACHER_COOKIE = "sentiment_lab_teacher"  # the HMAC that people.unlock gave this browser, never the key
 COOKIE_SECONDS = 2592000  # 30 days
+_OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # as owner() makes them: never "cli", the teacher's runs
 # emphasis, code, links and images, HTML, tables, LaTeX, entities; `_` inside a word (val_size) cannot emphasise
 _MARKUP = re.compile(r"[\\`*\[\]<>|~$&{}@]|(?<![^\W_])_|_(?![^\W_])")
 _LINE_START = re.compile(r"^([ \t]*)([#>+=-])", re.MULTILINE)  # headings, quotes, lists, heading underlines
@@ -155,7 +156,8 @@ def _cookie(name: str) -> str | None:
 def owner() -> str:
     """A token for this browser: kept in a cookie so a reloaded tab finds its own runs again."""
     if "owner" not in st.session_state:
-        st.session_state.owner = _cookie(OWNER_COOKIE) or secrets.token_urlsafe(16)
+        saved = _cookie(OWNER_COOKIE) or ""
+        st.session_state.owner = saved if _OWNER_TOKEN.fullmatch(saved) else secrets.token_urlsafe(16)
     token = st.session_state.owner
     if _cookie(OWNER_COOKIE) != token and not st.session_state.get("_owner_cookie_set"):
         st.session_state._owner_cookie_set = True
