@@ -129,3 +129,20 @@ def transfer_run(train_run):
     """A tiny finished `transfer` run (1,000 reviews of at most 100 ids, 5,000 words, 2 epochs at batch 32)."""
     return train_run("transfer", limit=1000, val_size=500, epochs=2, maxlen=100, num_words=5000, batch_size=32,
                      learning_rate=0.01)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the session (Playwright's sync API allows one at a time)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"the browser tests need Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()

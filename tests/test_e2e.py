@@ -22,7 +22,6 @@ from e2e_server import StreamlitServer, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 DOCS = REPO / "docs"
 VIEWPORT = {"width": 1400, "height": 1000}
 SHOT_WIDTH, SHOT_MAX_HEIGHT = 1400, 2600
@@ -42,19 +41,6 @@ REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved eve
 def server(tmp_path_factory: pytest.TempPathFactory):
     with serving(tmp_path_factory, "e2e") as srv:
         yield srv
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"the browser tests need Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

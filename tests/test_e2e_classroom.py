@@ -14,7 +14,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from e2e_server import StreamlitServer, serving  # noqa: E402
-from test_e2e import TRAIN_SECONDS, VIEWPORT, browser, settle  # noqa: E402,F401 - `browser` is a fixture
+from test_e2e import TRAIN_SECONDS, VIEWPORT, settle  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 KEY = "e2e-teacher-key"
