@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
     st.Page("pages/datasets.py", title="Data sets", icon="📚", url_path="datasets"),
     st.Page("pages/pretrained.py", title="Pretrained", icon="🧭", url_path="pretrained"),
+    st.Page("pages/teacher.py", title="Teacher", icon="🎓", url_path="teacher"),
 ]
 
 st.navigation(PAGES, position="sidebar", expanded=True).run()

@@ -17,6 +17,7 @@ MAX_TRAINING_SHARE = 0.5  # of the machine's memory, when SENTIMENT_LAB_MAX_TRAI
 MAX_TRAINING_GB_HIGH = 4096.0
 MAX_UPLOAD_ENV = "SENTIMENT_LAB_MAX_UPLOAD_MB"
 MAX_UPLOAD_MB_DEFAULT = 200
+MAX_QUEUED_PER_USER_ENV = "SENTIMENT_LAB_MAX_QUEUED_PER_USER"
 
 
 def data_dir() -> Path | None:
@@ -69,6 +70,12 @@ def max_concurrent_trainings() -> int:
     """How many trainings may run at once on this server (SENTIMENT_LAB_MAX_TRAININGS: 1 to 16, default 1)."""
     return _whole_number(MAX_TRAININGS_ENV, 1, MAX_TRAININGS_HIGH, 1,
                          f"1 to {MAX_TRAININGS_HIGH} (trainings at once on this server)")
+
+
+def max_queued_per_user() -> int:
+    """How many queued (not yet started) runs one student may have (SENTIMENT_LAB_MAX_QUEUED_PER_USER: 1 to 100,
+    default 1), so one student cannot queue ten runs ahead of the class; the teacher has no limit."""
+    return _whole_number(MAX_QUEUED_PER_USER_ENV, 1, 100, 1, "1 to 100 (queued runs per student)")
 
 
 def training_nice() -> int:

@@ -1,27 +1,34 @@
 """Background training: a queue of runs, each handed to an executor from its own thread, publishing progress
 thread-safely.
 
+The queue is fair across students: the next run to start is the oldest queued run of the owner who has waited
+longest since their own last start (round-robin), and a student may have at most SENTIMENT_LAB_MAX_QUEUED_PER_USER
+runs waiting. Only a run's owner or the teacher may stop it; the teacher may move a queued run to the front.
+
 The executor (`core.executors`: a thread of this process, or a Ray cluster) runs `core.training.train`; this module
 keeps the queue, the live state and every write to the run store. Every epoch is written to the store as it
 finishes, so a crash loses at most the epoch in progress.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
 import traceback
-from collections import deque
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from core import config, datasets, executors, memory, priority
+from core import config, datasets, estimate, executors, memory, permissions, priority
+from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError
 from core.executors import Executor, Job
 from core.hparams import HParams
-from core.store import ACTIVE, RunStore
+from core.people import Actor, PermissionDenied, as_actor, teacher_owned
+from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
 STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
@@ -59,10 +66,28 @@ class Snapshot:
     stop_requested: bool
     phase_seconds: dict[str, float]  # seconds each finished phase took (preparing, training, ...)
     phase_started_at: float | None  # when the current phase began
+    owner_name: str | None = None
+    assignment: str | None = None  # the id of the assignment link it answered
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+class QueueFull(LabError):
+    """A student already has as many runs waiting as the class allows."""
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """Where a queued run stands: its place, the runs ahead of it (queued before it or training now) and how many
+    people they belong to (the teacher counts as one), and
+    about how long until it starts, from the estimates of the runs ahead and of those training now."""
+
+    position: int
+    ahead: int
+    students: int
+    wait_seconds: float
 
 
 @dataclass
@@ -88,6 +113,8 @@ class _State:
     error: str | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)
     phase_started_at: float | None = None
+    owner_name: str | None = None
+    assignment: str | None = None
 
 
 class Run:
@@ -108,21 +135,27 @@ class Run:
     def owner(self) -> str | None:
         return self._state.owner
 
+    @property
+    def owner_name(self) -> str | None:
+        return self._state.owner_name
+
     def snapshot(self) -> Snapshot:
+        position = self._runner.queue_position(self)  # before this run's lock: the runner locks runs the other way
         with self._lock:
             s = self._state
             return Snapshot(
                 id=s.id, hp=s.hp, owner=s.owner, status=s.status, phase=s.phase, epoch=s.epoch, batch=s.batch,
                 batches=s.batches, history=tuple(dict(h) for h in s.history), probes=s.probes,
-                probe_scores=tuple(s.probe_scores), queue_position=self._runner.queue_position(self),
+                probe_scores=tuple(s.probe_scores), queue_position=position,
                 started_at=s.started_at, finished_at=s.finished_at, train_seconds=s.train_seconds,
                 test_accuracy=s.test_accuracy, test_loss=s.test_loss, model_dir=s.model_dir, error=s.error,
                 stop_requested=self._stop.is_set(), phase_seconds=dict(s.phase_seconds),
-                phase_started_at=s.phase_started_at,
+                phase_started_at=s.phase_started_at, owner_name=s.owner_name, assignment=s.assignment,
             )
 
-    def stop(self) -> None:
-        """Ask training to end after the current batch; a queued run is cancelled."""
+    def stop(self, actor: Actor) -> None:
+        """Ask training to end after the current batch; a queued run is cancelled. Its owner or the teacher only."""
+        permissions.check_change(actor, self, "stop")
         self._stop.set()
         self._runner._cancel_if_queued(self)
 
@@ -171,9 +204,14 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
                  should_stop=lambda: run.stop_requested)
 
 
+def _queue_key(owner: str | None) -> str | None:
+    """Whose turn a run takes in the round-robin: its owner's, with every teacher-owned run as one owner."""
+    return None if teacher_owned(owner) else owner
+
+
 class Runner:
     """Accepts training requests and runs at most `max_concurrent` at once (with a cluster executor: as many as the
-    cluster will take); further requests wait in order."""
+    cluster will take); further requests wait, taking turns by owner."""
 
     def __init__(self, store: RunStore, max_concurrent: int = 1,
                  dataset: Callable[[str], Dataset] = datasets.load, executor: Executor | None = None) -> None:
@@ -182,22 +220,58 @@ class Runner:
         self._executor = executor
         self._dataset = dataset  # a data set by name, loaded once per name and content (core.registry)
         self._lock = threading.Lock()
-        self._queue: deque[Run] = deque()
+        self._queue: list[Run] = []  # waiting runs in the order they were submitted
+        self._front: list[Run] = []  # waiting runs the teacher moved to the front, the latest first
+        self._last_start: dict[str | None, int] = {}  # queue key -> when its owner last had a run start (a tick)
+        self._ticks = itertools.count()
+        self._reserved: Counter[str | None] = Counter()  # submissions between the limit check and the queue
         self._active: set[int] = set()
         self._runs: dict[int, Run] = {}
 
-    def submit(self, hp: HParams, owner: str | None = None, probes: tuple[str, ...] | list[str] = DEFAULT_PROBES,
-               out_dir: Path | None = None) -> Run:
-        """Record the run, queue it, and start it as soon as a slot is free."""
+    def submit(self, hp: HParams, owner: Actor | str | None = None,
+               probes: tuple[str, ...] | list[str] = DEFAULT_PROBES, out_dir: Path | None = None,
+               assignment: Assignment | None = None) -> Run:
+        """Record the run, queue it, and start it when its owner's turn comes and a slot is free.
+
+        `owner` is the Actor submitting (an owner token or None from trusted callers: see `people.as_actor`).
+        Refused before anything is recorded: a student over the queue limit (QueueFull), settings outside the
+        `assignment`, or training outside assignment links when the teacher has turned that off (PermissionDenied).
+        """
+        actor = as_actor(owner)
+        if assignment is not None:
+            assignment.check(hp)
+        elif not actor.is_teacher and not permissions.class_settings(self.store.home).free_training:
+            raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the "
+                                   "link your teacher gave you.")
         memory.refuse_too_large(hp)
-        run_id = self.store.create(hp.preset, hp.to_dict(), owner)
-        folder = self.store.claim_folder(run_id, out_dir)
-        run = Run(_State(run_id, hp, owner, tuple(p for p in probes if p.strip()), folder), self)
+        key = _queue_key(actor.token)
         with self._lock:
-            self._runs[run_id] = run
-            self._queue.append(run)
+            if not actor.is_teacher:
+                self._refuse_over_limit(key)
+            self._reserved[key] += 1
+        try:
+            run_id = self.store.create(hp.preset, hp.to_dict(), actor.token, owner_name=actor.name,
+                                       assignment=assignment.id if assignment else None)
+            folder = self.store.claim_folder(run_id, out_dir)
+            run = Run(_State(run_id, hp, actor.token, tuple(p for p in probes if p.strip()), folder,
+                             owner_name=actor.name, assignment=assignment.id if assignment else None), self)
+            with self._lock:
+                self._runs[run_id] = run
+                self._queue.append(run)
+        finally:
+            with self._lock:
+                self._reserved[key] -= 1
         self._dispatch()
         return run
+
+    def _refuse_over_limit(self, key: str | None) -> None:
+        limit = config.max_queued_per_user()
+        waiting = sum(_queue_key(r.owner) == key for r in self._queue + self._front) + self._reserved[key]
+        if waiting >= limit:
+            runs = "run" if limit == 1 else "runs"
+            raise QueueFull(f"You already have {waiting} {runs} waiting for the trainer, the most one student may "
+                            f"have ({config.MAX_QUEUED_PER_USER_ENV}={limit}): wait until it starts, or cancel it, "
+                            "so everyone gets a turn.")
 
     def get(self, run_id: int) -> Run | None:
         with self._lock:
@@ -209,19 +283,72 @@ class Runner:
             found = [r for r in self._runs.values() if owner is None or r.owner == owner]
         return sorted(found, key=lambda r: r.id, reverse=True)
 
+    def _order(self) -> list[Run]:
+        """The waiting runs in the order they will start (call with the lock held): the teacher's front first, then
+        turns by owner, the owner who has waited longest since their last start going next."""
+        order = list(self._front)
+        waiting = list(self._queue)
+        last = dict(self._last_start)
+        tick = max(last.values(), default=0)
+        while waiting:
+            first_of: dict[str | None, int] = {}
+            for n, run in enumerate(waiting):
+                first_of.setdefault(_queue_key(run.owner), n)
+            key = min(first_of, key=lambda k: (last.get(k, -1), first_of[k]))
+            order.append(waiting.pop(first_of[key]))
+            tick += 1
+            last[key] = tick
+        return order
+
+    def queued(self) -> list[Run]:
+        """The waiting runs, next to start first."""
+        with self._lock:
+            return self._order()
+
     def queue_position(self, run: Run) -> int | None:
         """1 for the next run to start; None when not waiting."""
         with self._lock:
-            for n, queued in enumerate(self._queue, start=1):
+            for n, queued in enumerate(self._order(), start=1):
                 if queued is run:
                     return n
         return None
 
+    def queue_info(self, run: Run, past: Sequence[RunRecord] = ()) -> QueueInfo | None:
+        """Where a waiting run stands, and the expected wait from the estimates (`past`: runs with their epochs, for
+        this server's pace); None when the run is not waiting."""
+        with self._lock:
+            order = self._order()
+            training = [self._runs[i] for i in self._active if i in self._runs]
+        if run not in order:
+            return None
+        ahead = order[:order.index(run)]
+        work = sum(estimate.whole_wait(r._state.hp, past).longest for r in ahead)
+        for r in training:  # ahead too, for what they have left
+            started = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
+            elapsed = time.time() - started if started else 0.0
+            work += max(estimate.whole_wait(r._state.hp, past).longest - elapsed, 0.0)
+        slots = max(1, min(self.max_concurrent, len(training) or 1))
+        students = len({_queue_key(r.owner) for r in ahead + training})
+        return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, work / slots)
+
+    def move_to_front(self, run_id: int, actor: Actor) -> None:
+        """Start this waiting run next (the teacher only)."""
+        permissions.require_teacher(actor, "move a run to the front of the queue")
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run not in self._queue + self._front:
+                raise LabError(f"Run #{run_id} is not waiting in the queue any more.")
+            for line in (self._queue, self._front):
+                if run in line:
+                    line.remove(run)
+            self._front.insert(0, run)
+
     def _cancel_if_queued(self, run: Run) -> None:
         with self._lock:
-            if run not in self._queue:
+            line = next((q for q in (self._queue, self._front) if run in q), None)
+            if line is None:
                 return
-            self._queue.remove(run)
+            line.remove(run)
         self.store.finish(run.id, "stopped", error="Cancelled before it started.")
         run._update(status="stopped", phase="done", finished_at=time.time(), error="Cancelled before it started.")
         run._done.set()
@@ -241,8 +368,10 @@ class Runner:
         limit = self._limit()
         with self._lock:
             starting = []
-            while self._queue and len(self._active) < limit:
-                run = self._queue.popleft()
+            while (self._queue or self._front) and len(self._active) < limit:
+                run = self._order()[0]
+                (self._front if run in self._front else self._queue).remove(run)
+                self._last_start[_queue_key(run.owner)] = next(self._ticks)
                 self._active.add(run.id)
                 run._update(status="running", phase="preparing")  # never "queued" without a place in the queue
                 starting.append(run)

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from core import bundle, config, evaluation
+from core import bundle, config, evaluation, permissions
 from core.errors import ConfigError, RunNotFoundError, StoreError
+from core.people import Actor
 
 ACTIVE = ("queued", "running")
 USABLE = ("finished", "stopped")  # a model was saved and can score text
@@ -70,6 +71,8 @@ LATER_COLUMNS = {"process": "TEXT", "heartbeat_at": "REAL"}
 PRIVATE_COLUMNS = ("pid", "host") + tuple(LATER_COLUMNS)
 # The data set a run trained on (runs from before data sets trained on IMDB), and its content's fingerprint.
 DATASET_COLUMNS = {"dataset": "TEXT NOT NULL DEFAULT 'imdb'", "dataset_fingerprint": "TEXT"}
+# Classroom: the owner's display name, and the id of the assignment link the run answered (null: none).
+CLASSROOM_COLUMNS = {"owner_name": "TEXT", "assignment": "TEXT"}
 
 EPOCH_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -96,6 +99,8 @@ class RunRecord:
     history: list[dict[str, Any]] = field(default_factory=list)
     dataset: str = "imdb"
     dataset_fingerprint: str | None = None
+    owner_name: str | None = None
+    assignment: str | None = None
 
     @property
     def title(self) -> str:
@@ -218,7 +223,7 @@ class RunStore:
             db.executescript(SCHEMA)
             db.execute("BEGIN IMMEDIATE")  # two processes opening an older database add its columns once
             have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, kind in {**LATER_COLUMNS, **DATASET_COLUMNS}.items():
+            for column, kind in (LATER_COLUMNS | DATASET_COLUMNS | CLASSROOM_COLUMNS).items():
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("COMMIT")
@@ -281,14 +286,15 @@ class RunStore:
             return cur
 
     # --- writes -------------------------------------------------------------------------------------------
-    def create(self, preset: str, config_values: dict[str, Any], owner: str | None = None) -> int:
+    def create(self, preset: str, config_values: dict[str, Any], owner: str | None = None, *,
+               owner_name: str | None = None, assignment: str | None = None) -> int:
         """A queued run of `config_values` (its data set is the configuration's `dataset`, IMDB when absent)."""
         pid = os.getpid()
         cur = self._write(
-            "INSERT INTO runs (preset, config, status, owner, pid, host, process, heartbeat_at, created_at, dataset)"
-            " VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (preset, config, status, owner, pid, host, process, heartbeat_at, created_at, dataset,"
+            " owner_name, assignment) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (preset, json.dumps(config_values), owner, pid, socket.gethostname(), process_identity(pid), time.time(),
-             time.time(), config_values.get("dataset") or "imdb"),
+             time.time(), config_values.get("dataset") or "imdb", owner_name, assignment),
         )
         run_id = int(cur.lastrowid)
         self._keep_alive(run_id)
@@ -374,7 +380,8 @@ class RunStore:
                 raise StoreError(f"{folder} is already the folder of run #{row['id']}: choose a new or empty folder.")
             record = self.get(run_id)
             bundle.claim(folder, run_id, created, {"preset": record.preset, "config": record.config,
-                                                   "owner": record.owner, "created_at": record.created_at})
+                                                   "owner": record.owner, "created_at": record.created_at,
+                                                   "owner_name": record.owner_name, "assignment": record.assignment})
         except OSError as exc:
             self._forget(run_id)
             raise StoreError(f"The run folder {folder} cannot be written ({exc.strerror or exc}).") from None
@@ -417,17 +424,19 @@ class RunStore:
             bundle.note_outcome(self.home / row["model_dir"], status=status, train_seconds=train_seconds,
                                 test_accuracy=test_accuracy, test_loss=test_loss)
 
-    def update_text(self, run_id: int, *, name: str | None = None, note: str | None = None) -> None:
-        self.get(run_id)
+    def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
+        """Rename or annotate a run: its owner or the teacher only."""
+        permissions.check_change(actor, self.get(run_id), "rename or annotate")
         if name is not None:
             self._write("UPDATE runs SET name=? WHERE id=?", (name.strip(), run_id))
         if note is not None:
             self._write("UPDATE runs SET note=? WHERE id=?", (note.strip(), run_id))
 
-    def delete(self, run_id: int) -> None:
+    def delete(self, run_id: int, *, actor: Actor) -> None:
         """Remove the record and its epochs, and of its folder only the run's own files (the folder too when the lab
-        made it and nothing else is in it)."""
+        made it and nothing else is in it). Its owner or the teacher only."""
         record = self.get(run_id)
+        permissions.check_change(actor, record, "delete")
         if record.model_dir:
             folder = Path(record.model_dir)
             bundle.remove(folder, lab_made=folder.absolute() == (self.runs_dir / str(run_id)).absolute())
@@ -616,13 +625,14 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
             db.execute("BEGIN IMMEDIATE")
             db.execute(
                 "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
-                " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
                  mark.get("owner"), created, folder.stat().st_mtime, mark.get("train_seconds"),
                  mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
                  None if finished else "Restored by `runs rebuild`: the run has no saved model.",
-                 saved.get("dataset") or "imdb", dataset.get("fingerprint")),
+                 saved.get("dataset") or "imdb", dataset.get("fingerprint"), mark.get("owner_name"),
+                 mark.get("assignment")),
             )
             for epoch in history if isinstance(history, list) else []:
                 if isinstance(epoch, dict) and isinstance(epoch.get("epoch"), int):

@@ -4,6 +4,7 @@ import streamlit as st
 from pages import ui
 
 st.title("🎬 IMDB Sentiment Lab")
+ui.visitor()  # the name picker, first thing a new visitor sees
 st.markdown(
     "Teach a computer to tell a **positive** movie review from a **negative** one, and watch how it learns. "
     "The data is the IMDB set Keras ships: 25,000 reviews to learn from and 25,000 held back to test on, "

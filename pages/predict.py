@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from core import datasets, evaluation, export, predict
+from core import datasets, evaluation, export, permissions, predict
 from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
@@ -27,8 +27,8 @@ EXAMPLES = {
 
 def _label(record: RunRecord) -> str:
     when = time.strftime("%d %b %H:%M", time.localtime(record.created_at))
-    return (f"{record.title} · {dataset_picker.of_run(record)} · test accuracy {ui.percent(record.test_accuracy)} · "
-            f"{when}")
+    return (f"{record.title} · {permissions.owner_label(record)} · {dataset_picker.of_run(record)} · "
+            f"test accuracy {ui.percent(record.test_accuracy)} · {when}")
 
 
 def _run_from_link(runs: list[RunRecord]) -> None:
@@ -45,7 +45,7 @@ def _run_from_link(runs: list[RunRecord]) -> None:
 
 def _choose_run() -> RunRecord | None:
     dataset = dataset_picker.choose("predict_dataset", everything=True)
-    runs = [r for r in export.scorable(ui.store().usable()) if dataset in (None, dataset_picker.of_run(r))]
+    runs = [r for r in export.scorable(permissions.visible(me, ui.store().usable())) if dataset in (None, dataset_picker.of_run(r))]
     if not runs and dataset not in (None, datasets.DEFAULT):
         st.info(f"No run has been trained on {ui.escape(dataset)} yet: train one on the Train page.", icon="🧪")
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️", query_params={"dataset": dataset})
@@ -181,6 +181,7 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
 # --- page --------------------------------------------------------------------------------------------------
 st.title("💬 Score a review")
 ui.require_store()
+me = ui.visitor()
 record = _choose_run()
 if record is not None and dataset_picker.of_run(record) == datasets.DEFAULT:  # movie reviews fit IMDB's runs
     st.markdown("Try an example:")

@@ -5,7 +5,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import export, hparams, predict
+from core import export, hparams, permissions, predict
 from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, dataset_picker, ui
@@ -21,7 +21,7 @@ STATUS_ICONS = {"finished": "✅", "stopped": "⏹", "running": "🏃", "queued"
 
 def _label(record: RunRecord) -> str:
     name = f" {record.name}" if record.name else ""
-    return f"#{record.id}{name} · {record.preset} · {record.status}"
+    return f"#{record.id}{name} · {record.preset} · {record.status} · {permissions.owner_label(record)}"
 
 
 def _flash(kind: str, message: str) -> None:
@@ -48,7 +48,7 @@ def _guarded(action: Callable[[], str]) -> None:
 
 def _save_text(run_id: int) -> None:
     def save() -> str:
-        ui.store().update_text(run_id, name=st.session_state.get(f"runs_name_{run_id}", ""),
+        ui.store().update_text(run_id, actor=ui.actor(), name=st.session_state.get(f"runs_name_{run_id}", ""),
                                note=st.session_state.get(f"runs_note_{run_id}", ""))
         return f"Saved the name and note of run #{run_id}."
 
@@ -69,7 +69,7 @@ def _delete(run_id: int) -> None:
         record = store.get(run_id)
         if record.status in ACTIVE:
             return f"Run #{run_id} is {record.status}: stop it on the Train page before deleting it."
-        store.delete(run_id)
+        store.delete(run_id, actor=ui.actor())
         if record.model_dir:
             predict.forget(record.model_dir)
         return f"Deleted run #{run_id} ({record.title}), its curves and its model files."
@@ -97,7 +97,8 @@ def _table(shown: list[RunRecord], total: int) -> None:
     if not shown:
         st.info(f"None of the {total} runs match these filters.", icon="🔎")
         return
-    rows = [dataset_picker.with_dataset(row, record) for row, record in zip(export.run_rows(shown), shown)]
+    rows = [{"Run": row.pop("Run"), "Student": permissions.owner_label(record),
+             **dataset_picker.with_dataset(row, record)} for row, record in zip(export.run_rows(shown), shown)]
     for row in rows:
         row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
         for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
@@ -107,6 +108,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
         height=min(44 + 40 * len(rows), 520),
         column_config={
             "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
+            "Student": st.column_config.TextColumn("Student", width=100),
             "Preset": st.column_config.TextColumn("Preset", width=80),
             "Status": st.column_config.TextColumn("Status", width=115),
             "Epochs": st.column_config.TextColumn("Epochs", width=70, help="Finished of planned"),
@@ -255,6 +257,10 @@ def _details(record: RunRecord) -> None:
     if record.note:
         st.markdown(f"📝 {ui.escape(record.note)}")
     _downloads(record)
+    if not permissions.can_change(me, record):
+        st.caption(f"This run belongs to {ui.escape(permissions.owner_label(record))}: only its owner or the teacher "
+                   "can rename, annotate or delete it.")
+        return
     left, right = st.columns([3, 2])
     with left:
         _edit(record)
@@ -271,9 +277,10 @@ def _watch(token: tuple) -> None:
 
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗂️ Runs")
+me = ui.visitor()
 _show_flash()
 token = ui.attempt(lambda: ui.store().changes())  # read first: a change while the page draws is not missed
-records = ui.attempt(lambda: ui.store().list(with_history=True))
+records = ui.attempt(lambda: permissions.visible(me, ui.store().list(with_history=True)))
 if records is None or token is None:
     st.stop()
 if not records:

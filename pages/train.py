@@ -6,11 +6,12 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory, models
+from core import architectures, estimate, evaluation, hparams, memory, models, verdict
+from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
-from pages import charts, class_results, dataset_picker, ui
+from pages import assignment_form, charts, class_results, dataset_picker, ui
 
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
@@ -27,31 +28,43 @@ def _fitted(name: str) -> HParams:
     return hparams.for_dataset(PRESETS[name], _sizes())
 
 
-def _load_preset_values(name: str) -> None:
-    base = _fitted(name)
+def _load_preset_values(name: str, base: HParams | None = None) -> None:
+    base = base or _fitted(name)
     for param in PARAMS:
         st.session_state[_key(param)] = getattr(base, param)
     st.session_state._train_values_for = st.session_state.get(dataset_picker.CHOICE)
 
 
-def _clamped(param: hparams.Param, raw: str) -> tuple[Any, str | None]:
+def _clamped(param: hparams.Param, raw: str, base: HParams) -> tuple[Any, str | None]:
     """A URL value made safe for its widget, with a note when it had to change."""
     if raw == "" and param.optional:
         return None, None
     try:
-        return hparams.ranges_for(_sizes())[param.name].check(raw), None
+        return param.check(raw), None
     except ConfigError as exc:
-        fallback = getattr(_fitted(st.session_state.train_preset), param.name)
+        fallback = getattr(base, param.name)
         return fallback, f"{exc} The preset's value {fallback} is used instead."
 
 
-def _init_from_url() -> list[str]:
-    """On a session's first visit, take the preset and values from the shared link."""
-    if st.session_state.get("_train_init"):
+def _init_from_url(assignment: Assignment | None) -> list[str]:
+    """On a session's first visit, take the preset and values from the shared link (an assignment's values, and
+    from the link only the settings it lets students change)."""
+    link = assignment.id if assignment is not None else ""
+    if st.session_state.get("_train_init") == link:  # once per session, and again for another assignment link
         return []
-    st.session_state._train_init = True
+    st.session_state._train_init = link
     params = st.query_params
     notes = []
+    if assignment is not None:
+        st.session_state.train_preset = assignment.preset
+        _load_preset_values(assignment.preset, assignment.hparams())
+        for name in assignment.allowed:
+            if name in params:
+                value, note = _clamped(assignment.param(name), params[name], assignment.hparams())
+                st.session_state[_key(name)] = value
+                if note:
+                    notes.append(note)
+        return notes
     try:
         name = hparams.preset_name(params.get("preset", "dlwp"))  # any case: ?preset=DLWP
     except ConfigError:
@@ -61,7 +74,7 @@ def _init_from_url() -> list[str]:
     _load_preset_values(name)
     for param in PARAMS.values():
         if param.name in params:
-            value, note = _clamped(param, params[param.name])
+            value, note = _clamped(hparams.ranges_for(_sizes())[param.name], params[param.name], _fitted(name))
             st.session_state[_key(param.name)] = value
             if note:
                 notes.append(note)
@@ -84,34 +97,45 @@ def _widget(param: hparams.Param) -> None:
                         placeholder="none" if param.optional else None)
 
 
-def _settings() -> HParams | None:
-    """The form; returns validated settings or None after explaining what is wrong."""
-    dataset = ui.attempt(lambda: dataset_picker.choose(
-        "train_dataset", on_change=lambda: _load_preset_values(st.session_state.get("train_preset", "dlwp"))))
-    if dataset is None:
-        return None
-    notes = _init_from_url()
-    if st.session_state.get("_train_values_for") != dataset:  # chosen on another page: this data set's ranges
+def _settings(assignment: Assignment | None = None) -> HParams | None:
+    """The form (with an assignment: only the settings it lets students change, within its ranges, on its data
+    set); returns validated settings or None after explaining what is wrong."""
+    if assignment is None:
+        dataset = ui.attempt(lambda: dataset_picker.choose(
+            "train_dataset", on_change=lambda: _load_preset_values(st.session_state.get("train_preset", "dlwp"))))
+        if dataset is None:
+            return None
+    else:
+        dataset = assignment.hparams().dataset
+    notes = _init_from_url(assignment)
+    if assignment is None and st.session_state.get("_train_values_for") != dataset:  # this data set's ranges
         _load_preset_values(st.session_state.train_preset)
     for note in notes:
         st.warning(ui.escape(note), icon="🔗")
-    name = st.selectbox(
-        "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
-        on_change=lambda: _load_preset_values(st.session_state.train_preset),
-    )
-    base = _fitted(name)
-    ranges = hparams.ranges_for(_sizes())
-    shown = base.used()
+    if assignment is None:
+        name = st.selectbox(
+            "Preset", list(PRESETS), key="train_preset", format_func=lambda n: f"{n} — {hparams.DESCRIPTIONS[n]}",
+            on_change=lambda: _load_preset_values(st.session_state.train_preset),
+        )
+        base, fixed, ranges = _fitted(name), {}, hparams.ranges_for(_sizes())
+        shown, param_of = base.used(), ranges.__getitem__
+    else:
+        assignment_form.describe(assignment)
+        name, base = assignment.preset, assignment.hparams()
+        shown = tuple(p for p in base.used() if p in assignment.allowed)
+        fixed = {p: getattr(base, p) for p in PARAMS if p not in assignment.allowed}
+        param_of = assignment.param
     cols = st.columns(4)
     for n, param_name in enumerate(shown):
         with cols[n % 4]:
-            _widget(ranges[param_name])
+            _widget(param_of(param_name))
     values = {p: st.session_state[_key(p)] for p in shown}
     changed = {p: v for p, v in values.items() if v != getattr(base, p)}
-    st.query_params.from_dict({"preset": name, **({"dataset": dataset} if dataset != hparams.DEFAULT_DATASET else {}),
-                               **{p: "" if v is None else str(v) for p, v in changed.items()}})
+    link = ({"assignment": assignment.id} if assignment is not None else
+            {"preset": name, **({"dataset": dataset} if dataset != hparams.DEFAULT_DATASET else {})})
+    st.query_params.from_dict({**link, **{p: "" if v is None else str(v) for p, v in changed.items()}})
     try:
-        return hparams.make(name, dataset=dataset, **{p: v for p, v in values.items()})
+        return hparams.make(name, dataset=dataset, **fixed, **values)
     except ConfigError as exc:
         st.error(f"Cannot train with these settings: {ui.escape(exc)}", icon="⛔")
         return None
@@ -244,9 +268,24 @@ def _time_left(snap: Snapshot) -> str:
     return f" · about {ui.seconds(left)} left"
 
 
+def _queue_text(snap: Snapshot) -> str:
+    """"Your run is number 3 in the queue: 3 runs ahead of yours (from 2 students), about 40 s to wait."""
+    run = ui.runner().get(snap.id)
+    key = f"_train_past_{snap.id}"  # earlier runs' epochs for the estimates, read once per run
+    if key not in st.session_state:
+        st.session_state[key] = ui.store().list(with_history=True)
+    info = ui.runner().queue_info(run, st.session_state[key]) if run is not None else None
+    if info is None:
+        return "Starting…"
+    runs = "run" if info.ahead == 1 else "runs"
+    students = "student" if info.students == 1 else "students"
+    return (f"Waiting for the trainer: your run is number {info.position} in the queue. {info.ahead} {runs} ahead "
+            f"of yours (from {info.students} {students}), about {ui.seconds(info.wait_seconds)} to wait.")
+
+
 def _progress(snap: Snapshot) -> None:
     if snap.status == "queued":
-        st.info(f"Waiting for the trainer: your run is number {snap.queue_position} in the queue." if snap.queue_position else "Starting…", icon="⏳")
+        st.info(_queue_text(snap), icon="⏳")
         return
     if snap.phase == "waiting":  # the ray executor: the cluster has no free worker yet
         st.info("Waiting for a free worker on the training cluster…", icon="⏳")
@@ -289,7 +328,7 @@ def _live(run_id: int) -> None:
     if snap.active:
         label = "Cancel" if snap.status == "queued" else "⏹ Stop"
         if stop.button(label, key=f"stop_{snap.id}", disabled=snap.stop_requested, width="stretch"):
-            run.stop()
+            ui.attempt(lambda: run.stop(ui.actor()))
         if snap.stop_requested:
             st.caption("Stopping after the current batch; the model so far is kept and tested.")
     _headline(snap)
@@ -344,20 +383,25 @@ def _results(snap: Snapshot) -> None:
 # --- page --------------------------------------------------------------------------------------------------
 ui.require_data()
 ui.require_store()
-owner = ui.owner()
+me = ui.visitor()
+owner = me.token
 st.title("🏋️ Train a model")
+assignment = assignment_form.from_link()
 run = _current_run(owner)
 snap = run.snapshot() if run else None
 
 with st.expander("Settings", expanded=run is None):  # once a run exists, its results matter more
-    hp = _settings()
+    hp = _settings(assignment)
     if hp is not None and not _before_training(hp):
         hp = None
+    if hp is not None and me.is_teacher and assignment is None:
+        assignment_form.maker(hp)
     _probes_editor()
     busy = snap is not None and snap.active
     if st.button("▶ Start training", type="primary", disabled=hp is None or busy,
                  help="One run at a time per browser; stop the current one first." if busy else None):
-        started = ui.attempt(lambda: ui.runner().submit(hp, owner=owner, probes=tuple(ui.pinned_probes())))
+        started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=tuple(ui.pinned_probes()),
+                                                        assignment=assignment))
         if started is not None:
             st.session_state.train_run_id = started.id
             st.rerun()

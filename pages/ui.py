@@ -2,20 +2,27 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import secrets
 from typing import Callable, Literal, TypeVar
+from urllib.parse import unquote
 
 import streamlit as st
 
-from core import config, data
+from core import config, data, people
 from core.errors import LabError
+from core.people import Actor
 from core.runner import Runner
 from core.store import RunStore
 from core.vocab import Vocabulary, load_vocabulary
 
 T = TypeVar("T")
 OWNER_COOKIE = "sentiment_lab_owner"
+NAME_COOKIE = "sentiment_lab_name"  # the display name, URL-encoded
+TEACHER_COOKIE = "sentiment_lab_teacher"  # the HMAC that people.unlock gave this browser, never the key
+COOKIE_SECONDS = 2592000  # 30 days
+_OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # as owner() makes them: never "cli", the teacher's runs
 # emphasis, code, links and images, HTML, tables, LaTeX, entities; `_` inside a word (val_size) cannot emphasise
 _MARKUP = re.compile(r"[\\`*\[\]<>|~$&{}@]|(?<![^\W_])_|_(?![^\W_])")
 _LINE_START = re.compile(r"^([ \t]*)([#>+=-])", re.MULTILINE)  # headings, quotes, lists, heading underlines
@@ -133,19 +140,103 @@ def data_status() -> None:
         st.caption(f"Data: {loaded.source.describe()} · {len(loaded.train):,} training and {len(loaded.test):,} test reviews.")
 
 
+def _set_cookie(name: str, value: str, max_age: int = COOKIE_SECONDS) -> None:
+    """Keep `value` in this browser's cookie `name` (URL-encoded; max_age 0 removes it)."""
+    script = (f"document.cookie = {json.dumps(name)} + '=' + encodeURIComponent({json.dumps(value)}) + "
+              f"'; path=/; max-age={max_age}; SameSite=Lax';")
+    safe = script.replace("<", "\\u003c")  # a name cannot close the script element
+    st.html(f"<script>{safe}</script>", unsafe_allow_javascript=True)
+
+
+def _cookie(name: str) -> str | None:
+    value = (st.context.cookies or {}).get(name)
+    return unquote(value) if value else None
+
+
 def owner() -> str:
     """A token for this browser: kept in a cookie so a reloaded tab finds its own runs again."""
     if "owner" not in st.session_state:
-        token = st.context.cookies.get(OWNER_COOKIE) if st.context.cookies else None
-        st.session_state.owner = token or secrets.token_urlsafe(16)
+        saved = _cookie(OWNER_COOKIE) or ""
+        st.session_state.owner = saved if _OWNER_TOKEN.fullmatch(saved) else secrets.token_urlsafe(16)
     token = st.session_state.owner
-    if (st.context.cookies or {}).get(OWNER_COOKIE) != token and not st.session_state.get("_owner_cookie_set"):
+    if _cookie(OWNER_COOKIE) != token and not st.session_state.get("_owner_cookie_set"):
         st.session_state._owner_cookie_set = True
-        st.html(
-            f"<script>document.cookie = '{OWNER_COOKIE}={token}; path=/; max-age=2592000; SameSite=Lax';</script>",
-            unsafe_allow_javascript=True,
-        )
+        _set_cookie(OWNER_COOKIE, token)
     return token
+
+
+def display_name() -> str | None:
+    """The name this browser picked (from its cookie on a new visit), or None before it picks one."""
+    if "display_name" not in st.session_state:
+        saved = _cookie(NAME_COOKIE)
+        try:
+            st.session_state.display_name = people.display_name(saved) if saved else None
+        except LabError:
+            st.session_state.display_name = None
+    return st.session_state.display_name
+
+
+def actor() -> Actor:
+    """Who this browser is: its owner token, its name, and the teacher's rights when it holds a valid token."""
+    if "teacher_token" not in st.session_state:
+        st.session_state.teacher_token = _cookie(TEACHER_COOKIE)
+    token = owner()
+    found = attempt(lambda: people.actor(token, display_name(), st.session_state.teacher_token))
+    return found or Actor(token, display_name() or people.guest_name(token))
+
+
+def set_display_name(text: str) -> str:
+    """Check and keep the name this browser picked (a ConfigError when it is not a usable name)."""
+    name = people.display_name(text)
+    st.session_state.display_name = name
+    _set_cookie(NAME_COOKIE, name)
+    return name
+
+
+def unlock_teacher(key: str) -> None:
+    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise)."""
+    st.session_state.teacher_token = people.unlock(key, owner())
+    _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
+
+
+def lock_teacher() -> None:
+    st.session_state.teacher_token = None
+    _set_cookie(TEACHER_COOKIE, "", max_age=0)
+
+
+@st.cache_resource(show_spinner=False)
+def _announce_teacher_key(home: str) -> None:
+    """Once per server and lab home: the teacher key in the server's log, for the teacher to type in."""
+    print(people.startup_line(), flush=True)
+
+
+def _name_changed() -> None:
+    try:
+        set_display_name(st.session_state.ui_name)
+        st.session_state.pop("_ui_name_error", None)
+    except LabError as exc:
+        st.session_state._ui_name_error = str(exc)
+
+
+def visitor() -> Actor:
+    """Who this browser is (`actor`), with the name picker in the sidebar: called once by each page that shows or
+    changes runs."""
+    try:
+        _announce_teacher_key(str(config.lab_home()))
+    except LabError:
+        pass  # an unusable lab folder is the page's own message; the Teacher page says what the key needs
+    me = actor()
+    if "ui_name" not in st.session_state:
+        st.session_state.ui_name = display_name() or ""
+    with st.sidebar:
+        st.text_input("Your name", key="ui_name", max_chars=people.MAX_NAME, on_change=_name_changed,
+                      placeholder="Pick a name for your runs", help="Shown beside your runs, so the class knows "
+                      "whose they are. Kept in this browser; change it any time.")
+        if "_ui_name_error" in st.session_state:
+            st.error(escape(st.session_state._ui_name_error))
+        role = " · teacher" if me.is_teacher else ""
+        st.caption(f"You are **{escape(me.name)}**{role}" + ("" if display_name() else " until you pick a name."))
+    return me
 
 
 def percent(value: float | None) -> str:

@@ -9,7 +9,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,12 +25,14 @@ def free_port() -> int:
 class StreamlitServer:
     """`streamlit run app.py` on a free port, with the given data folder and a throw-away lab home."""
 
-    def __init__(self, data_dir: Path, lab_home: Path, log_path: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, lab_home: Path, log_path: Path, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = Path(data_dir)
         self.lab_home = Path(lab_home)
         self.log_path = Path(log_path)
+        self.env = dict(env or {})  # more settings for the server (e.g. the teacher key)
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -39,6 +43,7 @@ class StreamlitServer:
             SENTIMENT_LAB_HOME=str(self.lab_home),
             TF_CPP_MIN_LOG_LEVEL="2",
             PYTHONUNBUFFERED="1",
+            **self.env,
         )
         cmd = [
             sys.executable, "-m", "streamlit", "run", "app.py",
@@ -97,3 +102,13 @@ class StreamlitServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextmanager
+def serving(tmp_path_factory, name: str, env: dict[str, str] | None = None) -> Iterator[StreamlitServer]:
+    """A started server with the test data, a fresh lab home and a log folder named after `name`."""
+    data_dir = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data")
+    home = tmp_path_factory.mktemp(f"{name}-lab-home")
+    logs = tmp_path_factory.mktemp(f"{name}-logs")
+    with StreamlitServer(data_dir, home, logs / "streamlit.log", env=env) as srv:
+        yield srv

@@ -16,9 +16,12 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def open_page(page: str, timeout: float = 90, **query: str) -> AppTest:
-    """app.py run through st.navigation, switched to `page` (e.g. "pages/train.py"), with URL query values."""
+def open_page(page: str, timeout: float = 90, session: dict | None = None, **query: str) -> AppTest:
+    """app.py run through st.navigation, switched to `page` (e.g. "pages/train.py"), with URL query values and
+    `session` values set before the first run (e.g. {"owner": "tests"}: the browser that owns the tests' runs)."""
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+    for name, value in (session or {}).items():
+        at.session_state[name] = value
     for name, value in query.items():
         at.query_params[name] = value
     return ok(at.switch_page(page).run())

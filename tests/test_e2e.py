@@ -18,11 +18,10 @@ REPO = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from e2e_server import StreamlitServer  # noqa: E402
+from e2e_server import StreamlitServer, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 DOCS = REPO / "docs"
 VIEWPORT = {"width": 1400, "height": 1000}
 SHOT_WIDTH, SHOT_MAX_HEIGHT = 1400, 2600
@@ -41,24 +40,8 @@ REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved eve
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data")
-    home = tmp_path_factory.mktemp("e2e-lab-home")
-    logs = tmp_path_factory.mktemp("e2e-logs")
-    with StreamlitServer(data_dir, home, logs / "streamlit.log") as srv:
+    with serving(tmp_path_factory, "e2e") as srv:
         yield srv
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"the browser tests need Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from pagetest import copy_home, open_page  # noqa: E402
 
 from core import bundle, hparams  # noqa: E402
+from core.people import CLI  # noqa: E402
 from core.runner import Runner  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
@@ -50,7 +51,8 @@ def home(template_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def open_runs() -> AppTest:
-    return open_page("pages/runs.py", timeout=60)
+    """The Runs page in the browser that made the tests' runs (owner "tests"), which may change them."""
+    return open_page("pages/runs.py", timeout=60, session={"owner": "tests"})
 
 
 def pick(at: AppTest, *run_ids: int) -> AppTest:
@@ -248,7 +250,7 @@ def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
     """A name or note is text for every viewer: no fetched image, no link, no colour, no LaTeX, no bold."""
     store = RunStore(home)
     run_id = next(r.id for r in store.list() if r.status == "finished")
-    store.update_text(run_id, name=EVIL_NAME, note=EVIL_NOTE)
+    store.update_text(run_id, actor=CLI, name=EVIL_NAME, note=EVIL_NOTE)
     at = pick(open_runs(), run_id)
     (tab,) = at.tabs
     assert "\\*\\*bold\\*\\*" in tab.label and "\\<a href" in tab.label

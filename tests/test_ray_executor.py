@@ -15,6 +15,7 @@ ray = pytest.importorskip("ray", reason="the Ray tests need requirements-cluster
 
 from core import bundle, evaluation, hparams  # noqa: E402
 from core.predict import Scorer  # noqa: E402
+from core.people import CLI  # noqa: E402
 from core.ray_executor import RayExecutor  # noqa: E402
 from core.runner import Runner  # noqa: E402
 
@@ -99,7 +100,7 @@ def test_stop_cancels_a_running_task_and_keeps_the_model_of_its_last_epoch(clust
     run = runner.submit(hparams.make("dlwp", epochs=60, batch_size=16, **SMALL), owner="tests", probes=())
     _wait_for(lambda: run.snapshot().epoch >= 1, TIMEOUT, "the first epoch on the worker")
     asked = time.monotonic()
-    run.stop()
+    run.stop(CLI)
     _wait_for(lambda: run.snapshot().phase != "training", 15, "the task to be cancelled")
     cancelled_after = time.monotonic() - asked
     snap = run.wait(timeout=TIMEOUT)

@@ -14,6 +14,7 @@ import pytest
 from core import bundle, config, evaluation, executors, hparams
 from core.errors import ConfigError, InputTextError, ModelFileError, StoreError
 from core.predict import Scorer
+from core.people import CLI
 from core.runner import Runner
 
 EPOCH_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
@@ -96,7 +97,7 @@ def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
     _wait_for(lambda: (s := run.snapshot()).epoch >= 1 and s.batch >= 3, 120, "the first epoch and a few batches")
     asked = time.monotonic()
     before = run.snapshot()
-    run.stop()
+    run.stop(CLI)
     assert run.snapshot().stop_requested
     snap = run.wait(timeout=120)
     took = time.monotonic() - asked
@@ -114,7 +115,7 @@ def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
 def test_stop_before_the_first_epoch_ends_stopped_with_no_model_and_no_test_results(run_store):
     hp = hparams.make("dlwp", limit=4000, val_size=500, epochs=3)
     run = Runner(run_store).submit(hp, owner="tests")
-    run.stop()  # it has left the queue already, so this reaches a run that is preparing its data
+    run.stop(CLI)  # it has left the queue already, so this reaches a run that is preparing its data
     snap = run.wait(timeout=600)
     assert (snap.status, snap.history, snap.test_accuracy, snap.test_loss) == ("stopped", (), None, None)
     assert "before the first epoch" in snap.error
@@ -140,7 +141,8 @@ def test_a_run_is_never_queued_without_a_place_in_the_queue(run_store):
     assert all(run.wait(timeout=600).status == "finished" for run in runs)
 
 
-def test_runs_beyond_max_concurrent_wait_in_order(run_store):
+def test_runs_beyond_max_concurrent_wait_in_order(run_store, monkeypatch):
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", "2")
     runner = Runner(run_store, max_concurrent=1)
     small = hparams.make("dlwp", limit=1000, val_size=500, epochs=2)
     first = runner.submit(small, owner="a")
@@ -154,7 +156,7 @@ def test_runs_beyond_max_concurrent_wait_in_order(run_store):
     assert first.snapshot().queue_position is None
     assert run_store.get(second.id).status == "queued"
 
-    third.stop()  # a queued run is cancelled at once
+    third.stop(CLI)  # a queued run is cancelled at once
     cancelled = third.wait(timeout=5)
     assert cancelled.status == "stopped" and "Cancelled" in cancelled.error
     assert run_store.get(third.id).status == "stopped"

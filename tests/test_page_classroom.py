@@ -1,0 +1,159 @@
+"""The classroom on the pages (AppTest): the name picker, the Teacher page, an assignment link's restricted Train
+page, and the Runs page offering changes only to a run's owner and the teacher."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from core import assignments, hparams  # noqa: E402
+from core.people import TEACHER_KEY_ENV, Actor  # noqa: E402
+from core.store import RunStore  # noqa: E402
+from pagetest import ok, open_page  # noqa: E402
+
+KEY = "class-key-for-tests"
+TEACHER = Actor("teacher-browser", "Ms Teacher", is_teacher=True)
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    lab = tmp_path / "lab"
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(lab))
+    monkeypatch.setenv(TEACHER_KEY_ENV, KEY)
+    return lab
+
+
+def texts(at: AppTest) -> str:
+    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def as_teacher(at: AppTest) -> AppTest:
+    """Unlock teacher actions in this session on the Teacher page, then come back to the page it was on."""
+    ok(at.switch_page("pages/teacher.py").run())
+    at.text_input(key="teacher_key_input").input(KEY)
+    ok(at.button[0].click().run())
+    assert "Class settings" in [s.value for s in at.subheader], texts(at)
+    return at
+
+
+def test_a_visitor_picks_a_name_and_their_run_records_it(home):
+    at = open_page("pages/train.py", preset="dlwp", limit="200", val_size="100", epochs="1")
+    assert "until you pick a name" in " ".join(c.value for c in at.sidebar.caption)
+    ok(at.sidebar.text_input(key="ui_name").input("   ").run())
+    assert "1 to 40 characters" in at.sidebar.error[0].value
+    ok(at.sidebar.text_input(key="ui_name").input("  Ada   <b>L</b> ").run())
+    assert not at.sidebar.error
+    assert "You are **Ada   \\<b\\>L\\</b\\>**" not in texts(at.sidebar)  # one space, and escaped
+    assert "Ada \\<b\\>L\\</b\\>" in " ".join(c.value for c in at.sidebar.caption)
+    ok([b for b in at.button if b.label == "▶ Start training"][0].click().run())
+    run_id = at.session_state["train_run_id"]
+    deadline = time.monotonic() + 300
+    while RunStore(home).get(run_id).status in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(1)
+    record = RunStore(home).get(run_id)
+    assert (record.owner_name, record.owner) == ("Ada <b>L</b>", at.session_state["owner"])
+
+
+def test_the_teacher_page_needs_the_key_and_then_changes_the_class_settings(home):
+    at = open_page("pages/teacher.py")
+    assert not at.subheader and not at.toggle
+    at.text_input(key="teacher_key_input").input("a guess")
+    ok(at.button[0].click().run())
+    assert "not the teacher key" in at.error[0].value and not at.toggle
+    at.text_input(key="teacher_key_input").input(KEY)
+    ok(at.button[0].click().run())
+    assert [s.value for s in at.subheader] == ["Class settings", "The training queue", "Assignment links"]
+    assert "Nobody is waiting" in texts(at)
+    ok(at.toggle(key="teacher_share_runs").set_value(False).run())
+    assert json.loads((home / "classroom.json").read_text())["share_runs"] is False
+    assert "teacher" in " ".join(c.value for c in at.sidebar.caption)
+    student = open_page("pages/teacher.py")  # another browser: no teacher token
+    assert not student.toggle
+
+
+def test_an_assignment_link_shows_only_its_settings_within_its_ranges(home):
+    made = assignments.create(TEACHER, hparams.make("dlwp", limit=200, val_size=100),
+                              {"epochs": (1, 3), "units": (4, 64)}, "How many units?")
+    at = open_page("pages/train.py", assignment=made.id, epochs="50", learning_rate="0.5")
+    shown = {w.key: w for w in at.number_input}
+    assert set(shown) == {"hp_epochs", "hp_units"}, list(shown)
+    assert not [s for s in at.selectbox if s.key == "train_preset"], "the preset is the teacher's"
+    assert (shown["hp_epochs"].min, shown["hp_epochs"].max) == (1, 3)
+    assert (shown["hp_units"].min, shown["hp_units"].max) == (4, 64)
+    assert shown["hp_epochs"].value == 3  # the link's 50 gives way to the teacher's 4, moved into the range
+    assert "Assignment: How many units?" in texts(at)
+    assert any("epochs=50 is out of range: 1 to 3" in w.value for w in at.warning), texts(at)
+    assert at.query_params["assignment"] == made.id and "learning_rate" not in at.query_params
+    assert not any(e.label.startswith("🎓") for e in at.expander), "students get no assignment maker"
+
+
+def test_the_teacher_makes_an_assignment_link_on_the_train_page(home):
+    at = as_teacher(open_page("pages/home.py"))
+    ok(at.switch_page("pages/train.py").run())
+    ok(at.multiselect(key="assign_allowed").set_value(["epochs"]).run())
+    at.number_input(key="assign_epochs_high").set_value(10)
+    at.text_input(key="assign_title").input("Epochs only")
+    ok(at.button(key="assign_make").click().run())
+    (made,) = assignments.all_assignments(home)
+    assert (made.title, made.allowed, made.preset) == ("Epochs only", {"epochs": [4, 10]}, "dlwp")
+    assert any(made.link in c.value for c in at.code)
+
+
+def _stopped_run(home: Path, owner: str, name: str) -> int:
+    store = RunStore(home)
+    run_id = store.create("dlwp", hparams.make("dlwp").to_dict(), owner, owner_name=name)
+    store.claim_folder(run_id)
+    store.finish(run_id, "stopped", error="Cancelled before it started.")
+    return run_id
+
+
+def test_the_runs_page_offers_changes_only_to_the_owner_and_the_teacher(home):
+    run_id = _stopped_run(home, "token-of-ada", "Ada")
+    student = open_page("pages/runs.py", run=str(run_id))
+    assert "Ada" in [row for row in student.dataframe[0].value["Student"]]
+    assert not [b for b in student.button if b.key == f"runs_del_{run_id}"]
+    assert not [t for t in student.text_input if t.key == f"runs_name_{run_id}"]
+    assert "belongs to Ada: only its owner or the teacher" in texts(student)
+
+    teacher = as_teacher(open_page("pages/home.py"))
+    ok(teacher.switch_page("pages/runs.py").run())
+    teacher.text_input(key=f"runs_name_{run_id}").input("renamed by the teacher")
+    ok(teacher.button(key=f"FormSubmitter:runs_text_{run_id}-💾 Save name and note").click().run())
+    assert RunStore(home).get(run_id).name == "renamed by the teacher"
+    ok(teacher.button(key=f"runs_del_{run_id}").click().run())
+    ok(teacher.button(key=f"runs_del_yes_{run_id}").click().run())
+    assert RunStore(home).list() == []
+
+
+def test_the_teacher_moves_a_queued_run_to_the_front_and_cancels_another(home):
+    from pages import ui
+
+    runner = ui._runner(str(home))  # the server's queue, as the pages share it
+    holder = runner.submit(hparams.make("dlwp", limit=4000, val_size=500, epochs=60, batch_size=16),
+                           owner=TEACHER, probes=())
+    tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)
+    ada = runner.submit(tiny, owner=Actor("token-ada", "Ada"), probes=())
+    bo = runner.submit(tiny, owner=Actor("token-bo", "Bo <i>"), probes=())
+    try:
+        at = as_teacher(open_page("pages/home.py"))
+        lines = [m.value for m in at.markdown if m.value.startswith(("1.", "2."))]
+        assert lines == [f"1. **#{ada.id}** dlwp · Ada", f"2. **#{bo.id}** dlwp · Bo \\<i\\>"], texts(at)
+        ok(at.button(key=f"teacher_front_{bo.id}").click().run())
+        assert [r.id for r in runner.queued()] == [bo.id, ada.id]
+        ok(at.button(key=f"teacher_cancel_{ada.id}").click().run())
+        assert ada.wait(timeout=5).status == "stopped" and [r.id for r in runner.queued()] == [bo.id]
+    finally:
+        for run in (bo, ada, holder):
+            run.stop(TEACHER)
+        holder.wait(timeout=300)
