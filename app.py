@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
     st.Page("pages/predict.py", title="Predict", icon="💬", url_path="predict"),
     st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
+    st.Page("pages/board.py", title="Class board", icon="🏆", url_path="board"),
     st.Page("pages/pretrained.py", title="Pretrained", icon="🧭", url_path="pretrained"),
 ]
 
