@@ -103,7 +103,7 @@ def _overlay(rows: list[board.Row], records: dict[int, RunRecord], projector: bo
     series = [(f"#{i} {by_id[i].student}", records[i].history) for i in picked if records[i].history]
     if series:
         epochs = max(by_id[i].epochs_planned or 1 for i in picked)
-        st.plotly_chart(present.chart(charts.curves(series, epochs=epochs), projector), width="stretch",
+        st.plotly_chart(present.chart(charts.curves(series, epochs=epochs)), width="stretch",
                         key="board_curves")
     elif picked:
         st.caption("The picked runs have no finished epoch yet; their curves appear after the first one.")

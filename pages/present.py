@@ -44,8 +44,13 @@ def view() -> bool:
     return on
 
 
-def chart(fig: go.Figure, on: bool) -> go.Figure:
+def on() -> bool:
+    """Whether this session is in the projector view (as `view()` last decided), for parts drawn in fragments."""
+    return bool(st.session_state.get(FLAG, False))
+
+
+def chart(fig: go.Figure) -> go.Figure:
     """A figure with type large enough for the back of the room when the projector view is on."""
-    if on:
+    if on():
         fig.update_layout(font={"size": CHART_FONT})
     return fig

@@ -10,7 +10,7 @@ from core import architectures, estimate, evaluation, hparams, memory, models, v
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
-from pages import charts, ui
+from pages import charts, present, ui
 
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
@@ -245,11 +245,11 @@ def _curves(snap: Snapshot, compare: bool) -> None:
         series += [(r.title, r.history) for r in earlier if r.history][:6]
     log_loss = st.session_state.get("train_log_loss", False)
     best = evaluation.best_epoch(snap.history) if not snap.active else None
-    st.plotly_chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs),
+    st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs)),
                     width="stretch", key=f"curves_{snap.id}")
     if snap.probes:
-        st.plotly_chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs), width="stretch",
-                        key=f"probes_{snap.id}")
+        st.plotly_chart(present.chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs)),
+                        width="stretch", key=f"probes_{snap.id}")
 
 
 def _live(run_id: int) -> None:
@@ -266,9 +266,11 @@ def _live(run_id: int) -> None:
     _headline(snap)
     _progress(snap)
     if snap.history:
-        c1, c2 = st.columns(2)
-        c1.toggle("Log scale for loss", key="train_log_loss")
-        compare = c2.toggle("Show my earlier runs", key="train_compare")
+        compare = False
+        if not present.on():  # the projector shows the curves alone
+            c1, c2 = st.columns(2)
+            c1.toggle("Log scale for loss", key="train_log_loss")
+            compare = c2.toggle("Show my earlier runs", key="train_compare")
         _curves(snap, compare)
     elif snap.active and snap.status != "queued":
         st.caption("The loss and accuracy curves appear here after the first epoch.")
@@ -338,11 +340,12 @@ def _where_it_goes_wrong(snap: Snapshot) -> None:
 ui.require_data()
 ui.require_store()
 owner = ui.owner()
+projector = present.view()
 st.title("🏋️ Train a model")
 run = _current_run(owner)
 snap = run.snapshot() if run else None
 
-with st.expander("Settings", expanded=run is None):  # once a run exists, its results matter more
+with st.expander("Settings", expanded=run is None and not projector):  # once a run exists, its results matter more
     hp = _settings()
     if hp is not None and not _before_training(hp):
         hp = None
@@ -360,5 +363,5 @@ if run is None:
             "and gain a point after every epoch.")
 else:
     st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
-    if not snap.active:
+    if not snap.active and not projector:
         _results(snap)
