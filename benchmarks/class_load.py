@@ -161,7 +161,11 @@ class Session:
 
     async def page(self, kind: str, name: str, query: str = "") -> bool:
         self.widgets.clear()
-        return await self.view(kind, page_name=name, query=query)
+        started = time.perf_counter()
+        ok = await self.view(kind, page_name=name, query=query)
+        if ok and kind == "page switch":  # per page too, to see which one costs
+            self.results.add(f"  to {name}", time.perf_counter() - started)
+        return ok
 
     async def press(self, kind: str, label: str, expect: str = "", **values: str) -> bool:
         """Press the button `label` on the current page, with text widgets (by label) set to `values`; with
@@ -226,13 +230,14 @@ async def start_training(trainer: Session, args: argparse.Namespace) -> None:
 
 def summary(results: Results) -> list[str]:
     lines = []
-    for kind, values in sorted(results.values.items()):
+    order = ("first view", "page switch", *(f"  to {name}" for name in PAGES), "score", "watch")
+    for kind, values in sorted(results.values.items(), key=lambda kv: (order + (kv[0],)).index(kv[0])):
         values = sorted(values)
         p95 = lt.p95(values)
-        lines.append(f"  {kind:<12} n={len(values):>5}  p50 {statistics.median(values):6.3f} s  p95 {p95:6.3f} s"
+        lines.append(f"  {kind:<13} n={len(values):>5}  p50 {statistics.median(values):6.3f} s  p95 {p95:6.3f} s"
                      f"  max {values[-1]:6.2f} s  {'ok' if p95 < TARGET_S else 'OVER'}")
     for kind, count in sorted(results.errors.items()):
-        lines.append(f"  {kind:<12} {count} failed or timed out")
+        lines.append(f"  {kind:<13} {count} failed or timed out")
     return lines
 
 
@@ -244,19 +249,22 @@ async def level(n: int, url: str, origin: str, args: argparse.Namespace, server_
         await start_training(trainer, args)
     stop_at = time.perf_counter() + args.arrival + args.seconds
     machine0, server0, wall0 = lt.machine_cpu(), lt.process_cpu(server_pid), time.perf_counter()
+    client0 = time.process_time()
     tasks = []
     for i in range(n):
         tasks.append(asyncio.create_task(student(i, url, origin, results, stop_at, args)))
         await asyncio.sleep(args.arrival / n)
     await asyncio.gather(*tasks)
     machine1, server1, wall1 = lt.machine_cpu(), lt.process_cpu(server_pid), time.perf_counter()
+    client = time.process_time() - client0
     wall = wall1 - wall0
     busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
     print(f"\n{n} sessions, {wall:.0f} s (arrival {args.arrival:.0f} s + {args.seconds:.0f} s), one training running: "
           f"{training_state(home)}", flush=True)
     print("\n".join(summary(results)))
     print(f"  server CPU {100 * (server1 - server0) / wall:.0f}% of one core ({server1 - server0:.0f} CPU s); "
-          f"machine {100 * busy / total:.0f}% busy of {lt.os.cpu_count()} cores", flush=True)
+          f"these clients {100 * client / wall:.0f}%; machine {100 * busy / total:.0f}% busy of {lt.os.cpu_count()} "
+          "cores (other work on the machine included)", flush=True)
 
 
 def training_state(home: Path) -> str:

@@ -50,7 +50,9 @@ def on() -> bool:
 
 
 def chart(fig: go.Figure) -> go.Figure:
-    """A figure with type large enough for the back of the room when the projector view is on."""
+    """A figure with type large enough for the back of the room when the projector view is on (a copy: the
+    figures of pages/charts.py are shared)."""
     if on():
+        fig = go.Figure(fig)
         fig.update_layout(font={"size": CHART_FONT})
     return fig

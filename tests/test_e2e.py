@@ -33,6 +33,7 @@ PAGES = {
     "/train": "Train a model",
     "/predict": "Score a review",
     "/runs": "Runs",
+    "/board": "Class board",
     "/pretrained": "Pretrained word vectors",
 }
 REVIEW = "A wonderful film with a brilliant cast and a moving story. I loved every minute of it."
