@@ -94,8 +94,9 @@ class Session:
 
     def _note(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
-        if kind == "new_session":  # a full script run starts: the page's timers are set anew
-            self.fragments.clear()
+        if kind == "new_session":  # a full script run starts: the page's timers are set anew, and fragment
+            self.fragments.clear()  # reruns still waiting are dropped by the server, as in a browser
+            self._fragment_sent.clear()
         elif kind == "navigation":  # st.navigation names the page being drawn
             self.page_hash = msg.navigation.page_script_hash
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
@@ -192,6 +193,10 @@ class Session:
         while True:
             await asyncio.sleep(0.1)
             now = time.perf_counter()
+            for fragment_id, sent in list(self._fragment_sent.items()):
+                if now - sent > self.timeout:  # never answered: counted as a failure, and the timer goes on
+                    self.results.fail("watch")
+                    del self._fragment_sent[fragment_id]
             for fragment_id, interval in list(self.fragments.items()):
                 if self._view is not None or fragment_id in self._fragment_sent:
                     continue  # a browser skips a tick while the page is being drawn
@@ -278,6 +283,28 @@ def training_state(home: Path) -> str:
     return f"run #{run.id} {run.status}, {len(run.history)} of {run.config.get('epochs')} epochs"
 
 
+async def costs(url: str, origin: str, args: argparse.Namespace, server_pid: int) -> None:
+    """One session alone, each kind of view `--cost` times in a row: the server's CPU seconds per view (read from
+    /proc, so a cost below 10 ms shows only as an average over the repeats)."""
+    session = Session(url, origin, Results(), args.view_timeout)
+    await session.open()
+    print(f"\nserver CPU per view, one session alone, {args.cost} views each (no training):")
+    try:
+        for name in ("home",) + PAGES:
+            await session.page("warm-up", name)
+            before = lt.process_cpu(server_pid)
+            for _ in range(args.cost):
+                await session.page("warm-up", name)
+            print(f"  {name:<8} {1000 * (lt.process_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
+        await session.page("warm-up", "predict")
+        before = lt.process_cpu(server_pid)
+        for n in range(args.cost):
+            await session.press("warm-up", SCORE_LABEL, expect=SCORED, Review=REVIEWS[n % len(REVIEWS)])
+        print(f"  {'score':<8} {1000 * (lt.process_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
+    finally:
+        await session.close()
+
+
 async def drive(args: argparse.Namespace, port: int, server_pid: int, home: Path) -> None:
     url, origin = f"ws://127.0.0.1:{port}/_stcore/stream", f"http://127.0.0.1:{port}"
     warm = Session(url, origin, Results(), args.view_timeout)
@@ -285,6 +312,10 @@ async def drive(args: argparse.Namespace, port: int, server_pid: int, home: Path
     for name in ("",) + PAGES + ("train",):
         await warm.page("warm-up", name)
     await warm.close()
+    if args.cost:
+        await costs(url, origin, args, server_pid)
+    if not args.sessions:
+        return
     trainer = Session(url, origin, Results(), args.view_timeout)
     await trainer.open()
     await start_training(trainer, args)
@@ -299,17 +330,20 @@ async def drive(args: argparse.Namespace, port: int, server_pid: int, home: Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[30, 60, 120], help="students at each level")
+    parser.add_argument("--sessions", type=int, nargs="*", default=[30, 60, 120],
+                        help="students at each level (none: only --cost)")
     parser.add_argument("--seconds", type=float, default=40.0, help="how long each level browses after arriving")
     parser.add_argument("--arrival", type=float, default=10.0, help="students arrive evenly over this many seconds")
     parser.add_argument("--train-epochs", type=int, default=100,
                         help="epochs of the dlwp run (1-100; a level that starts after it ended starts another)")
     parser.add_argument("--view-timeout", type=float, default=60.0)
+    parser.add_argument("--cost", type=int, default=0, metavar="N",
+                        help="first measure the server's CPU per view with one session alone, N views of each kind")
     parser.add_argument("--port", type=int, default=8690)
     parser.add_argument("--home", type=Path, help="lab home to use (default: a throw-away one, removed after)")
     args = parser.parse_args(argv)
-    if any(n < 1 for n in args.sessions) or args.seconds <= 0 or args.train_epochs < 1:
-        print("error: --sessions, --seconds and --train-epochs must be positive", file=sys.stderr)
+    if any(n < 1 for n in args.sessions) or args.seconds <= 0 or args.train_epochs < 1 or args.cost < 0:
+        print("error: --sessions, --seconds and --train-epochs must be positive, --cost 0 or more", file=sys.stderr)
         return 2
     home = args.home or Path(tempfile.mkdtemp(prefix="class-load-"))
     env = lt.lab_env(home)

@@ -72,7 +72,7 @@ def _table(rows: list[board.Row]) -> None:
         "Time": ui.seconds(r.seconds), "Status": f"{STATUS_ICONS.get(r.status, '')} {r.status_text}",
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
     } for r in rows]
-    st.dataframe(table, hide_index=True, width="stretch", row_height=40, placeholder="–", key="board_table",
+    st.dataframe(ui.table(table), hide_index=True, width="stretch", row_height=40, placeholder="–", key="board_table",
                  height=min(44 + 40 * len(table), 640), column_config={
                      "Rank": st.column_config.NumberColumn("Rank", width=55, help="Equal test accuracies share a place"),
                      "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),

@@ -103,7 +103,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
         for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
             row[column] = None if row[column] is None else float(f"{100 * row[column]:.1f}")
     st.dataframe(
-        rows, hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
+        ui.table(rows), hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
         height=min(44 + 40 * len(rows), 520),
         column_config={
             "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
