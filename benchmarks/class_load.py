@@ -94,8 +94,8 @@ class Session:
 
     def _note(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
-        if kind == "new_session":  # a full script run starts: the page's timers are set anew, and fragment
-            self.fragments.clear()  # reruns still waiting are dropped by the server, as in a browser
+        if kind == "new_session" and not msg.metadata.run.fragment_ids:  # a full run starts: the page's timers
+            self.fragments.clear()  # are set anew, and fragment reruns still waiting are dropped by the server
             self._fragment_sent.clear()
         elif kind == "navigation":  # st.navigation names the page being drawn
             self.page_hash = msg.navigation.page_script_hash
@@ -112,17 +112,17 @@ class Session:
         elif kind == "script_finished":
             status = msg.script_finished
             if status == FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
-                self._fragment_done()
+                self._fragment_done(msg.metadata.run.fragment_ids)
             elif status in (FINISHED.FINISHED_SUCCESSFULLY, FINISHED.FINISHED_WITH_COMPILE_ERROR):
                 if self._view is not None and not self._view.done():
                     self._view.set_result(status == FINISHED.FINISHED_SUCCESSFULLY)
 
-    def _fragment_done(self) -> None:
+    def _fragment_done(self, fragment_ids) -> None:
         now = time.perf_counter()
-        for fragment_id, sent in list(self._fragment_sent.items()):
-            self.results.add("watch", now - sent)
-            del self._fragment_sent[fragment_id]
-            break  # one rerun ends at a time: the oldest one asked for
+        for fragment_id in fragment_ids:
+            sent = self._fragment_sent.pop(fragment_id, None)
+            if sent is not None:
+                self.results.add("watch", now - sent)
 
     async def _read(self) -> None:
         async for raw in self._ws:
