@@ -19,7 +19,6 @@ FLASH = "board_flash"
 MAX_PICK = 8
 LIVE_SECONDS = 2.0  # while a run trains or waits: progress and queue places move between epochs
 IDLE_SECONDS = 5.0  # otherwise: a new run from any student appears within this long
-STATUS_ICONS = {"finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
 
 
 def _teacher() -> bool:
@@ -69,7 +68,7 @@ def _table(rows: list[board.Row]) -> None:
         "Best val. acc.": None if r.best_val_accuracy is None else round(100 * r.best_val_accuracy, 1),
         "Test acc.": None if r.test_accuracy is None else round(100 * r.test_accuracy, 1),
         "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
-        "Time": ui.seconds(r.seconds), "Status": f"{STATUS_ICONS.get(r.status, '')} {r.status_text}",
+        "Time": ui.seconds(r.seconds), "Status": f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}",
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
     } for r in rows]
     st.dataframe(ui.table(table), hide_index=True, width="stretch", row_height=40, placeholder="–", key="board_table",
@@ -93,7 +92,7 @@ def _groups(rows: list[board.Row]) -> None:
         st.markdown("**Ideas tried more than once**\n" + "\n".join(lines))
 
 
-def _overlay(rows: list[board.Row], records: dict[int, RunRecord], projector: bool) -> None:
+def _overlay(rows: list[board.Row], records: dict[int, RunRecord]) -> None:
     by_id = {r.run_id: r for r in rows}
     if PICK in st.session_state:
         st.session_state[PICK] = [i for i in st.session_state[PICK] if i in by_id][:MAX_PICK]
@@ -164,9 +163,9 @@ def _board(live: bool, projector: bool) -> None:
                f"or queued{hidden_note}")
     _table(ordered)
     _groups(rows)
-    _overlay(ordered, {r.id: r for r in records}, projector)
+    _overlay(ordered, {r.id: r for r in records})
     if teacher and not projector:
-        _teacher_tools(rows, show_hidden)
+        _teacher_tools(ordered, show_hidden)  # the CSV in the order shown
 
 
 # --- page -----------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
 FLASH = "runs_flash"  # (kind, message) shown once after an action
 MAX_PICK = 8
 WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
-STATUS_ICONS = {"finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
+STATUS_ICONS = ui.STATUS_ICONS
 
 
 def _label(record: RunRecord) -> str:

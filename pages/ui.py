@@ -17,6 +17,8 @@ from core.vocab import Vocabulary, load_vocabulary
 
 T = TypeVar("T")
 OWNER_COOKIE = "sentiment_lab_owner"
+STATUS_ICONS: dict[str, str] = {  # a run's status at a glance (Runs, Class board)
+    "finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
 # emphasis, code, links and images, HTML, tables, LaTeX, entities; `_` inside a word (val_size) cannot emphasise
 _MARKUP = re.compile(r"[\\`*\[\]<>|~$&{}@]|(?<![^\W_])_|_(?![^\W_])")
 _LINE_START = re.compile(r"^([ \t]*)([#>+=-])", re.MULTILINE)  # headings, quotes, lists, heading underlines
