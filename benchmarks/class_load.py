@@ -20,8 +20,7 @@ What it does, all on localhost:
 5. Prints count, p50 and p95 per kind of view for each N, the server's CPU (share of one core) and the machine's,
    and whether the training was still running at the end of each level.
 
-Needs the `websockets` package (installed with Streamlit's test dependencies here; `pip install websockets` if
-missing). The browser-based load_test.py measures what a student sees; this one measures the server alone.
+The client library, `websockets`, is installed with Streamlit (one of its dependencies). The browser-based load_test.py measures what a student sees; this one measures the server alone.
 """
 from __future__ import annotations
 
