@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict", icon="💬", url_path="predict"),
     st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
     st.Page("pages/datasets.py", title="Data sets", icon="📚", url_path="datasets"),
+    st.Page("pages/board.py", title="Class board", icon="🏆", url_path="board"),
     st.Page("pages/pretrained.py", title="Pretrained", icon="🧭", url_path="pretrained"),
     st.Page("pages/teacher.py", title="Teacher", icon="🎓", url_path="teacher"),
 ]

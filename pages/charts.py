@@ -1,18 +1,25 @@
 """Plotly figures the pages share: learning curves (one run or several), probe scores, confusion matrix.
 
 Labels may be user text (run names, pinned reviews): they are escaped for Plotly's pseudo-HTML, and hover text
-reads them through `%{fullData.name}`, never by pasting them into a hover template."""
+reads them through `%{fullData.name}`, never by pasting them into a hover template.
+
+The learning curves and probe charts are drawn on every view of Runs and every second while Train watches a run,
+and building a Plotly figure costs tens of milliseconds of the server's one interpreter: they are cached by their
+data and shared between sessions, so a caller must never change a figure it gets (copy it with go.Figure(fig)).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
+import streamlit as st
 from plotly.subplots import make_subplots
 
 from pages.ui import escape
 
 IMDB_LABELS = ("negative", "positive")
 COLORS = ("#1f5fbf", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#0b7285", "#e67700", "#495057")
+SHARED_FIGURES = 256  # the figures kept: a class's runs, each as it grows epoch by epoch
 TICK_STEPS = ((20, 1), (50, 5))  # (longest run, epochs between ticks); longer runs get a tick every 10 epochs
 
 
@@ -27,6 +34,7 @@ def _epoch_axis(epochs: int | None) -> dict[str, Any]:
     return {"title_text": "epoch", "range": [0.5, span + 0.5] if epochs else None, "tick0": 0, "dtick": step}
 
 
+@st.cache_resource(show_spinner=False, max_entries=SHARED_FIGURES)
 def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: bool = False,
            best_epoch: int | None = None, epochs: int | None = None) -> go.Figure:
     """Loss and accuracy by epoch, training dashed and validation solid, one colour per run.
@@ -63,6 +71,7 @@ def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: 
     return fig
 
 
+@st.cache_resource(show_spinner=False, max_entries=SHARED_FIGURES)
 def probes(texts: Sequence[str], scores: Sequence[Sequence[Any]], epochs: int | None = None,
            labels: Sequence[str] = IMDB_LABELS) -> go.Figure:
     """Each pinned review's score after every epoch, so a class can watch the model change its mind.

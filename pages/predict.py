@@ -10,7 +10,7 @@ from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
 from core.store import RunRecord
-from pages import class_results, dataset_picker, ui
+from pages import class_results, dataset_picker, present, ui
 
 VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
@@ -179,6 +179,7 @@ def _model_view(explanation: Explanation, scorer: predict.Scorer) -> None:
 
 
 # --- page --------------------------------------------------------------------------------------------------
+projector = present.view()
 st.title("💬 Score a review")
 ui.require_store()
 me = ui.visitor()
@@ -215,5 +216,6 @@ if record is not None:
                 bars = _effects_html(explanation)
                 if bars is not None:
                     st.html(bars)
-                with st.expander("What the model saw"):
-                    _model_view(explanation, scorer)
+                if not projector:  # the projector shows the verdict and the word effects only
+                    with st.expander("What the model saw"):
+                        _model_view(explanation, scorer)

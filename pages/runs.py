@@ -16,7 +16,7 @@ CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
 FLASH = "runs_flash"  # (kind, message) shown once after an action
 MAX_PICK = 8
 WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
-STATUS_ICONS = {"finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
+STATUS_ICONS = ui.STATUS_ICONS
 
 
 def _label(record: RunRecord) -> str:
@@ -104,7 +104,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
         for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
             row[column] = None if row[column] is None else float(f"{100 * row[column]:.1f}")
     st.dataframe(
-        rows, hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
+        ui.table(rows), hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
         height=min(44 + 40 * len(rows), 520),
         column_config={
             "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),

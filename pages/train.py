@@ -11,7 +11,7 @@ from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Run, Snapshot
-from pages import assignment_form, charts, class_results, dataset_picker, ui
+from pages import assignment_form, charts, class_results, dataset_picker, present, ui
 
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
@@ -311,12 +311,13 @@ def _curves(snap: Snapshot, compare: bool) -> None:
         series += [(r.title, r.history) for r in earlier if r.history][:6]
     log_loss = st.session_state.get("train_log_loss", False)
     best = evaluation.best_epoch(snap.history) if not snap.active else None
-    st.plotly_chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs),
+    st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs)),
                     width="stretch", key=f"curves_{snap.id}")
     if snap.probes:
         info = dataset_picker.info(snap.hp.dataset)
         labels = info.labels if info else charts.IMDB_LABELS
-        st.plotly_chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs, labels=labels),
+        st.plotly_chart(present.chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs,
+                                                    labels=labels)),
                         width="stretch", key=f"probes_{snap.id}")
 
 
@@ -334,9 +335,11 @@ def _live(run_id: int) -> None:
     _headline(snap)
     _progress(snap)
     if snap.history:
-        c1, c2 = st.columns(2)
-        c1.toggle("Log scale for loss", key="train_log_loss")
-        compare = c2.toggle("Show my earlier runs", key="train_compare")
+        compare = False
+        if not present.on():  # the projector shows the curves alone
+            c1, c2 = st.columns(2)
+            c1.toggle("Log scale for loss", key="train_log_loss")
+            compare = c2.toggle("Show my earlier runs", key="train_compare")
         _curves(snap, compare)
     elif snap.active and snap.status != "queued":
         st.caption("The loss and accuracy curves appear here after the first epoch.")
@@ -385,12 +388,13 @@ ui.require_data()
 ui.require_store()
 me = ui.visitor()
 owner = me.token
+projector = present.view()
 st.title("🏋️ Train a model")
 assignment = assignment_form.from_link()
 run = _current_run(owner)
 snap = run.snapshot() if run else None
 
-with st.expander("Settings", expanded=run is None):  # once a run exists, its results matter more
+with st.expander("Settings", expanded=run is None and not projector):  # once a run exists, its results matter more
     hp = _settings(assignment)
     if hp is not None and not _before_training(hp):
         hp = None
@@ -411,5 +415,5 @@ if run is None:
             "and gain a point after every epoch.")
 else:
     st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
-    if not snap.active:
+    if not snap.active and not projector:
         _results(snap)

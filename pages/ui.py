@@ -8,6 +8,7 @@ import secrets
 from typing import Callable, Literal, TypeVar
 from urllib.parse import unquote
 
+import pyarrow as pa
 import streamlit as st
 
 from core import config, data, people
@@ -23,6 +24,8 @@ NAME_COOKIE = "sentiment_lab_name"  # the display name, URL-encoded
 TEACHER_COOKIE = "sentiment_lab_teacher"  # the HMAC that people.unlock gave this browser, never the key
 COOKIE_SECONDS = 2592000  # 30 days
 _OWNER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # as owner() makes them: never "cli", the teacher's runs
+STATUS_ICONS: dict[str, str] = {  # a run's status at a glance (Runs, Class board)
+    "finished": "✅", "stopped": "⏹", "running": "🏃", "queued": "⏳", "failed": "⛔", "interrupted": "⚠️"}
 # emphasis, code, links and images, HTML, tables, LaTeX, entities; `_` inside a word (val_size) cannot emphasise
 _MARKUP = re.compile(r"[\\`*\[\]<>|~$&{}@]|(?<![^\W_])_|_(?![^\W_])")
 _LINE_START = re.compile(r"^([ \t]*)([#>+=-])", re.MULTILINE)  # headings, quotes, lists, heading underlines
@@ -237,6 +240,16 @@ def visitor() -> Actor:
         role = " · teacher" if me.is_teacher else ""
         st.caption(f"You are **{escape(me.name)}**{role}" + ("" if display_name() else " until you pick a name."))
     return me
+
+
+def table(rows: list[dict]) -> pa.Table | list[dict]:
+    """Rows for st.dataframe as an Arrow table: Streamlit turns a list of dicts into one through pandas, which cost
+    9 ms of the server's interpreter per table against 1.5 ms. Rows Arrow cannot type (text and numbers in one
+    column) are handed over as they are."""
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return rows
 
 
 def percent(value: float | None) -> str:

@@ -32,6 +32,7 @@ PAGES = {
     "/train": "Train a model",
     "/predict": "Score a review",
     "/runs": "Runs",
+    "/board": "Class board",
     "/pretrained": "Pretrained word vectors",
     "/datasets": "Data sets",
 }

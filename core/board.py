@@ -1,0 +1,304 @@
+"""The class board: every run of the current lesson in one table, ranked, grouped by the idea it tried.
+
+Rows come from the run store (what is kept) overlaid with the runner's live snapshots (queue place, progress),
+so a training shows its progress between epochs. The board's own state (when the lesson started, which runs the
+teacher hid) is a small JSON file in the lab home: clearing the board for a new lesson moves the lesson start,
+it never deletes a run, so earlier lessons stay on the Runs page and on disk.
+"""
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+
+from core import config, hparams
+from core.errors import LabError, StoreError
+from core.store import ACTIVE, RunRecord
+
+if TYPE_CHECKING:
+    from core.runner import Snapshot
+
+STATE_FILE = "board.json"
+SORTS = ("Newest first", "Leaderboard (test accuracy)", "Best validation accuracy")
+LEADERBOARD = SORTS[1]
+NOT_IN_GROUP_KEY = ("seed",)  # the same settings with another seed is the same idea, tried again
+# Settings some architecture reads; a run's difference from its preset counts only those its own one reads.
+_ARCHITECTURE_SETTINGS = {name for uses in hparams.USES.values() for name in uses}
+_NOT_SETTINGS = ("preset", "architecture")
+CSV_COLUMNS = ("Rank", "Run", "Student", "Name", "Preset", "Changed settings", "Best val. acc.", "Test acc.",
+               "Epochs", "Seconds", "Status", "Tried by")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as the start of a formula
+
+
+class TeacherOnlyError(LabError):
+    """A board action that only the teacher may take was asked for by someone else."""
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """What the teacher set: runs created before `lesson_start` are archived (off the board), `hidden` are hidden."""
+
+    lesson_start: float = 0.0
+    hidden: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run on the board, with the live state merged in."""
+
+    run_id: int
+    student: str
+    name: str
+    preset: str
+    changes: dict[str, Any]  # settings that differ from the preset, in the Train form's order
+    best_val_accuracy: float | None
+    test_accuracy: float | None
+    epochs_done: int
+    epochs_planned: int | None
+    seconds: float | None
+    status: str  # queued, running, finished, stopped, failed, interrupted
+    queue_position: int | None = None
+    progress: float | None = None  # 0..1 while training
+    group: str = ""  # the same text for runs that tried the same settings
+    group_size: int = 1
+    group_best: bool = True  # the best test accuracy among its group (or the only one)
+    rank: int | None = None  # leaderboard place; equal test accuracies share it
+
+    @property
+    def changes_text(self) -> str:
+        return ", ".join(f"{k}={_text(v)}" for k, v in self.changes.items()) or "preset as it is"
+
+    @property
+    def status_text(self) -> str:
+        if self.status == "queued":
+            return f"queued ({_ordinal(self.queue_position)} in line)" if self.queue_position else "queued"
+        if self.status == "running":
+            return f"training {self.progress:.0%}" if self.progress is not None else "training"
+        return self.status
+
+
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+# --- state file -------------------------------------------------------------------------------------------
+def _path(home: Path | None) -> Path:
+    return Path(home if home is not None else config.lab_home()) / STATE_FILE
+
+
+def load_state(home: Path | None = None) -> BoardState:
+    """The board's state; a lab that never cleared or hid anything has the default (every run, none hidden)."""
+    path = _path(home)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return BoardState(float(raw.get("lesson_start", 0.0)), frozenset(int(i) for i in raw.get("hidden", [])))
+    except FileNotFoundError:
+        return BoardState()
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise StoreError(f"The class board's file {path} cannot be read ({exc}); delete it to start a fresh board "
+                         "(no run is lost: the board only lists runs).") from exc
+
+
+def _save_state(path: Path, state: BoardState) -> None:
+    """Written to a temporary file and renamed over the old one, so a reader never sees half a file."""
+    body = json.dumps({"lesson_start": state.lesson_start, "hidden": sorted(state.hidden)})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".board-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _changing(home: Path | None) -> Iterator[Path]:
+    """One change at a time (across processes), so two quick clicks cannot lose each other's change."""
+    path = _path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield path
+
+
+def _require_teacher(is_teacher: bool, action: str) -> None:
+    if not is_teacher:
+        raise TeacherOnlyError(f"Only the teacher can {action}.")
+
+
+def set_hidden(run_id: int, hidden: bool, *, is_teacher: bool, home: Path | None = None) -> BoardState:
+    """Hide a run from the board (or show it again); the run itself is untouched."""
+    _require_teacher(is_teacher, "hide runs on the class board")
+    with _changing(home) as path:
+        state = load_state(home)
+        ids = state.hidden | {run_id} if hidden else state.hidden - {run_id}
+        state = replace(state, hidden=frozenset(ids))
+        _save_state(path, state)
+    return state
+
+
+def clear_lesson(*, is_teacher: bool, home: Path | None = None, now: float | None = None) -> BoardState:
+    """Start a new lesson: the board shows only runs created from now on. Earlier runs stay kept (Runs page)."""
+    _require_teacher(is_teacher, "clear the class board")
+    with _changing(home) as path:
+        state = BoardState(lesson_start=time.time() if now is None else now)
+        _save_state(path, state)
+    return state
+
+
+# --- rows -------------------------------------------------------------------------------------------------
+def differences(preset: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of a run that differ from its preset's, counting only those its architecture reads.
+
+    A run of an unknown preset (from an older lab) is compared with nothing and shows no difference.
+    """
+    base = hparams.PRESETS.get(preset)
+    if base is None:
+        return {}
+    uses = set(hparams.USES.get(values.get("architecture", base.architecture), ()))
+    names = [f.name for f in fields(hparams.HParams)
+             if f.name not in _NOT_SETTINGS and (f.name not in _ARCHITECTURE_SETTINGS or f.name in uses)]
+    return {name: values[name] for name in names if name in values and values[name] != getattr(base, name)}
+
+
+def group_key(preset: str, changes: Mapping[str, Any]) -> str:
+    """The same text for two runs that tried the same idea: preset and changed settings, the seed left out."""
+    tried = ", ".join(f"{k}={_text(v)}" for k, v in sorted(changes.items()) if k not in NOT_IN_GROUP_KEY)
+    return f"{preset}: {tried or 'preset as it is'}"
+
+
+def student(record: RunRecord) -> str:
+    """The owner's display name once one is recorded, else a short form of the browser's owner token."""
+    name = getattr(record, "owner_name", None)  # a column the class identities add to the store
+    if name:
+        return str(name)
+    return f"guest {record.owner[:6]}" if record.owner else "unknown"
+
+
+def _progress(snap: Snapshot) -> float | None:
+    """The share of the planned batches done (1 while testing and saving); None when not running."""
+    if snap.status != "running":
+        return None
+    if snap.phase in ("evaluating", "saving"):
+        return 1.0
+    if snap.phase != "training" or not snap.batches:
+        return 0.0
+    return min((snap.epoch * snap.batches + snap.batch) / max(snap.hp.epochs * snap.batches, 1), 1.0)
+
+
+def row(record: RunRecord, snap: Snapshot | None = None) -> Row:
+    """A run on the board; its live snapshot, when this server runs it, is newer than the store for what it has."""
+    changes = differences(record.preset, record.config)
+    history = list(snap.history) if snap is not None and len(snap.history) > len(record.history) else record.history
+    scored = [e["val_accuracy"] for e in history if e.get("val_accuracy") is not None]
+    status = snap.status if snap is not None else record.status
+    test_accuracy = snap.test_accuracy if snap is not None and snap.test_accuracy is not None else record.test_accuracy
+    seconds = record.train_seconds if record.train_seconds is not None else record.duration
+    return Row(
+        run_id=record.id, student=student(record), name=record.name, preset=record.preset, changes=changes,
+        best_val_accuracy=max(scored) if scored else None, test_accuracy=test_accuracy, epochs_done=len(history),
+        epochs_planned=record.config.get("epochs"), seconds=seconds, status=status,
+        queue_position=snap.queue_position if snap is not None else None,
+        progress=_progress(snap) if snap is not None else None, group=group_key(record.preset, changes),
+    )
+
+
+def _grouped(rows: list[Row]) -> list[Row]:
+    """Each row learns how many runs tried its settings, and whether it is the best of them; ranks by test accuracy."""
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.group, []).append(r)
+    best = {key: max((r.test_accuracy for r in members if r.test_accuracy is not None), default=None)
+            for key, members in groups.items()}
+    scores = sorted({_rounded(r.test_accuracy) for r in rows if r.test_accuracy is not None}, reverse=True)
+    places = {}
+    for score in scores:  # competition ranking: 1, 2, 2, 4
+        places[score] = 1 + sum(1 for r in rows if r.test_accuracy is not None and _rounded(r.test_accuracy) > score)
+    return [replace(r, group_size=len(groups[r.group]),
+                    group_best=r.test_accuracy is None or r.test_accuracy == best[r.group],
+                    rank=places.get(_rounded(r.test_accuracy)) if r.test_accuracy is not None else None)
+            for r in rows]
+
+
+def _rounded(value: float | None) -> float | None:
+    """Accuracies equal as the board shows them (0.1 %) are a tie."""
+    return None if value is None else round(value, 3)
+
+
+def rows(records: Iterable[RunRecord], snapshots: Mapping[int, Snapshot], state: BoardState, *,
+         show_hidden: bool = False) -> list[Row]:
+    """The board: runs of the current lesson (created since `state.lesson_start`), hidden ones left out unless
+    `show_hidden`, newest first, each with its group and leaderboard place among the rows shown."""
+    shown = [r for r in records if r.created_at >= state.lesson_start and (show_hidden or r.id not in state.hidden)]
+    return _grouped([row(r, snapshots.get(r.id)) for r in sorted(shown, key=lambda r: r.id, reverse=True)])
+
+
+def sort_rows(board: Sequence[Row], order: str) -> list[Row]:
+    """`SORTS`: newest first, the leaderboard (test accuracy, then validation accuracy; untested runs last), or
+    best validation accuracy."""
+    if order not in SORTS:
+        raise LabError(f"Unknown board order {order!r}: choose one of {', '.join(SORTS)}.")
+    if order == SORTS[0]:
+        return sorted(board, key=lambda r: r.run_id, reverse=True)
+    first, second = (("test_accuracy", "best_val_accuracy") if order == LEADERBOARD
+                     else ("best_val_accuracy", "test_accuracy"))
+
+    def key(r: Row) -> tuple:
+        a, b = getattr(r, first), getattr(r, second)
+        return (a is None, -(a or 0.0), b is None, -(b or 0.0), -r.run_id)
+
+    return sorted(board, key=key)
+
+
+def groups(board: Sequence[Row]) -> list[tuple[str, int, float | None]]:
+    """(settings tried, how many runs tried them, best test accuracy) for each idea tried twice or more, the
+    most tried first."""
+    seen: dict[str, list[Row]] = {}
+    for r in board:
+        seen.setdefault(r.group, []).append(r)
+    found = [(key, len(members), max((m.test_accuracy for m in members if m.test_accuracy is not None), default=None))
+             for key, members in seen.items() if len(members) > 1]
+    return sorted(found, key=lambda g: (-g[1], -(g[2] or 0.0), g[0]))
+
+
+def active_count(board: Sequence[Row]) -> int:
+    return sum(r.status in ACTIVE for r in board)
+
+
+# --- CSV --------------------------------------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    """Every value as text; text a spreadsheet would run as a formula (=, +, -, @ first) starts with a quote."""
+    text = "" if value is None else _text(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_text(board: Sequence[Row], *, is_teacher: bool) -> str:
+    """The board as CSV for the teacher's records, one line per run in the order given."""
+    _require_teacher(is_teacher, "export the class board")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in board:
+        writer.writerow(_cell(v) for v in (
+            r.rank, r.run_id, r.student, r.name, r.preset, r.changes_text,
+            None if r.best_val_accuracy is None else f"{r.best_val_accuracy:.4f}",
+            None if r.test_accuracy is None else f"{r.test_accuracy:.4f}",
+            f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else r.epochs_done,
+            None if r.seconds is None else f"{r.seconds:.1f}", r.status_text, r.group_size))
+    return out.getvalue()

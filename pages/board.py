@@ -1,0 +1,179 @@
+"""Class board: every run of this lesson in one live table, a leaderboard, the ideas tried more than once, and
+curves overlaid. The teacher can hide runs, export the board as CSV and clear it for a new lesson."""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from core import board
+from core.errors import LabError
+from core.runner import Snapshot
+from core.store import ACTIVE, RunRecord
+from pages import charts, present, ui
+
+TEACHER = "is_teacher"  # set for the teacher's session by the class identities
+PICK = "board_pick"
+CONFIRM = "board_confirm_clear"
+FLASH = "board_flash"
+MAX_PICK = 8
+LIVE_SECONDS = 2.0  # while a run trains or waits: progress and queue places move between epochs
+IDLE_SECONDS = 5.0  # otherwise: a new run from any student appears within this long
+
+
+def _teacher() -> bool:
+    return bool(st.session_state.get(TEACHER))
+
+
+def _act(action: Callable[[], str]) -> None:
+    """A teacher button's callback: the outcome is shown once on the next draw."""
+    try:
+        st.session_state[FLASH] = ("success", action())
+    except LabError as exc:
+        st.session_state[FLASH] = ("error", str(exc))
+
+
+def _hide(run_ids: list[int], hidden: bool) -> None:
+    def change() -> str:
+        for run_id in run_ids:
+            board.set_hidden(run_id, hidden, is_teacher=_teacher())
+        runs = ", ".join(f"#{i}" for i in run_ids)
+        return f"{'Hid' if hidden else 'Showed again'} {runs} on the board."
+
+    _act(change)
+
+
+def _clear() -> None:
+    def clear() -> str:
+        board.clear_lesson(is_teacher=_teacher())
+        return "The board is clear for a new lesson; its runs are kept on the Runs page."
+
+    st.session_state.pop(CONFIRM, None)
+    _act(clear)
+
+
+def _busy(records: list[RunRecord]) -> bool:
+    """Whether any run trains or waits (hidden and archived ones too, so every view agrees on the pace)."""
+    return any(r.status in ACTIVE for r in records)
+
+
+def _snapshots() -> dict[int, Snapshot]:
+    return {run.id: run.snapshot() for run in ui.runner().runs()}
+
+
+def _table(rows: list[board.Row]) -> None:
+    table = [{
+        "Rank": r.rank, "Run": r.run_id, "Student": r.student, "Name": r.name, "Preset": r.preset,
+        "Changed settings": r.changes_text,
+        "Best val. acc.": None if r.best_val_accuracy is None else round(100 * r.best_val_accuracy, 1),
+        "Test acc.": None if r.test_accuracy is None else round(100 * r.test_accuracy, 1),
+        "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
+        "Time": ui.seconds(r.seconds), "Status": f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}",
+        "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
+    } for r in rows]
+    st.dataframe(ui.table(table), hide_index=True, width="stretch", row_height=40, placeholder="–", key="board_table",
+                 height=min(44 + 40 * len(table), 640), column_config={
+                     "Rank": st.column_config.NumberColumn("Rank", width=55, help="Equal test accuracies share a place"),
+                     "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
+                     "Changed settings": st.column_config.TextColumn("Changed settings", width="medium",
+                                                                     help="The settings that differ from the preset"),
+                     "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%"),
+                     "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%"),
+                     "Tried by": st.column_config.TextColumn("Tried by", help="Runs of this lesson with the same "
+                                                             "preset and changed settings (any seed)"),
+                 })
+
+
+def _groups(rows: list[board.Row]) -> None:
+    tried = board.groups(rows)
+    if tried:
+        lines = [f"- **{ui.escape(key)}**: {count} runs, best test accuracy {ui.percent(best)}"
+                 for key, count, best in tried]
+        st.markdown("**Ideas tried more than once**\n" + "\n".join(lines))
+
+
+def _overlay(rows: list[board.Row], records: dict[int, RunRecord]) -> None:
+    by_id = {r.run_id: r for r in rows}
+    if PICK in st.session_state:
+        st.session_state[PICK] = [i for i in st.session_state[PICK] if i in by_id][:MAX_PICK]
+    picked = st.multiselect("Runs to overlay", list(by_id), key=PICK, max_selections=MAX_PICK,
+                            format_func=lambda i: f"#{i} {by_id[i].student} · {by_id[i].preset} · {by_id[i].status_text}",
+                            placeholder="Pick runs to draw their curves together")
+    series = [(f"#{i} {by_id[i].student}", records[i].history) for i in picked if records[i].history]
+    if series:
+        epochs = max(by_id[i].epochs_planned or 1 for i in picked)
+        st.plotly_chart(present.chart(charts.curves(series, epochs=epochs)), width="stretch",
+                        key="board_curves")
+    elif picked:
+        st.caption("The picked runs have no finished epoch yet; their curves appear after the first one.")
+
+
+def _teacher_tools(rows: list[board.Row], shown_hidden: bool) -> None:
+    picked = [i for i in st.session_state.get(PICK, []) if i in {r.run_id for r in rows}]
+    st.markdown("**Teacher**")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.button("🙈 Hide the picked runs", key="board_hide", disabled=not picked, on_click=_hide, args=(picked, True),
+              width="stretch", help="Pick runs above; they leave the board (their records are kept).")
+    if shown_hidden:
+        c2.button("👁 Show the picked runs again", key="board_unhide", disabled=not picked, on_click=_hide,
+                  args=(picked, False), width="stretch")
+    c3.download_button("⬇ Export the board (.csv)", data=lambda: board.csv_text(rows, is_teacher=_teacher()),
+                       file_name="class-board.csv", mime="text/csv", key="board_csv", on_click="ignore",
+                       width="stretch")
+    if st.session_state.get(CONFIRM):
+        st.warning("Clear the board for a new lesson? Its runs leave the board but stay kept (Runs page, and on "
+                   "disk).", icon="🧹")
+        y, n, _ = st.columns([1, 1, 2])
+        y.button("Yes, clear the board", key="board_clear_yes", type="primary", on_click=_clear, width="stretch")
+        n.button("Cancel", key="board_clear_no", on_click=lambda: st.session_state.pop(CONFIRM, None),
+                 width="stretch")
+    else:
+        c4.button("🧹 Clear for a new lesson…", key="board_clear", width="stretch",
+                  on_click=lambda: st.session_state.update({CONFIRM: True}))
+
+
+def _show_flash() -> None:
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind == "success":
+        st.success(ui.escape(message), icon="✅")
+        st.toast(ui.escape(message), icon="✅")
+    elif kind == "error":
+        st.error(ui.escape(message), icon="⚠️")
+
+
+def _board(live: bool, projector: bool) -> None:
+    """The whole board, drawn again every few seconds: progress and queue places change between epochs."""
+    state = ui.attempt(board.load_state)
+    records = ui.attempt(lambda: ui.store().list(with_history=True))
+    if state is None or records is None:
+        return
+    teacher = _teacher()
+    show_hidden = teacher and not projector and st.toggle("Show hidden runs", key="board_show_hidden")
+    rows = board.rows(records, _snapshots(), state, show_hidden=show_hidden)
+    if _busy(records) != live:  # a run started or the last one ended: poll at the other pace
+        st.rerun(scope="app")
+    _show_flash()
+    if not rows:
+        st.info("No runs in this lesson yet. Each run started on the Train page appears here as it trains.", icon="🏆")
+        return
+    order = st.radio("Order", board.SORTS, key="board_sort", horizontal=True, index=1)
+    ordered = board.sort_rows(rows, order)
+    hidden_note = f" · {len(state.hidden)} hidden by the teacher" if state.hidden and not show_hidden else ""
+    st.caption(f"{len(rows)} run{'' if len(rows) == 1 else 's'} this lesson · {board.active_count(rows)} training "
+               f"or queued{hidden_note}")
+    _table(ordered)
+    _groups(rows)
+    _overlay(ordered, {r.id: r for r in records})
+    if teacher and not projector:
+        _teacher_tools(ordered, show_hidden)  # the CSV in the order shown
+
+
+# --- page -----------------------------------------------------------------------------------------------------
+projector = present.view()
+st.title("🏆 Class board")
+ui.require_store()
+found = ui.attempt(lambda: ui.store().list())
+if found is None:
+    st.stop()
+active = _busy(found)
+st.fragment(_board, run_every=LIVE_SECONDS if active else IDLE_SECONDS)(active, projector)

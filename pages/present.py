@@ -1,0 +1,58 @@
+"""Projector view (`?view=present`, or the toggle at the top of Train, Predict and the class board): larger type, no
+sidebar, and each page keeps only its essentials, readable from the back of a room at 1280×720.
+
+Every page calls `view()` once, near its top, and leaves out what is not essential when it returns True.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+PARAM, VALUE = "view", "present"
+FLAG = "_present_view"  # survives page switches (the toggle's own state is dropped on pages without it)
+TOGGLE = "present_toggle"
+CHART_FONT = 22
+# Streamlit sizes its text in rem: a larger root font scales every text, widget and table together.
+STYLE = """<style>
+html { font-size: 26px !important; }
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarNav"] { display: none !important; }
+.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 1.5rem !important; }
+[data-testid="stDataFrame"] { font-size: 1rem; }
+</style>"""
+
+
+def _switched() -> None:
+    on = bool(st.session_state[TOGGLE])
+    st.session_state[FLAG] = on
+    if on:
+        st.query_params[PARAM] = VALUE
+    else:
+        st.query_params.pop(PARAM, None)
+
+
+def view() -> bool:
+    """Draw the projector toggle and, when it is on, the larger stylesheet; True when the page should show only
+    its essentials. A `?view=` in the address wins over the toggle, so a shared link opens as it was shared."""
+    if PARAM in st.query_params:
+        st.session_state[FLAG] = st.query_params[PARAM] == VALUE
+    st.session_state[TOGGLE] = st.session_state.get(FLAG, False)
+    on = st.toggle("📽 Projector view", key=TOGGLE, on_change=_switched,
+                   help="Larger type, no sidebar, only the essentials: for a classroom screen. Also `?view=present`.")
+    if on:
+        st.html(STYLE)
+    return on
+
+
+def on() -> bool:
+    """Whether this session is in the projector view (as `view()` last decided), for parts drawn in fragments."""
+    return bool(st.session_state.get(FLAG, False))
+
+
+def chart(fig: go.Figure) -> go.Figure:
+    """A figure with type large enough for the back of the room when the projector view is on (a copy: the
+    figures of pages/charts.py are shared)."""
+    if on():
+        fig = go.Figure(fig)
+        fig.update_layout(font={"size": CHART_FONT})
+    return fig
