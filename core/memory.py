@@ -11,7 +11,6 @@ batch. What depends on the architecture is one small function per architecture, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 from core import architectures, config
 from core.errors import ConfigError, LabError

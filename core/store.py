@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core import bundle, config, evaluation, permissions
-from core.errors import ConfigError, RunNotFoundError, StoreError
+from core.errors import RunNotFoundError, StoreError
 from core.people import Actor
 
 ACTIVE = ("queued", "running")

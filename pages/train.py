@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory, models, verdict
+from core import architectures, estimate, evaluation, hparams, memory, models
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
