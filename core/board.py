@@ -3,7 +3,9 @@
 Rows come from the run store (what is kept) overlaid with the runner's live snapshots (queue place, progress),
 so a training shows its progress between epochs. The board's own state (when the lesson started, which runs the
 teacher hid) is a small JSON file in the lab home: clearing the board for a new lesson moves the lesson start,
-it never deletes a run, so earlier lessons stay on the Runs page and on disk.
+it never deletes a run, so earlier lessons stay on the Runs page and on disk. Who may do what is the classroom's
+rule (core/permissions.py): only the teacher hides, clears and exports, and a student sees only their own runs
+when the teacher has turned sharing off.
 """
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from core import config, hparams
+from core import assignments, config, hparams, permissions
 from core.errors import LabError, StoreError
+from core.people import Actor
 from core.store import ACTIVE, RunRecord
 
 if TYPE_CHECKING:
@@ -32,14 +35,11 @@ LEADERBOARD = SORTS[1]
 NOT_IN_GROUP_KEY = ("seed",)  # the same settings with another seed is the same idea, tried again
 # Settings some architecture reads; a run's difference from its preset counts only those its own one reads.
 _ARCHITECTURE_SETTINGS = {name for uses in hparams.USES.values() for name in uses}
-_NOT_SETTINGS = ("preset", "architecture")
-CSV_COLUMNS = ("Rank", "Run", "Student", "Name", "Preset", "Changed settings", "Best val. acc.", "Test acc.",
-               "Epochs", "Seconds", "Status", "Tried by")
+_NOT_SETTINGS = ("preset", "architecture", "dataset")  # the data set has its own column
+CSV_COLUMNS = ("Rank", "Run", "Student", "Name", "Assignment", "Data set", "Preset", "Changed settings",
+               "Best val. acc.", "Test acc.", "Epochs", "Seconds", "Status", "Tried by")
+REMOVED_ASSIGNMENT = "(removed)"  # a run's assignment that is no longer on this server
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as the start of a formula
-
-
-class TeacherOnlyError(LabError):
-    """A board action that only the teacher may take was asked for by someone else."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class Row:
     group_size: int = 1
     group_best: bool = True  # the best test accuracy among its group (or the only one)
     rank: int | None = None  # leaderboard place; equal test accuracies share it
+    dataset: str = hparams.DEFAULT_DATASET
+    assignment: str | None = None  # the title of the assignment the run answered
 
     @property
     def changes_text(self) -> str:
@@ -137,14 +139,9 @@ def _changing(home: Path | None) -> Iterator[Path]:
         yield path
 
 
-def _require_teacher(is_teacher: bool, action: str) -> None:
-    if not is_teacher:
-        raise TeacherOnlyError(f"Only the teacher can {action}.")
-
-
-def set_hidden(run_id: int, hidden: bool, *, is_teacher: bool, home: Path | None = None) -> BoardState:
+def set_hidden(run_id: int, hidden: bool, *, actor: Actor, home: Path | None = None) -> BoardState:
     """Hide a run from the board (or show it again); the run itself is untouched."""
-    _require_teacher(is_teacher, "hide runs on the class board")
+    permissions.require_teacher(actor, "hide runs on the class board")
     with _changing(home) as path:
         state = load_state(home)
         ids = state.hidden | {run_id} if hidden else state.hidden - {run_id}
@@ -153,9 +150,9 @@ def set_hidden(run_id: int, hidden: bool, *, is_teacher: bool, home: Path | None
     return state
 
 
-def clear_lesson(*, is_teacher: bool, home: Path | None = None, now: float | None = None) -> BoardState:
+def clear_lesson(*, actor: Actor, home: Path | None = None, now: float | None = None) -> BoardState:
     """Start a new lesson: the board shows only runs created from now on. Earlier runs stay kept (Runs page)."""
-    _require_teacher(is_teacher, "clear the class board")
+    permissions.require_teacher(actor, "clear the class board")
     with _changing(home) as path:
         state = BoardState(lesson_start=time.time() if now is None else now)
         _save_state(path, state)
@@ -163,12 +160,26 @@ def clear_lesson(*, is_teacher: bool, home: Path | None = None, now: float | Non
 
 
 # --- rows -------------------------------------------------------------------------------------------------
-def differences(preset: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of a run that differ from its preset's, counting only those its architecture reads.
+def fitted_preset(preset: str, dataset: str) -> hparams.HParams | None:
+    """The preset's values as a run on `dataset` started from them (`hparams.for_dataset`); the preset as it is
+    when the data set has been removed; None for an unknown preset (from an older lab)."""
+    base = hparams.PRESETS.get(preset)
+    if base is None or dataset == hparams.DEFAULT_DATASET:
+        return base
+    try:
+        return hparams.for_dataset(base, hparams.sizes_of(dataset))
+    except LabError:
+        return base
+
+
+def differences(preset: str, values: Mapping[str, Any], base: hparams.HParams | None = None) -> dict[str, Any]:
+    """The settings of a run that differ from its preset's (fitted to the run's data set, or `base` when given),
+    counting only those its architecture reads.
 
     A run of an unknown preset (from an older lab) is compared with nothing and shows no difference.
     """
-    base = hparams.PRESETS.get(preset)
+    if base is None:
+        base = fitted_preset(preset, values.get("dataset") or hparams.DEFAULT_DATASET)
     if base is None:
         return {}
     uses = set(hparams.USES.get(values.get("architecture", base.architecture), ()))
@@ -177,18 +188,27 @@ def differences(preset: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: values[name] for name in names if name in values and values[name] != getattr(base, name)}
 
 
-def group_key(preset: str, changes: Mapping[str, Any]) -> str:
-    """The same text for two runs that tried the same idea: preset and changed settings, the seed left out."""
+def group_key(preset: str, changes: Mapping[str, Any], dataset: str = hparams.DEFAULT_DATASET) -> str:
+    """The same text for two runs that tried the same idea: data set (when not IMDB), preset and changed settings,
+    the seed left out."""
     tried = ", ".join(f"{k}={_text(v)}" for k, v in sorted(changes.items()) if k not in NOT_IN_GROUP_KEY)
-    return f"{preset}: {tried or 'preset as it is'}"
+    on = "" if dataset == hparams.DEFAULT_DATASET else f"{dataset} · "
+    return f"{on}{preset}: {tried or 'preset as it is'}"
 
 
 def student(record: RunRecord) -> str:
-    """The owner's display name once one is recorded, else a short form of the browser's owner token."""
-    name = getattr(record, "owner_name", None)  # a column the class identities add to the store
-    if name:
-        return str(name)
-    return f"guest {record.owner[:6]}" if record.owner else "unknown"
+    """Whose the run is, as the lab names owners everywhere (never the browser's owner token)."""
+    return permissions.owner_label(record)
+
+
+def assignment_title(assignment_id: str | None, home: Path | None = None) -> str | None:
+    """The title of the assignment a run answered; a short placeholder once it is gone; None for a free run."""
+    if not assignment_id:
+        return None
+    try:
+        return assignments.load(assignment_id, home).title
+    except LabError:
+        return REMOVED_ASSIGNMENT
 
 
 def _progress(snap: Snapshot) -> float | None:
@@ -202,9 +222,13 @@ def _progress(snap: Snapshot) -> float | None:
     return min((snap.epoch * snap.batches + snap.batch) / max(snap.hp.epochs * snap.batches, 1), 1.0)
 
 
-def row(record: RunRecord, snap: Snapshot | None = None) -> Row:
-    """A run on the board; its live snapshot, when this server runs it, is newer than the store for what it has."""
-    changes = differences(record.preset, record.config)
+def row(record: RunRecord, snap: Snapshot | None = None, *, base: hparams.HParams | None = None,
+        assignment: str | None = None) -> Row:
+    """A run on the board; its live snapshot, when this server runs it, is newer than the store for what it has.
+
+    `base` is the preset fitted to the run's data set and `assignment` the title of its assignment, when the
+    caller has them already (`rows` looks each up once for the whole board)."""
+    changes = differences(record.preset, record.config, base)
     history = list(snap.history) if snap is not None and len(snap.history) > len(record.history) else record.history
     scored = [e["val_accuracy"] for e in history if e.get("val_accuracy") is not None]
     status = snap.status if snap is not None else record.status
@@ -215,7 +239,9 @@ def row(record: RunRecord, snap: Snapshot | None = None) -> Row:
         best_val_accuracy=max(scored) if scored else None, test_accuracy=test_accuracy, epochs_done=len(history),
         epochs_planned=record.config.get("epochs"), seconds=seconds, status=status,
         queue_position=snap.queue_position if snap is not None else None,
-        progress=_progress(snap) if snap is not None else None, group=group_key(record.preset, changes),
+        progress=_progress(snap) if snap is not None else None,
+        group=group_key(record.preset, changes, record.dataset), dataset=record.dataset,
+        assignment=assignment if assignment is not None else assignment_title(record.assignment),
     )
 
 
@@ -241,12 +267,19 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def rows(records: Iterable[RunRecord], snapshots: Mapping[int, Snapshot], state: BoardState, *,
-         show_hidden: bool = False) -> list[Row]:
-    """The board: runs of the current lesson (created since `state.lesson_start`), hidden ones left out unless
-    `show_hidden`, newest first, each with its group and leaderboard place among the rows shown."""
-    shown = [r for r in records if r.created_at >= state.lesson_start and (show_hidden or r.id not in state.hidden)]
-    return _grouped([row(r, snapshots.get(r.id)) for r in sorted(shown, key=lambda r: r.id, reverse=True)])
+def rows(records: Iterable[RunRecord], snapshots: Mapping[int, Snapshot], state: BoardState, actor: Actor, *,
+         show_hidden: bool = False, home: Path | None = None) -> list[Row]:
+    """The board as `actor` may see it: runs of the current lesson (created since `state.lesson_start`) that the
+    class settings let them see, hidden ones left out unless `show_hidden` (the teacher only), newest first, each
+    with its group and leaderboard place among the rows shown."""
+    if show_hidden:
+        permissions.require_teacher(actor, "show the hidden runs of the class board")
+    shown = [r for r in permissions.visible(actor, records, permissions.class_settings(home))
+             if r.created_at >= state.lesson_start and (show_hidden or r.id not in state.hidden)]
+    bases = {(r.preset, r.dataset): fitted_preset(r.preset, r.dataset) for r in shown}
+    titles = {r.assignment: assignment_title(r.assignment, home) for r in shown if r.assignment}
+    return _grouped([row(r, snapshots.get(r.id), base=bases[r.preset, r.dataset], assignment=titles.get(r.assignment))
+                     for r in sorted(shown, key=lambda r: r.id, reverse=True)])
 
 
 def sort_rows(board: Sequence[Row], order: str) -> list[Row]:
@@ -288,15 +321,15 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_text(board: Sequence[Row], *, is_teacher: bool) -> str:
+def csv_text(board: Sequence[Row], *, actor: Actor) -> str:
     """The board as CSV for the teacher's records, one line per run in the order given."""
-    _require_teacher(is_teacher, "export the class board")
+    permissions.require_teacher(actor, "export the class board")
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in board:
         writer.writerow(_cell(v) for v in (
-            r.rank, r.run_id, r.student, r.name, r.preset, r.changes_text,
+            r.rank, r.run_id, r.student, r.name, r.assignment, r.dataset, r.preset, r.changes_text,
             None if r.best_val_accuracy is None else f"{r.best_val_accuracy:.4f}",
             None if r.test_accuracy is None else f"{r.test_accuracy:.4f}",
             f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else r.epochs_done,

@@ -1,28 +1,25 @@
 """Class board: every run of this lesson in one live table, a leaderboard, the ideas tried more than once, and
-curves overlaid. The teacher can hide runs, export the board as CSV and clear it for a new lesson."""
+curves overlaid. The teacher (unlocked on the Teacher page) can hide runs, export the board as CSV and clear it for
+a new lesson; with sharing turned off, a student's board lists only their own runs."""
 from __future__ import annotations
 
 from typing import Callable
 
 import streamlit as st
 
-from core import board
+from core import board, hparams
 from core.errors import LabError
+from core.people import Actor
 from core.runner import Snapshot
 from core.store import ACTIVE, RunRecord
 from pages import charts, present, ui
 
-TEACHER = "is_teacher"  # set for the teacher's session by the class identities
 PICK = "board_pick"
 CONFIRM = "board_confirm_clear"
 FLASH = "board_flash"
 MAX_PICK = 8
 LIVE_SECONDS = 2.0  # while a run trains or waits: progress and queue places move between epochs
 IDLE_SECONDS = 5.0  # otherwise: a new run from any student appears within this long
-
-
-def _teacher() -> bool:
-    return bool(st.session_state.get(TEACHER))
 
 
 def _act(action: Callable[[], str]) -> None:
@@ -36,7 +33,7 @@ def _act(action: Callable[[], str]) -> None:
 def _hide(run_ids: list[int], hidden: bool) -> None:
     def change() -> str:
         for run_id in run_ids:
-            board.set_hidden(run_id, hidden, is_teacher=_teacher())
+            board.set_hidden(run_id, hidden, actor=ui.actor())
         runs = ", ".join(f"#{i}" for i in run_ids)
         return f"{'Hid' if hidden else 'Showed again'} {runs} on the board."
 
@@ -45,7 +42,7 @@ def _hide(run_ids: list[int], hidden: bool) -> None:
 
 def _clear() -> None:
     def clear() -> str:
-        board.clear_lesson(is_teacher=_teacher())
+        board.clear_lesson(actor=ui.actor())
         return "The board is clear for a new lesson; its runs are kept on the Runs page."
 
     st.session_state.pop(CONFIRM, None)
@@ -62,9 +59,10 @@ def _snapshots() -> dict[int, Snapshot]:
 
 
 def _table(rows: list[board.Row]) -> None:
+    datasets = any(r.dataset != hparams.DEFAULT_DATASET for r in rows)  # a column only when it tells runs apart
     table = [{
-        "Rank": r.rank, "Run": r.run_id, "Student": r.student, "Name": r.name, "Preset": r.preset,
-        "Changed settings": r.changes_text,
+        "Rank": r.rank, "Run": r.run_id, "Student": r.student, "Name": r.name, "Assignment": r.assignment,
+        **({"Data set": r.dataset} if datasets else {}), "Preset": r.preset, "Changed settings": r.changes_text,
         "Best val. acc.": None if r.best_val_accuracy is None else round(100 * r.best_val_accuracy, 1),
         "Test acc.": None if r.test_accuracy is None else round(100 * r.test_accuracy, 1),
         "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
@@ -75,8 +73,11 @@ def _table(rows: list[board.Row]) -> None:
                  height=min(44 + 40 * len(table), 640), column_config={
                      "Rank": st.column_config.NumberColumn("Rank", width=55, help="Equal test accuracies share a place"),
                      "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
+                     "Assignment": st.column_config.TextColumn("Assignment", help="The assignment link the run "
+                                                               "was started from"),
                      "Changed settings": st.column_config.TextColumn("Changed settings", width="medium",
-                                                                     help="The settings that differ from the preset"),
+                                                                     help="The settings that differ from the preset "
+                                                                     "(as fitted to the run's data set)"),
                      "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%"),
                      "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%"),
                      "Tried by": st.column_config.TextColumn("Tried by", help="Runs of this lesson with the same "
@@ -108,7 +109,7 @@ def _overlay(rows: list[board.Row], records: dict[int, RunRecord]) -> None:
         st.caption("The picked runs have no finished epoch yet; their curves appear after the first one.")
 
 
-def _teacher_tools(rows: list[board.Row], shown_hidden: bool) -> None:
+def _teacher_tools(rows: list[board.Row], shown_hidden: bool, me: Actor) -> None:
     picked = [i for i in st.session_state.get(PICK, []) if i in {r.run_id for r in rows}]
     st.markdown("**Teacher**")
     c1, c2, c3, c4 = st.columns(4)
@@ -117,7 +118,7 @@ def _teacher_tools(rows: list[board.Row], shown_hidden: bool) -> None:
     if shown_hidden:
         c2.button("👁 Show the picked runs again", key="board_unhide", disabled=not picked, on_click=_hide,
                   args=(picked, False), width="stretch")
-    c3.download_button("⬇ Export the board (.csv)", data=lambda: board.csv_text(rows, is_teacher=_teacher()),
+    c3.download_button("⬇ Export the board (.csv)", data=lambda: board.csv_text(rows, actor=me),
                        file_name="class-board.csv", mime="text/csv", key="board_csv", on_click="ignore",
                        width="stretch")
     if st.session_state.get(CONFIRM):
@@ -141,15 +142,17 @@ def _show_flash() -> None:
         st.error(ui.escape(message), icon="⚠️")
 
 
-def _board(live: bool, projector: bool) -> None:
+def _board(live: bool, projector: bool, me: Actor) -> None:
     """The whole board, drawn again every few seconds: progress and queue places change between epochs."""
     state = ui.attempt(board.load_state)
     records = ui.attempt(lambda: ui.store().list(with_history=True))
     if state is None or records is None:
         return
-    teacher = _teacher()
+    teacher = me.is_teacher
     show_hidden = teacher and not projector and st.toggle("Show hidden runs", key="board_show_hidden")
-    rows = board.rows(records, _snapshots(), state, show_hidden=show_hidden)
+    rows = ui.attempt(lambda: board.rows(records, _snapshots(), state, me, show_hidden=show_hidden))
+    if rows is None:
+        return
     if _busy(records) != live:  # a run started or the last one ended: poll at the other pace
         st.rerun(scope="app")
     _show_flash()
@@ -165,10 +168,11 @@ def _board(live: bool, projector: bool) -> None:
     _groups(rows)
     _overlay(ordered, {r.id: r for r in records})
     if teacher and not projector:
-        _teacher_tools(ordered, show_hidden)  # the CSV in the order shown
+        _teacher_tools(ordered, show_hidden, me)  # the CSV in the order shown
 
 
 # --- page -----------------------------------------------------------------------------------------------------
+me = ui.visitor()
 projector = present.view()
 st.title("🏆 Class board")
 ui.require_store()
@@ -176,4 +180,4 @@ found = ui.attempt(lambda: ui.store().list())
 if found is None:
     st.stop()
 active = _busy(found)
-st.fragment(_board, run_every=LIVE_SECONDS if active else IDLE_SECONDS)(active, projector)
+st.fragment(_board, run_every=LIVE_SECONDS if active else IDLE_SECONDS)(active, projector, me)

@@ -13,7 +13,7 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from test_e2e import DOCS, TRAIN_SECONDS, assert_no_exception, browser, open_page, server, settle  # noqa: E402,F401
+from test_e2e import DOCS, TRAIN_SECONDS, assert_no_exception, open_page, server, settle  # noqa: E402,F401
 
 pytestmark = pytest.mark.e2e
 
