@@ -4,12 +4,13 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import sys
 from typing import Callable, Literal, TypeVar
 
 import streamlit as st
 
 from core import config, data
-from core.errors import LabError
+from core.errors import LabError, for_visitors
 from core.runner import Runner
 from core.store import RunStore
 from core.vocab import Vocabulary, load_vocabulary
@@ -115,7 +116,10 @@ def attempt(action: Callable[[], T]) -> T | None:
     try:
         return action()
     except LabError as exc:
-        st.error(escape(exc), icon="⚠️")
+        shown = for_visitors(exc)
+        if shown != str(exc):  # the server's log keeps what the page leaves out (paths on the server)
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+        st.error(escape(shown), icon="⚠️")
         return None
 
 
@@ -130,7 +134,7 @@ def require_data() -> data.Corpus:
 def data_status() -> None:
     loaded = attempt(corpus)
     if loaded is not None:
-        st.caption(f"Data: {loaded.source.describe()} · {len(loaded.train):,} training and {len(loaded.test):,} test reviews.")
+        st.caption(f"Data: {loaded.source.public()} · {len(loaded.train):,} training and {len(loaded.test):,} test reviews.")
 
 
 def owner() -> str:
