@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -110,6 +110,7 @@ class NGrams:
     ngrams: int
     max_features: int
     kind: str = "ngrams"
+    cache_features: ClassVar[bool] = True  # slow to fit and featurise, so core.feature_cache keeps the result
     width: int = 0  # features kept per review, set by fit
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)  # sorted n-gram keys
     ratios: np.ndarray = field(default_factory=lambda: np.zeros(1, np.float32), repr=False)  # r, [0] = padding

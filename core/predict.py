@@ -27,10 +27,15 @@ def score_ragged(model, featurizer, x: Ragged, chunk_bytes: int = CHUNK_BYTES) -
     while start < len(x):
         part = x.take(np.arange(start, min(start + rows, len(x))))
         matrix = featurizer.transform(part)
-        out.append(np.asarray(model.predict(matrix, batch_size=512, verbose=0)).reshape(-1))
+        out.append(score_matrix(model, matrix))
         start += len(part)
         rows = max(1, chunk_bytes // max(1, matrix.nbytes // len(part)))
     return np.concatenate(out)
+
+
+def score_matrix(model, matrix: np.ndarray) -> np.ndarray:
+    """Probabilities of positive for reviews already featurised."""
+    return np.asarray(model.predict(matrix, batch_size=512, verbose=0)).reshape(-1)
 
 
 @dataclass(frozen=True)
