@@ -133,7 +133,7 @@ def _read(path: Path, fresh: Featurizer, sizes: tuple[int, int, int]) -> Featuri
         fitted = features.from_state(state, {k.removeprefix("state_"): v for k, v in arrays.items()
                                              if k.startswith("state_")})
         width, known = int(state["width"]), fitted.n_features  # feature ids are 1 to n_features - 1
-        if len(fitted.ratios) != known:
+        if fitted.ratios.shape[-1] != known:
             return None
         matrices = []
         for name, size in zip(SPLITS, sizes):
