@@ -9,7 +9,8 @@ An entry is `SENTIMENT_LAB_HOME/cache/features/<key>.npz`, where the key hashes 
 exact ids and labels of the training, validation and test reviews, so a change of data or settings never finds an
 old entry. It is written to a temporary file and renamed into place, read with `allow_pickle=False` (plain arrays;
 zip checks each member's CRC), and checked for consistency before use; an entry that fails is ignored and written
-again. Only the newest KEEP entries stay; the cache is never needed, so a folder that cannot be written is skipped.
+again. Only the newest KEEP entries stay; the cache is never needed, so a folder that cannot be written is skipped,
+and only a lab home with a run database (a server's) gets one.
 """
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ import numpy as np
 
 from core import config, features
 from core.data import Split
-from core.errors import LabError
 from core.features import Featurizer
 from core.hparams import HParams
+from core.store import DATABASE
 
 VERSION = 1  # part of every key: a change of the featurisers' output invalidates old entries
 KEEP = 2  # entries kept; each holds one configuration's matrices (about 80 MB for `fast` on IMDB)
@@ -75,12 +76,10 @@ def entry_key(featurizer: Featurizer, train: Split, val: Split, test: Split) -> 
 
 
 def _folder() -> Path | None:
-    """The cache folder in an existing lab home (a cluster worker without one caches nothing)."""
-    try:
-        home = config.lab_home()
-    except LabError:
-        return None
-    return home / "cache" / "features" if home.is_dir() else None
+    """The cache folder of a lab home that holds a run database: a server's, never a folder made on a cluster
+    worker, which keeps no runs."""
+    home = config.lab_home_path()
+    return home / "cache" / "features" if (home / DATABASE).is_file() else None
 
 
 def _packed(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,11 +11,13 @@ import pytest
 
 from core import feature_cache, hparams
 from core.feature_cache import KEEP, SUFFIX
+from core.store import RunStore
 
 
 @pytest.fixture()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "lab").mkdir()
+    """A server's lab home: one with a run database."""
+    RunStore(tmp_path / "lab")
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "lab"))
     return tmp_path / "lab"
 
@@ -88,9 +90,17 @@ def test_a_damaged_or_crafted_entry_is_ignored_and_written_again(damage: str, ho
         assert archive.testzip() is None
 
 
+def test_a_home_without_runs_gets_no_cache_and_is_not_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               splits) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "worker-home"))  # as on a cluster worker
+    assert not feature_cache.featurise(HP, *splits).from_cache
+    assert not feature_cache.featurise(HP, *splits).from_cache
+    assert not (tmp_path / "worker-home").exists()
+
+
 def test_an_unwritable_lab_home_only_costs_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splits) -> None:
     home = tmp_path / "lab"
-    home.mkdir()
+    RunStore(home)
     (home / "cache").write_text("a file where the cache folder would go")
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
     assert not feature_cache.featurise(HP, *splits).from_cache
