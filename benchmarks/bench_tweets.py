@@ -124,13 +124,13 @@ def main() -> None:
                 print(json.dumps(baseline), flush=True)
     lab = rows["lab"]
     print(json.dumps({"median": "lab", "runs": len(lab), **{
-        name: statistics.median(r[name] for r in lab) for name in (
+        name: round(statistics.median(r[name] for r in lab), 4) for name in (
             "test_accuracy", "featurising_seconds", "training_seconds", "training_cpu_seconds", "scoring_seconds",
             "load_average")},
         "target": "test accuracy >= 0.80 with at most 10 s of training"}))
     if rows["sklearn"]:
         print(json.dumps({"median": "sklearn", "runs": len(rows["sklearn"]), **{
-            name: statistics.median(r[name] for r in rows["sklearn"]) for name in (
+            name: round(statistics.median(r[name] for r in rows["sklearn"]), 4) for name in (
                 "test_accuracy", "seconds", "load_average")}}))
     else:
         print(json.dumps({"sklearn": "not installed: pip install scikit-learn for the baseline"}))
