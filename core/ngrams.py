@@ -13,6 +13,7 @@ sigmoid. fastai's extra prior (w + w_adj with w_adj = 0.4, r / 10) scored lower 
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ from core.hparams import HParams
 
 ROW_BITS = 12  # a (n-gram key, review in chunk) pair packs into one int64 as key << ROW_BITS | review
 CHUNK = 1 << ROW_BITS  # reviews per chunk; keys stay below 88,589**3 < 2**(63 - ROW_BITS), so codes fit int64
+THREADS = 2  # featurising threads: the development machine's cores
 COVERAGE = 0.99  # the padded width holds every feature of this share of training reviews
 ALPHA = 1.0  # Laplace smoothing of the naive-Bayes counts
 
@@ -61,8 +63,12 @@ def _review_keys(x: Ragged, num_words: int, n: int) -> tuple[np.ndarray, np.ndar
 
 
 def _chunk_codes_of(x: Ragged, num_words: int, n: int) -> Iterator[tuple[int, np.ndarray]]:
-    for start, chunk in _chunks(x):
-        yield start, _chunk_codes(chunk, num_words, n)
+    """`_chunk_codes` of each chunk, with its first review's index; chunks run on THREADS threads (numpy's sorts and
+    searches release the GIL), in order."""
+    chunks = list(_chunks(x))
+    with ThreadPoolExecutor(THREADS) as pool:
+        yield from zip((start for start, _ in chunks),
+                       pool.map(lambda chunk: _chunk_codes(chunk[1], num_words, n), chunks))
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -168,7 +174,9 @@ class NGrams:
         ratios = np.log(p / p.sum(axis=1, keepdims=True)) - np.log(q / q.sum(axis=1, keepdims=True))
         ratios = np.concatenate([np.zeros((len(ratios), 1)), ratios], axis=1).astype(np.float32)
         self.ratios = ratios[0] if k == 2 else ratios
-        features = [(start, *self._chunk_features(codes)) for start, codes in chunks]
+        self._ranks()
+        with ThreadPoolExecutor(THREADS) as pool:
+            features = list(pool.map(lambda part: (part[0], *self._chunk_features(part[1])), chunks))
         per_review = _concat([np.bincount(rows, minlength=min(CHUNK, len(x) - start)) for start, rows, _ in features])
         self.width = int(max(1, np.ceil(np.quantile(per_review, COVERAGE)))) if len(x) else 1
         matrix = np.zeros((len(x), self.width), dtype=np.int32)
@@ -176,14 +184,19 @@ class NGrams:
             self._fill(matrix[start : start + CHUNK], rows, ids)
         self._fitted = (x, matrix)
 
-    def _chunk_features(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(review in the chunk, feature id) of every known feature of `_chunk_codes`, each review's strongest first."""
+    def _ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each feature id's place by strength (strongest first), and the ids in that order; made once, before
+        `_chunk_features` runs on several threads."""
         if self._strength is None:
             by_strength = np.argsort(-self._strengths(), kind="stable")
             rank = np.empty_like(by_strength)
             rank[by_strength] = np.arange(len(rank))
             self._strength = rank, by_strength
-        (rank, by_strength), bits = self._strength, self.n_features.bit_length()
+        return self._strength
+
+    def _chunk_features(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(review in the chunk, feature id) of every known feature of `_chunk_codes`, each review's strongest first."""
+        (rank, by_strength), bits = self._ranks(), self.n_features.bit_length()
         keys = codes >> ROW_BITS
         at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
         hit = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), bool)
@@ -220,8 +233,10 @@ class NGrams:
             matrix, self._fitted = self._fitted[1], None
             return matrix
         out = np.zeros((len(x), self.width), dtype=np.int32)
-        for start, codes in _chunk_codes_of(x, self.num_words, self.ngrams):
-            self._fill(out[start : start + CHUNK], *self._chunk_features(codes))
+        self._ranks()
+        with ThreadPoolExecutor(THREADS) as pool:  # each chunk fills its own rows
+            list(pool.map(lambda part: self._fill(out[part[0] : part[0] + CHUNK], *self._chunk_features(part[1])),
+                          _chunk_codes_of(x, self.num_words, self.ngrams)))
         return out
 
     def ngram(self, feature_id: int) -> list[int]:
