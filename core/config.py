@@ -26,10 +26,15 @@ def data_dir() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def lab_home() -> Path:
-    """The folder for the run database and model files; never inside the repository."""
+def lab_home_path() -> Path:
+    """Where the lab's folder is, whether or not it exists yet."""
     value = os.environ.get(HOME_ENV, "").strip()
-    home = Path(value).expanduser() if value else Path.home() / ".sentiment-lab"
+    return Path(value).expanduser() if value else Path.home() / ".sentiment-lab"
+
+
+def lab_home() -> Path:
+    """The folder for the run database and model files (created when missing); never inside the repository."""
+    home = lab_home_path()
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -35,6 +35,21 @@ class DataSource:
             return f"local folder {self.location} (IMDB_DATA_DIR)"
         return f"Keras download cache {self.location}"
 
+    def public(self) -> str:
+        """`describe` without the server's path, for the pages' visitors."""
+        return _public_place(self.kind == "folder") if self.kind in ("folder", "keras") else self.describe()
+
+
+def _public_place(folder: bool) -> str:
+    return "the local data folder (IMDB_DATA_DIR)" if folder else "the Keras download cache"
+
+
+def _file_error(path: Path, problem: str) -> DataError:
+    """`path` followed by `problem`: the full path for the CLI and the server log; visitors read the file's name and
+    which data folder it is in, never where that folder is on the server."""
+    where = _public_place(config.data_dir() is not None)
+    return DataError(f"{path} {problem}", public=f"{path.name} in {where} {problem.replace(str(path), path.name)}")
+
 
 @dataclass(frozen=True)
 class Ragged:
@@ -138,8 +153,8 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
 
 
 def _not_reviews(path: Path, name: str, found: str) -> DataError:
-    return DataError(f"{path} is not a Keras IMDB file: {name} must hold one list of integer word ranks per review "
-                     f"({found}); replace it, or {REMEDY}.")
+    return _file_error(path, f"is not a Keras IMDB file: {name} must hold one list of integer word ranks per review "
+                             f"({found}); replace it, or {REMEDY}.")
 
 
 def _check_reviews(path: Path, name: str, x: np.ndarray) -> None:
@@ -150,7 +165,7 @@ def _check_reviews(path: Path, name: str, x: np.ndarray) -> None:
 
 def _check_labels(path: Path, name: str, y: np.ndarray) -> None:
     if y.ndim != 1 or y.dtype.kind not in "iub" or not np.isin(y, (0, 1)).all():
-        raise DataError(f"{path} is not a Keras IMDB file: {name} must hold one label per review, 0 or 1.")
+        raise _file_error(path, f"is not a Keras IMDB file: {name} must hold one label per review, 0 or 1.")
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -159,19 +174,19 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
         with zipfile.ZipFile(path) as archive:
             missing = set(names) - {n.removesuffix(".npy") for n in archive.namelist()}
             if missing:
-                raise DataError(f"{path} is not a Keras IMDB file: it lacks {', '.join(sorted(missing))}.")
+                raise _file_error(path, f"is not a Keras IMDB file: it lacks {', '.join(sorted(missing))}.")
             arrays = tuple(_read_member(archive, name) for name in names)
     except DataError:
         raise
     except pickle.UnpicklingError as exc:
-        raise DataError(f"{path} was refused: {exc}. Replace it with the Keras IMDB file, or {REMEDY}.") from None
+        raise _file_error(path, f"was refused: {exc}. Replace it with the Keras IMDB file, or {REMEDY}.") from None
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, zipfile.BadZipFile, EOFError,
             zlib.error, RecursionError) as exc:
-        raise DataError(f"{path} is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
+        raise _file_error(path, f"is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
     for name, array in zip(names, arrays):
         (_check_reviews if name.startswith("x") else _check_labels)(path, name, array)
     if len(arrays[0]) != len(arrays[1]) or len(arrays[2]) != len(arrays[3]) or not len(arrays[0]):
-        raise DataError(f"{path} is corrupt: reviews and labels do not match in number.")
+        raise _file_error(path, "is corrupt: reviews and labels do not match in number.")
     return arrays
 
 
@@ -180,7 +195,8 @@ def _folder_file(name: str) -> Path:
     assert folder is not None
     path = folder / name
     if not path.is_file():
-        raise DataError(f"IMDB_DATA_DIR={folder} has no {name}; copy it there, or unset IMDB_DATA_DIR to let Keras download it.")
+        advice = f"has no {name}; copy it there, or unset IMDB_DATA_DIR to let Keras download it."
+        raise DataError(f"IMDB_DATA_DIR={folder} {advice}", public=f"The local data folder (IMDB_DATA_DIR) {advice}")
     return path
 
 
@@ -287,13 +303,13 @@ def load_word_index() -> tuple[dict[str, int], DataSource]:
         with open(path, encoding="utf-8") as f:
             index = json.load(f)
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path} is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
+        raise _file_error(path, f"is corrupt or unreadable ({exc}); replace it, or {REMEDY}.") from exc
     if not isinstance(index, dict) or not index:
-        raise DataError(f"{path} is not a Keras word index (expected a JSON object of word -> rank).")
+        raise _file_error(path, "is not a Keras word index (expected a JSON object of word -> rank).")
     wrong = next(((w, r) for w, r in index.items() if type(r) is not int or r < 1), None)
     if wrong is not None:
-        raise DataError(f"{path} is not a Keras word index: ranks must be whole numbers from 1, but "
-                        f"{wrong[0][:40]!r} has {str(wrong[1])[:40]!r}; replace it, or {REMEDY}.")
+        raise _file_error(path, f"is not a Keras word index: ranks must be whole numbers from 1, but "
+                                f"{wrong[0][:40]!r} has {str(wrong[1])[:40]!r}; replace it, or {REMEDY}.")
     return index, source
 
 

@@ -6,7 +6,12 @@ class LabError(Exception):
 
 
 class DataError(LabError):
-    """The IMDB data could not be found or read."""
+    """The IMDB data could not be found or read. `public` says the same without server paths, for a page's visitors
+    (the CLI and the server log keep the full message)."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = message if public is None else public
 
 
 class DatasetError(LabError):
@@ -31,6 +36,11 @@ class RunNotFoundError(LabError):
 
 class StoreError(LabError):
     """The run database or a run folder cannot be used safely (missing, corrupt, unwritable, taken)."""
+
+
+def for_visitors(exc: BaseException) -> str:
+    """What a page shows of an error: its text without server paths, where it has such a version."""
+    return getattr(exc, "public", None) or str(exc)
 
 
 def shortened(value: object, limit: int = 40) -> str:

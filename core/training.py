@@ -13,12 +13,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, data, evaluation, features, priority, verdict
+from core import bundle, data, evaluation, feature_cache, priority, verdict
 from core.data import Ragged
 from core.datasets import Dataset
 from core.features import Featurizer
 from core.hparams import HParams
-from core.predict import score_ragged
+from core.predict import score_matrix, score_ragged
 
 ProbeScores = tuple[float, ...] | tuple[tuple[float, ...], ...]  # per probe: P(label 1), or each class's probability
 
@@ -72,10 +72,12 @@ def score_metrics(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
 
 
 def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Dataset, test: data.Split,
-                  history: list[dict[str, Any]], out_dir: Path, hooks: Hooks) -> tuple[float, float]:
-    """Score every test review, then write the bundle and the scores; returns test accuracy and loss."""
+                  history: list[dict[str, Any]], out_dir: Path, hooks: Hooks,
+                  x_test: np.ndarray | None = None) -> tuple[float, float]:
+    """Score every test review (`x_test`: already featurised), then write the bundle and the scores; returns test
+    accuracy and loss."""
     hooks.phase("evaluating", 0)
-    scores = score_ragged(model, featurizer, test.x)
+    scores = score_ragged(model, featurizer, test.x) if x_test is None else score_matrix(model, x_test)
     accuracy, loss = score_metrics(test.y, scores)
     hooks.phase("saving", 0)
     bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict())
@@ -131,9 +133,7 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     hooks.phase("preparing", 0)
     train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
     train_split, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
-    featurizer = features.for_hparams(hp)
-    featurizer.fit(train_split.x, train_split.y)
-    x_train, x_val = featurizer.transform(train_split.x), featurizer.transform(val.x)
+    featurizer, x_train, x_val, x_test, _ = feature_cache.featurise(hp, train_split, val, corpus.test)
     encoded = [vocabulary.encode(p, hp.num_words) for p in probes]
     x_probe = featurizer.transform(Ragged.from_lists(encoded)) if probes else None
 
@@ -167,6 +167,6 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     if not result.history:
         return result
     result.test_accuracy, result.test_loss = evaluate_and_save(model, featurizer, hp, dataset, corpus.test,
-                                                           result.history, out_dir, hooks)
+                                                           result.history, out_dir, hooks, x_test)
     result.out_dir = out_dir
     return result

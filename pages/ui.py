@@ -5,6 +5,7 @@ import html
 import json
 import re
 import secrets
+import sys
 from typing import Callable, Literal, TypeVar
 from urllib.parse import unquote
 
@@ -12,7 +13,7 @@ import pyarrow as pa
 import streamlit as st
 
 from core import config, data, people
-from core.errors import LabError
+from core.errors import LabError, for_visitors
 from core.people import Actor
 from core.runner import Runner
 from core.store import RunStore
@@ -125,7 +126,10 @@ def attempt(action: Callable[[], T]) -> T | None:
     try:
         return action()
     except LabError as exc:
-        st.error(escape(exc), icon="⚠️")
+        shown = for_visitors(exc)
+        if shown != str(exc):  # the server's log keeps what the page leaves out (paths on the server)
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+        st.error(escape(shown), icon="⚠️")
         return None
 
 
@@ -140,7 +144,7 @@ def require_data() -> data.Corpus:
 def data_status() -> None:
     loaded = attempt(corpus)
     if loaded is not None:
-        st.caption(f"Data: {loaded.source.describe()} · {len(loaded.train):,} training and {len(loaded.test):,} test reviews.")
+        st.caption(f"Data: {loaded.source.public()} · {len(loaded.train):,} training and {len(loaded.test):,} test reviews.")
 
 
 def _set_cookie(name: str, value: str, max_age: int = COOKIE_SECONDS) -> None:

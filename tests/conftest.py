@@ -186,3 +186,40 @@ def browser():
                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield chromium
         chromium.close()
+
+
+TINY = {  # a few thousand reviews, one epoch: enough to load, score, explain and draw with each featuriser
+    "dlwp": dict(limit=2000, val_size=300, epochs=1),
+    "mslearn": dict(limit=2000, val_size=300, epochs=1, maxlen=100),
+    "lstm": dict(limit=2000, val_size=300, epochs=1, maxlen=60, units=8, embedding_dim=8),
+    "fast": dict(limit=2000, val_size=300, epochs=1),
+    "transfer": dict(limit=2000, val_size=300, epochs=1, maxlen=100, num_words=5000),
+}
+PAGE_OWNER = "page-tests"  # the browser token under which the pages' own runner trained `every_preset_home`
+
+
+@pytest.fixture(scope="session")
+def every_preset_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    """A lab home with one tiny finished run of every preset, and each preset's run id, for the page tests.
+
+    The runs are trained by the pages' own runner for that home (the one `pages.ui.runner()` caches for the
+    server), under the browser token PAGE_OWNER, so the Train page shows them as that visitor's runs; the Runs,
+    Predict and Pretrained pages read them from the store. Page tests that only read may use the home itself;
+    those that change it work on a copy (`pagetest.copy_home`).
+    """
+    from core import hparams
+    from pagetest import open_page
+
+    assert set(TINY) == set(hparams.PRESETS), "a new preset needs its tiny training here"
+    home = tmp_path_factory.mktemp("every-preset")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SENTIMENT_LAB_HOME", str(home))
+        open_page("pages/home.py")  # imports pages.ui the way the server does, inside a script run
+        from pages import ui
+
+        runner, ids = ui.runner(), {}
+        for preset in hparams.PRESETS:
+            snap = runner.submit(hparams.make(preset, **TINY[preset]), owner=PAGE_OWNER).wait(timeout=600)
+            assert snap.status == "finished", (preset, snap.error)
+            ids[preset] = snap.id
+    return home, ids
