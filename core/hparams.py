@@ -1,6 +1,7 @@
 """Hyperparameters, their allowed ranges, and the named presets that reproduce the reference notebooks."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -231,11 +232,19 @@ def ranges_for(info: "DatasetInfo | Sizes") -> dict[str, Param]:
             "limit": replace(PARAMS["limit"], low=min(PARAMS["limit"].low, most_fit), high=most_fit)}
 
 
+MIN_FITTED_BATCH = 32  # Keras's default: smaller batches only make a fitted preset slower
+
+
 def for_dataset(hp: HParams, sizes: Sizes) -> HParams:
-    """A preset fitted to a data set: the vocabulary capped at its words, and validation the same share of its
-    training reviews as the preset takes of IMDB's (dlwp's 10,000 of 25,000 is 40%). IMDB's presets are unchanged."""
-    val_size = max(PARAMS["val_size"].low, round(hp.val_size * sizes.train_size / TRAIN_REVIEWS))
-    return replace(hp, num_words=min(hp.num_words, sizes.max_id + 1),
+    """A preset fitted to a data set: the vocabulary capped at its words, validation the same share of its
+    training reviews as the preset takes of IMDB's (dlwp's 10,000 of 25,000 is 40%), and batches scaled down with
+    it, to a power of two, so a smaller set still gets about as many steps per epoch (the `fast` preset's 1,024
+    would leave the 11,711 airline tweets 11 steps and 0.78 test accuracy; 256 gives 0.80). IMDB's presets are
+    unchanged."""
+    share = min(1.0, sizes.train_size / TRAIN_REVIEWS)
+    val_size = max(PARAMS["val_size"].low, round(hp.val_size * share))
+    batch = max(MIN_FITTED_BATCH, 2 ** math.floor(math.log2(max(1.0, hp.batch_size * share))))
+    return replace(hp, num_words=min(hp.num_words, sizes.max_id + 1), batch_size=min(hp.batch_size, batch),
                    val_size=min(val_size, ranges_for(sizes)["val_size"].high))
 
 

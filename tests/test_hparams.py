@@ -125,3 +125,14 @@ def test_optional_settings_accept_none_and_blank():
     assert hparams.make("lstm", patience=None).patience is None  # early stopping off
     assert hparams.make("dlwp", limit="").limit is None  # all reviews validation leaves
     assert hparams.make("dlwp", limit=None).train_reviews() == 15_000
+
+
+def test_presets_fitted_to_a_smaller_data_set_keep_their_steps_per_epoch():
+    """Batches shrink with the training split (to a power of two, never below 32), so the 11,711 airline tweets get
+    the `fast` preset's batches of 256 rather than IMDB's 1,024; IMDB's presets stay as they are."""
+    tweets = hparams.Sizes(11_711, 13_824, 2_929)
+    assert hparams.for_dataset(hparams.PRESETS["fast"], tweets).batch_size == 256
+    assert hparams.for_dataset(hparams.PRESETS["dlwp"], tweets).batch_size == 128
+    assert hparams.for_dataset(hparams.PRESETS["mslearn"], hparams.Sizes(800, 2_000, 200)).batch_size == 32
+    for name, preset in hparams.PRESETS.items():
+        assert hparams.for_dataset(preset, hparams.IMDB_SIZES) == preset, name
