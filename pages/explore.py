@@ -164,9 +164,9 @@ def _legend(num_words: int) -> None:
             + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {ui.escape(t, 'html')}" for w, t in parts) + "</div>")
 
 
-def _pin(text: str) -> None:
-    """Pin a review for the Train page's per-epoch probe chart."""
-    refused = ui.pin_probe(text)
+def _pin(vocab: Vocabulary, ids: np.ndarray) -> None:
+    """Pin a review for the Train page's per-epoch probe chart (decoded on click, not on every view)."""
+    refused = ui.pin_probe(vocab.decode(ids))
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
@@ -185,7 +185,7 @@ def _show_review(info: DatasetInfo, split: data.Split, index: int, vocab: Vocabu
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
         pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
-                       on_click=_pin, args=(vocab.decode(ids),),
+                       on_click=_pin, args=(vocab, ids),
                        help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
