@@ -189,7 +189,8 @@ def _show_review(info: DatasetInfo, split: data.Split, index: int, vocab: Vocabu
                        help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
-        text_col, ids_col = st.columns([3, 2]) if show_ids else (st.container(), None)
+        # without ids the text goes straight into the card: one block less per review on every view
+        text_col, ids_col = st.columns([3, 2]) if show_ids else (st, None)
         text_col.html(_review_html(head, num_words))
         if tail:
             match = " (holds a search match)" if any(w.match for w in tail) else ""
