@@ -473,9 +473,14 @@ class RunStore:
         """Mark runs whose process died while they were queued or running as interrupted, and delete the partial
         files their interrupted saves left; returns how many."""
         with self._connect() as db:
-            rows = db.execute(
-                f"SELECT * FROM runs WHERE status IN ({','.join('?' * len(ACTIVE))})", ACTIVE
-            ).fetchall()
+            return self._recover(db)
+
+    def _recover(self, db: sqlite3.Connection) -> int:
+        """`recover` on a connection a read opened anyway: pages read the store on every view, and a connection
+        (opening the file, reading its schema) cost more than the query."""
+        rows = db.execute(
+            f"SELECT * FROM runs WHERE status IN ({','.join('?' * len(ACTIVE))})", ACTIVE
+        ).fetchall()
         now = time.time()
         dead = [r for r in rows if not _alive(r, now)]
         for row in dead:
@@ -498,15 +503,17 @@ class RunStore:
             data["model_dir"] = str(self.home / data["model_dir"])  # absolute paths stay as they are
         return RunRecord(**data, history=history)
 
-    def _histories(self, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-        """Epochs of several runs in one query, grouped by run."""
+    def _histories(self, run_ids: list[int], db: sqlite3.Connection | None = None) -> dict[int, list[dict[str, Any]]]:
+        """Epochs of several runs in one query, grouped by run (on `db` when a read has one open)."""
         out: dict[int, list[dict[str, Any]]] = {run_id: [] for run_id in run_ids}
         if not run_ids:
             return out
-        with self._connect() as db:
-            rows = db.execute(
-                f"SELECT * FROM epochs WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch", run_ids
-            ).fetchall()
+        if db is None:
+            with self._connect() as db:
+                return self._histories(run_ids, db)
+        rows = db.execute(
+            f"SELECT * FROM epochs WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch", run_ids
+        ).fetchall()
         for row in rows:
             item = {k: row[k] for k in EPOCH_FIELDS}
             item["probes"] = json.loads(row["probes"]) if row["probes"] else None
@@ -519,17 +526,16 @@ class RunStore:
     def get(self, run_id: int) -> RunRecord:
         if not 0 < run_id <= MAX_ID:
             raise RunNotFoundError(f"There is no run #{run_id}: run ids are whole numbers from 1.")
-        self.recover()
         with self._connect() as db:
+            self._recover(db)
             row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
-        if row is None:
-            raise RunNotFoundError(f"There is no run #{run_id}.")
-        return self._record(row, self.history(run_id))
+            if row is None:
+                raise RunNotFoundError(f"There is no run #{run_id}.")
+            return self._record(row, self._histories([run_id], db)[run_id])
 
     def list(self, *, statuses: tuple[str, ...] | None = None, with_history: bool = False,
              dataset: str | None = None) -> list[RunRecord]:
         """All runs (with one of `statuses`, of one `dataset`, when given), newest first."""
-        self.recover()
         where, args = [], ()
         if statuses:
             where.append(f"status IN ({','.join('?' * len(statuses))})")
@@ -539,8 +545,9 @@ class RunStore:
             args += (dataset,)
         sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         with self._connect() as db:
+            self._recover(db)
             rows = db.execute(sql + " ORDER BY id DESC", args).fetchall()
-        histories = self._histories([r["id"] for r in rows]) if with_history else {}
+            histories = self._histories([r["id"] for r in rows], db) if with_history else {}
         return [self._record(r, histories.get(r["id"], [])) for r in rows]
 
     def changes(self) -> tuple[Any, ...]:
@@ -548,9 +555,9 @@ class RunStore:
 
         Cheap enough to poll every few seconds from a page that shows runs while they train.
         """
-        self.recover()
         active = ",".join("?" * len(ACTIVE))
         with self._connect() as db:
+            self._recover(db)
             row = db.execute(
                 "SELECT (SELECT COUNT(*) FROM runs), (SELECT COALESCE(MAX(id), 0) FROM runs), (SELECT COUNT(*) FROM epochs),"
                 f" (SELECT group_concat(id || ':' || status) FROM runs WHERE status IN ({active}))", ACTIVE

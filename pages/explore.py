@@ -164,37 +164,50 @@ def _legend(num_words: int) -> None:
             + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {ui.escape(t, 'html')}" for w, t in parts) + "</div>")
 
 
-def _pin(text: str) -> None:
-    """Pin a review for the Train page's per-epoch probe chart."""
-    refused = ui.pin_probe(text)
+def _pin(vocab: Vocabulary, ids: np.ndarray) -> None:
+    """Pin a review for the Train page's per-epoch probe chart (decoded on click, not on every view)."""
+    refused = ui.pin_probe(vocab.decode(ids))
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
-def _show_review(info: DatasetInfo, split: data.Split, index: int, vocab: Vocabulary, num_words: int,
-                 phrase: Sequence[int], show_ids: bool, note: str = "", key: str = "list") -> None:
+@st.cache_resource(show_spinner=False, max_entries=512)
+def _review_text(_split: data.Split, _vocab: Vocabulary, name: str, fingerprint: str, split_name: str, index: int,
+                 num_words: int, phrase: tuple[int, ...]) -> tuple[str, str, int, bool, int]:
+    """A review's text as HTML (the first PREVIEW_WORDS words, the rest), the rest's length, whether the rest holds a
+    search match, and how many words num_words clips: the same for every visitor, and decoding it id by id was the
+    largest cost of an Explore view under load. Strings only, so sessions can share them."""
+    words = explore.review_words(_split.x[index], _vocab, num_words, phrase)
+    clipped = sum(w.kind == "clipped" for w in words)
+    head, tail = (words, []) if len(words) <= PREVIEW_WORDS + 50 else (words[:PREVIEW_WORDS], words[PREVIEW_WORDS:])
+    return (_review_html(head, num_words), _review_html(tail, num_words) if tail else "", len(tail),
+            any(w.match for w in tail), clipped)
+
+
+def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: int, vocab: Vocabulary,
+                 num_words: int, phrase: Sequence[int], show_ids: bool, note: str = "", key: str = "list") -> None:
     """One review in a bordered card: index, label, length, decoded text and optionally its raw ids.
 
     Long reviews show their first PREVIEW_WORDS words and keep the rest in an expander, so a page stays scannable.
     """
     ids = split.x[index]
     label = int(split.y[index])
-    words = explore.review_words(ids, vocab, num_words, phrase)
-    clipped = sum(w.kind == "clipped" for w in words)
-    head, tail = (words, []) if len(words) <= PREVIEW_WORDS + 50 else (words[:PREVIEW_WORDS], words[PREVIEW_WORDS:])
+    head, tail, tail_words, tail_match, clipped = _review_text(split, vocab, info.name, info.fingerprint, split_name,
+                                                              index, num_words, tuple(phrase))
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
         pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
-                       on_click=_pin, args=(vocab.decode(ids),),
+                       on_click=_pin, args=(vocab, ids),
                        help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
-        text_col, ids_col = st.columns([3, 2]) if show_ids else (st.container(), None)
-        text_col.html(_review_html(head, num_words))
+        # without ids the text goes straight into the card: one block less per review on every view
+        text_col, ids_col = st.columns([3, 2]) if show_ids else (st, None)
+        text_col.html(head)
         if tail:
-            match = " (holds a search match)" if any(w.match for w in tail) else ""
-            with text_col.expander(f"… {len(tail):,} more words{match}"):
-                st.html(_review_html(tail, num_words))
+            match = " (holds a search match)" if tail_match else ""
+            with text_col.expander(f"… {tail_words:,} more words{match}"):
+                st.html(tail)
         if ids_col is not None:
             with ids_col:
                 st.caption("Raw ids as stored (id = rank + 3); the model gets 2 for ids ≥ num_words")
@@ -237,7 +250,7 @@ def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, spli
         where = explore.position_in(selection.indices, index)
         note = ("not in the results below: the filters leave it out" if where is None
                 else f"result {where + 1:,} of {len(selection):,}, on page {where // per_page + 1}")
-        _show_review(info, split, index, vocab, num_words, phrase, show_ids, note=note, key="jump")
+        _show_review(info, split, split_name, index, vocab, num_words, phrase, show_ids, note=note, key="jump")
         st.button("Close this review", icon="✖️", on_click=_close_review, key="close_review")
         st.divider()
 
@@ -260,7 +273,7 @@ def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, spli
     if not len(selection):
         st.info("No review matches these filters.", icon="🔎")
     for index in shown.tolist():
-        _show_review(info, split, index, vocab, num_words, phrase, show_ids)
+        _show_review(info, split, split_name, index, vocab, num_words, phrase, show_ids)
 
 
 # --- Charts tab ------------------------------------------------------------------------------------------------
