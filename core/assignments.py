@@ -5,7 +5,6 @@ submitted for an assignment is checked against it on the server, whatever the pa
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -13,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from core import config, hparams
+from core import atomic_file, config, hparams
 from core.errors import ConfigError, quoted
 from core.hparams import PARAMS, PRESETS, HParams, Param
 from core.people import Actor, PermissionDenied, short_text
@@ -111,9 +110,7 @@ def create(actor: Actor, hp: HParams, allowed: dict[str, Sequence[Any]], title: 
     assignment = replace(draft, values=hparams.validate(replace(hp, **values)).to_dict())
     folder = _folder(home)
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f".{assignment.id}.part"
-    part.write_text(json.dumps(asdict(assignment)))
-    os.replace(part, folder / f"{assignment.id}.json")
+    atomic_file.write_json(folder / f"{assignment.id}.json", asdict(assignment))
     return assignment
 
 

@@ -13,15 +13,13 @@ import csv
 import fcntl
 import io
 import json
-import os
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from core import assignments, config, hparams, permissions
+from core import assignments, atomic_file, config, hparams, permissions
 from core.errors import LabError, StoreError
 from core.people import Actor
 from core.store import ACTIVE, RunRecord
@@ -115,18 +113,7 @@ def load_state(home: Path | None = None) -> BoardState:
 
 
 def _save_state(path: Path, state: BoardState) -> None:
-    """Written to a temporary file and renamed over the old one, so a reader never sees half a file."""
-    body = json.dumps({"lesson_start": state.lesson_start, "hidden": sorted(state.hidden)})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".board-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_file.write_json(path, {"lesson_start": state.lesson_start, "hidden": sorted(state.hidden)})
 
 
 @contextmanager

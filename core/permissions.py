@@ -5,12 +5,11 @@ changes a run, so a page that forgets to hide a button (or a direct call) still 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Protocol, TypeVar
 
-from core import config
+from core import atomic_file, config
 from core.people import Actor, PermissionDenied, teacher_owned
 
 SETTINGS_FILE = "classroom.json"
@@ -54,9 +53,7 @@ def save_class_settings(actor: Actor, home: Path | None = None, **changes: Any) 
     require_teacher(actor, "change the class settings")
     settings = replace(class_settings(home), **changes)
     path = _settings_file(home)
-    part = path.with_name(path.name + ".part")
-    part.write_text(json.dumps(asdict(settings)))
-    os.replace(part, path)
+    atomic_file.write_json(path, asdict(settings))
     return settings
 
 
