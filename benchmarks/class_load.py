@@ -252,14 +252,14 @@ async def level(n: int, url: str, origin: str, args: argparse.Namespace, server_
     if "running" not in training_state(home):  # the last level outlasted it: the trainer starts another
         await start_training(trainer, args)
     stop_at = time.perf_counter() + args.arrival + args.seconds
-    machine0, server0, wall0 = lt.machine_cpu(), lt.process_cpu(server_pid), time.perf_counter()
+    machine0, server0, wall0 = lt.machine_cpu(), lt.tree_cpu(server_pid), time.perf_counter()
     client0 = time.process_time()
     tasks = []
     for i in range(n):
         tasks.append(asyncio.create_task(student(i, url, origin, results, stop_at, args)))
         await asyncio.sleep(args.arrival / n)
     await asyncio.gather(*tasks)
-    machine1, server1, wall1 = lt.machine_cpu(), lt.process_cpu(server_pid), time.perf_counter()
+    machine1, server1, wall1 = lt.machine_cpu(), lt.tree_cpu(server_pid), time.perf_counter()
     client = time.process_time() - client0
     wall = wall1 - wall0
     busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
@@ -269,6 +269,18 @@ async def level(n: int, url: str, origin: str, args: argparse.Namespace, server_
     print(f"  server CPU {100 * (server1 - server0) / wall:.0f}% of one core ({server1 - server0:.0f} CPU s); "
           f"these clients {100 * client / wall:.0f}%; machine {100 * busy / total:.0f}% busy of {lt.os.cpu_count()} "
           "cores (other work on the machine included)", flush=True)
+
+
+def start_lab(port: int, env: dict[str, str], log: Path, web_processes: int) -> lt.subprocess.Popen:
+    """`python -m core serve` on `port`, once its relay answers /_stcore/health."""
+    command = [sys.executable, "-m", "core", "serve", "--port", str(port), "--address", "127.0.0.1",
+               "--web-processes", str(web_processes)]
+    print(f"setup: {' '.join(command[1:])} (log: {log})", flush=True)
+    with open(log, "w") as out:
+        server = lt.subprocess.Popen(command, cwd=lt.REPO, env=env, stdout=out, stderr=lt.subprocess.STDOUT,
+                                     stdin=lt.subprocess.DEVNULL, start_new_session=True)
+    lt.wait_healthy(server, port, log)
+    return server
 
 
 def training_state(home: Path) -> str:
@@ -291,27 +303,29 @@ async def costs(url: str, origin: str, args: argparse.Namespace, server_pid: int
     try:
         for name in ("home",) + PAGES:
             await session.page("warm-up", name)
-            before = lt.process_cpu(server_pid)
+            before = lt.tree_cpu(server_pid)
             for _ in range(args.cost):
                 await session.page("warm-up", name)
-            print(f"  {name:<8} {1000 * (lt.process_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
+            print(f"  {name:<8} {1000 * (lt.tree_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
         await session.page("warm-up", "predict")
         await session.press("warm-up", SCORE_LABEL, expect=SCORED, Review=REVIEWS[0])  # loads the model, once
-        before = lt.process_cpu(server_pid)
+        before = lt.tree_cpu(server_pid)
         for n in range(args.cost):
             await session.press("warm-up", SCORE_LABEL, expect=SCORED, Review=REVIEWS[n % len(REVIEWS)])
-        print(f"  {'score':<8} {1000 * (lt.process_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
+        print(f"  {'score':<8} {1000 * (lt.tree_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
     finally:
         await session.close()
 
 
 async def drive(args: argparse.Namespace, port: int, server_pid: int, home: Path) -> None:
     url, origin = f"ws://127.0.0.1:{port}/_stcore/stream", f"http://127.0.0.1:{port}"
-    warm = Session(url, origin, Results(), args.view_timeout)
-    await warm.open()
-    for name in ("",) + PAGES + ("train",):
-        await warm.page("warm-up", name)
-    await warm.close()
+    warm = [Session(url, origin, Results(), args.view_timeout) for _ in range(max(args.web_processes, 1))]
+    for session in warm:  # opened one after another, so the relay gives each its own process
+        await session.open()
+    for session in warm:
+        for name in ("",) + PAGES + ("train",):
+            await session.page("warm-up", name)
+        await session.close()
     if args.cost:
         await costs(url, origin, args, server_pid)
     if not args.sessions:
@@ -340,16 +354,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost", type=int, default=0, metavar="N",
                         help="first measure the server's CPU per view with one session alone, N views of each kind")
     parser.add_argument("--port", type=int, default=8690)
+    parser.add_argument("--web-processes", type=int, default=0, metavar="N",
+                        help="serve with `python -m core serve --web-processes N` (N Streamlit processes behind one "
+                             "port, the trainer in a process of its own); 0: one `streamlit run` process, with the "
+                             "training inside it")
     parser.add_argument("--home", type=Path, help="lab home to use (default: a throw-away one, removed after)")
     args = parser.parse_args(argv)
-    if any(n < 1 for n in args.sessions) or args.seconds <= 0 or args.train_epochs < 1 or args.cost < 0:
-        print("error: --sessions, --seconds and --train-epochs must be positive, --cost 0 or more", file=sys.stderr)
+    if (any(n < 1 for n in args.sessions) or args.seconds <= 0 or args.train_epochs < 1 or args.cost < 0
+            or args.web_processes < 0):
+        print("error: --sessions, --seconds and --train-epochs must be positive, --cost and --web-processes 0 or more",
+              file=sys.stderr)
         return 2
     home = args.home or Path(tempfile.mkdtemp(prefix="class-load-"))
     env = lt.lab_env(home)
     try:
         lt.seed_model(env)
-        server = lt.start_server(args.port, env, home / "streamlit.log")
+        server = (start_lab(args.port, env, home / "lab.log", args.web_processes) if args.web_processes
+                  else lt.start_server(args.port, env, home / "streamlit.log"))
         try:
             asyncio.run(drive(args, args.port, server.pid, home))
         finally:

@@ -147,6 +147,11 @@ def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "w") as out:
         server = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    return wait_healthy(server, port, log)
+
+
+def wait_healthy(server: subprocess.Popen, port: int, log: Path) -> subprocess.Popen:
+    """The server, once /_stcore/health on `port` answers ok; it is stopped if it does not within 90 s."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -285,6 +290,29 @@ def process_stat(pid: int) -> tuple[int, float]:
 def process_cpu(pid: int) -> float:
     """CPU seconds used so far by one process, all its threads together."""
     return process_stat(pid)[1]
+
+
+def processes() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds used) for every process on the machine."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                out[int(entry)] = process_stat(int(entry))
+            except OSError:  # it ended while we looked
+                continue
+    return out
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and every process under it (a lab started by `python -m core serve`)."""
+    procs = processes()
+    total = 0.0
+    for pid, (parent, cpu) in procs.items():
+        while pid != root and parent in procs:
+            pid, parent = parent, procs[parent][0]
+        total += cpu if pid == root else 0.0
+    return total
 
 
 async def drive(base: str, args: argparse.Namespace, timings: Timings, server_pid: int) -> None:

@@ -28,21 +28,9 @@ import load_test as lt  # noqa: E402  (the server, the browser and the timing he
 SETTLE_S = 1.0  # after a view is drawn, what the browser still does for it (layout, fonts) is counted too
 
 
-def _processes() -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, CPU seconds used) for every process on the machine."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                out[int(entry)] = lt.process_stat(int(entry))
-            except OSError:  # it ended while we looked
-                continue
-    return out
-
-
 def cpu_split(server_pid: int) -> tuple[float, float]:
     """(browser, server) CPU seconds so far: this script's descendants other than the server, and the server."""
-    procs, me = _processes(), os.getpid()
+    procs, me = lt.processes(), os.getpid()
     browser = 0.0
     for pid, (parent, cpu) in procs.items():
         if pid in (me, server_pid):

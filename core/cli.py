@@ -140,6 +140,18 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from core import serve
+
+    return serve.serve(args.port, args.web_processes, args.address)
+
+
+def _trainer(args: argparse.Namespace) -> int:
+    from core import trainer_service
+
+    return trainer_service.run_until_stopped(Path(args.socket))
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes are one `error:` line too, not argparse's usage block."""
 
@@ -170,6 +182,15 @@ def parser() -> argparse.ArgumentParser:
     runs.add_argument("action", nargs="?", choices=("list", "show", "rebuild"), default="list")
     runs.add_argument("id", nargs="?", type=int)
     runs.set_defaults(func=_runs)
+    serve = sub.add_parser("serve", help="serve a class: several web processes and one trainer behind one port")
+    serve.add_argument("--port", type=int, default=8501, help="the address's port (default 8501)")
+    serve.add_argument("--address", default="", help="the interface to listen on (default: all)")
+    serve.add_argument("--web-processes", type=int, default=max(2, os.cpu_count() or 1) + 1,
+                       help="Streamlit processes serving pages (default: CPU cores + 1, at least 3)")
+    serve.set_defaults(func=_serve)
+    trainer = sub.add_parser("trainer", help="the training queue of `serve`, on a Unix socket (started by serve)")
+    trainer.add_argument("--socket", required=True, help="the socket to listen on")
+    trainer.set_defaults(func=_trainer)
     from core.datasets_cli import add_commands
 
     add_commands(sub)

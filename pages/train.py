@@ -10,7 +10,8 @@ from core import architectures, estimate, evaluation, hparams, memory, models
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
-from core.runner import Run, Snapshot
+from core.runner import Snapshot
+from core.trainer_client import AnyRun
 from pages import assignment_form, charts, class_results, dataset_picker, present, ui
 
 # --- settings ----------------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def _probes_editor() -> None:
 
 
 # --- the run -----------------------------------------------------------------------------------------------
-def _current_run(owner: str) -> Run | None:
+def _current_run(owner: str) -> AnyRun | None:
     runner = ui.runner()
     run_id = st.session_state.get("train_run_id")
     run = runner.get(run_id) if run_id is not None else None

@@ -12,11 +12,12 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import config, data, people
+from core import config, data, people, trainer_wire
 from core.errors import LabError, for_visitors
 from core.people import Actor
 from core.runner import Runner
 from core.store import RunStore
+from core.trainer_client import RunnerClient
 from core.vocab import Vocabulary, load_vocabulary
 
 T = TypeVar("T")
@@ -88,7 +89,11 @@ def _store(home: str) -> RunStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(home: str) -> Runner:
+def _runner(home: str) -> Runner | RunnerClient:
+    """This process's own queue, or the shared trainer service's when `python -m core serve` runs several."""
+    service = trainer_wire.socket_path()
+    if service is not None:
+        return RunnerClient(_store(home), service)
     return Runner(_store(home), max_concurrent=config.max_concurrent_trainings())
 
 
@@ -98,7 +103,7 @@ def store() -> RunStore:
     return _store(str(config.lab_home())).check()
 
 
-def runner() -> Runner:
+def runner() -> Runner | RunnerClient:
     """The one training queue of this server, shared by every browser session."""
     store()
     return _runner(str(config.lab_home()))

@@ -26,13 +26,14 @@ class StreamlitServer:
     """`streamlit run app.py` on a free port, with the given data folder and a throw-away lab home."""
 
     def __init__(self, data_dir: Path, lab_home: Path, log_path: Path, port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, web_processes: int = 0) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = Path(data_dir)
         self.lab_home = Path(lab_home)
         self.log_path = Path(log_path)
         self.env = dict(env or {})  # more settings for the server (e.g. the teacher key)
+        self.web_processes = web_processes  # > 0: `python -m core serve` with this many web processes
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -49,6 +50,9 @@ class StreamlitServer:
             sys.executable, "-m", "streamlit", "run", "app.py",
             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
+        ] if not self.web_processes else [
+            sys.executable, "-m", "core", "serve", "--port", str(self.port), "--address", "127.0.0.1",
+            "--web-processes", str(self.web_processes),
         ]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -105,10 +109,11 @@ class StreamlitServer:
 
 
 @contextmanager
-def serving(tmp_path_factory, name: str, env: dict[str, str] | None = None) -> Iterator[StreamlitServer]:
+def serving(tmp_path_factory, name: str, env: dict[str, str] | None = None,
+            web_processes: int = 0) -> Iterator[StreamlitServer]:
     """A started server with the test data, a fresh lab home and a log folder named after `name`."""
     data_dir = Path(os.environ.get("IMDB_DATA_DIR") or REPO.parent / "shared" / "data")
     home = tmp_path_factory.mktemp(f"{name}-lab-home")
     logs = tmp_path_factory.mktemp(f"{name}-logs")
-    with StreamlitServer(data_dir, home, logs / "streamlit.log", env=env) as srv:
+    with StreamlitServer(data_dir, home, logs / "streamlit.log", env=env, web_processes=web_processes) as srv:
         yield srv

@@ -1,0 +1,120 @@
+"""`python -m core serve`: the lab for a whole class on one machine.
+
+One Streamlit process runs every page script of its sessions under one interpreter lock, so a class of 60 waits
+on itself however many cores the machine has. This starts the trainer service (one fair training queue, outside
+the web processes), `--web-processes` Streamlit processes on local ports, and a relay on the public port that
+keeps each browser on one of them (`core.web_proxy`). Stopping it (Ctrl+C or SIGTERM) stops them all; a training
+in progress is stopped and kept as a stopped run with its finished epochs.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from core import config, people, trainer_wire, web_proxy
+from core.errors import ConfigError, LabError
+
+REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 120.0
+MAX_WEB_PROCESSES = 16
+
+
+def _wait_until(ready, what: str, children: list[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not ready():
+        for child in children:
+            if child.poll() is not None:
+                raise LabError(f"The {what} exited with status {child.returncode} while starting; see its output "
+                               "above.")
+        if time.monotonic() > deadline:
+            raise LabError(f"The {what} did not start within {START_TIMEOUT_S:.0f} s.")
+        time.sleep(0.3)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as reply:
+            return reply.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def _web_process(port: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    """Web processes first, the trainer last (it stops a training in progress and records it)."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+async def _relay_until_stopped(address: str, port: int, ports: list[int], children: list[subprocess.Popen]) -> int:
+    server = await web_proxy.serve(address, port, ports)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    status = 0
+    async with server:
+        while not stop.is_set():
+            ended = [c for c in children if c.poll() is not None]
+            if ended:
+                print(f"error: a lab process exited with status {ended[0].returncode}; stopping the lab.",
+                      file=sys.stderr, flush=True)
+                status = 1
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+    return status
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(port: int, web_processes: int, address: str = "") -> int:
+    """Run the lab until stopped; 0 when stopped on request, 1 when one of its processes died."""
+    signal.signal(signal.SIGTERM, _interrupt)  # while starting: stop what has started (`finally` below)
+    if not 1 <= web_processes <= MAX_WEB_PROCESSES:
+        raise ConfigError(f"--web-processes must be 1 to {MAX_WEB_PROCESSES} (about one per CPU core).")
+    if not 1 <= port <= 65535 - web_processes:
+        raise ConfigError(f"--port must be 1 to {65535 - web_processes}.")
+    home = config.lab_home()
+    socket_path = home / "trainer.sock"
+    env = {**os.environ, config.HOME_ENV: str(home), trainer_wire.TRAINER_ENV: str(socket_path),
+           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # One secret for every web process, so a cookie signed by one is accepted by the others.
+    env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_urlsafe(32))
+    ports = [port + 1 + n for n in range(web_processes)]
+    socket_path.unlink(missing_ok=True)
+    children = [subprocess.Popen([sys.executable, "-m", "core", "trainer", "--socket", str(socket_path)], cwd=REPO,
+                                 env=env, stdin=subprocess.DEVNULL)]
+    try:
+        _wait_until(socket_path.exists, "trainer service", children)
+        children[:0] = [_web_process(p, env) for p in ports]
+        for p in ports:
+            _wait_until(lambda: _healthy(p), f"web process on port {p}", children)
+        print(f"The lab is at http://localhost:{port} ({web_processes} web processes, one trainer; lab home {home})",
+              flush=True)
+        print(people.startup_line(home), flush=True)
+        return asyncio.run(_relay_until_stopped(address, port, ports, children))
+    finally:
+        _stop(children)

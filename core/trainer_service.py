@@ -1,0 +1,140 @@
+"""One training queue for several web processes: the lab's Runner in a process of its own, answering on a Unix
+socket (`core.trainer_wire`). `python -m core serve` starts it beside the web processes, so the class shares one
+fair queue and one trainer however many processes serve the pages.
+
+Requests (one JSON object per connection, `op` names it): `state` (every run's snapshot and the queue's order),
+`submit`, `stop`, `move_to_front`, `queue_info`. A refusal comes back as `{"error": {...}}` with the LabError's
+kind and message; anything else that goes wrong is reported as a failed request, and the service keeps serving.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socketserver
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from core import assignments, config, hparams, trainer_wire
+from core.errors import LabError, RunNotFoundError
+from core.people import CLI
+from core.runner import Run, Runner
+from core.store import RunRecord, RunStore
+from core.trainer_wire import actor_from_dict, snapshot_to_dict
+
+PAST_MAX_AGE_S = 30.0  # how old the earlier runs' epochs behind a queue estimate may be
+
+
+class TrainerService:
+    """The runner and the answers to each request kind; thread-safe because the Runner is."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._past: tuple[float, list[RunRecord]] = (0.0, [])
+        self._past_lock = threading.Lock()
+        self._ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "state": self._state, "submit": self._submit, "stop": self._stop,
+            "move_to_front": self._move_to_front, "queue_info": self._queue_info,
+        }
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = self._ops.get(str(request.get("op")))
+        if op is None:
+            return {"error": {"kind": "LabError", "message": f"Unknown trainer request {request.get('op')!r}."}}
+        try:
+            return op(request)
+        except LabError as exc:
+            return {"error": trainer_wire.error_to_dict(exc)}
+
+    def _run(self, request: dict[str, Any]) -> Run:
+        run = self.runner.get(int(request["id"]))
+        if run is None:
+            raise RunNotFoundError(f"Run #{request['id']} is not known to the trainer.")
+        return run
+
+    def _state(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"runs": [snapshot_to_dict(run.snapshot()) for run in self.runner.runs()],
+                "queue": [run.id for run in self.runner.queued()]}
+
+    def _submit(self, request: dict[str, Any]) -> dict[str, Any]:
+        hp = hparams.from_dict(request["hp"])
+        assignment = assignments.load(request["assignment"], self.runner.store.home) if request.get(
+            "assignment") else None
+        run = self.runner.submit(hp, owner=actor_from_dict(request["actor"]), probes=tuple(request["probes"]),
+                                 assignment=assignment)
+        return {"id": run.id}
+
+    def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._run(request).stop(actor_from_dict(request["actor"]))
+        return {}
+
+    def _move_to_front(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.runner.move_to_front(int(request["id"]), actor_from_dict(request["actor"]))
+        return {}
+
+    def _queue_info(self, request: dict[str, Any]) -> dict[str, Any]:
+        info = self.runner.queue_info(self._run(request), self._past_runs())
+        return {"info": None if info is None else info.__dict__}
+
+    def _past_runs(self) -> list[RunRecord]:
+        """Earlier runs with their epochs, for the pace of this server, read at most every PAST_MAX_AGE_S."""
+        with self._past_lock:
+            read_at, past = self._past
+            if time.monotonic() - read_at > PAST_MAX_AGE_S:
+                past = self.runner.store.list(with_history=True)
+                self._past = (time.monotonic(), past)
+            return past
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        service: TrainerService = self.server.service  # type: ignore[attr-defined]
+        try:
+            line = self.rfile.readline(trainer_wire.MAX_LINE + 1)
+            answer = service.answer(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - one bad request must not end the class's trainer
+            traceback.print_exc()
+            answer = {"error": {"kind": "LabError", "message": f"The trainer could not answer: {type(exc).__name__}"}}
+        trainer_wire.send(self.connection, answer)
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def serve(path: Path, runner: Runner | None = None) -> _Server:
+    """Listen on `path` (a fresh socket, only this user may connect) and answer on background threads; `runner`
+    defaults to one over the lab home's run store."""
+    runner = runner or Runner(RunStore(), max_concurrent=config.max_concurrent_trainings())
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    old_mask = os.umask(0o177)
+    try:
+        server = _Server(str(path), _Handler)
+    finally:
+        os.umask(old_mask)
+    server.service = TrainerService(runner)  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, name="trainer-service", daemon=True).start()
+    return server
+
+
+def run_until_stopped(path: Path) -> int:
+    """The trainer service as a process of its own, until SIGTERM or SIGINT; a training in progress is stopped
+    after its current batch and recorded as stopped, so its finished epochs are kept."""
+    server = serve(path)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    print(f"trainer service listening on {path}", flush=True)
+    done.wait()
+    server.shutdown()
+    runner: Runner = server.service.runner  # type: ignore[attr-defined]
+    for run in runner.runs():
+        if run.snapshot().active:
+            run.stop(CLI)
+            run.wait(timeout=60)
+    path.unlink(missing_ok=True)
+    return 0

@@ -1,0 +1,118 @@
+"""The trainer service that `python -m core serve` shares between its web processes, on real (tiny) runs: the
+client answers as the local Runner does (runs, queue, estimates), refusals cross the socket as the same errors,
+and a bad request is answered without ending the service."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from core import hparams, trainer_service, trainer_wire
+from core.errors import LabError
+from core.people import PermissionDenied
+from core.runner import QueueFull, Runner
+from core.trainer_client import RunnerClient
+from core.trainer_wire import TrainerUnavailable
+from test_classroom import ADA, BO, LONG, TEACHER, TINY
+from test_runner import _wait_for
+
+
+@pytest.fixture()
+def client(run_store):
+    folder = Path(tempfile.mkdtemp(prefix="trainer-", dir="/tmp"))  # a short path: sockets allow about 100 bytes
+    server = trainer_service.serve(folder / "trainer.sock", Runner(run_store, max_concurrent=1))
+    yield RunnerClient(run_store, folder / "trainer.sock")
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_run_submitted_through_the_service_trains_and_is_recorded(client, run_store):
+    run = client.submit(hparams.make("dlwp", **TINY), owner=ADA, probes=("a fine film",))
+    assert run.owner == ADA.token and run.owner_name == "Ada"
+    snap = run.wait(timeout=600)
+    assert snap.status == "finished", snap.error
+    assert len(snap.history) == 1 and len(snap.probe_scores) == 1 and snap.test_accuracy > 0.4
+    record = run_store.get(run.id)
+    assert (record.status, record.owner_name, record.test_accuracy) == ("finished", "Ada", snap.test_accuracy)
+    assert [r.id for r in client.runs(ADA.token)] == [run.id] and client.runs(BO.token) == []
+
+
+def test_the_queue_and_its_rules_work_across_the_socket(client, monkeypatch):
+    monkeypatch.delenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", raising=False)
+    holder = client.submit(hparams.make("dlwp", **LONG), owner=ADA, probes=())
+    _wait_for(lambda: holder.snapshot().status == "running", 120, "the first run to start", poll=0.2)
+    waiting = client.submit(hparams.make("dlwp", **TINY), owner=BO, probes=())
+    with pytest.raises(QueueFull, match="1 run waiting"):
+        client.submit(hparams.make("dlwp", **TINY), owner=BO, probes=())
+    assert [r.id for r in client.queued()] == [waiting.id] and waiting.snapshot().queue_position == 1
+    info = client.queue_info(waiting)
+    assert (info.position, info.ahead, info.students) == (1, 1, 1) and info.wait_seconds > 0
+    assert client.queue_info(holder) is None  # training, not waiting
+
+    with pytest.raises(PermissionDenied, match="belongs to Ada"):
+        holder.stop(BO)
+    with pytest.raises(PermissionDenied, match="Only the teacher"):
+        client.move_to_front(waiting.id, BO)
+    client.move_to_front(waiting.id, TEACHER)
+    waiting.stop(BO)  # its owner cancels it
+    assert waiting.wait(timeout=30).status == "stopped"
+    holder.stop(TEACHER)
+    assert holder.wait(timeout=300).status == "stopped"
+
+
+def test_bad_requests_are_answered_and_the_service_keeps_serving(client):
+    with pytest.raises(LabError, match="Unknown trainer request 'explode'"):
+        client._call("explode")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(client.path))
+        sock.sendall(b"{not json\n")
+        answer = json.loads(sock.makefile("rb").readline())
+    assert answer["error"]["message"].startswith("The trainer could not answer")
+    with pytest.raises(LabError, match="not known to the trainer"):
+        client._call("queue_info", id=10**9)
+    assert client.runs() is not None  # still answering
+
+
+def test_a_missing_service_is_a_clear_error(run_store, tmp_path):
+    with pytest.raises(TrainerUnavailable, match="trainer service is not answering"):
+        RunnerClient(run_store, tmp_path / "absent.sock").runs()
+
+
+def test_snapshots_and_errors_survive_the_wire(client):
+    run = client.submit(hparams.make("dlwp", **TINY), owner=BO, probes=("good",))
+    snap = run.wait(timeout=600)
+    local = trainer_wire.snapshot_from_dict(json.loads(json.dumps(trainer_wire.snapshot_to_dict(snap))))
+    assert local == snap
+    error = trainer_wire.error_from_dict(trainer_wire.error_to_dict(QueueFull("full")))
+    assert isinstance(error, QueueFull) and str(error) == "full"
+
+
+def test_stopping_the_service_keeps_the_training_so_far(cli_env, run_store):
+    """Ctrl+C or SIGTERM on the class server: the training in progress ends as a stopped run with its epochs."""
+    folder = Path(tempfile.mkdtemp(prefix="trainer-", dir="/tmp"))
+    service = subprocess.Popen([sys.executable, "-m", "core", "trainer", "--socket", str(folder / "t.sock")],
+                               env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(lambda: (folder / "t.sock").exists(), 60, "the service to listen", poll=0.2)
+        client = RunnerClient(run_store, folder / "t.sock")
+        run = client.submit(hparams.make("dlwp", **LONG), owner=ADA, probes=())
+        _wait_for(lambda: run.snapshot().epoch >= 1, 300, "a first epoch", poll=0.5)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=120) == 0, service.stdout.read()
+    finally:
+        service.kill()
+    record = run_store.get(run.id)
+    assert record.status == "stopped" and len(record.history) >= 1 and record.model_dir
+    assert not (folder / "t.sock").exists()
+
+
+def test_serve_refuses_bad_settings_with_one_line(cli_env):
+    result = subprocess.run([sys.executable, "-m", "core", "serve", "--web-processes", "0"], env=cli_env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr == "error: --web-processes must be 1 to 16 (about one per CPU core).\n"
