@@ -139,6 +139,11 @@ class Run:
     def owner_name(self) -> str | None:
         return self._state.owner_name
 
+    @property
+    def active(self) -> bool:
+        """Queued or training; once False, its snapshot never changes again."""
+        return self._state.status in ACTIVE
+
     def snapshot(self) -> Snapshot:
         position = self._runner.queue_position(self)  # before this run's lock: the runner locks runs the other way
         with self._lock:

@@ -96,8 +96,9 @@ class RunnerClient:
     def _snapshots(self, fresh: bool = False) -> dict[int, Snapshot]:
         with self._lock:
             if fresh or time.monotonic() - self._read_at > STATE_MAX_AGE_S:
-                state = self._call("state")
-                self._runs = {s.id: s for s in map(trainer_wire.snapshot_from_dict, state["runs"])}
+                state = self._call("state", final=[i for i, s in self._runs.items() if not s.active])
+                changed = {s.id: s for s in map(trainer_wire.snapshot_from_dict, state["runs"])}
+                self._runs = {i: changed.get(i) or self._runs[i] for i in state["ids"]}
                 self._queue = list(state["queue"])
                 self._read_at = time.monotonic()
             return self._runs

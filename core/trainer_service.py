@@ -56,7 +56,12 @@ class TrainerService:
         return run
 
     def _state(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"runs": [snapshot_to_dict(run.snapshot()) for run in self.runner.runs()],
+        """Every run's id, the snapshots of those the asker does not hold as ended (`final`: an ended run never
+        changes again, so a long lesson's runs are not sent on every read), and the queue's order."""
+        final = set(request.get("final", ()))
+        runs = self.runner.runs()
+        return {"ids": [run.id for run in runs],
+                "runs": [snapshot_to_dict(run.snapshot()) for run in runs if run.active or run.id not in final],
                 "queue": [run.id for run in self.runner.queued()]}
 
     def _submit(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -41,6 +41,9 @@ def test_a_run_submitted_through_the_service_trains_and_is_recorded(client, run_
     record = run_store.get(run.id)
     assert (record.status, record.owner_name, record.test_accuracy) == ("finished", "Ada", snap.test_accuracy)
     assert [r.id for r in client.runs(ADA.token)] == [run.id] and client.runs(BO.token) == []
+    state = client._call("state", final=[run.id])  # an ended run is not sent again to a process that holds it
+    assert run.id in state["ids"] and run.id not in [s["id"] for s in state["runs"]]
+    assert client.get(run.id).snapshot() == snap
 
 
 def test_the_queue_and_its_rules_work_across_the_socket(client, monkeypatch):
