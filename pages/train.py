@@ -403,8 +403,9 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
         assignment_form.maker(hp)
     _probes_editor()
     busy = snap is not None and snap.active
-    if st.button("▶ Start training", type="primary", disabled=hp is None or busy,
-                 help="One run at a time per browser; stop the current one first." if busy else None):
+    if st.button("▶ Start training", type="primary", disabled=hp is None,
+                 help=f"Run #{snap.id} keeps going; this one waits for its turn in the class's queue (each student "
+                      "may have a few runs waiting)." if busy else None):
         started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=tuple(ui.pinned_probes()),
                                                         assignment=assignment))
         if started is not None:
