@@ -1,6 +1,7 @@
-"""A class served by `python -m core serve` (two web processes, one trainer service, one relay), in a real
-browser: each browser stays on its own process, and a training one student starts is trained by the shared
-trainer and followed live on another student's board served by the other process."""
+"""A class served by `python -m core serve` (two web processes, one trainer service, one relay), in real browsers:
+each browser stays on its own process; a training one student starts is trained by the shared trainer and
+followed live on another student's board served by the other process; an assignment link shows only its settings
+and a crafted link beyond its ranges is held to them; two students queueing two runs each take turns."""
 from __future__ import annotations
 
 import re
@@ -14,15 +15,20 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
+from core import assignments, hparams  # noqa: E402
+from core.people import Actor  # noqa: E402
+from core.store import RunStore  # noqa: E402
 from e2e_server import serving  # noqa: E402
 from test_e2e import TRAIN_SECONDS, assert_no_exception, open_page, settle  # noqa: E402
+from test_e2e_classroom import KEY, _person  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory):
-    with serving(tmp_path_factory, "serve", web_processes=2) as srv:
+    env = {"SENTIMENT_LAB_TEACHER_KEY": KEY, "SENTIMENT_LAB_MAX_QUEUED_PER_USER": "2"}
+    with serving(tmp_path_factory, "serve", env=env, web_processes=2) as srv:
         yield srv
 
 
@@ -61,4 +67,73 @@ def test_two_processes_share_one_trainer(browser, lab) -> None:
             assert_no_exception(page, f"{where} behind the relay")
     finally:
         for context in contexts:
+            context.close()
+
+
+def test_an_assignment_link_shows_its_settings_and_holds_a_crafted_link_to_its_ranges(browser, lab) -> None:
+    teacher = Actor("e2e-teacher", "Ms Teacher", is_teacher=True)
+    made = assignments.create(teacher, hparams.make("dlwp", limit=200, val_size=100),
+                              {"epochs": (1, 3), "units": (4, 64)}, "How many units?", lab.lab_home)
+    context, bo = _person(browser, lab, "/train", "Bo")
+    try:
+        bo.goto(f"{lab.url}/train?assignment={made.id}&epochs=50&learning_rate=0.5")  # the name stays: a cookie
+        bo.get_by_text("Assignment: How many units?").first.wait_for()
+        bo.get_by_text("epochs=50 is out of range: 1 to 3").first.wait_for()
+        settle(bo)
+        epochs = bo.get_by_label("Epochs (1 to 3)", exact=True)  # the assignment's ranges, not the presets'
+        assert epochs.count() == 1 and bo.get_by_label("Units per layer (4 to 64)", exact=True).count() == 1
+        assert bo.get_by_label(re.compile(r"^Learning rate")).count() == 0, "a fixed setting has no control"
+        assert epochs.input_value() == "3"
+        bo.get_by_role("button", name="▶ Start training").click()
+        bo.get_by_text(re.compile(r"Run #\d+ · dlwp · finished")).first.wait_for(timeout=TRAIN_SECONDS * 1000)
+        run_id = int(re.search(r"#(\d+)", bo.get_by_text(re.compile(r"Run #\d+ · dlwp · finished")).first
+                               .inner_text())[1])
+        record = RunStore(lab.lab_home).get(run_id)
+        assert (record.assignment, record.config["epochs"], record.config["learning_rate"]) == (made.id, 3, 0.001)
+    finally:
+        context.close()
+
+
+def _queued(page, position: int) -> None:
+    page.get_by_text(re.compile(rf"your run is number {position} in the queue")).first.wait_for(timeout=90_000)
+
+
+def test_two_students_queueing_two_runs_each_take_turns(browser, lab) -> None:
+    teacher_context, teacher = _person(browser, lab, "/teacher", "Ms Teacher")
+    people = [teacher_context]
+    try:
+        teacher.get_by_role("textbox", name="Teacher key").fill(KEY)
+        teacher.get_by_role("button", name="🔓 Unlock").click()
+        teacher.get_by_role("heading", name="Class settings").wait_for()
+        teacher.goto(f"{lab.url}/train?preset=dlwp&limit=4000&val_size=500&epochs=60&batch_size=16")
+        teacher.get_by_role("button", name="▶ Start training").click()  # holds the trainer while the class queues
+        teacher.get_by_text(re.compile(r"Run #\d+ · dlwp · running")).first.wait_for(timeout=120_000)
+        tiny = "/train?preset=dlwp&limit=200&val_size=100&epochs=1"
+        ada_context, ada = _person(browser, lab, tiny, "Ada")
+        bo_context, bo = _person(browser, lab, tiny, "Bo")
+        people += [ada_context, bo_context]
+        for student, positions in ((ada, (1, 2)), (bo, (2, 4))):  # Ada queues two, then Bo two
+            for position in positions:
+                start = student.get_by_role("button", name="▶ Start training")
+                if not start.is_visible():  # the settings fold away once a run exists
+                    student.locator("summary").filter(has_text="Settings").first.click()
+                start.click()
+                _queued(student, position)
+                settle(student)
+
+        teacher.goto(f"{lab.url}/teacher")
+        teacher.get_by_role("heading", name="The training queue").wait_for(timeout=90_000)
+        settle(teacher)
+        queue = [line for line in teacher.locator("li").all_inner_texts()  # "1. #7 dlwp · Ada", a numbered list
+                 if re.fullmatch(r"#\d+ dlwp · (Ada|Bo)", line.strip())]
+        assert [line.rsplit(" ", 1)[1] for line in queue] == ["Ada", "Bo", "Ada", "Bo"], queue
+        for _ in queue:  # the teacher cancels the waiting runs, then stops the one training
+            teacher.get_by_role("button", name="✕ Cancel").first.click()
+            settle(teacher)
+        teacher.get_by_text("Nobody is waiting for the trainer.").wait_for()
+        teacher.goto(f"{lab.url}/train")
+        teacher.get_by_role("button", name="⏹ Stop").click()
+        teacher.get_by_text(re.compile(r"Run #\d+ · dlwp · stopped")).first.wait_for(timeout=120_000)
+    finally:
+        for context in people:
             context.close()
