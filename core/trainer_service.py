@@ -95,6 +95,8 @@ class TrainerService:
 
 
 class _Handler(socketserver.StreamRequestHandler):
+    timeout = 60.0  # a connection that never sends its request does not keep a thread forever
+
     def handle(self) -> None:
         service: TrainerService = self.server.service  # type: ignore[attr-defined]
         try:
