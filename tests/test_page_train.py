@@ -274,6 +274,16 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     assert not start_button(at).disabled, "a finished run frees the Start button"
 
 
+def _stop_and_wait(at: AppTest, run_id: int) -> None:
+    """Press the run's Stop and rerun until the page shows it stopped (within a batch)."""
+    ok(at.button(key=f"stop_{run_id}").click().run())
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    while not any(s.value.startswith(f"Run #{run_id} · dlwp · stopped") for s in at.subheader):
+        assert time.monotonic() < deadline, texts(at)
+        time.sleep(1)
+        ok(at.run())
+
+
 def test_a_student_queues_another_run_while_one_trains_up_to_the_class_limit(home: Path) -> None:
     at = open_train(preset="dlwp", limit="3000", val_size="300", epochs="40", batch_size="16")
     ok(start_button(at).click().run())
@@ -289,12 +299,7 @@ def test_a_student_queues_another_run_while_one_trains_up_to_the_class_limit(hom
     ok(at.button(key=f"stop_{second_id}").click().run())  # its owner cancels the queued one
     at.session_state["train_run_id"] = first_id
     ok(at.run())
-    ok(at.button(key=f"stop_{first_id}").click().run())
-    deadline = time.monotonic() + TRAIN_TIMEOUT
-    while not any(s.value.startswith(f"Run #{first_id} · dlwp · stopped") for s in at.subheader):
-        assert time.monotonic() < deadline, texts(at)
-        time.sleep(1)
-        ok(at.run())
+    _stop_and_wait(at, first_id)
 
 
 def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn(home: Path) -> None:
@@ -318,11 +323,6 @@ def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn
     ok(second.button(key=f"stop_{second_id}").click().run())
     ok(first.run())
     assert any(s.value.startswith(f"Run #{first_id} · dlwp · running") for s in first.subheader), texts(first)
-    ok(first.button(key=f"stop_{first_id}").click().run())
-    deadline = time.monotonic() + TRAIN_TIMEOUT
-    while not any(s.value.startswith(f"Run #{first_id} · dlwp · stopped") for s in first.subheader):
-        assert time.monotonic() < deadline, texts(first)
-        time.sleep(1)
-        ok(first.run())
+    _stop_and_wait(first, first_id)
     ok(second.run())
     assert any(s.value.startswith(f"Run #{second_id} · dlwp · stopped") for s in second.subheader), texts(second)
