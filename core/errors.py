@@ -1,4 +1,5 @@
 """User-facing errors: each carries one sentence a person can act on."""
+import re
 
 
 class LabError(Exception):
@@ -41,6 +42,15 @@ class StoreError(LabError):
 def for_visitors(exc: BaseException) -> str:
     """What a page shows of an error: its text without server paths, where it has such a version."""
     return getattr(exc, "public", None) or str(exc)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/(?:[^\s/'\"():,]+/)+([^\s/'\"():,]+)")
+
+
+def without_paths(text: str) -> str:
+    """A message with each absolute server path cut to its last part (`/srv/lab/runs/7/model.keras` to
+    `model.keras`), for what every visitor may read (a failed run's stored error)."""
+    return _ABSOLUTE_PATH.sub(r"\1", text)
 
 
 def shortened(value: object, limit: int = 40) -> str:

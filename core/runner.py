@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import threading
 import time
 import traceback
@@ -24,7 +25,7 @@ from typing import Any, Callable, Sequence
 from core import config, datasets, estimate, executors, memory, permissions, priority
 from core.assignments import Assignment
 from core.datasets import Dataset
-from core.errors import LabError
+from core.errors import LabError, for_visitors, without_paths
 from core.executors import Executor, Job
 from core.hparams import HParams
 from core.people import Actor, PermissionDenied, as_actor, teacher_owned
@@ -395,9 +396,11 @@ class Runner:
             job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
             self._record(run, executor.train(job, _hooks(run, self.store)))
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
-            message = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+            full = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+            print(f"run #{run.id} failed: {full}", file=sys.stderr, flush=True)  # the server's log keeps the paths
             if not isinstance(exc, LabError):
                 traceback.print_exc()
+            message = without_paths(for_visitors(exc) if isinstance(exc, LabError) else full)
             self.store.finish(run.id, "failed", error=message)
             run._update(status="failed", phase="done", finished_at=time.time(), error=message)
         finally:

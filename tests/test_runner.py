@@ -286,3 +286,16 @@ def test_a_bad_priority_setting_fails_the_run_with_a_clear_message(run_store, mo
     assert snap.status == "failed"
     assert "SENTIMENT_LAB_TRAINING_NICE must be a whole number from 0" in snap.error and "'very low'" in snap.error
     assert run_store.get(snap.id).status == "failed", "the failure is recorded with the run"
+
+
+def test_a_failed_runs_stored_error_names_no_server_path(run_store, capfd):
+    """Everyone may read a failed run's error on Runs and the board; the server's log keeps the whole message."""
+    def unreadable(name: str):
+        raise OSError(2, "No such file or directory", "/srv/lab-data/datasets/secret/reviews.npz")
+
+    snap = Runner(run_store, dataset=unreadable).submit(hparams.make("dlwp", limit=200, val_size=100, epochs=1),
+                                                         probes=()).wait(timeout=60)
+    assert snap.status == "failed"
+    assert snap.error == "FileNotFoundError: [Errno 2] No such file or directory: 'reviews.npz'"
+    assert run_store.get(snap.id).error == snap.error
+    assert "/srv/lab-data/datasets/secret/reviews.npz" in capfd.readouterr().err
