@@ -4,7 +4,7 @@ One link must not take a classroom server down: a configuration whose estimate e
 (SENTIMENT_LAB_MAX_TRAINING_GB, default half the machine's memory) is refused with the setting to lower.
 
 The estimate adds the parts a training holds at its peak: the lab itself with the data loaded, the featurised
-training and validation matrices, the weights with their gradients and optimizer state, and the activations of one
+training and validation matrices (and the test split's, for an architecture that featurises it with them), the weights with their gradients and optimizer state, and the activations of one
 batch. What depends on the architecture is one small function per architecture, named by its entry in
 `core.architectures`. The constants were measured with `benchmarks/bench_memory.py`.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from core import architectures, config
 from core.errors import ConfigError, LabError
-from core.hparams import DEFAULT_DATASET, HParams
+from core.hparams import DEFAULT_DATASET, HParams, sizes_of
 
 GB = 2**30
 FLOAT = 4  # bytes of a float32 or int32
@@ -34,6 +34,7 @@ class Shape:
     input_bytes: float  # the featurised input of one review
     activation_bytes: float  # activations of one review in one forward pass
     work_bytes: float = 0.0  # what featurising holds while it works (e.g. the n-gram counts), freed before fitting
+    keeps_test: bool = False  # the test split is featurised with the others and held until it is scored
     lower_input: str = "limit or val_size"
     lower_weights: str = ""
     lower_activations: str = "batch_size"
@@ -96,6 +97,7 @@ def ngram_nb(hp: HParams) -> Shape:
                  input_bytes=FLOAT * grams * NGRAM_SLOTS,
                  activation_bytes=FLOAT * grams * NGRAM_SLOTS * 4,  # gathered w and r, their product, its gradient
                  work_bytes=16 * grams * 1.5,  # (review, key) int64 pairs, and the copies sorting makes
+                 keeps_test=True,
                  lower_input="ngrams, limit or val_size", lower_weights="max_features",
                  lower_activations="batch_size or ngrams")
 
@@ -160,13 +162,15 @@ def runtime_bytes(dataset: str) -> float:
 def estimate(hp: HParams) -> Estimate:
     """The memory `hp` will need, computed from its settings alone (nothing is built or allocated)."""
     shape = _shape(hp)
-    reviews = hp.train_reviews() + hp.val_size
+    sizes = sizes_of(hp.dataset)
+    reviews = hp.train_reviews(sizes) + hp.val_size
     slots = OPTIMIZER_SLOTS.get(hp.optimizer, 2)
     return Estimate(
         runtime=runtime_bytes(hp.dataset),
-        features=reviews * max(shape.input_bytes * MATRIX_COPIES, shape.work_bytes),
+        features=(reviews * max(shape.input_bytes * MATRIX_COPIES, shape.work_bytes)
+                  + (sizes.test_size * shape.input_bytes if shape.keeps_test else 0.0)),
         weights=shape.params * FLOAT * (2 + slots),
-        activations=min(hp.batch_size, hp.train_reviews()) * shape.activation_bytes * BACKWARD,
+        activations=min(hp.batch_size, hp.train_reviews(sizes)) * shape.activation_bytes * BACKWARD,
         lower={"features": shape.lower_input, "weights": shape.lower_weights or "the model's size",
                "activations": shape.lower_activations},
     )

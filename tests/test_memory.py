@@ -97,3 +97,12 @@ def test_a_large_model_below_the_limit_gets_no_layer_table_but_can_train(home):
     assert not at.error and not at.dataframe and not _start(at).disabled
     assert any("too many to build a copy" in c.value for c in at.caption)
     ok(at)
+
+
+def test_the_fast_estimate_counts_its_featurised_test_split():
+    """`fast` featurises the 25,000 test reviews with the others and keeps them until they are scored."""
+    hp = hparams.make("fast")
+    shape = memory.ngram_nb(hp)
+    assert shape.keeps_test and not memory.multihot_mlp(hparams.make("dlwp")).keeps_test
+    fitted = (hp.train_reviews() + hp.val_size) * max(shape.input_bytes * memory.MATRIX_COPIES, shape.work_bytes)
+    assert memory.estimate(hp).features == fitted + 25_000 * shape.input_bytes  # about 137 MB more
