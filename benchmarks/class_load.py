@@ -1,6 +1,7 @@
 """A class on one server, without browsers: N simulated students speaking Streamlit's own protocol.
 
     IMDB_DATA_DIR=/work/shared/data python benchmarks/class_load.py [--sessions 30 60 120] [--seconds 40]
+        [--web-processes N]
 
 Headless browsers cannot be the clients here (ten Chromium saturate two cores by themselves), so each student is
 a small WebSocket client at /_stcore/stream (subprotocol `streamlit`, an `Origin` header) that sends `BackMsg`
@@ -9,15 +10,18 @@ protobuf messages and reads `ForwardMsg` ones, as the browser does. A view is ti
 
 What it does, all on localhost:
 1. A throw-away SENTIMENT_LAB_HOME with one tiny trained model (`python -m core train`), so Predict can score.
-2. `streamlit run app.py`; one warm-up view of each page (not counted).
-3. A trainer session opens /train?preset=dlwp&epochs=E and presses "▶ Start training", so the training runs
-   inside the server process, and keeps watching it: its page's live fragment asks for a rerun every second, as
+2. `streamlit run app.py`, or with `--web-processes N` the class server `python -m core serve` (N Streamlit
+   processes behind its relay, the training queue in a trainer process of its own); one warm-up view of each page
+   in each process (not counted).
+3. A trainer session opens /train?preset=dlwp&epochs=E and presses "▶ Start training", so a training runs in the
+   server (inside the Streamlit process, or in the trainer process), and keeps watching it: its page's live fragment asks for a rerun every second, as
    the browser's timer would (timed as "watch").
 4. For each N in --sessions: N students arrive over --arrival seconds. Each opens the app (first view), then
    repeats: switch to a page (Predict, Explore, Runs, the class board, by `page_name`), score a review on Predict
    (the review box and the button as widget values), pausing about a second (0.5-1.5 s) between views. Any live
    fragment on a page they are on is rerun at its interval, as a browser would (timed as "watch").
-5. Prints count, p50 and p95 per kind of view for each N, the server's CPU (share of one core) and the machine's,
+5. Prints count, p50 and p95 per kind of view for each N, the server's CPU (share of one core, all its processes)
+   and the machine's,
    and whether the training was still running at the end of each level.
 
 The client library, `websockets`, is installed with Streamlit (one of its dependencies). The browser-based load_test.py measures what a student sees; this one measures the server alone.
