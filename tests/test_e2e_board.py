@@ -1,9 +1,8 @@
-"""The class board and the projector view in a real browser (Playwright with Debian's Chromium), on the server of
-the other browser tests: the board follows a training started from the Train page without a reload, and the
-projector view hides the sidebar and enlarges the type at 1280×720."""
+"""The projector view in a real browser (Playwright with Debian's Chromium), on the server of the other browser
+tests: it hides the sidebar and enlarges the type at 1280×720. (The board following a training without a reload
+is tested on the class server, in test_e2e_serve.py.)"""
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -13,36 +12,11 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from test_e2e import DOCS, TRAIN_SECONDS, assert_no_exception, open_page, server, settle  # noqa: E402,F401
+from test_e2e import DOCS, open_page, server, settle  # noqa: E402,F401
 
 pytestmark = pytest.mark.e2e
 
 PROJECTOR = {"width": 1280, "height": 720}
-
-
-@pytest.fixture()
-def tabs(browser):
-    """Two students' browsers: one watches the board, the other trains."""
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
-    for context in contexts:
-        context.set_default_timeout(60_000)
-    yield [context.new_page() for context in contexts]
-    for context in contexts:
-        context.close()
-
-
-def test_the_board_follows_a_training_without_a_reload(tabs, server) -> None:
-    board, trainer = tabs
-    open_page(board, server, "/board")
-    open_page(trainer, server, "/train?preset=dlwp&limit=2000&val_size=500&epochs=3")
-    trainer.get_by_role("button", name="▶ Start training").click()
-    training = board.get_by_text(re.compile(r"runs? this lesson · [1-9]\d* training or queued"))
-    training.first.wait_for(timeout=60_000)  # the board tab was not touched
-    board.get_by_text(re.compile(r"runs? this lesson · 0 training or queued")).first.wait_for(
-        timeout=TRAIN_SECONDS * 1000)
-    settle(board)
-    assert_no_exception(board, "/board after the training")
-    trainer.get_by_text(re.compile(r"Run #\d+ · dlwp · finished")).first.wait_for(timeout=60_000)
 
 
 def _root_font_px(page) -> float:

@@ -1,7 +1,9 @@
-"""A class served by `python -m core serve` (two web processes, one trainer service, one relay), in real browsers:
-each browser stays on its own process; a training one student starts is trained by the shared trainer and
-followed live on another student's board served by the other process; an assignment link shows only its settings
-and a crafted link beyond its ranges is held to them; two students queueing two runs each take turns."""
+"""A class served by `python -m core serve` (two web processes, one trainer service, one relay), in real browsers
+(Playwright contexts of one Chromium: the teacher and students Ada and Bo): each browser stays on its own process;
+a training one student starts is trained by the shared trainer and followed live on another student's board served
+by the other process; an assignment link shows only its settings and a crafted link beyond its ranges is held to
+them; two students queueing two runs each take turns; names are shown, Bo gets no rename or delete for Ada's run
+(the core refuses it too, see test_classroom.py) and the teacher, unlocked with the key, renames and deletes it."""
 from __future__ import annotations
 
 import re
@@ -18,11 +20,11 @@ if str(TESTS) not in sys.path:
 from core import assignments, hparams  # noqa: E402
 from core.people import Actor  # noqa: E402
 from core.store import RunStore  # noqa: E402
-from e2e_server import serving  # noqa: E402
-from test_e2e import TRAIN_SECONDS, assert_no_exception, open_page, settle  # noqa: E402
-from test_e2e_classroom import KEY, _person  # noqa: E402
+from e2e_server import StreamlitServer, serving  # noqa: E402
+from test_e2e import TRAIN_SECONDS, VIEWPORT, assert_no_exception, open_page, settle  # noqa: E402
 
 pytestmark = pytest.mark.e2e
+KEY = "e2e-teacher-key"
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +32,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     env = {"SENTIMENT_LAB_TEACHER_KEY": KEY, "SENTIMENT_LAB_MAX_QUEUED_PER_USER": "2"}
     with serving(tmp_path_factory, "serve", env=env, web_processes=2) as srv:
         yield srv
+
+
+def _person(browser, server: StreamlitServer, path: str, name: str):
+    """A new browser context (a new person) on `path`, with `name` picked in the sidebar."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.goto(server.url + path)
+    box = page.get_by_label("Your name", exact=True).and_(page.get_by_role("textbox"))
+    box.wait_for(timeout=90_000)
+    settle(page)
+    box.fill(name)
+    box.press("Enter")
+    page.get_by_text(f"You are {name}").first.wait_for()
+    settle(page)
+    return context, page
 
 
 def _web_cookie(context) -> str:
@@ -53,7 +71,7 @@ def test_two_processes_share_one_trainer(browser, lab) -> None:
         for context in contexts:
             context.set_default_timeout(60_000)
         trainer, board = (context.new_page() for context in contexts)
-        open_page(trainer, lab, "/train?preset=dlwp&limit=2000&val_size=500&epochs=2")
+        open_page(trainer, lab, "/train?preset=dlwp&limit=1000&val_size=300&epochs=1")
         open_page(board, lab, "/board")
         assert {_web_cookie(c) for c in contexts} == {"0", "1"}, "the relay gave the two browsers one process each"
         trainer.get_by_role("button", name="▶ Start training").click()
@@ -98,7 +116,7 @@ def _queued(page, position: int) -> None:
     page.get_by_text(re.compile(rf"your run is number {position} in the queue")).first.wait_for(timeout=90_000)
 
 
-def test_two_students_queueing_two_runs_each_take_turns(browser, lab) -> None:
+def test_students_take_turns_and_only_the_owner_or_the_teacher_changes_a_run(browser, lab) -> None:
     teacher_context, teacher = _person(browser, lab, "/teacher", "Ms Teacher")
     people = [teacher_context]
     try:
@@ -120,6 +138,7 @@ def test_two_students_queueing_two_runs_each_take_turns(browser, lab) -> None:
                 start.click()
                 _queued(student, position)
                 settle(student)
+        ada_run = int(re.search(r"Run #(\d+)", ada.get_by_text(re.compile(r"Run #\d+ · dlwp")).first.inner_text())[1])
 
         teacher.goto(f"{lab.url}/teacher")
         teacher.get_by_role("heading", name="The training queue").wait_for(timeout=90_000)
@@ -134,6 +153,28 @@ def test_two_students_queueing_two_runs_each_take_turns(browser, lab) -> None:
         teacher.goto(f"{lab.url}/train")
         teacher.get_by_role("button", name="⏹ Stop").click()
         teacher.get_by_text(re.compile(r"Run #\d+ · dlwp · stopped")).first.wait_for(timeout=120_000)
+        _only_the_owner_or_the_teacher_changes_a_run(lab, ada_run, bo, teacher)
     finally:
         for context in people:
             context.close()
+
+
+def _only_the_owner_or_the_teacher_changes_a_run(lab, run_id: int, bo, teacher) -> None:
+    """Bo, on another student's run, is told whose it is and gets no changes; the teacher renames and deletes it."""
+    bo.goto(f"{lab.url}/runs?run={run_id}")
+    bo.get_by_role("tab", name=re.compile(rf"#{run_id} · dlwp · stopped · Ada")).wait_for(timeout=90_000)
+    settle(bo)
+    assert bo.get_by_text("belongs to Ada: only its owner or the teacher can rename, annotate or delete it").is_visible()
+    assert bo.get_by_role("button", name="🗑 Delete this run…").count() == 0
+    assert bo.get_by_role("button", name="💾 Save name and note").count() == 0
+
+    teacher.goto(f"{lab.url}/runs?run={run_id}")  # a new session of the same browser: still the teacher
+    teacher.get_by_text("You are Ms Teacher · teacher").first.wait_for(timeout=90_000)
+    settle(teacher)
+    teacher.get_by_role("textbox", name="Name", exact=True).fill("seen by the teacher")
+    teacher.get_by_role("button", name="💾 Save name and note").click()
+    teacher.get_by_role("tab", name=re.compile(rf"#{run_id} seen by the teacher")).wait_for()
+    settle(teacher)
+    teacher.get_by_role("button", name="🗑 Delete this run…").click()
+    teacher.get_by_role("button", name="Yes, delete it").click()
+    teacher.get_by_text(re.compile(rf"Deleted run #{run_id}")).first.wait_for()
