@@ -73,10 +73,17 @@ def _training_workers() -> list[int]:
     return found
 
 
-def test_a_training_streams_its_epochs_and_returns_a_model_that_scores(cluster, run_store):
+@pytest.fixture(scope="module")
+def cluster_run(cluster, run_store) -> list:
+    """The snapshots of a finished 3-epoch training on the cluster, taken every 50 ms while it ran."""
     runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
     run = runner.submit(hparams.make("dlwp", epochs=3, **SMALL), owner="tests", probes=("great", "awful"))
     (seen,) = _watch([run])
+    return seen
+
+
+def test_a_training_streams_its_epochs_and_returns_a_model_that_scores(cluster_run, run_store):
+    seen = cluster_run
     snap = seen[-1]
     assert snap.status == "finished", snap.error
     phases = [s.phase for s in seen]
@@ -86,10 +93,10 @@ def test_a_training_streams_its_epochs_and_returns_a_model_that_scores(cluster, 
     assert [len(row) for row in snap.probe_scores] == [2, 2, 2]
     assert 0.5 < snap.test_accuracy <= 1
 
-    record = run_store.get(run.id)
+    record = run_store.get(snap.id)
     assert record.status == "finished" and [h["epoch"] for h in record.history] == [1, 2, 3]
     folder = Path(snap.model_dir)
-    assert folder == run_store.runs_dir / str(run.id)
+    assert folder == run_store.runs_dir / str(snap.id)
     assert (folder / bundle.MODEL).is_file() and (folder / evaluation.TEST_SCORES).is_file()
     positive, negative = Scorer(folder).score(["a wonderful, moving film", "boring, awful, a waste of time"])
     assert 0 < negative < positive < 1
@@ -112,10 +119,10 @@ def test_stop_cancels_a_running_task_and_keeps_the_model_of_its_last_epoch(clust
     assert all(0 < s < 1 for s in Scorer(snap.model_dir).score(["a fine film"]))
 
 
-def test_a_killed_worker_fails_the_run_and_leaves_earlier_runs_intact(cluster, run_store):
-    runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
-    earlier = runner.submit(hparams.make("dlwp", epochs=1, **SMALL), owner="tests", probes=()).wait(TIMEOUT)
+def test_a_killed_worker_fails_the_run_and_leaves_earlier_runs_intact(cluster_run, run_store):
+    earlier = cluster_run[-1]
     assert earlier.status == "finished", earlier.error
+    runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
     run = runner.submit(hparams.make("dlwp", epochs=60, batch_size=16, **SMALL), owner="tests", probes=())
     _wait_for(lambda: run.snapshot().epoch >= 1, TIMEOUT, "the first epoch on the worker")
     (pid,) = _training_workers()
@@ -132,7 +139,7 @@ def test_a_killed_worker_fails_the_run_and_leaves_earlier_runs_intact(cluster, r
 def test_the_cluster_decides_how_many_run_at_once(cluster, run_store):
     """Each training takes both CPUs of the two-CPU cluster, so the second waits for a free worker."""
     runner = Runner(run_store, executor=RayExecutor(num_cpus=2), max_concurrent=1)
-    small = hparams.make("dlwp", epochs=2, **SMALL)
+    small = hparams.make("dlwp", epochs=1, limit=1000, val_size=300)
     first = runner.submit(small, owner="a", probes=())
     second = runner.submit(small, owner="b", probes=())
     assert second.snapshot().queue_position is None, "the cluster queues it, not the server"
