@@ -129,6 +129,7 @@ class NGrams:
     max_features: int
     kind: str = "ngrams"
     cache_features: ClassVar[bool] = True  # slow to fit and featurise, so core.feature_cache keeps the result
+    trim_padding: ClassVar[bool] = True  # rows are left-filled, so core.length_batches cuts each batch's padding
     width: int = 0  # features kept per review, set by fit
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)  # sorted n-gram keys
     # r, [0] = padding: (n_features,) for 2 classes (class 1 against class 0), (k, n_features) for k >= 3
