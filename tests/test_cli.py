@@ -203,3 +203,15 @@ def test_predict_replaces_bytes_that_are_not_utf8_and_says_so(cli_run, cli_env):
     assert replaced["text"] == "caf\ufffd was \ufffd\ufffd awful" and "not UTF-8" in replaced["note"]
     assert unknown["verdict"] == "no known words" and "the model saw no known words" in unknown["note"]
     assert good["verdict"] in ("positive", "negative", "unsure")
+
+
+def test_train_loads_keras_without_scikit_learn(cli_env):
+    """Keras imports scikit-learn, when installed, for wrappers the lab never uses: `train` keeps it out (CPU
+    seconds), and `import sklearn` still works afterwards."""
+    pytest.importorskip("sklearn")
+    code = ("import sys; from core import cli; cli._import_keras(); print('sklearn' in sys.modules); "
+            "import sklearn; print(sklearn.__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "sklearn"]
