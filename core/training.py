@@ -18,7 +18,7 @@ from core.data import Ragged
 from core.datasets import Dataset
 from core.features import Featurizer
 from core.hparams import HParams
-from core.predict import BATCH, score_matrix, score_ragged
+from core.predict import score_matrix, score_ragged
 
 ProbeScores = tuple[float, ...] | tuple[tuple[float, ...], ...]  # per probe: P(label 1), or each class's probability
 
@@ -82,7 +82,7 @@ def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Datas
     if x_test is None:
         scores = score_ragged(model, featurizer, test.x)
     elif length_batches.trims_padding(featurizer):
-        scores = length_batches.predict_trimmed(model, x_test, BATCH)
+        scores = length_batches.predict_trimmed(model, x_test)
     else:
         scores = score_matrix(model, x_test)
     accuracy, loss = score_metrics(test.y, scores)
