@@ -166,9 +166,9 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     hooks.phase("training", math.ceil(len(train_split) / hp.batch_size))
     started = time.perf_counter()
     if not hooks.should_stop() and length_batches.trims_padding(featurizer):
-        model.fit(length_batches.LengthBatches(x_train, train_split.y, hp.batch_size, seed=hp.seed), epochs=hp.epochs,
-                  validation_data=length_batches.LengthBatches(x_val, val.y, hp.batch_size), callbacks=callbacks,
-                  verbose=0, shuffle=False)
+        model.fit(length_batches.LengthBatches(x_train, train_split.y, hp.batch_size, seed=hp.seed).dataset(),
+                  epochs=hp.epochs, validation_data=length_batches.LengthBatches(x_val, val.y, hp.batch_size).dataset(),
+                  callbacks=callbacks, verbose=0, shuffle=False)
     elif not hooks.should_stop():
         model.fit(x_train, train_split.y, batch_size=hp.batch_size, epochs=hp.epochs, validation_data=(x_val, val.y),
                   callbacks=callbacks, verbose=0, shuffle=True)
