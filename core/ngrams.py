@@ -129,6 +129,7 @@ class NGrams:
     max_features: int
     kind: str = "ngrams"
     cache_features: ClassVar[bool] = True  # slow to fit and featurise, so core.feature_cache keeps the result
+    trim_padding: ClassVar[bool] = True  # rows are left-filled, so core.length_batches cuts each batch's padding
     width: int = 0  # features kept per review, set by fit
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)  # sorted n-gram keys
     # r, [0] = padding: (n_features,) for 2 classes (class 1 against class 0), (k, n_features) for k >= 3
@@ -157,7 +158,9 @@ class NGrams:
         chunks = list(_chunk_codes_of(x, self.num_words, self.ngrams))
         # one sort of key * k + label over every (review, n-gram) pair gives each n-gram's document frequency and
         # how many of those documents each class has
-        tagged = np.sort(_concat([(c >> ROW_BITS) * k + labels[(c & (CHUNK - 1)) + start] for start, c in chunks]))
+        with ThreadPoolExecutor(THREADS) as pool:
+            tagged = np.sort(_concat(list(pool.map(
+                lambda part: (part[1] >> ROW_BITS) * k + labels[(part[1] & (CHUNK - 1)) + part[0]], chunks))))
         keys, classes = (tagged >> 1, tagged & 1) if k == 2 else np.divmod(tagged, k)
         del tagged
         first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else keys
@@ -180,8 +183,8 @@ class NGrams:
         per_review = _concat([np.bincount(rows, minlength=min(CHUNK, len(x) - start)) for start, rows, _ in features])
         self.width = int(max(1, np.ceil(np.quantile(per_review, COVERAGE)))) if len(x) else 1
         matrix = np.zeros((len(x), self.width), dtype=np.int32)
-        for start, rows, ids in features:
-            self._fill(matrix[start : start + CHUNK], rows, ids)
+        with ThreadPoolExecutor(THREADS) as pool:  # each chunk fills its own rows
+            list(pool.map(lambda part: self._fill(matrix[part[0] : part[0] + CHUNK], *part[1:]), features))
         self._fitted = (x, matrix)
 
     def _ranks(self) -> tuple[np.ndarray, np.ndarray]:

@@ -76,8 +76,15 @@ def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Datas
                   x_test: np.ndarray | None = None) -> tuple[float, float]:
     """Score every test review (`x_test`: already featurised), then write the bundle and the scores; returns test
     accuracy and loss."""
+    from core import length_batches  # loads Keras, which `model` has loaded already
+
     hooks.phase("evaluating", 0)
-    scores = score_ragged(model, featurizer, test.x) if x_test is None else score_matrix(model, x_test)
+    if x_test is None:
+        scores = score_ragged(model, featurizer, test.x)
+    elif length_batches.trims_padding(featurizer):
+        scores = length_batches.predict_trimmed(model, x_test)
+    else:
+        scores = score_matrix(model, x_test)
     accuracy, loss = score_metrics(test.y, scores)
     hooks.phase("saving", 0)
     bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict())
@@ -139,7 +146,7 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
 
     import keras  # loads TensorFlow: a caller may be loading it meanwhile (the CLI does)
 
-    from core import models
+    from core import length_batches, models
 
     keras.utils.set_random_seed(hp.seed)
     model = models.compile_model(models.build(hp, featurizer, num_classes), hp, num_classes)
@@ -158,7 +165,11 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
     hooks.phase("training", math.ceil(len(train_split) / hp.batch_size))
     started = time.perf_counter()
-    if not hooks.should_stop():
+    if not hooks.should_stop() and length_batches.trims_padding(featurizer):
+        model.fit(length_batches.LengthBatches(x_train, train_split.y, hp.batch_size, seed=hp.seed).dataset(),
+                  epochs=hp.epochs, validation_data=length_batches.LengthBatches(x_val, val.y, hp.batch_size).dataset(),
+                  callbacks=callbacks, verbose=0, shuffle=False)
+    elif not hooks.should_stop():
         model.fit(x_train, train_split.y, batch_size=hp.batch_size, epochs=hp.epochs, validation_data=(x_val, val.y),
                   callbacks=callbacks, verbose=0, shuffle=True)
     result.train_seconds = time.perf_counter() - started

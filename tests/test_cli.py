@@ -203,3 +203,17 @@ def test_predict_replaces_bytes_that_are_not_utf8_and_says_so(cli_run, cli_env):
     assert replaced["text"] == "caf\ufffd was \ufffd\ufffd awful" and "not UTF-8" in replaced["note"]
     assert unknown["verdict"] == "no known words" and "the model saw no known words" in unknown["note"]
     assert good["verdict"] in ("positive", "negative", "unsure")
+
+
+def test_train_loads_keras_without_scikit_learn_or_garbage_collection(cli_env):
+    """Keras imports scikit-learn, when installed, for wrappers the lab never uses, and its objects live as long as
+    the process: `train` keeps scikit-learn out and leaves Keras's objects to no collection (CPU seconds); then
+    `import sklearn` works and the collector runs as before."""
+    pytest.importorskip("sklearn")
+    code = ("import gc, sys; from core import cli; cli._import_keras(); "
+            "print('sklearn' in sys.modules, gc.isenabled(), gc.get_freeze_count() > 100_000); "
+            "import sklearn; print(sklearn.__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "True", "sklearn"]
