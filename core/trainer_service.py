@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from core import assignments, config, hparams, trainer_wire
+from core import assignments, config, datasets, hparams, trainer_wire
 from core.errors import LabError, RunNotFoundError
 from core.people import CLI
 from core.runner import Run, Runner
@@ -128,10 +128,22 @@ def serve(path: Path, runner: Runner | None = None) -> _Server:
     return server
 
 
+def _warm_up() -> None:
+    """Load Keras and the IMDB reviews before the first run asks for them, so a class's first training starts in
+    seconds instead of waiting for imports (a failure here is the first run's to report)."""
+    try:
+        import keras  # noqa: F401
+
+        datasets.load()
+    except Exception:  # noqa: BLE001 - the run that needs it will fail with the clear message
+        pass
+
+
 def run_until_stopped(path: Path) -> int:
     """The trainer service as a process of its own, until SIGTERM or SIGINT; a training in progress is stopped
     after its current batch and recorded as stopped, so its finished epochs are kept."""
     server = serve(path)
+    threading.Thread(target=_warm_up, name="trainer-warm-up", daemon=True).start()
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
