@@ -1,0 +1,35 @@
+"""What each page view costs the server: work that can be done once per process is not done on every view.
+
+Page scripts (and app.py) run again on every view, so a cached function defined in one builds its cache wrapper
+again each time; the cached functions live in modules that are imported once.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+
+REPO = Path(__file__).resolve().parents[1]
+CACHES = ("cache_data", "cache_resource")
+
+
+def _scripts() -> list[Path]:
+    """app.py and every page script st.navigation runs."""
+    listed = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (REPO / "pages" / "navigation.py").read_text())
+    assert len(listed) >= 9, listed
+    return [REPO / "app.py"] + [REPO / name for name in listed]
+
+
+def _cached_functions(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if any(cache in ast.unparse(d) for d in node.decorator_list for cache in CACHES):
+                found.append(f"{path.name}:{node.lineno} {node.name}")
+    return found
+
+
+def test_no_script_that_runs_on_every_view_defines_a_cached_function() -> None:
+    found = [name for path in _scripts() for name in _cached_functions(path)]
+    assert found == [], f"define these in a module imported once (see pages/explore_cache.py): {found}"
