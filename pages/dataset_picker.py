@@ -83,8 +83,8 @@ def load(name: str) -> Dataset | None:
     found = ui.attempt(lambda: datasets.info(name))
     if found is None:
         return None
-    with st.spinner(f"Loading the {name} reviews…"):
-        return ui.attempt(lambda: _load(name, found.fingerprint))
+    return ui.loading(f"Loading the {name} reviews…", datasets.loaded(found),
+                      lambda: ui.attempt(lambda: _load(name, found.fingerprint)))
 
 
 def require(name: str) -> Dataset:

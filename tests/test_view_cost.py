@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from pathlib import Path
 
+from core import data, datasets, registry
 
 REPO = Path(__file__).resolve().parents[1]
 CACHES = ("cache_data", "cache_resource")
@@ -33,3 +35,17 @@ def _cached_functions(path: Path) -> list[str]:
 def test_no_script_that_runs_on_every_view_defines_a_cached_function() -> None:
     found = [name for path in _scripts() for name in _cached_functions(path)]
     assert found == [], f"define these in a module imported once (see pages/explore_cache.py): {found}"
+
+
+def test_the_registry_says_what_is_in_memory(monkeypatch, tmp_path) -> None:
+    key = ("test_view_cost", str(tmp_path))
+    assert not registry.has(key)
+    registry.shared(key, object)
+    assert registry.has(key)
+    registry.forget(key)
+    assert not registry.has(key)
+
+    imdb = datasets.info()  # reads IMDB into memory
+    assert data.corpus_loaded() and datasets.loaded(imdb)
+    monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))  # another source, not read yet: a page shows its spinner
+    assert not data.corpus_loaded() and not datasets.loaded(replace(imdb))
