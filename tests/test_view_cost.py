@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
-from core import data, datasets, registry
+from core import bundle, data, datasets, export, registry
+from core.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 CACHES = ("cache_data", "cache_resource")
@@ -49,3 +52,37 @@ def test_the_registry_says_what_is_in_memory(monkeypatch, tmp_path) -> None:
     assert data.corpus_loaded() and datasets.loaded(imdb)
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))  # another source, not read yet: a page shows its spinner
     assert not data.corpus_loaded() and not datasets.loaded(replace(imdb))
+
+
+_OPENED: list[list[str]] = []  # while a test watches: the files this process opens (Python's "open" audit event)
+
+
+def _note_open(event: str, args: tuple) -> None:
+    if event == "open" and _OPENED:
+        _OPENED[-1].append(str(args[0]))
+
+
+sys.addaudithook(_note_open)
+
+
+def test_a_model_file_is_read_once_while_it_stays_the_same(tmp_path) -> None:
+    """Predict and Runs check every listed run's model on each view: the archive is opened again only after it
+    changed, and a changed file is judged again."""
+    store = RunStore(tmp_path / "home")
+    run_id = store.create("dlwp", {})
+    folder = store.claim_folder(run_id)
+    with zipfile.ZipFile(folder / bundle.MODEL, "w") as archive:
+        archive.writestr("config.json", "{}")
+    store.finish(run_id, "finished", test_accuracy=0.5)
+    record = store.get(run_id)
+    model = str(folder / bundle.MODEL)
+    _OPENED.append(opened := [])
+    try:
+        assert all(export.model_file(record).ok for _ in range(10))
+    finally:
+        _OPENED.clear()
+    assert opened.count(model) == 1, opened
+    (folder / bundle.MODEL).write_bytes(b"not a zip archive at all")
+    found = export.model_file(record)
+    assert not found.ok and "corrupt" in found.problem
+
