@@ -170,7 +170,10 @@ def _alive(row: sqlite3.Row, now: float) -> bool:
     """
     recorded = row["process"]
     if recorded and row["host"] == socket.gethostname() and recorded.split(":")[0] == boot_id():
-        return row["pid"] is not None and process_identity(row["pid"]) == recorded
+        pid = row["pid"]
+        if pid == os.getpid():  # this process's own runs, while a class trains: no /proc read per run and read
+            return recorded == registry.shared(("process identity", pid), lambda: process_identity(pid))
+        return pid is not None and process_identity(pid) == recorded
     last = next(t for t in (row["heartbeat_at"], row["started_at"], row["created_at"]) if t is not None)
     return now - last < STALE_SECONDS
 

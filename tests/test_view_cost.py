@@ -86,3 +86,16 @@ def test_a_model_file_is_read_once_while_it_stays_the_same(tmp_path) -> None:
     found = export.model_file(record)
     assert not found.ok and "corrupt" in found.problem
 
+
+def test_reading_the_store_does_not_read_proc_for_the_runs_of_this_process(tmp_path) -> None:
+    """While a class trains, every read of the store checks that each active run's process lives: its own runs
+    need no /proc read, and they stay running."""
+    store = RunStore(tmp_path / "home")
+    store.mark_running(store.create("dlwp", {}))
+    _OPENED.append(opened := [])
+    try:
+        statuses = [r.status for _ in range(5) for r in store.list()]
+    finally:
+        _OPENED.clear()
+    assert statuses == ["running"] * 5
+    assert not [path for path in opened if path.startswith("/proc/")], opened
