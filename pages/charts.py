@@ -72,7 +72,7 @@ def curves(series: Sequence[tuple[str, Sequence[dict[str, Any]]]], *, log_loss: 
 
 
 @st.cache_resource(show_spinner=False, max_entries=SHARED_FIGURES)
-def probes(texts: Sequence[str], scores: Sequence[Sequence[Any]], epochs: int | None = None,
+def probes(texts: Sequence[str], scores: Sequence[Sequence[Any]], *, epochs: int | None = None,
            labels: Sequence[str] = IMDB_LABELS) -> go.Figure:
     """Each pinned review's score after every epoch, so a class can watch the model change its mind.
 

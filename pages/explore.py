@@ -58,6 +58,12 @@ def _badge(info: DatasetInfo, label: int) -> str:
     return f":{color}-badge[{name}]"
 
 
+def _counts(info: DatasetInfo, split_name: str, label: int | None) -> np.ndarray:
+    """How often each word id occurs in the split (of one class, or all), cached per server."""
+    return explore_cache.counts(name=info.name, fingerprint=info.fingerprint, split=split_name, label=label,
+                                size=info.max_id + 1)
+
+
 def _sizes(info: DatasetInfo) -> tuple[int, ...]:
     """The vocabulary sizes offered: the usual steps below the data set's size, then all of its words."""
     return tuple(n for n in VOCAB_STEPS if n <= info.max_id) + (info.max_id + 1,)
@@ -130,7 +136,8 @@ def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: i
     ids = split.x[index]
     label = int(split.y[index])
     head, tail, tail_words, tail_match, clipped = explore_cache.review_text(
-        split, vocab, info.name, info.fingerprint, split_name, index, num_words, tuple(phrase))
+        _split=split, _vocab=vocab, name=info.name, fingerprint=info.fingerprint, split_name=split_name, index=index,
+        num_words=num_words, phrase=tuple(phrase))
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
@@ -174,9 +181,11 @@ def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, spli
     phrase = query.ids if query.searchable else ()
     label = _label_id(info, label_name)
     if query.searchable:
-        selection = explore_cache.selection(info.name, info.fingerprint, split_name, label, phrase)
+        selection = explore_cache.selection(name=info.name, fingerprint=info.fingerprint, split=split_name,
+                                            label=label, phrase=phrase)
     elif query.empty:
-        selection = explore_cache.selection(info.name, info.fingerprint, split_name, label, ())
+        selection = explore_cache.selection(name=info.name, fingerprint=info.fingerprint, split=split_name,
+                                            label=label, phrase=())
     else:
         selection = explore.Selection(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     _legend(num_words)
@@ -311,8 +320,7 @@ def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split
         n = n_col.slider("Words", 10, 50, 20, step=5, key="top_n")
         skip = skip_col.number_input("Hide the most common words (ranks 1 to …)", 0, 1000, 0, step=10, key="skip_top",
                                      help="Like Keras skip_top: leaves out 'the', 'and', 'a'… to show the telling words.")
-        counts = explore_cache.counts(info.name, info.fingerprint, split_name, _label_id(info, label_name),
-                                      info.max_id + 1)
+        counts = _counts(info, split_name, _label_id(info, label_name))
         words = explore.top_words(counts, vocab, n, skip_top=int(skip))
         st.plotly_chart(_words_figure(words, num_words), width="stretch", key="words_chart")
         st.caption(f"Blue: kept by num_words {_vocab_label(num_words)}; orange: would become ?.")
@@ -322,7 +330,7 @@ def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split
 
 
 def _word_index_tab(info: DatasetInfo, vocab: Vocabulary, split_name: str, num_words: int) -> None:
-    counts = explore_cache.counts(info.name, info.fingerprint, split_name, None, info.max_id + 1)
+    counts = _counts(info, split_name, None)
     where = SPLIT_NAMES[split_name]
     st.markdown(f"The word index ranks **{vocab.size:,}** words by frequency (rank 1 = most frequent). "
                 "The data stores each word as **id = rank + 3**, because ids 0, 1 and 2 mean padding, "
@@ -392,7 +400,7 @@ else:
     st.query_params["num_words"] = str(num_words)
 st.session_state[VOCAB_LINKED] = st.query_params.get("num_words")
 show_ids = ids_col.toggle("Show raw ids", key="show_ids", bind="query-params")
-clip = explore.clipping(explore_cache.counts(info.name, info.fingerprint, split_name, None, info.max_id + 1), num_words)
+clip = explore.clipping(_counts(info, split_name, None), num_words)
 origin = (f"Review #i is `x_{split_name}[i]` of `keras.datasets.imdb.load_data()`." if _is_imdb(info)
           else "Review #i is the i-th text of the split as imported (shuffled once).")
 st.caption(f"At num_words {_vocab_label(num_words)}, {clip.share:.1%} of the words in the {SPLIT_NAMES[split_name]} "

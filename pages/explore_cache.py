@@ -3,7 +3,8 @@
 A page script runs again on every view, so a cached function defined in it built its cache wrapper again each
 time (about 2 ms of the server's CPU per Explore view); defined here, in a module imported once, they are not.
 Keys are the data set's name and content fingerprint and the split's name; the data set itself is cached per
-server by core.datasets.
+server by core.datasets. Their parameters are keyword-only: Streamlit names each positional argument of a cached
+call through inspect.signature, about 25 µs an argument on every call, and a page view makes several calls.
 """
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ def _split(name: str, fingerprint: str, split: str) -> data.Split:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def selection(name: str, fingerprint: str, split: str, label: int | None,
+def selection(*, name: str, fingerprint: str, split: str, label: int | None,
               phrase: tuple[int, ...]) -> explore.Selection:
     return explore.select(_split(name, fingerprint, split), label, phrase)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def counts(name: str, fingerprint: str, split: str, label: int | None, size: int) -> np.ndarray:
+def counts(*, name: str, fingerprint: str, split: str, label: int | None, size: int) -> np.ndarray:
     return explore.word_counts(_split(name, fingerprint, split), label, size)
 
 
@@ -66,7 +67,7 @@ def _review_html(words: Sequence[explore.Word], num_words: int) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=512)
-def review_text(_split: data.Split, _vocab: Vocabulary, name: str, fingerprint: str, split_name: str, index: int,
+def review_text(*, _split: data.Split, _vocab: Vocabulary, name: str, fingerprint: str, split_name: str, index: int,
                 num_words: int, phrase: tuple[int, ...]) -> tuple[str, str, int, bool, int]:
     """A review's text as HTML (the first PREVIEW_WORDS words, the rest), the rest's length, whether the rest holds a
     search match, and how many words num_words clips: the same for every visitor, and decoding it id by id was the

@@ -40,6 +40,18 @@ def test_no_script_that_runs_on_every_view_defines_a_cached_function() -> None:
     assert found == [], f"define these in a module imported once (see pages/explore_cache.py): {found}"
 
 
+def test_cached_functions_take_their_many_arguments_by_keyword() -> None:
+    """Streamlit names each positional argument of a cached call through inspect.signature (about 25 µs each, on
+    every call): a cached function of more than two arguments takes them keyword-only."""
+    many = []
+    for path in sorted((REPO / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef) and any(c in ast.unparse(d) for d in node.decorator_list for c in CACHES):
+                if len(node.args.posonlyargs) + len(node.args.args) > 2:
+                    many.append(f"{path.name}:{node.lineno} {node.name}")
+    assert many == [], f"make their parameters keyword-only (a * first): {many}"
+
+
 def test_the_registry_says_what_is_in_memory(monkeypatch, tmp_path) -> None:
     key = ("test_view_cost", str(tmp_path))
     assert not registry.has(key)
