@@ -28,3 +28,21 @@ def test_user_labels_are_text_in_legends_and_hover() -> None:
     probe = charts.probes(["<b>bold</b> & co"], [[0.9]] * 2)
     assert probe.data[0].name == "&lt;b&gt;bold&lt;/b&gt; &amp; co"
     assert "bold" not in probe.data[0].hovertemplate
+
+
+def test_a_shared_figure_is_turned_into_a_dict_once_and_the_projector_changes_a_copy() -> None:
+    """st.plotly_chart asks for the figure's dict on every view of Runs, the board and Train: a shared figure makes
+    it once. The projector's larger type goes on a copy, never on the figure other sessions see."""
+    import streamlit as st
+
+    from pages import present
+
+    fig = charts.curves([("#1 dlwp", HISTORY), ("#2 fast", HISTORY)], epochs=3)
+    assert fig.to_dict() is fig.to_dict()
+    st.session_state[present.FLAG] = True
+    try:
+        big = present.chart(fig)
+    finally:
+        del st.session_state[present.FLAG]
+    assert big.layout.font.size == present.CHART_FONT and big.data[0].name == fig.data[0].name
+    assert fig.to_dict()["layout"]["font"]["size"] == 15 and fig.layout.font.size == 15
