@@ -283,7 +283,8 @@ class RunStore:
     def _connect(self, create: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection (an idle one when the file is unchanged); SQLite errors become StoreErrors. Only `create`
         may make the file: a database deleted while the lab runs is reported, never silently replaced by an empty
-        one."""
+        one. Read rows with fetchone/fetchall on the spot: a cursor kept past the `with` block would hold a read
+        snapshot, and the connection's next user would see the runs as they were then."""
         found = None if create else _signature(self.path)
         db = self._reuse(found) if found is not None else None
         if db is None:

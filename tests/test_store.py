@@ -477,3 +477,18 @@ def test_a_database_replaced_while_in_use_is_read_from_the_new_file(tmp_path):
     store.path.unlink()
     with pytest.raises(StoreError, match="cannot be opened"):
         store.list()
+
+
+def test_a_store_that_keeps_its_connections_sees_the_writes_of_another_at_once(tmp_path):
+    """Two stores on one database (two web processes, or the server and the CLI): each read sees what the other
+    wrote just before, although both keep their connections open between uses."""
+    first, second = RunStore(tmp_path / "home"), RunStore(tmp_path / "home")
+    one = first.create("dlwp", {})
+    assert [r.id for r in second.list()] == [one] and second.get(one).status == "queued"
+    token = second.changes()
+    first.mark_running(one)
+    first.add_epoch(one, {"epoch": 1, "loss": 0.5})
+    assert second.changes() != token and second.get(one).status == "running"
+    assert len(second.list(with_history=True)[0].history) == 1
+    two = second.create("fast", {})
+    assert [r.id for r in first.list()] == [two, one]
