@@ -35,6 +35,8 @@ def lab_home_path() -> Path:
 def lab_home() -> Path:
     """The folder for the run database and model files (created when missing); never inside the repository."""
     home = lab_home_path()
+    if home.is_dir():  # pages ask on every view: one stat, not a failed mkdir
+        return home
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

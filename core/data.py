@@ -291,9 +291,18 @@ def _read_corpus() -> Corpus:
                   _to_split(x_test, y_test, test_order, source, "x_test"), source)
 
 
+def _corpus_key() -> tuple[str, str]:
+    return "corpus", str(config.data_dir())
+
+
 def load_corpus() -> Corpus:
     """The full data set, read once per source for the life of the process."""
-    return registry.shared(("corpus", str(config.data_dir())), _read_corpus)
+    return registry.shared(_corpus_key(), _read_corpus)
+
+
+def corpus_loaded() -> bool:
+    """Whether `load_corpus` answers from memory."""
+    return registry.has(_corpus_key())
 
 
 def load_word_index() -> tuple[dict[str, int], DataSource]:

@@ -110,10 +110,24 @@ def _imdb() -> Dataset:
 def load(name: str = DEFAULT) -> Dataset:
     """A data set by name (IMDB by default), read once per process and content."""
     if name == DEFAULT:
-        return registry.shared(("dataset", DEFAULT, str(config.data_dir())), _imdb)
+        return registry.shared(_imdb_key(), _imdb)
     folder = _folder(name)
     info = _read_info(folder)
-    return registry.shared(("dataset", str(folder), info.fingerprint), lambda: _read_dataset(folder, info))
+    return registry.shared(_imported_key(folder, info.fingerprint), lambda: _read_dataset(folder, info))
+
+
+def _imdb_key() -> tuple[str, str, str]:
+    return "dataset", DEFAULT, str(config.data_dir())
+
+
+def _imported_key(folder: Path, fingerprint: str) -> tuple[str, str, str]:
+    return "dataset", str(folder), fingerprint
+
+
+def loaded(info: DatasetInfo) -> bool:
+    """Whether `load(info.name)` answers from memory (pages show a spinner only while a data set is read)."""
+    key = _imdb_key() if info.name == DEFAULT else _imported_key(datasets_dir() / info.name, info.fingerprint)
+    return registry.has(key)
 
 
 def info(name: str = DEFAULT) -> DatasetInfo:
@@ -321,7 +335,7 @@ def remove(name: str) -> None:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
     folder = _folder(name)
     try:
-        registry.forget(("dataset", str(folder), _read_info(folder).fingerprint))
+        registry.forget(_imported_key(folder, _read_info(folder).fingerprint))
     except DatasetError:
         pass  # a damaged data set was never loaded; removing it is the remedy its message gives
     trash = folder.with_name(f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")

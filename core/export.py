@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from core import bundle, hparams
+from core import bundle, hparams, registry
 from core.errors import RunNotFoundError, quoted
 from core.store import EPOCH_FIELDS, RunRecord
 
@@ -141,17 +141,25 @@ def model_file(record: RunRecord) -> ModelFile:
                                      "deleted. "
                                      "The run's record and curves are kept, but it cannot be downloaded or used to score.")
     try:
-        size = path.stat().st_size
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+        found = path.stat()
+        size = found.st_size
+        complete = registry.shared(("keras archive", str(path), found.st_ino, size, found.st_mtime_ns),
+                                   lambda: _holds_config(path))
     except (OSError, zipfile.BadZipFile) as exc:
         return ModelFile(path, None, f"The model file {bundle.MODEL} of run #{record.id} is corrupt "
                                      f"({type(exc).__name__}): it cannot be "
                                      "downloaded or used to score. The run's record and curves are kept.")
-    if "config.json" not in names:
+    if not complete:
         return ModelFile(path, size, f"The model file {bundle.MODEL} of run #{record.id} is not a complete Keras model "
                                      "(no config.json inside).")
     return ModelFile(path, size, None)
+
+
+def _holds_config(path: Path) -> bool:
+    """Whether a zip archive holds a Keras config.json: read once per file and version, because Predict and Runs
+    check every listed run's model on each view."""
+    with zipfile.ZipFile(path) as archive:
+        return "config.json" in archive.namelist()
 
 
 def scorable(records: Iterable[RunRecord]) -> list[RunRecord]:

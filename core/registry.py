@@ -31,6 +31,12 @@ def shared(key: Hashable, factory: Callable[[], T]) -> T:
         return value
 
 
+def has(key: Hashable) -> bool:
+    """Whether the object under `key` is built already (pages show a spinner only while something loads)."""
+    with _lock:
+        return key in _objects
+
+
 def forget(key: Hashable) -> None:
     """Drop one object, e.g. a model whose files were deleted."""
     with _lock:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from core import bundle, config, evaluation, permissions
+from core import bundle, config, evaluation, permissions, registry
 from core.errors import RunNotFoundError, StoreError
 from core.people import Actor
 
@@ -31,6 +31,7 @@ ACTIVE = ("queued", "running")
 USABLE = ("finished", "stopped")  # a model was saved and can score text
 DATABASE = "runs.sqlite3"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+IDLE_CONNECTIONS = 4  # open connections a store keeps for its next reads and writes
 HEARTBEAT_SECONDS = 15.0  # how often a process notes that its active runs are still alive
 STALE_SECONDS = 120.0  # a run from another machine with no heartbeat for this long is interrupted
 MAX_ID = 2**63 - 1  # SQLite's largest integer
@@ -129,11 +130,26 @@ class RunRecord:
 
 
 def boot_id() -> str:
-    """This kernel's boot id: processes of the same boot (and container host) share it."""
+    """This kernel's boot id: processes of the same boot (and container host) share it. Read once per process: it
+    cannot change while the process lives, and every read of the store asks for it once per active run."""
+    return registry.shared(("boot_id",), _read_boot_id)
+
+
+def _read_boot_id() -> str:
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return ""
+
+
+def _signature(path: Path) -> tuple[int, ...] | None:
+    """Which file `path` is now and its state (None when it is missing): any write to the database file itself, a
+    replacement or a truncation changes it. In WAL mode, ordinary writes go to the -wal file and leave it alone."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return os.getpid(), found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
 
 
 def process_identity(pid: int) -> str | None:
@@ -154,7 +170,10 @@ def _alive(row: sqlite3.Row, now: float) -> bool:
     """
     recorded = row["process"]
     if recorded and row["host"] == socket.gethostname() and recorded.split(":")[0] == boot_id():
-        return row["pid"] is not None and process_identity(row["pid"]) == recorded
+        pid = row["pid"]
+        if pid == os.getpid():  # this process's own runs, while a class trains: no /proc read per run and read
+            return recorded == registry.shared(("process identity", pid), lambda: process_identity(pid))
+        return pid is not None and process_identity(pid) == recorded
     last = next(t for t in (row["heartbeat_at"], row["started_at"], row["created_at"]) if t is not None)
     return now - last < STALE_SECONDS
 
@@ -198,6 +217,11 @@ class RunStore:
     """The run database under SENTIMENT_LAB_HOME (or `home`), with model folders beside it.
 
     `rebuilding` is for `rebuild` alone: it accepts a missing database beside existing run folders.
+
+    A page view reads the store several times, and opening a connection (the file, its schema) cost more than the
+    queries; so the store keeps a few connections open between uses, for as long as the database file is the same
+    one in the same state (`_signature`), and any thread may take one. A file that was replaced, cut, overwritten or
+    deleted is opened anew, so it is reported as before.
     """
 
     def __init__(self, home: Path | None = None, *, rebuilding: bool = False,
@@ -208,6 +232,10 @@ class RunStore:
         self._beat_lock = threading.Lock()
         self._beating: set[int] = set()  # active runs created through this store, kept alive by its heartbeat
         self._beater: threading.Thread | None = None
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []  # open connections, all to the file of signature `_idle_for`
+        self._idle_for: tuple[int, ...] | None = None
+        self._sound: tuple[int, ...] | None = None  # the signature of the file as `check` last found it sound
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -242,27 +270,70 @@ class RunStore:
             raise StoreError(self._broken(problem))
 
     def check(self) -> RunStore:
-        """This store, after a cheap look at its file (for pages, before each use); a StoreError when it broke."""
-        self._refuse_broken_file()
+        """This store, after a cheap look at its file (for pages, before each use); a StoreError when it broke.
+
+        The file's header is read again only when the file changed since it was last found sound."""
+        found = _signature(self.path)
+        if found is None or found != self._sound:
+            self._refuse_broken_file()
+            self._sound = found
         return self
 
     @contextmanager
     def _connect(self, create: bool = False) -> Iterator[sqlite3.Connection]:
-        """A connection; SQLite errors become StoreErrors. Only `create` may make the file: a database deleted
-        while the lab runs is reported, never silently replaced by an empty one."""
+        """A connection (an idle one when the file is unchanged); SQLite errors become StoreErrors. Only `create`
+        may make the file: a database deleted while the lab runs is reported, never silently replaced by an empty
+        one. Read rows with fetchone/fetchall on the spot: a cursor kept past the `with` block would hold a read
+        snapshot, and the connection's next user would see the runs as they were then."""
+        found = None if create else _signature(self.path)
+        db = self._reuse(found) if found is not None else None
+        if db is None:
+            db = self._open(create)
+        try:
+            yield db
+        except sqlite3.Error as exc:
+            db.close()
+            raise self._error(exc) from None
+        except BaseException:
+            db.close()
+            raise
+        self._release(db, found)
+
+    def _open(self, create: bool) -> sqlite3.Connection:
         uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
         try:
-            db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         try:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
-            yield db
         except sqlite3.Error as exc:
+            db.close()
             raise self._error(exc) from None
-        finally:
+        return db
+
+    def _reuse(self, found: tuple[int, ...]) -> sqlite3.Connection | None:
+        """An idle connection to the file as it is now; idle connections to a changed file are closed."""
+        with self._pool_lock:
+            if found == self._idle_for and self._idle:
+                return self._idle.pop()
+            stale, self._idle = self._idle, []
+        for db in stale:
+            db.close()
+        return None
+
+    def _release(self, db: sqlite3.Connection, found: tuple[int, ...] | None) -> None:
+        """Keep a connection for the next use, unless the file changed meanwhile, a transaction was left open, or
+        enough are kept already."""
+        with self._pool_lock:
+            keep = (found is not None and not db.in_transaction and len(self._idle) < IDLE_CONNECTIONS
+                    and (self._idle_for == found or not self._idle))
+            if keep:
+                self._idle_for = found
+                self._idle.append(db)
+        if not keep:
             db.close()
 
     def _error(self, exc: sqlite3.Error) -> StoreError:

@@ -74,7 +74,8 @@ def choose(key: str, *, on_change: Callable[[], None] | None = None, container=s
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _load(name: str, fingerprint: str) -> Dataset:
+def _load(*, name: str, fingerprint: str) -> Dataset:
+    """Keyword-only: Streamlit names a positional argument of a cached call through inspect.signature."""
     return datasets.load(name)
 
 
@@ -83,8 +84,8 @@ def load(name: str) -> Dataset | None:
     found = ui.attempt(lambda: datasets.info(name))
     if found is None:
         return None
-    with st.spinner(f"Loading the {name} reviews…"):
-        return ui.attempt(lambda: _load(name, found.fingerprint))
+    return ui.loading(f"Loading the {name} reviews…", datasets.loaded(found),
+                      lambda: ui.attempt(lambda: _load(name=name, fingerprint=found.fingerprint)))
 
 
 def require(name: str) -> Dataset:

@@ -16,26 +16,17 @@ from core.datasets import DatasetInfo
 from core.errors import LabError
 from core.hparams import PARAMS
 from core.vocab import Vocabulary
-from pages import charts, dataset_picker, ui
+from pages import charts, dataset_picker, explore_cache, ui
 
 VOCAB_STEPS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # below the data set's own "all"
 DEFAULT_VOCAB = 10_000
 VOCAB_LINKED = "_explore_num_words_url"  # the `num_words` URL value already applied to the slider
 PER_PAGE = (5, 10, 20, 50)
-PREVIEW_WORDS = 300
 TABS = ("Reviews", "Charts", "Word index")
 LABEL_COLORS = {0: "#c92a2a", 1: "#2b8a3e"}
 BADGE_COLORS = ("blue", "orange", "violet", "green", "red", "gray")
 SPLIT_NAMES = {"train": "training", "test": "test"}
 FONT = {"size": 16}
-BADGE = "border-radius:6px;padding:0 .35em;font-weight:700;white-space:nowrap;"
-STYLES = {
-    "start": BADGE + "background:#1f5fbf;color:#fff;",
-    "unknown": BADGE + "background:#495057;color:#fff;",
-    "clipped": BADGE + "background:#fff3bf;color:#8f4700;border:2px dashed #e67700;",
-    "match": "background:#ffe066;border-radius:4px;padding:0 .1em;box-shadow:0 0 0 2px #fab005;",
-}
-TEXT_STYLE = "font-size:1.3rem;line-height:2.05;color:#111;word-wrap:break-word;"
 
 
 # --- the data set's classes ------------------------------------------------------------------------------------
@@ -67,27 +58,15 @@ def _badge(info: DatasetInfo, label: int) -> str:
     return f":{color}-badge[{name}]"
 
 
+def _counts(info: DatasetInfo, split_name: str, label: int | None) -> np.ndarray:
+    """How often each word id occurs in the split (of one class, or all), cached per server."""
+    return explore_cache.counts(name=info.name, fingerprint=info.fingerprint, split=split_name, label=label,
+                                size=info.max_id + 1)
+
+
 def _sizes(info: DatasetInfo) -> tuple[int, ...]:
     """The vocabulary sizes offered: the usual steps below the data set's size, then all of its words."""
     return tuple(n for n in VOCAB_STEPS if n <= info.max_id) + (info.max_id + 1,)
-
-
-# --- cached computations (keyed by data set name and content, and split name; the data set is cached per server) --
-
-
-def _split(name: str, fingerprint: str, split: str) -> data.Split:
-    return explore.split_of(datasets.load(name).corpus, split)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _selection(name: str, fingerprint: str, split: str, label: int | None,
-               phrase: tuple[int, ...]) -> explore.Selection:
-    return explore.select(_split(name, fingerprint, split), label, phrase)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _counts(name: str, fingerprint: str, split: str, label: int | None, size: int) -> np.ndarray:
-    return explore.word_counts(_split(name, fingerprint, split), label, size)
 
 
 # --- small drawing helpers ------------------------------------------------------------------------------------
@@ -132,55 +111,20 @@ def _close_review() -> None:
     st.session_state["review"] = None
 
 
-def _span(text: str, style: str, title: str) -> str:
-    return f'<span style="{style}" title="{ui.escape(title, "html")}">{text}</span>'
-
-
-def _word_html(word: explore.Word, num_words: int) -> str:
-    """One word, with the marks the model sees made visible: `>` start, `?` unknown, `?word` beyond num_words."""
-    text = ui.escape(word.text, "html")
-    if word.kind == "start":
-        out = _span("&gt;", STYLES["start"], "id 1: start of the review")
-    elif word.kind == "unknown":
-        out = _span("?", STYLES["unknown"], f"id {word.id}: unknown word in the data")
-    elif word.kind == "clipped":
-        out = _span(f'?<s style="font-weight:400;font-size:.72em;margin-left:.25em">{text}</s>', STYLES["clipped"],
-                    f"“{word.text}” has id {word.id} ≥ num_words {num_words:,}: the model sees ? (id 2)")
-    else:
-        out = text
-    return f'<mark style="{STYLES["match"]}">{out}</mark>' if word.match else out
-
-
-def _review_html(words: Sequence[explore.Word], num_words: int) -> str:
-    return f'<div style="{TEXT_STYLE}">' + " ".join(_word_html(w, num_words) for w in words) + "</div>"
-
-
 def _legend(num_words: int) -> None:
     sample = [explore.Word(1, ">", "start"), explore.Word(2, "?", "unknown"),
               explore.Word(num_words, "word", "clipped"), explore.Word(20, "match", "word", True)]
     parts = zip(sample, ("start of review (id 1)", "unknown in the data (id 2)",
                          f"word outside num_words {num_words:,}: the model sees ?", "search match"))
     st.html('<div style="font-size:1.05rem;line-height:2.2">'
-            + " &nbsp;&nbsp; ".join(f"{_word_html(w, num_words)} {ui.escape(t, 'html')}" for w, t in parts) + "</div>")
+            + " &nbsp;&nbsp; ".join(f"{explore_cache.word_html(w, num_words)} {ui.escape(t, 'html')}"
+                                    for w, t in parts) + "</div>")
 
 
 def _pin(vocab: Vocabulary, ids: np.ndarray) -> None:
     """Pin a review for the Train page's per-epoch probe chart (decoded on click, not on every view)."""
     refused = ui.pin_probe(vocab.decode(ids))
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
-
-
-@st.cache_resource(show_spinner=False, max_entries=512)
-def _review_text(_split: data.Split, _vocab: Vocabulary, name: str, fingerprint: str, split_name: str, index: int,
-                 num_words: int, phrase: tuple[int, ...]) -> tuple[str, str, int, bool, int]:
-    """A review's text as HTML (the first PREVIEW_WORDS words, the rest), the rest's length, whether the rest holds a
-    search match, and how many words num_words clips: the same for every visitor, and decoding it id by id was the
-    largest cost of an Explore view under load. Strings only, so sessions can share them."""
-    words = explore.review_words(_split.x[index], _vocab, num_words, phrase)
-    clipped = sum(w.kind == "clipped" for w in words)
-    head, tail = (words, []) if len(words) <= PREVIEW_WORDS + 50 else (words[:PREVIEW_WORDS], words[PREVIEW_WORDS:])
-    return (_review_html(head, num_words), _review_html(tail, num_words) if tail else "", len(tail),
-            any(w.match for w in tail), clipped)
 
 
 def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: int, vocab: Vocabulary,
@@ -191,8 +135,9 @@ def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: i
     """
     ids = split.x[index]
     label = int(split.y[index])
-    head, tail, tail_words, tail_match, clipped = _review_text(split, vocab, info.name, info.fingerprint, split_name,
-                                                              index, num_words, tuple(phrase))
+    head, tail, tail_words, tail_match, clipped = explore_cache.review_text(
+        _split=split, _vocab=vocab, name=info.name, fingerprint=info.fingerprint, split_name=split_name, index=index,
+        num_words=num_words, phrase=tuple(phrase))
     with st.container(border=True):
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
@@ -236,9 +181,11 @@ def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, spli
     phrase = query.ids if query.searchable else ()
     label = _label_id(info, label_name)
     if query.searchable:
-        selection = _selection(info.name, info.fingerprint, split_name, label, phrase)
+        selection = explore_cache.selection(name=info.name, fingerprint=info.fingerprint, split=split_name,
+                                            label=label, phrase=phrase)
     elif query.empty:
-        selection = _selection(info.name, info.fingerprint, split_name, label, ())
+        selection = explore_cache.selection(name=info.name, fingerprint=info.fingerprint, split=split_name,
+                                            label=label, phrase=())
     else:
         selection = explore.Selection(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     _legend(num_words)
@@ -373,7 +320,7 @@ def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split
         n = n_col.slider("Words", 10, 50, 20, step=5, key="top_n")
         skip = skip_col.number_input("Hide the most common words (ranks 1 to …)", 0, 1000, 0, step=10, key="skip_top",
                                      help="Like Keras skip_top: leaves out 'the', 'and', 'a'… to show the telling words.")
-        counts = _counts(info.name, info.fingerprint, split_name, _label_id(info, label_name), info.max_id + 1)
+        counts = _counts(info, split_name, _label_id(info, label_name))
         words = explore.top_words(counts, vocab, n, skip_top=int(skip))
         st.plotly_chart(_words_figure(words, num_words), width="stretch", key="words_chart")
         st.caption(f"Blue: kept by num_words {_vocab_label(num_words)}; orange: would become ?.")
@@ -383,7 +330,7 @@ def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split
 
 
 def _word_index_tab(info: DatasetInfo, vocab: Vocabulary, split_name: str, num_words: int) -> None:
-    counts = _counts(info.name, info.fingerprint, split_name, None, info.max_id + 1)
+    counts = _counts(info, split_name, None)
     where = SPLIT_NAMES[split_name]
     st.markdown(f"The word index ranks **{vocab.size:,}** words by frequency (rank 1 = most frequent). "
                 "The data stores each word as **id = rank + 3**, because ids 0, 1 and 2 mean padding, "
@@ -453,7 +400,7 @@ else:
     st.query_params["num_words"] = str(num_words)
 st.session_state[VOCAB_LINKED] = st.query_params.get("num_words")
 show_ids = ids_col.toggle("Show raw ids", key="show_ids", bind="query-params")
-clip = explore.clipping(_counts(info.name, info.fingerprint, split_name, None, info.max_id + 1), num_words)
+clip = explore.clipping(_counts(info, split_name, None), num_words)
 origin = (f"Review #i is `x_{split_name}[i]` of `keras.datasets.imdb.load_data()`." if _is_imdb(info)
           else "Review #i is the i-th text of the split as imported (shuffled once).")
 st.caption(f"At num_words {_vocab_label(num_words)}, {clip.share:.1%} of the words in the {SPLIT_NAMES[split_name]} "

@@ -5,6 +5,8 @@ Every page calls `view()` once, near its top, and leaves out what is not essenti
 """
 from __future__ import annotations
 
+import copy
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -51,8 +53,8 @@ def on() -> bool:
 
 def chart(fig: go.Figure) -> go.Figure:
     """A figure with type large enough for the back of the room when the projector view is on (a copy: the
-    figures of pages/charts.py are shared)."""
+    figures of pages/charts.py are shared, and building a figure from one reads its dict, which must not change)."""
     if on():
-        fig = go.Figure(fig)
+        fig = go.Figure(copy.deepcopy(fig.to_dict()))
         fig.update_layout(font={"size": CHART_FONT})
     return fig

@@ -6,13 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory, models
+from core import architectures, estimate, evaluation, hparams, memory
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Snapshot
 from core.trainer_client import AnyRun
-from pages import assignment_form, charts, class_results, dataset_picker, present, ui
+from pages import assignment_form, charts, class_results, dataset_picker, layer_table, present, ui
 
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
@@ -142,13 +142,6 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _layers(config: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Layer table for a throwaway copy of the architecture (never the model being trained)."""
-    model = models.describe(hparams.from_dict(config))
-    return models.summary_rows(model) if model is not None else None
-
-
 def _preflight(hp: HParams) -> bool:
     """What the architecture says before training (e.g. how many words GloVe knows); False when it cannot train."""
     check = architectures.get(hp.architecture).preflight
@@ -171,7 +164,7 @@ def _before_training(hp: HParams) -> bool:
     if needed is None:
         return False
     params = memory.parameters(hp)
-    rows = _layers(hp.to_dict()) if params <= memory.LAYER_TABLE_MAX_PARAMS else None
+    rows = layer_table.rows(hp.to_dict()) if params <= memory.LAYER_TABLE_MAX_PARAMS else None
     wait = estimate.whole_wait(hp, ui.store().list(with_history=True))
     left, right = st.columns([3, 2])
     with left:

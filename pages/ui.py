@@ -117,9 +117,17 @@ def require_store() -> RunStore:
     return found.store
 
 
+def loading(message: str, ready: bool, action: Callable[[], T]) -> T:
+    """`action`, under a spinner only when it still has to read something (`ready` False): a spinner costs the
+    server a thread and an element on every view, also when the data is in memory."""
+    if ready:
+        return action()
+    with st.spinner(message):
+        return action()
+
+
 def corpus() -> data.Corpus:
-    with st.spinner("Loading the IMDB reviews…"):
-        return data.load_corpus()
+    return loading("Loading the IMDB reviews…", data.corpus_loaded(), data.load_corpus)
 
 
 def vocabulary() -> Vocabulary:

@@ -28,3 +28,42 @@ def test_user_labels_are_text_in_legends_and_hover() -> None:
     probe = charts.probes(["<b>bold</b> & co"], [[0.9]] * 2)
     assert probe.data[0].name == "&lt;b&gt;bold&lt;/b&gt; &amp; co"
     assert "bold" not in probe.data[0].hovertemplate
+
+
+def test_a_shared_figure_is_turned_into_a_dict_once_and_the_projector_changes_a_copy() -> None:
+    """st.plotly_chart asks for the figure's dict on every view of Runs, the board and Train: a shared figure makes
+    it once. The projector's larger type goes on a copy, never on the figure other sessions see."""
+    import streamlit as st
+
+    from pages import present
+
+    fig = charts.curves([("#1 dlwp", HISTORY), ("#2 fast", HISTORY)], epochs=3)
+    assert fig.to_dict() is fig.to_dict()
+    st.session_state[present.FLAG] = True
+    try:
+        big = present.chart(fig)
+    finally:
+        del st.session_state[present.FLAG]
+    assert big.layout.font.size == present.CHART_FONT and big.data[0].name == fig.data[0].name
+    assert fig.to_dict()["layout"]["font"]["size"] == 15 and fig.layout.font.size == 15
+
+
+def test_redrawing_a_class_worth_of_curves_costs_little_and_new_data_draws_anew() -> None:
+    """The board overlays up to eight runs and Train redraws every second: finding the cached figure must not
+    cost the server more than drawing it once did (hashing eight runs of 100 epochs took 40 ms of CPU)."""
+    import statistics
+    import time
+
+    history = [{**HISTORY[0], "epoch": e, "loss": 1 / e} for e in range(1, 101)]
+    series = [(f"#{n} dlwp", history) for n in range(8)]
+    fig = charts.curves(series, epochs=100)
+    costs = []
+    for _ in range(5):
+        started = time.process_time()
+        assert charts.curves([(label, list(h)) for label, h in series], epochs=100) is fig  # equal data, cached
+        costs.append(time.process_time() - started)
+    assert statistics.median(costs) < 0.015, costs
+    changed = [(label, h[:-1] + [{**h[-1], "val_loss": 0.123}]) for label, h in series]
+    assert charts.curves(changed, epochs=100) is not fig
+    assert charts.curves(series + [("#9 fast", history[:3])], epochs=100) is not fig
+    assert charts.probes(["great"], [[0.9], [0.8]]) is not charts.probes(["great"], [[0.9], [0.7]])

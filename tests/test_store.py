@@ -446,3 +446,49 @@ def test_an_older_database_gains_the_liveness_columns_and_keeps_its_runs(tmp_pat
     records = {r.id: r for r in RunStore(tmp_path).list()}
     assert records[1].status == "finished" and records[1].test_accuracy == 0.88
     assert records[2].status == "interrupted"  # pid 1 of an unknown process, with no heartbeat for ages
+
+
+def _open_files(path: Path) -> int:
+    """How many of this process's file descriptors point at `path`."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+def test_reads_reuse_an_open_connection_while_the_file_stays_the_same(tmp_path):
+    store = RunStore(tmp_path / "home")
+    store.create("dlwp", {})
+    for _ in range(20):  # a page view reads several times; none of them opens the file again
+        store.list()
+        store.changes()
+    assert _open_files(store.path) == 1, "one connection kept open for the next reads, not one per read"
+
+
+def test_a_database_replaced_while_in_use_is_read_from_the_new_file(tmp_path):
+    store = RunStore(tmp_path / "home")
+    store.create("dlwp", {"epochs": 1})
+    assert [r.preset for r in store.list()] == ["dlwp"]  # a connection to the first file is kept open
+    other = RunStore(tmp_path / "other")
+    other.create("fast", {})
+    other.create("fast", {})
+    with sqlite3.connect(other.path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.replace(other.path, store.path)
+    assert [r.preset for r in store.list()] == ["fast", "fast"]
+    store.path.unlink()
+    with pytest.raises(StoreError, match="cannot be opened"):
+        store.list()
+
+
+def test_a_store_that_keeps_its_connections_sees_the_writes_of_another_at_once(tmp_path):
+    """Two stores on one database (two web processes, or the server and the CLI): each read sees what the other
+    wrote just before, although both keep their connections open between uses."""
+    first, second = RunStore(tmp_path / "home"), RunStore(tmp_path / "home")
+    one = first.create("dlwp", {})
+    assert [r.id for r in second.list()] == [one] and second.get(one).status == "queued"
+    token = second.changes()
+    first.mark_running(one)
+    first.add_epoch(one, {"epoch": 1, "loss": 0.5})
+    assert second.changes() != token and second.get(one).status == "running"
+    assert len(second.list(with_history=True)[0].history) == 1
+    two = second.create("fast", {})
+    assert [r.id for r in first.list()] == [two, one]
