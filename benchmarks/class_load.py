@@ -305,12 +305,12 @@ async def costs(url: str, origin: str, args: argparse.Namespace, server_pid: int
     await session.open()
     print(f"\nserver CPU per view, one session alone, {args.cost} views each (no training):")
     try:
-        for name in ("home",) + PAGES:
+        for label, name in (("home", ""),) + tuple((page, page) for page in PAGES):  # Home is the default page
             await session.page("warm-up", name)
             before = lt.tree_cpu(server_pid)
             for _ in range(args.cost):
                 await session.page("warm-up", name)
-            print(f"  {name:<8} {1000 * (lt.tree_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
+            print(f"  {label:<8} {1000 * (lt.tree_cpu(server_pid) - before) / args.cost:5.0f} ms", flush=True)
         await session.page("warm-up", "predict")
         await session.press("warm-up", SCORE_LABEL, expect=SCORED, Review=REVIEWS[0])  # loads the model, once
         before = lt.tree_cpu(server_pid)
