@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,13 +39,19 @@ SPLITS = ("train", "val", "test")
 
 class Featurised(NamedTuple):
     """A fitted featuriser and its reviews as model input; `x_test` is None when the test reviews are featurised
-    chunk by chunk as they are scored (featurisers that are not cached)."""
+    chunk by chunk as they are scored (featurisers that are not cached), and a Future while they are featurised in
+    the background and the entry written (`finished` waits for it)."""
 
     featurizer: Featurizer
     x_train: np.ndarray
     x_val: np.ndarray
-    x_test: np.ndarray | None
+    x_test: np.ndarray | Future | None
     from_cache: bool = False
+
+
+def finished(x_test: np.ndarray | Future | None) -> np.ndarray | None:
+    """The featurised test reviews, once the background featurising (and writing the entry) is done."""
+    return x_test.result() if isinstance(x_test, Future) else x_test
 
 
 def featurise(hp: HParams, train: Split, val: Split, test: Split) -> Featurised:
@@ -59,10 +66,18 @@ def featurise(hp: HParams, train: Split, val: Split, test: Split) -> Featurised:
     if found is not None:
         return found
     featurizer.fit(train.x, train.y)
-    done = Featurised(featurizer, *(featurizer.transform(split.x) for split in (train, val, test)))
-    if folder:
-        _write(folder, key, done)
-    return done
+    x_train, x_val = featurizer.transform(train.x), featurizer.transform(val.x)
+    # The test reviews are featurised, and the entry written, while the model fits: they are needed only to score.
+    def featurise_test() -> np.ndarray:
+        x_test = featurizer.transform(test.x)
+        if folder:
+            _write(folder, key, Featurised(featurizer, x_train, x_val, x_test))
+        return x_test
+
+    background = ThreadPoolExecutor(1, thread_name_prefix="featurise-test")  # joined at exit: no half-written entry
+    pending = background.submit(featurise_test)
+    background.shutdown(wait=False)
+    return Featurised(featurizer, x_train, x_val, pending)
 
 
 def entry_key(featurizer: Featurizer, train: Split, val: Split, test: Split) -> str:

@@ -178,6 +178,7 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     if not result.history:
         return result
     result.test_accuracy, result.test_loss = evaluate_and_save(model, featurizer, hp, dataset, corpus.test,
-                                                           result.history, out_dir, hooks, x_test)
+                                                           result.history, out_dir, hooks,
+                                                           feature_cache.finished(x_test))
     result.out_dir = out_dir
     return result
