@@ -24,6 +24,7 @@ from core.errors import ConfigError, LabError
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 120.0
 MAX_WEB_PROCESSES = 16
+MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
 
 
 def _wait_until(ready, what: str, children: list[subprocess.Popen]) -> None:
@@ -99,6 +100,9 @@ def serve(port: int, web_processes: int, address: str = "") -> int:
         raise ConfigError(f"--port must be 1 to {65535 - web_processes}.")
     home = config.lab_home()
     socket_path = home / "trainer.sock"
+    if len(str(socket_path).encode()) > MAX_SOCKET_PATH:
+        raise ConfigError(f"The lab home's path is too long for the trainer's socket (at most {MAX_SOCKET_PATH} "
+                          f"bytes with /trainer.sock): point {config.HOME_ENV} at a shorter folder.")
     env = {**os.environ, config.HOME_ENV: str(home), trainer_wire.TRAINER_ENV: str(socket_path),
            "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # One secret for every web process, so a cookie signed by one is accepted by the others.

@@ -119,3 +119,11 @@ def test_serve_refuses_bad_settings_with_one_line(cli_env):
     result = subprocess.run([sys.executable, "-m", "core", "serve", "--web-processes", "0"], env=cli_env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr == "error: --web-processes must be 1 to 16 (about one per CPU core).\n"
+
+
+def test_serve_refuses_a_lab_home_too_long_for_its_socket(cli_env, tmp_path):
+    home = tmp_path / ("h" * 120)
+    result = subprocess.run([sys.executable, "-m", "core", "serve"], env=dict(cli_env, SENTIMENT_LAB_HOME=str(home)),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "too long for the trainer's socket" in result.stderr
+    assert result.stderr.count("\n") == 1
