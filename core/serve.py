@@ -108,7 +108,7 @@ def serve(port: int, web_processes: int, address: str = "") -> int:
     # One secret for every web process, so a cookie signed by one is accepted by the others.
     env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_urlsafe(32))
     ports = [port + 1 + n for n in range(web_processes)]
-    socket_path.unlink(missing_ok=True)
+    trainer_wire.claim(socket_path)  # before anything starts: a lab already serving this home is refused
     children = [subprocess.Popen([sys.executable, "-m", "core", "trainer", "--socket", str(socket_path)], cwd=REPO,
                                  env=env, stdin=subprocess.DEVNULL)]
     try:

@@ -116,8 +116,7 @@ def serve(path: Path, runner: Runner | None = None) -> _Server:
     """Listen on `path` (a fresh socket, only this user may connect) and answer on background threads; `runner`
     defaults to one over the lab home's run store."""
     runner = runner or Runner(RunStore(), max_concurrent=config.max_concurrent_trainings())
-    if path.exists() or path.is_symlink():
-        path.unlink()
+    trainer_wire.claim(path)
     old_mask = os.umask(0o177)
     try:
         server = _Server(str(path), _Handler)

@@ -31,6 +31,20 @@ def socket_path() -> Path | None:
     return Path(value) if value else None
 
 
+def claim(path: Path) -> None:
+    """Make way for a new trainer service at `path`: a socket left by one that ended is removed; one that still
+    answers belongs to a lab that is running, and is refused (a ConfigError), never taken over."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink(missing_ok=True)
+            return
+    raise errors.ConfigError(f"Another lab is already serving from this lab home (its trainer answers on {path}): "
+                             "stop it first, or point SENTIMENT_LAB_HOME at another folder.")
+
+
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message, separators=(",", ":")).encode() + b"\n")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core import hparams, trainer_service, trainer_wire
-from core.errors import LabError
+from core.errors import ConfigError, LabError
 from core.people import PermissionDenied
 from core.runner import QueueFull, Runner
 from core.trainer_client import RunnerClient
@@ -80,6 +80,12 @@ def test_bad_requests_are_answered_and_the_service_keeps_serving(client):
     with pytest.raises(LabError, match="not known to the trainer"):
         client._call("queue_info", id=10**9)
     assert client.runs() is not None  # still answering
+
+
+def test_a_second_service_cannot_take_over_a_running_ones_socket(client, run_store):
+    with pytest.raises(ConfigError, match="Another lab is already serving from this lab home"):
+        trainer_service.serve(client.path, Runner(run_store))
+    assert client.runs() is not None, "the first one still answers"
 
 
 def test_a_missing_service_is_a_clear_error(run_store, tmp_path):
