@@ -186,6 +186,17 @@ def _run_folders(runs_dir: Path) -> list[Path]:
         return []
 
 
+def _head(path: Path) -> bytes:
+    """The file's first 100 bytes, read through one descriptor per file that stays open for the life of the process
+    (core.registry). SQLite's locks are POSIX locks, which the close() of any descriptor of the file drops for the
+    whole process: opening and closing the file to look at it while connections are open would let another process
+    take itself for the last user, checkpoint the WAL away under them, and leave them with disk I/O errors."""
+    found = path.stat()
+    fd = registry.shared(("database-head", os.getpid(), found.st_dev, found.st_ino),
+                         lambda: os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+    return os.pread(fd, 100, 0)
+
+
 def file_problem(path: Path, runs_dir: Path) -> str | None:
     """What is wrong with the database file, judged from its size and header without opening it; None if nothing."""
     try:
@@ -199,8 +210,7 @@ def file_problem(path: Path, runs_dir: Path) -> str | None:
         what = "is missing" if size is None else "is empty (0 bytes)"
         return f"{what}, but {runs_dir} holds {folders} run folder(s)" if folders else None
     try:
-        with open(path, "rb") as f:
-            head = f.read(100)
+        head = _head(path)
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
