@@ -36,10 +36,10 @@ STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no mod
 DISK_FULL = ("The disk holding the lab's files is full (no space left on device), so the run could not be saved; its "
              "partial files were removed. Free some space (or point SENTIMENT_LAB_HOME at a larger disk) and "
              "train again.")
-NOT_RECORDED = ("The run database could not be written when the run ended ({reason}), so the run is not recorded "
-                "yet; its folder holds the outcome. The lab records it as soon as the database can be written: this "
-                "server keeps trying, and the next `python -m core` command, page view or `python -m core runs "
-                "rebuild` records it from the folder.")
+NOT_RECORDED = ("The run ended, but the run database could not be written: {reason} So the run is not recorded yet; "
+                "its folder holds its outcome, and the lab records it from there as soon as the database can be "
+                "written: it keeps trying while the lab runs, and the next `python -m core` command, page view or "
+                "`python -m core runs rebuild` records it.")
 DEFAULT_PROBES = (
     "not bad at all",
     "I expected to love it, but it was dull",

@@ -378,10 +378,10 @@ class RunStore:
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
         if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return StoreBusy(f"The run database {self.path} is busy: another program held it locked for more than "
-                             f"{config.db_wait_seconds()} s ({config.DB_WAIT_ENV}). Nothing is wrong with it: close "
-                             "what holds it open (a `sqlite3` shell or database browser in the middle of a change) "
-                             "and try again.")
+            return StoreBusy(f"The run database {self.path} is busy: another program has held it locked for more "
+                             f"than {config.db_wait_seconds()} s ({config.DB_WAIT_ENV}), and nothing is wrong with "
+                             "it. Close what holds it (a `sqlite3` shell or a database browser in the middle of a "
+                             "change).")
         if disk_full(exc):
             return StoreError(f"The disk holding the run database {self.path} is full: free some space (or point "
                               f"{config.HOME_ENV} at a larger disk) and try again.")
@@ -649,8 +649,8 @@ class RunStore:
                 self._record_outcome(row["id"], folder, outcome, now)
             else:
                 self._write(
-                    "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?),"
-                    " error=COALESCE(error, 'The process running it stopped before it finished.') WHERE id=? AND status IN ('queued','running')",
+                    "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?), error=COALESCE(error,"
+                    " 'The process running it stopped before it finished.') WHERE id=? AND status IN ('queued','running')",
                     (now, row["id"]),
                 )
             if folder is not None:
@@ -662,8 +662,8 @@ class RunStore:
         epochs of its saved history that the database lacks."""
         with self._transaction() as db:
             for epoch in _saved_history(folder):
-                db.execute("INSERT OR IGNORE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
+                db.execute("INSERT OR IGNORE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy,"
+                           " seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
             db.execute("UPDATE runs SET status=?, finished_at=COALESCE(finished_at, ?), train_seconds=?,"
                        " test_accuracy=?, test_loss=?, error=? WHERE id=? AND status IN ('queued','running')",
                        (outcome["status"], now, *(outcome[k] for k in ("train_seconds", "test_accuracy", "test_loss",

@@ -79,6 +79,7 @@ def _raw(path: Path, line: bytes) -> dict:
 
 
 ACTOR = {"token": "t", "name": "Ada"}
+SUBMIT = b'{"op": "submit", "actor": {"token": "t", "name": "Ada"}, "probes": []'
 MALFORMED = [  # a request line, and what the answer must say was wrong
     (b"{not json\n", "The request is not valid JSON"),
     (b'{"op": "state"}', "one line of JSON"),
@@ -92,14 +93,15 @@ MALFORMED = [  # a request line, and what the answer must say was wrong
     (b'{"op": "queue_info", "id": true}\n', "`id` must be a run id, a whole number, not bool"),
     (b'{"op": "queue_info", "id": -3}\n', "`id` must be a run id from 1, not -3"),
     (b'{"op": "move_to_front", "id": 1}\n', "The request lacks `actor`"),
-    (b'{"op": "move_to_front", "id": 1, "actor": "teacher"}\n', "`actor` must be the person asking, an object, not str"),
+    (b'{"op": "move_to_front", "id": 1, "actor": "teacher"}\n',
+     "`actor` must be the person asking, an object, not str"),
     (b'{"op": "move_to_front", "id": 1, "actor": {"name": "Ada"}}\n', "The request lacks `actor.token`"),
     (b'{"op": "move_to_front", "id": 1, "actor": {"token": 5, "name": "Ada"}}\n', "`actor.token` must be"),
     (b'{"op": "move_to_front", "id": 1, "actor": {"token": "t", "name": "Ada", "is_teacher": "yes"}}\n',
      "`actor.is_teacher` must be true or false, not str"),
-    (b'{"op": "submit", "actor": {"token": "t", "name": "Ada"}, "probes": []}\n', "The request lacks `hp`"),
-    (b'{"op": "submit", "hp": [], "actor": {"token": "t", "name": "Ada"}, "probes": []}\n', "`hp` must be the run's settings"),
-    (b'{"op": "submit", "hp": {}, "actor": {"token": "t", "name": "Ada"}, "probes": []}\n', "`hp` lacks preset, architecture"),
+    (SUBMIT + b'}\n', "The request lacks `hp`"),
+    (SUBMIT + b', "hp": []}\n', "`hp` must be the run's settings"),
+    (SUBMIT + b', "hp": {}}\n', "`hp` lacks preset, architecture"),
 ]
 
 
