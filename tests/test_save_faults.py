@@ -16,6 +16,7 @@ from core import bundle
 from core.store import DATABASE
 from test_cli import assert_one_line_error, core_cli, json_lines
 
+pytestmark = pytest.mark.slow  # each trains in a subprocess, or waits on a lock
 TRAIN = ("train", "--preset", "dlwp", "--limit", "1000", "--val-size", "200")
 
 
@@ -177,3 +178,34 @@ def test_a_failed_runs_out_folder_can_be_used_again(cli_env, tmp_path, data_dir)
 
     taken = core_cli(*TRAIN, "--epochs", "1", "--out", str(out), env=env)
     assert_one_line_error(taken, f"already the folder of run #{result['run_id']}")
+
+
+def test_a_server_records_a_run_once_the_lock_is_gone(tmp_path, monkeypatch):
+    """`streamlit run app.py` trains in its own process, which lives on after the run: it keeps trying to record a
+    run the database was too busy to take, and records it once the lock is gone."""
+    from core import hparams
+    from core.runner import Runner
+    from core.store import RunStore
+
+    monkeypatch.setenv("SENTIMENT_LAB_DB_WAIT_SECONDS", "1")
+    store = RunStore(tmp_path / "lab")
+    run = Runner(store).submit(hparams.make("dlwp", limit=1000, val_size=200, epochs=2), owner="tests")
+    deadline = time.monotonic() + 300
+    while not _an_epoch_recorded(store.home):
+        assert run.active and time.monotonic() < deadline, run.snapshot().error
+        time.sleep(0.05)
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(store.path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout.readline().strip() == "locked"
+        snap = run.wait(timeout=300)
+        assert snap.status == "finished" and "not recorded yet" in snap.error, snap.error
+        assert len(snap.history) == 2 and (Path(snap.model_dir) / bundle.MODEL).is_file()
+    finally:
+        locker.stdin.close()
+        locker.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while _read(store.home, "SELECT status FROM runs WHERE id=?", (run.id,)) != [("finished",)]:
+        assert time.monotonic() < deadline, "the run was never recorded"
+        time.sleep(0.5)
+    assert [e["epoch"] for e in store.get(run.id).history] == [1, 2]
