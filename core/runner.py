@@ -373,9 +373,10 @@ class Runner:
             if line is None:
                 return
             line.remove(run)
-        self.store.finish(run.id, "stopped", error="Cancelled before it started.")
-        run._update(status="stopped", phase="done", finished_at=time.time(), error="Cancelled before it started.")
-        run._done.set()
+        try:
+            self._end(run, "stopped", error="Cancelled before it started.")
+        finally:
+            run._done.set()
 
     def executor(self) -> Executor:
         """The executor given, or the one SENTIMENT_LAB_EXECUTOR selects (a ConfigError if it names none)."""

@@ -511,10 +511,13 @@ class RunStore:
             else:
                 self.check_folder(folder)
                 earlier = self.failed_runs_folder(folder)
-                created = bool((bundle.marker(folder) or {}).get("created_folder")) if earlier else not folder.exists()
+                if earlier is None:
+                    created = not folder.exists()
+                else:  # a failed run's folder: it was the lab's if that run's marker says so
+                    created = bool((bundle.marker(folder) or {}).get("created_folder"))
+                    bundle.remove_partials(folder)
                 folder.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:  # one transaction: two runs can never claim the same folder
-                db.execute("BEGIN IMMEDIATE")
+            with self._transaction() as db:  # one transaction: two runs can never claim the same folder
                 if earlier is not None:  # the failed run gives its folder up (it has no model)
                     db.execute(f"UPDATE runs SET model_dir=NULL WHERE id=? AND model_dir=? AND status NOT IN "
                                f"({','.join('?' * len(ACTIVE))})", (earlier, self._stored_dir(folder), *ACTIVE))
@@ -522,7 +525,6 @@ class RunStore:
                                  (self._stored_dir(folder), run_id)).fetchone()
                 if row is None:
                     db.execute("UPDATE runs SET model_dir=? WHERE id=?", (self._stored_dir(folder), run_id))
-                db.execute("COMMIT")
             if row is not None:
                 raise StoreError(f"{folder} is already the folder of run #{row['id']}: choose a new or empty folder.")
             record = self.get(run_id)
