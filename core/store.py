@@ -35,6 +35,7 @@ IDLE_CONNECTIONS = 4  # open connections a store keeps for its next reads and wr
 HEARTBEAT_SECONDS = 15.0  # how often a process notes that its active runs are still alive
 STALE_SECONDS = 120.0  # a run from another machine with no heartbeat for this long is interrupted
 MAX_ID = 2**63 - 1  # SQLite's largest integer
+NEARLY_FULL_BYTES = 1 << 20  # a disk I/O error with less space than this left is taken for a full disk
 REUSABLE_FOLDER = frozenset(bundle.PARTIALS + (bundle.MARKER,))  # what a run that saved no model may leave
 REBUILD = "`python -m core runs rebuild` indexes the run folders again (it moves the broken file aside and keeps every folder)"
 
@@ -185,6 +186,15 @@ def _run_folders(runs_dir: Path) -> list[Path]:
         return sorted((p for p in runs_dir.iterdir() if p.name.isdigit() and p.is_dir()), key=lambda p: int(p.name))
     except OSError:
         return []
+
+
+def _free_bytes(folder: Path) -> int:
+    """Space left for this user on the file system of `folder` (a large number when it cannot be told)."""
+    try:
+        found = os.statvfs(folder)
+    except OSError:
+        return 2**62
+    return found.f_bavail * found.f_frsize
 
 
 def _number_or_none(value: Any) -> float | None:
@@ -382,7 +392,8 @@ class RunStore:
                              f"than {config.db_wait_seconds()} s ({config.DB_WAIT_ENV}), and nothing is wrong with "
                              "it. Close what holds it (a `sqlite3` shell or a database browser in the middle of a "
                              "change).")
-        if disk_full(exc):
+        if disk_full(exc) or ((getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_IOERR
+                              and _free_bytes(self.home) < NEARLY_FULL_BYTES):
             return StoreError(f"The disk holding the run database {self.path} is full: free some space (or point "
                               f"{config.HOME_ENV} at a larger disk) and try again.")
         problem = file_problem(self.path, self.runs_dir)

@@ -61,6 +61,21 @@ def test_a_full_disk_fails_the_run_cleanly_and_keeps_the_earlier_run(cli_env, sm
     assert _folder_digest(Path(earlier["model_path"])) == kept, "the earlier run is untouched"
 
 
+def test_a_disk_with_no_space_left_is_named_not_taken_for_a_broken_database(cli_env, small_disk):
+    """Before: "cannot be used (disk I/O error)", with advice to rebuild a database that was not broken."""
+    env = dict(cli_env, SENTIMENT_LAB_HOME=str(small_disk / "lab"))
+    assert core_cli("runs", env=env).returncode == 0
+    with open(small_disk / "filler", "wb", buffering=0) as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+        except OSError:
+            pass
+    proc = core_cli(*TRAIN, "--epochs", "1", env=env, timeout=120)
+    line = assert_one_line_error(proc, "disk", "is full", "SENTIMENT_LAB_HOME")
+    assert "rebuild" not in line
+
+
 # --- a busy database --------------------------------------------------------------------------------------------------
 LOCKER = """
 import sqlite3, sys
