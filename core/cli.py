@@ -145,6 +145,27 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_folder(value: str) -> Path:
+    """A run given as its number ("12" or "#12", from the run store) or as its folder."""
+    text = value.strip().removeprefix("#")
+    if text.isdecimal() and len(text) <= 18:
+        from core.store import RunStore
+
+        record = RunStore().get(int(text))
+        if not record.model_dir:
+            raise LabError(f"Run #{record.id} has no model folder: it is {record.status}.")
+        return Path(record.model_dir)
+    return Path(value).expanduser()
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core import raw_text_model
+
+    out = raw_text_model.export(_run_folder(args.run), args.out)
+    _emit({"run": args.run, "file": str(out), "bytes": out.stat().st_size})
+    return 0
+
+
 def _runs(args: argparse.Namespace) -> int:
     from core import store as run_store
     from core.store import RunStore
@@ -205,6 +226,10 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="a run folder")
     predict.add_argument("text", nargs="*", help="texts to score (default: lines of standard input)")
     predict.set_defaults(func=_predict)
+    export = sub.add_parser("export", help="write a run's model as one .keras file that reads raw text in plain Keras")
+    export.add_argument("run", help="a run number (see `runs`) or a run folder")
+    export.add_argument("--out", required=True, help="the .keras file to write")
+    export.set_defaults(func=_export)
     runs = sub.add_parser("runs", help="list runs, `runs show ID`, or `runs rebuild` (index the run folders again)")
     runs.add_argument("action", nargs="?", choices=("list", "show", "rebuild"), default="list")
     runs.add_argument("id", nargs="?", type=int)

@@ -132,6 +132,11 @@ class Scorer:
             _check_text(text)
         return self._score_ids([self.encode(t) for t in texts])
 
+    def outputs(self, texts: list[str]) -> np.ndarray:
+        """What the model outputs for each text: (n,) P(label 1) from a binary model, (n, k) class probabilities
+        from a model of 3+ classes (what an exported raw-text model gives too)."""
+        return self._scores(texts)
+
     def score(self, texts: list[str]) -> list[float]:
         """Each text's score (binary: P(label 1); 3+ classes: the predicted class's probability); an empty or
         over-long text is refused."""

@@ -31,6 +31,7 @@ import numpy as np
 
 from core import bundle as bundles
 from core.data import INDEX_FROM, OOV, START
+from core.errors import ConfigError, quoted
 from core.predict import MAX_TEXT_CHARS
 from core.vocab import FILTERS, OOV_MARK
 
@@ -186,32 +187,38 @@ def multi_hot(ids, num_words: int):
 
 
 def ngram_scores(ids, featurizer, weights: np.ndarray, bias: np.ndarray):
-    """The `fast` model on ids: its n-gram features, the `width` strongest kept, summed w * r, then the sigmoid or
-    softmax."""
+    """The `fast` model on ids: each review's distinct known n-grams, the `width` strongest kept, their w * r summed
+    with b, then the sigmoid (2 classes) or softmax.
+
+    The n-gram lookup is ordered by naive-Bayes strength, so a review's sorted distinct feature indices are its
+    features strongest first, as the lab keeps them.
+    """
     import keras
     from keras import ops
 
     seq = compact(ids)
-    v = featurizer.num_words
     keys = []
     for n in range(1, featurizer.ngrams + 1):
         parts = [seq[:, j: (j - n + 1) or None] for j in range(n)]
         key = parts[0]
         for part in parts[1:]:
-            key = key * v + part
+            key = key * featurizer.num_words + part
         keys.append(ops.where(ops.greater(parts[0], 0), key, -1))
-    _, by_strength = featurizer._ranks()
-    order = by_strength[by_strength != 0]
-    hot = keras.layers.IntegerLookup(vocabulary=featurizer.keys[order - 1], num_oov_indices=1, mask_token=None,
-                                     output_mode="multi_hot", name="ngram_features")(ops.concatenate(keys, axis=1))
-    present = hot[:, 1:]
-    kept = present * ops.cast(ops.less_equal(ops.cumsum(present, axis=1), featurizer.width), present.dtype)
+    order = featurizer.strongest_first()
+    index = keras.layers.IntegerLookup(vocabulary=featurizer.keys[order - 1], num_oov_indices=1, mask_token=None,
+                                       name="ngram_features")(ops.concatenate(keys, axis=1))
+    index = ops.sort(ops.cast(index, "int64"), axis=1)
+    previous = ops.concatenate([ops.zeros_like(index[:, :1]), index[:, :-1]], axis=1)
+    first = ops.logical_and(ops.greater(index, 0), ops.not_equal(index, previous))
+    kept = ops.logical_and(first, ops.less_equal(ops.cumsum(ops.cast(first, "int64"), axis=1), featurizer.width))
     logits = 1 if weights.ndim == 1 else weights.shape[1]
-    dense = keras.layers.Dense(logits, activation="sigmoid" if logits == 1 else "softmax", trainable=False,
-                               name="nb_weights")
-    out = dense(kept)
-    dense.set_weights([weights[order].reshape(len(order), logits), bias.reshape(logits)])
-    return out
+    table = np.zeros((len(order) + 2, logits), dtype=np.float32)  # row 0: nothing; last row: the bias b
+    table[1:-1] = weights[order].reshape(len(order), logits)
+    table[-1] = bias.reshape(logits)
+    bias_column = ops.zeros_like(index[:, :1]) + len(order) + 1
+    terms = _frozen_table(table, "ngram_weights")(ops.concatenate([ops.where(kept, index, 0), bias_column], axis=1))
+    logit = ops.sum(terms, axis=1)
+    return keras.layers.Activation("sigmoid" if logits == 1 else "softmax", name="score")(logit)
 
 
 def build(loaded: bundles.Bundle):
@@ -239,10 +246,27 @@ def build(loaded: bundles.Bundle):
 
 
 def export(run_dir: Path | str, out: Path | str) -> Path:
-    """Write the raw-text model of the run folder to `out` (a `.keras` file), through a temporary name."""
-    out = Path(out)
+    """Write the raw-text model of the run folder to `out` (a `.keras` file), through a temporary name; a
+    ModelFileError for a folder with no usable model, a ConfigError for an unusable destination."""
+    out = Path(out).expanduser()
+    if out.suffix != ".keras":
+        raise ConfigError(f"The file name {quoted(out.name)} must end in .keras: Keras saves models only so.")
+    if not out.parent.is_dir():
+        raise ConfigError(f"The folder {out.parent} does not exist: create it first, or choose another --out.")
     model = build(bundles.load(run_dir))
     tmp = out.with_name(f".{out.stem}.partial.keras")
-    model.save(tmp)
-    tmp.replace(out)
+    try:
+        model.save(tmp)
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"Could not write {out}: {exc.strerror or exc}.") from None
     return out
+
+
+def exported_bytes(run_dir: Path | str) -> bytes:
+    """The raw-text model file's contents, made in a private temporary folder (for a download)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sentiment-lab-export-") as folder:
+        return export(run_dir, Path(folder) / "model.keras").read_bytes()
