@@ -121,6 +121,10 @@ class Scorer:
     def encode(self, text: str) -> list[int]:
         return self.bundle.vocabulary.encode(text, self.hp.num_words)
 
+    def score_ids(self, seqs: list[list[int]]) -> np.ndarray:
+        """Scores of id sequences (each starting with the start id), as `outputs` gives them for texts."""
+        return self._score_ids(seqs)
+
     def _score_ids(self, seqs: list[list[int]]) -> np.ndarray:
         """(n,) P(label 1) from a binary model, (n, k) class probabilities from a model of 3+ classes."""
         with self._lock:
