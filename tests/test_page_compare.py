@@ -13,11 +13,10 @@ os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from conftest import TINY  # noqa: E402
-from pagetest import copy_home, ok, open_page  # noqa: E402
+from pagetest import copy_home, ok, open_page, trained_home  # noqa: E402
 from test_cli import core_cli, json_lines  # noqa: E402
 
-from core import compare, hparams  # noqa: E402
-from core.runner import Runner  # noqa: E402
+from core import compare  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 PRESETS = ("dlwp", "fast", "mslearn")
@@ -25,13 +24,8 @@ REVIEW = "This movie was not bad at all, and the ending was wonderful."
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("compare-template")
-    for preset in PRESETS + ("dlwp",):  # two dlwp runs: only the better is picked by default
-        snap = Runner(RunStore(home)).submit(hparams.make(preset, **TINY[preset]), owner="tests",
-                                             probes=()).wait(timeout=900)
-        assert snap.status == "finished", snap.error
-    return home
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:  # two dlwp runs: only the better is picked by default
+    return trained_home(tmp_path_factory.mktemp("compare-template"), PRESETS + ("dlwp",), TINY)
 
 
 @pytest.fixture()

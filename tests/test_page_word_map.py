@@ -14,22 +14,16 @@ os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from conftest import TINY  # noqa: E402
-from pagetest import copy_home, ok, open_page  # noqa: E402
+from pagetest import copy_home, ok, open_page, trained_home  # noqa: E402
 
-from core import hparams, word_map  # noqa: E402
+from core import word_map  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
-from core.runner import Runner  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("word-map-template")
-    for preset in TINY:
-        snap = Runner(RunStore(home)).submit(hparams.make(preset, **TINY[preset]), owner="tests",
-                                             probes=()).wait(timeout=900)
-        assert snap.status == "finished", snap.error
-    return home
+    return trained_home(tmp_path_factory.mktemp("word-map-template"), TINY, TINY)
 
 
 @pytest.fixture()
