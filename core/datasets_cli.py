@@ -5,6 +5,7 @@ import argparse
 
 from core import datasets, text_import, text_source
 from core.errors import DatasetError
+from core.people import CLI  # the command line acts as the teacher: its imports are the teacher's
 
 
 def _options(args: argparse.Namespace) -> text_source.ReadOptions:
@@ -14,7 +15,7 @@ def _options(args: argparse.Namespace) -> text_source.ReadOptions:
 def _add(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
-    imported = datasets.add(args.path, args.name, _options(args), args.test_size)
+    imported = datasets.add(args.path, args.name, _options(args), args.test_size, actor=CLI, replace=args.replace)
     _emit({**imported.info.to_dict(), "report": imported.report})
     return 0
 
@@ -31,7 +32,7 @@ def _list(args: argparse.Namespace) -> int:
 
     for name in datasets.names():
         try:
-            _emit(datasets.info(name).to_dict())
+            _emit({**datasets.info(name).to_dict(), "owner": datasets.ownership(name).label})
         except DatasetError as exc:  # one damaged data set must not hide the others
             _emit({"name": name, "error": str(exc)})
     return 0
@@ -48,7 +49,7 @@ def _show(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
-    datasets.remove(args.name)
+    datasets.remove(args.name, actor=CLI)
     _emit({"removed": args.name})
     return 0
 
@@ -72,6 +73,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--name", help="letters, digits, - and _ (default: from the file name)")
     add.add_argument("--test-size", type=float, default=datasets.TEST_SIZE,
                      help="share held out for testing when the source has no test split (default 0.2)")
+    add.add_argument("--replace", action="store_true", help="replace the data set of that name if there is one")
     add.set_defaults(func=_add)
     preview = commands.add_parser("preview", help="what `add` would read: first rows, columns, class counts")
     _reading_options(preview)

@@ -152,6 +152,22 @@ def kind_of_bytes(head: bytes) -> str | None:
     return None
 
 
+FILE_NAME_BYTES = 120  # well under every file system's 255, with room for the lab's own suffixes
+
+
+def file_name(name: object) -> str:
+    """An uploaded file's name as the lab stores and shows it: its last part only, no control characters (NUL
+    included), at most 120 bytes with its extensions (.csv, .tar.gz) kept, and never empty or a folder's name."""
+    name = "".join(c for c in str(name).replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable()).strip()
+    ext = ""
+    for part in reversed(name.split(".")[1:][-2:]):
+        if not (0 < len(part) <= 4 and part.isascii() and part.isalnum()):
+            break
+        ext = f".{part}{ext}"
+    stem = name[:len(name) - len(ext)].encode()[:FILE_NAME_BYTES - len(ext)].decode("utf-8", "ignore").strip()
+    return stem + ext if stem.strip(".") else "upload" + ext
+
+
 def newlines(text: str) -> str:
     """Windows and old Mac line ends as `\\n`, so no `\\r` is left inside a word."""
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text

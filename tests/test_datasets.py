@@ -6,6 +6,7 @@ Every source is a real file: the UCI sentences, the airline tweets, the Stanford
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -16,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import data, datasets, features, hparams, text_import
+from core import data, datasets, features, hparams, permissions, text_import
 from core.data import INDEX_FROM, OOV, START
 from core.errors import DatasetError
+from core.people import Actor, PermissionDenied
 from kaggle_csv import ARCHIVE, write_kaggle_csv
 from test_cli import assert_one_line_error, core_cli, json_lines
 
@@ -219,8 +221,8 @@ def test_same_content_same_fingerprint_and_damage_is_caught(home, data_dir):
     (home / "datasets" / "one" / datasets.META).write_text("{not json")
     with pytest.raises(DatasetError, match="'one' is damaged .*meta.json is unreadable"):
         datasets.info("one")
-    datasets.remove("one")  # the remedy the message gives works on a damaged data set
-    datasets.remove("two")
+    datasets.remove("one", actor=None)  # the remedy the message gives works on a damaged data set
+    datasets.remove("two", actor=None)
     assert datasets.names() == ["imdb"]
 
 
@@ -277,3 +279,62 @@ def test_a_failed_import_of_an_existing_name_changes_nothing(env, home, data_dir
     assert proc.returncode == 2
     assert folder_digest(home / "datasets" / "taken") == before
     assert sorted(p.name for p in (home / "datasets").iterdir()) == ["taken"]
+
+
+# --- owners: the importer or the teacher removes or replaces a data set -------------------------------------------------
+ADA = Actor("ada-browser-token-0001", "Ada")
+BO = Actor("bo-browser-token-00002", "Bo")
+TEACHER = Actor("teacher-browser-00003", "Ms T", is_teacher=True)
+
+
+def test_a_students_data_set_is_removed_only_by_them_or_the_teacher(home, data_dir):
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "adas", actor=ADA)
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "spare", actor=ADA)
+    assert datasets.ownership("adas") == datasets.Ownership(ADA.token, "Ada")
+    with pytest.raises(PermissionDenied, match="'adas' belongs to Ada: only whoever imported it or the teacher can "
+                                               "remove it"):
+        datasets.remove("adas", actor=BO)
+    with pytest.raises(PermissionDenied, match="belongs to Ada: .* can replace it"):
+        datasets.add(data_dir / "text" / "imdb_labelled.txt", "adas", actor=BO, replace=True)
+    assert datasets.info("adas").source.startswith("amazon_cells_labelled.txt")
+    datasets.remove("adas", actor=ADA)
+    datasets.remove("spare", actor=TEACHER)
+    assert datasets.names() == ["imdb"]
+
+
+def test_cli_imports_and_data_sets_without_an_owner_are_the_teachers(env, home, data_dir):
+    add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "class-set")
+    assert datasets.ownership("class-set").label == "the teacher"
+    meta = home / "datasets" / "class-set" / datasets.META
+    old = json.loads(meta.read_text())
+    del old["owner"], old["owner_name"]  # imported before data sets had owners
+    meta.write_text(json.dumps(old))
+    assert datasets.ownership("class-set") == datasets.Ownership()
+    with pytest.raises(PermissionDenied, match="belongs to the teacher"):
+        datasets.remove("class-set", actor=ADA)
+    listed = json_lines(core_cli("datasets", "list", env=env).stdout)
+    assert listed[1]["owner"] == "the teacher"
+    replaced = add(env, data_dir / "text" / "imdb_labelled.txt", "--name", "class-set", "--replace")
+    assert replaced["source"].startswith("imdb_labelled.txt")
+    assert_one_line_error(core_cli("datasets", "add", str(data_dir / "text" / "imdb_labelled.txt"), "--name",
+                                   "class-set", env=env), "already exists", "replace it")
+
+
+def test_the_class_settings_decide_whether_students_import_and_how_much(home, data_dir, monkeypatch):
+    sentences = data_dir / "text" / "amazon_cells_labelled.txt"
+    permissions.save_class_settings(TEACHER, student_imports=False)
+    with pytest.raises(PermissionDenied, match="turned off importing data sets for students"):
+        datasets.add(sentences, "nope", actor=ADA)
+    datasets.add(sentences, "teachers", actor=TEACHER)  # the teacher always may
+    permissions.save_class_settings(TEACHER, student_imports=True)
+    first = datasets.add(sentences, "first", actor=ADA)
+    used = datasets.owned_bytes(ADA.token)
+    assert used > 0 and datasets.owned_bytes(BO.token) == 0
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB", str(1.5 * used / 2**20))
+    with pytest.raises(PermissionDenied, match=r"over the .* MB each student may import "
+                                               r"\(SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB"):
+        datasets.add(sentences, "second", actor=ADA)
+    assert datasets.names() == ["imdb", "first", "teachers"], "nothing of the refused import is left"
+    again = datasets.add(sentences, "first", actor=ADA, replace=True)  # her own, replaced: the same space
+    assert again.info.fingerprint == first.info.fingerprint
+    datasets.add(sentences, "bos", actor=BO)  # each student has their own space

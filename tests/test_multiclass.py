@@ -193,7 +193,7 @@ def test_a_run_still_scores_after_its_data_set_is_removed(lab_home, data_dir, tr
     snap = train_run("dlwp", dataset="amazon-gone", epochs=1)
     assert [r.id for r in run_store.runs_of_dataset("amazon-gone")] == [snap.id]
     before = Scorer(snap.model_dir).probabilities("battery died after a day")
-    datasets.remove("amazon-gone")
+    datasets.remove("amazon-gone", actor=None)
     assert "amazon-gone" not in datasets.names()
     scorer = Scorer(snap.model_dir)  # a fresh load: vocabulary and labels come from the run folder
     assert scorer.probabilities("battery died after a day") == pytest.approx(before)

@@ -13,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
 from core import datasets
+from core.people import TEACHER_KEY_ENV, guest_name
 from pagetest import ok, open_page
+from test_page_classroom import KEY, as_teacher
 
 TEXT = DATA_DIR / "text"
 AMAZON = TEXT / "amazon_cells_labelled.txt"
@@ -38,6 +40,9 @@ def errors(at: AppTest) -> list[str]:
 
 def name_box(at: AppTest):
     return next(t for t in at.text_input if t.key.startswith("ds_name_"))
+
+
+ADA, BO = "ada-browser-token-0001", "bo-browser-token-00002"  # two students' browsers (owner tokens)
 
 
 def listed(at: AppTest) -> list[str]:
@@ -138,12 +143,12 @@ def test_over_the_size_limit_and_an_existing_name(home: Path, monkeypatch: pytes
 def test_removal_asks_first_and_counts_the_runs_that_used_it(home: Path) -> None:
     from core.store import RunStore
 
-    datasets.add(AMAZON, "phones")
-    datasets.add(AMAZON, "spare")
+    datasets.add(AMAZON, "phones", actor=ADA)
+    datasets.add(AMAZON, "spare", actor=ADA)
     store = RunStore(home)
     for _ in range(2):
         store.create("dlwp", {"preset": "dlwp", "dataset": "phones"})
-    at = open_page("pages/datasets.py")
+    at = open_page("pages/datasets.py", session={"owner": ADA})
     assert listed(at) == ["imdb", "phones", "spare"]
     ok(at.selectbox(key="ds_remove_pick").set_value("phones").run())
     ok(at.button(key="ds_remove").click().run())
@@ -202,3 +207,60 @@ def test_the_report_says_what_was_dropped_and_that_latin1_was_used(home: Path) -
     assert "1 row without text left out." in captions
     assert "1 row without a label left out." in captions
     assert any("not valid UTF-8" in c and "Latin-1" in c for c in captions), captions
+
+
+# --- owners ----------------------------------------------------------------------------------------------------
+def test_students_remove_only_their_own_data_sets_and_the_teacher_any(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv(TEACHER_KEY_ENV, KEY)
+    datasets.add(AMAZON, "class-set")  # from the command line: the teacher's
+    ada = upload(open_page("pages/datasets.py", session={"owner": ADA}), AMAZON.name, AMAZON.read_bytes())
+    name_box(ada).set_value("adas")
+    ok(ada.button(key="ds_import").click().run())
+    assert "Imported **adas**" in ada.success[0].value
+    owners = ada.dataframe[-1].value
+    assert dict(zip(owners["name"], owners["imported by"])) == {"imdb": "built in", "class-set": "the teacher",
+                                                                "adas": guest_name(ADA)}
+    assert ada.selectbox(key="ds_remove_pick").options == ["adas"], "only her own is offered for removal"
+
+    bo = open_page("pages/datasets.py", session={"owner": BO})
+    assert all(s.key != "ds_remove_pick" for s in bo.selectbox)
+    assert "Only whoever imported a data set, or the teacher, can remove it." in [c.value for c in bo.caption]
+    bo = upload(bo, AMAZON.name, AMAZON.read_bytes())  # the same name as Ada's: replacing it is refused
+    name_box(bo).set_value("adas")
+    ok(bo.run())
+    ok(bo.checkbox(key="ds_replace").check().run())
+    ok(bo.button(key="ds_import").click().run())
+    assert any(f"belongs to {guest_name(ADA)}" in e and "only whoever imported it or the teacher can replace it" in e
+               for e in errors(bo)), errors(bo)
+
+    teacher = as_teacher(open_page("pages/datasets.py"))
+    ok(teacher.switch_page("pages/datasets.py").run())
+    assert teacher.selectbox(key="ds_remove_pick").options == ["adas", "class-set"]
+    ok(teacher.selectbox(key="ds_remove_pick").set_value("adas").run())
+    ok(teacher.button(key="ds_remove").click().run())
+    ok(teacher.button(key="ds_remove_yes").click().run())
+    assert datasets.names() == ["imdb", "class-set"]
+
+
+def test_the_teacher_turns_student_imports_off(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv(TEACHER_KEY_ENV, KEY)
+    teacher = as_teacher(open_page("pages/datasets.py"))
+    ok(teacher.toggle(key="teacher_student_imports").set_value(False).run())
+    ada = open_page("pages/datasets.py", session={"owner": ADA})
+    assert "turned off importing data sets for students" in ada.info[0].value
+    assert not ada.get("file_uploader")
+    ok(teacher.switch_page("pages/datasets.py").run())
+    assert teacher.get("file_uploader"), "the teacher still imports"
+
+
+@pytest.mark.parametrize("file_name", ["é" * 134 + ".tsv", "r" * 300 + ".tsv", "sent\x00ences.tsv"])
+def test_an_uploaded_file_with_an_odd_name_is_read_and_imported(home: Path, file_name: str) -> None:
+    at = upload(open_page("pages/datasets.py"), file_name, AMAZON.read_bytes())
+    assert not errors(at)
+    assert any("**1,000 labelled rows** read as TSV" in m.value for m in at.markdown)
+    ok(at.button(key="ds_import").click().run())
+    assert not errors(at)
+    (name,) = datasets.names()[1:]
+    assert datasets.info(name).source.endswith(".tsv (TSV)")
+    assert datasets.report(name)["file"].isprintable() and len(datasets.report(name)["file"].encode()) <= 120
+    ok(at.run())  # the session goes on
