@@ -154,7 +154,8 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
                               "training": [counts["train"].get(label, 0) for label in info.labels],
                               "test": [counts["test"].get(label, 0) for label in info.labels]})
         st.dataframe(table, hide_index=True)
-    lines = []
+    encoding = report.get("layout", {}).get("encoding")
+    lines = [f"Read as {ui.escape(encoding)}."] if isinstance(encoding, str) else []
     if report.get("dropped_empty_text"):
         lines.append(f"{_rows(report['dropped_empty_text'])} without text left out.")
     if report.get("dropped_empty_label"):

@@ -264,3 +264,14 @@ def test_an_uploaded_file_with_an_odd_name_is_read_and_imported(home: Path, file
     assert datasets.info(name).source.endswith(".tsv (TSV)")
     assert datasets.report(name)["file"].isprintable() and len(datasets.report(name)["file"].encode()) <= 120
     ok(at.run())  # the session goes on
+
+
+def test_an_excel_unicode_text_file_is_imported_and_its_encoding_shown(home: Path) -> None:
+    rows = [("review", "sentiment"), *_sentences()[:80]]
+    content = "".join(f"{t}\t{l}\r\n" for t, l in rows).encode("utf-16")  # Excel's "Unicode Text (*.txt)"
+    at = upload(open_page("pages/datasets.py"), "grades.txt", content)
+    assert not errors(at)
+    assert any("**80 labelled rows** read as TSV, UTF-16 LE with BOM" in m.value for m in at.markdown)
+    ok(at.button(key="ds_import").click().run())
+    assert "Read as UTF-16 LE with BOM." in [c.value for c in at.caption]
+    assert datasets.info("grades").labels == ("0", "1")
