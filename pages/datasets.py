@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core import config, datasets, permissions, text_import, text_source
-from core.errors import LabError
+from core.errors import DatasetError, LabError
 from core.people import Actor
 from core.text_source import DELIMITERS, Preview, ReadOptions
 from pages import dataset_picker, ui
@@ -37,10 +37,14 @@ def _upload_limit_mb() -> int:
 def _saved(upload) -> Iterator[Path]:
     """The upload as a file of the lab's own, removed (with its folder) afterwards whatever happens."""
     folder = config.lab_home() / UPLOADS / uuid.uuid4().hex
-    folder.mkdir(parents=True)
     try:
         path = folder / text_source.file_name(upload.name)
-        path.write_bytes(upload.getbuffer())
+        try:
+            folder.mkdir(parents=True)
+            path.write_bytes(upload.getbuffer())
+        except OSError as exc:
+            raise DatasetError(f"The upload cannot be read: the lab's folder is not writable ({exc.strerror or exc}). "
+                               f"Point {config.HOME_ENV} at a writable folder, or free some space.") from None
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -97,6 +97,9 @@ def test_lab_home_on_a_read_only_file_system(cli_env):
             pytest.skip("/sys is writable here")
     proc = probe_cli("runs", env=cli_env, SENTIMENT_LAB_HOME=str(readonly))
     refused_before_tensorflow(proc, "SENTIMENT_LAB_HOME", "writable")
+    sentences = Path(cli_env["IMDB_DATA_DIR"]) / "text" / "amazon_cells_labelled.txt"
+    proc = core_cli("datasets", "add", str(sentences), env=cli_env, SENTIMENT_LAB_HOME=str(readonly))
+    assert_one_line_error(proc, "could not be stored", "not writable", "SENTIMENT_LAB_HOME")
 
 
 # --- --out ----------------------------------------------------------------------------------------------------------
