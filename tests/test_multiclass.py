@@ -158,7 +158,7 @@ def test_runs_rebuild_restores_the_data_set_of_a_run(tweets_run, tweets_dataset,
     from core import store
 
     shutil.copytree(tweets_run("dlwp").model_dir, tmp_path / "runs" / "1")
-    rebuilt, added, _ = store.rebuild(tmp_path)
+    rebuilt, added, _, _ = store.rebuild(tmp_path)
     assert added == [1]
     record = rebuilt.get(1)
     assert (record.dataset, record.dataset_fingerprint) == ("tweets", tweets_dataset.fingerprint)

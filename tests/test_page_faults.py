@@ -90,3 +90,43 @@ def test_importing_into_a_read_only_lab_home_says_why(read_only_home):
 
     at = upload(open_page("pages/datasets.py"), AMAZON.name, AMAZON.read_bytes())
     assert any("The upload cannot be read: the lab's folder is not writable" in e for e in errors(at)), errors(at)
+
+
+# --- tampered records -----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tampered_template(tmp_path_factory) -> tuple[Path, int]:
+    """A lab home with one real finished run and a copy of its record whose values were tampered with (a test
+    accuracy of 'abc', text for times and losses, unreadable JSON), as an older `runs rebuild` could record it."""
+    import sqlite3
+
+    from core import hparams
+    from core.runner import Runner
+    from core.store import RunStore
+
+    home = tmp_path_factory.mktemp("tampered")
+    store = RunStore(home)
+    snap = Runner(store).submit(hparams.make("dlwp", limit=600, val_size=200, epochs=1), owner="tests",
+                                probes=()).wait(timeout=600)
+    assert snap.status == "finished", snap.error
+    with sqlite3.connect(store.path) as db:
+        db.execute("INSERT INTO runs (preset, config, status, owner, created_at, started_at, finished_at,"
+                   " train_seconds, test_accuracy, test_loss, model_dir, dataset) SELECT preset, '{not json', status,"
+                   " owner, 'yesterday', 'x', finished_at, 'slow', 'abc', 'lots', model_dir, dataset FROM runs")
+        bad = db.execute("SELECT MAX(id) FROM runs").fetchone()[0]
+        db.execute("INSERT INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, probes)"
+                   " VALUES (?, 1, 'high', 'abc', NULL, 'x', 'y', '[not json')", (bad,))
+    return home, snap.id
+
+
+@pytest.mark.parametrize("page", ("pages/runs.py", "pages/board.py", "pages/predict.py", "pages/train.py",
+                                  "pages/home.py"))
+def test_a_record_with_a_test_accuracy_of_abc_breaks_no_page(page, tampered_template, tmp_path, monkeypatch):
+    from pagetest import copy_home
+
+    template, good = tampered_template
+    copy_home(template, tmp_path, monkeypatch)
+    at = open_page(page, session={"owner": "tests"})  # fails on any exception the page lets through
+    if page == "pages/predict.py":
+        assert not at.error, [e.value for e in at.error]
+        at.text_area[0].input("A wonderful film with a brilliant cast.").run()
+        assert not at.exception, at.exception
