@@ -421,6 +421,8 @@ def _put_in_place(temp: Path, target: Path, replace: bool) -> None:
     except OSError:
         if old is not None and old.exists() and not target.exists():
             old.rename(target)
+        elif old is not None:  # another import took the name meanwhile: the old one goes as asked
+            shutil.rmtree(old, ignore_errors=True)
         raise DatasetError(f"A data set named {target.name!r} already exists; choose another name.") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

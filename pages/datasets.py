@@ -149,6 +149,22 @@ def _import(upload, name: str, options: ReadOptions, test_size: float, replace: 
     st.session_state[REPORT] = (imported.info, imported.report)
 
 
+def _replace_choice(name: str, me: Actor) -> bool:
+    """When the name is taken (perhaps by another browser's import a moment ago): a "replace" box for whoever may
+    replace that data set, a note naming its owner for anyone else."""
+    if name not in dataset_picker.available():
+        return False
+    owner = ui.attempt(lambda: datasets.ownership(name))
+    if owner is None:
+        return False
+    if not permissions.can_change(me, owner):
+        st.caption(f"A data set named {ui.escape(name)} was imported by {ui.escape(owner.label)}: choose another "
+                   "name.")
+        return False
+    return st.checkbox(f"Replace the data set {ui.escape(name)} (runs trained on it keep scoring)", key="ds_replace",
+                       help="Only whoever imported it, or the teacher, can replace it.")
+
+
 def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
     st.success(f"Imported **{ui.escape(info.name)}**: {info.num_classes} classes, {info.train_size:,} training and "
                f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
@@ -284,10 +300,7 @@ if upload is not None:
                                     key="ds_test_size", disabled=found.has_test_split,
                                     help="The share of each class held out for testing (a test/ folder is kept "
                                          "as it is instead).")
-        replace = False
-        if name.strip() in dataset_picker.available():
-            replace = st.checkbox(f"Replace the data set {ui.escape(name.strip())} (runs trained on it keep scoring)",
-                                  key="ds_replace", help="Only whoever imported it, or the teacher, can replace it.")
+        replace = _replace_choice(name.strip(), me)
         if st.button("Import", type="primary", key="ds_import"):
             _import(upload, name.strip(), _options(), test_size, replace)
             if REPORT in st.session_state:

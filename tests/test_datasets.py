@@ -338,3 +338,30 @@ def test_the_class_settings_decide_whether_students_import_and_how_much(home, da
     again = datasets.add(sentences, "first", actor=ADA, replace=True)  # her own, replaced: the same space
     assert again.info.fingerprint == first.info.fingerprint
     datasets.add(sentences, "bos", actor=BO)  # each student has their own space
+
+
+def test_two_imports_of_one_name_at_once_leave_one_whole_data_set(home, data_dir):
+    """Two browsers press Import together: one data set is stored, the other import is told the name is taken."""
+    import threading
+
+    sources = [data_dir / "text" / "amazon_cells_labelled.txt", data_dir / "text" / "imdb_labelled.txt"]
+    outcomes: list[object] = []
+    start = threading.Barrier(2)
+
+    def press(path: Path, who: Actor) -> None:
+        start.wait()
+        try:
+            outcomes.append(datasets.add(path, "shared", actor=who))
+        except DatasetError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=press, args=pair) for pair in zip(sources, (ADA, BO))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    (won,) = [o for o in outcomes if isinstance(o, datasets.Imported)]
+    (lost,) = [o for o in outcomes if isinstance(o, str)]
+    assert lost.startswith("A data set named 'shared' already exists; choose another name")
+    assert datasets.load("shared").info == won.info, "the stored data set is the winner's, whole"
+    assert sorted(p.name for p in (home / "datasets").iterdir()) == ["shared"], "no temporary folder is left"

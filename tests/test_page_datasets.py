@@ -275,3 +275,40 @@ def test_an_excel_unicode_text_file_is_imported_and_its_encoding_shown(home: Pat
     ok(at.button(key="ds_import").click().run())
     assert "Read as UTF-16 LE with BOM." in [c.value for c in at.caption]
     assert datasets.info("grades").labels == ("0", "1")
+
+
+def test_two_browsers_import_the_same_file_at_the_same_time(home: Path) -> None:
+    ada = upload(open_page("pages/datasets.py", session={"owner": ADA}), AMAZON.name, AMAZON.read_bytes())
+    bo = upload(open_page("pages/datasets.py", session={"owner": BO}), AMAZON.name, AMAZON.read_bytes())
+    ok(ada.button(key="ds_import").click().run())
+    assert "Imported **amazon_cells_labelled**" in ada.success[0].value
+    ok(bo.button(key="ds_import").click().run())  # Bo's page still offered the name when he pressed Import
+    assert any("'amazon_cells_labelled' already exists" in e for e in errors(bo)), errors(bo)
+    assert f"A data set named amazon_cells_labelled was imported by {guest_name(ADA)}: choose another name." in [
+        c.value for c in bo.caption]
+    assert all(c.key != "ds_replace" for c in bo.checkbox), "he may not replace Ada's"
+    name_box(bo).set_value("bos-phones")
+    ok(bo.button(key="ds_import").click().run())
+    assert "Imported **bos-phones**" in bo.success[0].value
+    assert listed(bo) == ["imdb", "amazon_cells_labelled", "bos-phones"]
+    assert datasets.ownership("bos-phones").owner == BO and datasets.ownership("amazon_cells_labelled").owner == ADA
+
+
+def test_labels_that_are_numbers_on_explore_and_train(home: Path, tmp_path: Path) -> None:
+    """Sentiment coded -1, 0, 1, as many teachers' spreadsheets have it: three classes everywhere, in number order,
+    and the Train page's model ends in one softmax unit per class (it drew IMDB's single sigmoid unit)."""
+    import csv
+
+    with TWEETS.open(encoding="utf-8", newline="") as f:
+        rows = [(r["text"], {"negative": "-1", "neutral": "0", "positive": "1"}[r["airline_sentiment"]])
+                for _, r in zip(range(300), csv.DictReader(f))]
+    coded = tmp_path / "coded.csv"
+    with coded.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([("text", "sentiment"), *rows])
+    datasets.add(coded, "coded")
+    explore = open_page("pages/explore.py", dataset="coded")
+    assert any("3 classes: \\-1, 0, 1." in c.value for c in explore.caption)
+    train = open_page("pages/train.py", dataset="coded", preset="dlwp")
+    layers = train.dataframe[0].value
+    assert layers["output shape"].iloc[-1] == "(None, 3)" and layers["parameters"].iloc[-1] == 16 * 3 + 3
+    assert any(f"{layers['parameters'].sum():,} parameters in all." == c.value for c in train.caption)
