@@ -96,6 +96,10 @@ def main() -> int:
                 screenshot(page, name, args.out)
             fast = train(page, server, "fast")
             dlwp = train(page, server, "dlwp")
+            open_page(page, server, "/train")  # afresh: the run's results, its settings folded away, from the top
+            page.get_by_text(f"Run #{dlwp} · dlwp · finished").first.wait_for(timeout=60_000)
+            page.get_by_text("Where it goes wrong").first.wait_for(timeout=60_000)
+            settle(page)
             screenshot(page, "train", args.out)
             scores = {fast: score(page, server, fast), dlwp: score(page, server, dlwp)}
             best = max(scores, key=scores.get)
