@@ -19,7 +19,7 @@ import uuid
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -436,13 +436,19 @@ def _forget(folder: Path) -> None:
         pass  # a damaged data set was never loaded; removing it is the remedy its message gives
 
 
-def remove(name: str, *, actor: Actor | str | None) -> None:
-    """Delete an imported data set (its importer or the teacher only; PermissionDenied names the owner otherwise):
-    renamed out of sight first, so it is never seen half-deleted."""
+def remove(name: str, *, actor: Actor | str | None, active_runs: Sequence[int] = ()) -> None:
+    """Delete an imported data set (its importer or the teacher only; PermissionDenied names the owner otherwise),
+    unless runs are queued or training on it (`active_runs`, from the run store): they would fail for want of it.
+    Renamed out of sight first, so it is never seen half-deleted."""
     if name == DEFAULT:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
     folder = _folder(name)
     permissions.check_dataset_change(as_actor(actor), ownership(name), name, "remove")
+    if active_runs:
+        runs = ", ".join(f"#{run_id}" for run_id in sorted(active_runs))
+        raise DatasetError(f"The data set {name!r} cannot be removed now: run{'s' if len(active_runs) > 1 else ''} "
+                           f"{runs} {'are' if len(active_runs) > 1 else 'is'} queued or training on it. Remove it "
+                           "once they have ended (or cancel them).")
     _forget(folder)
     trash = _temp(folder.parent, name)
     try:

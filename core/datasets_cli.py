@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from core import datasets, text_import, text_source
-from core.errors import DatasetError
+from core.errors import DatasetError, LabError
 from core.people import CLI  # the command line acts as the teacher: its imports are the teacher's
 
 
@@ -46,10 +46,21 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _active_runs(name: str) -> list[int]:
+    """The runs queued or training on data set `name`, from the run database (none when it cannot be read: the
+    data set may still be removed, and the database's own message comes with its next use)."""
+    from core.store import ACTIVE, RunStore
+
+    try:
+        return [r.id for r in RunStore().list(statuses=ACTIVE, dataset=name)]
+    except LabError:
+        return []
+
+
 def _remove(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
-    datasets.remove(args.name, actor=CLI)
+    datasets.remove(args.name, actor=CLI, active_runs=_active_runs(args.name))
     _emit({"removed": args.name})
     return 0
 

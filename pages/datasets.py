@@ -18,6 +18,7 @@ import streamlit as st
 from core import config, datasets, permissions, text_import, text_source
 from core.errors import DatasetError, LabError
 from core.people import Actor
+from core.store import ACTIVE
 from core.text_source import DELIMITERS, Preview, ReadOptions
 from pages import dataset_picker, ui
 
@@ -201,7 +202,8 @@ def _cancel_remove() -> None:
 def _remove(name: str) -> None:
     st.session_state.pop(CONFIRM, None)
     try:
-        datasets.remove(name, actor=ui.actor())
+        active = [r.id for r in ui.store().list(statuses=ACTIVE, dataset=name)]
+        datasets.remove(name, actor=ui.actor(), active_runs=active)
     except LabError as exc:
         st.session_state[FLASH] = ("error", str(exc))
         return

@@ -365,3 +365,15 @@ def test_two_imports_of_one_name_at_once_leave_one_whole_data_set(home, data_dir
     assert lost.startswith("A data set named 'shared' already exists; choose another name")
     assert datasets.load("shared").info == won.info, "the stored data set is the winner's, whole"
     assert sorted(p.name for p in (home / "datasets").iterdir()) == ["shared"], "no temporary folder is left"
+
+
+def test_the_cli_does_not_remove_a_data_set_a_queued_run_needs(env, home, data_dir):
+    from core.store import RunStore
+
+    add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "phones")
+    store = RunStore(home)
+    queued = store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}, owner=ADA.token)
+    assert_one_line_error(core_cli("datasets", "remove", "phones", env=env),
+                          f"run #{queued} is queued or training on it")
+    store.finish(queued, "stopped")
+    assert core_cli("datasets", "remove", "phones", env=env).returncode == 0

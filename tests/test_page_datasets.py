@@ -147,7 +147,7 @@ def test_removal_asks_first_and_counts_the_runs_that_used_it(home: Path) -> None
     datasets.add(AMAZON, "spare", actor=ADA)
     store = RunStore(home)
     for _ in range(2):
-        store.create("dlwp", {"preset": "dlwp", "dataset": "phones"})
+        store.finish(store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}), "finished", test_accuracy=0.7)
     at = open_page("pages/datasets.py", session={"owner": ADA})
     assert listed(at) == ["imdb", "phones", "spare"]
     ok(at.selectbox(key="ds_remove_pick").set_value("phones").run())
@@ -312,3 +312,21 @@ def test_labels_that_are_numbers_on_explore_and_train(home: Path, tmp_path: Path
     layers = train.dataframe[0].value
     assert layers["output shape"].iloc[-1] == "(None, 3)" and layers["parameters"].iloc[-1] == 16 * 3 + 3
     assert any(f"{layers['parameters'].sum():,} parameters in all." == c.value for c in train.caption)
+
+
+def test_a_data_set_with_a_queued_run_on_it_is_not_removed(home: Path) -> None:
+    """Before: the teacher removed it, and the student's run queued on it failed with "No data set named ..."."""
+    from core.store import RunStore
+
+    datasets.add(AMAZON, "phones", actor=ADA)
+    store = RunStore(home)
+    queued = store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}, owner=BO)
+    at = open_page("pages/datasets.py", session={"owner": ADA})
+    ok(at.button(key="ds_remove").click().run())
+    ok(at.button(key="ds_remove_yes").click().run())
+    assert f"run #{queued} is queued or training on it" in " ".join(errors(at)), errors(at)
+    assert datasets.names() == ["imdb", "phones"]
+    store.finish(queued, "finished", test_accuracy=0.7)
+    ok(at.button(key="ds_remove").click().run())
+    ok(at.button(key="ds_remove_yes").click().run())
+    assert datasets.names() == ["imdb"]
