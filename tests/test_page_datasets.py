@@ -330,3 +330,20 @@ def test_a_data_set_with_a_queued_run_on_it_is_not_removed(home: Path) -> None:
     ok(at.button(key="ds_remove").click().run())
     ok(at.button(key="ds_remove_yes").click().run())
     assert datasets.names() == ["imdb"]
+
+
+def test_a_verdict_on_labels_that_are_numbers_names_the_class(home: Path) -> None:
+    """The UCI sentences are labelled 0 and 1: Predict said "1" and "(0 = 0, 1 = 1)"; it says "class 1"."""
+    from core import hparams
+    from core.runner import Runner
+    from core.store import RunStore
+
+    datasets.add(AMAZON, "phones")
+    snap = Runner(RunStore(home)).submit(hparams.make("fast", dataset="phones"), owner="tests",
+                                         probes=()).wait(timeout=300)
+    assert snap.status == "finished", snap.error
+    at = open_page("pages/predict.py", session={"owner": "tests"}, dataset="phones", run=str(snap.id))
+    at.text_area[0].input("Great phone, works very well, excellent battery.")
+    ok(next(b for b in at.button if b.label == "Score review").click().run())
+    verdict = at.get("html")[0].proto.body
+    assert ">class 1</span>" in verdict and "(0 = class 0, 1 = class 1; " in verdict, verdict
