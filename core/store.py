@@ -697,8 +697,13 @@ def _checked_epoch(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
     item = {k: number(row[k]) for k in EPOCH_FIELDS}
     item["epoch"] = int(item["epoch"]) if item["epoch"] is not None else 0
     probes = _json_value(row["probes"]) if row["probes"] else None
-    item["probes"] = [number(p) for p in probes] if isinstance(probes, list) else None
+    item["probes"] = [_probe(p) for p in probes] if isinstance(probes, list) else None
     return item
+
+
+def _probe(value: Any) -> float | list[float | None] | None:
+    """One pinned review's score: P(label 1) of a binary model, or each class's probability of a 3+ class one."""
+    return [number(p) for p in value] if isinstance(value, list) else number(value)
 
 
 def _set_aside(path: Path) -> Path | None:
