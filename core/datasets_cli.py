@@ -32,7 +32,8 @@ def _list(args: argparse.Namespace) -> int:
 
     for name in datasets.names():
         try:
-            _emit({**datasets.info(name).to_dict(), "owner": datasets.ownership(name).label})
+            owner = "built in" if name == datasets.DEFAULT else datasets.ownership(name).label
+            _emit({**datasets.info(name).to_dict(), "owner": owner})
         except DatasetError as exc:  # one damaged data set must not hide the others
             _emit({"name": name, "error": str(exc)})
     return 0
