@@ -5,7 +5,8 @@ An imported data set lives in SENTIMENT_LAB_HOME/datasets/<name>/ as `meta.json`
 offsets and int8 labels per split: no object arrays, loaded without pickle). It is written into a hidden temporary
 folder and renamed into place, so a failed or interrupted import leaves nothing behind and other data sets are never
 touched. A data set belongs to whoever imported it (the command line's and older ones to the teacher): only they or
-the teacher may remove or replace it, checked here. Loading gives the lab's own `Corpus` and `Vocabulary`, so featurisers and Explore read it like IMDB.
+the teacher may remove or replace it, checked here. Loading gives the lab's own `Corpus` and `Vocabulary`, so
+featurisers and Explore read it like IMDB.
 """
 from __future__ import annotations
 

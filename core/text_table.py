@@ -44,7 +44,8 @@ def _encoding_of(path: Path, head: bytes) -> tuple[str, str, str | None]:
 
 
 def _fallback(path: Path, wide: WideText | None, where: str) -> tuple[str, str, str]:
-    """Latin-1 for a file that is not UTF-8; a file whose byte-order mark promises UTF-16/32 and breaks it is refused."""
+    """Latin-1 for a file that is not UTF-8; a file whose byte-order mark promises UTF-16/32 that it breaks is
+    refused."""
     if wide:
         raise DatasetError(f"{path.name} starts with a {wide.name.split(' with')[0]} byte-order mark but is not valid "
                            f"{wide.codec.upper()} ({where}): save it again as UTF-8 (CSV UTF-8 in Excel).")

@@ -296,7 +296,8 @@ if upload is not None:
     if not isinstance(found, str):
         _show_preview(found)
         name_col, size_col = st.columns(2)
-        name = name_col.text_input("Name", value=datasets.default_name(Path(text_source.file_name(upload.name))), key=f"ds_name_{upload.file_id}",
+        suggested = datasets.default_name(Path(text_source.file_name(upload.name)))
+        name = name_col.text_input("Name", value=suggested, key=f"ds_name_{upload.file_id}",
                                    help="Letters, digits, - and _; it names the data set on every page.")
         test_size = size_col.slider("Test size", 0.05, 0.5, datasets.TEST_SIZE, step=0.05, format="%.2f",
                                     key="ds_test_size", disabled=found.has_test_split,
