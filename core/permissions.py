@@ -31,6 +31,7 @@ class ClassSettings:
 
     share_runs: bool = True  # students see and score with each other's runs
     free_training: bool = True  # students may train outside an assignment link
+    guests_train: bool = True  # visitors who have not picked a name may train (their runs share one queue turn)
 
 
 def _settings_file(home: Path | None) -> Path:

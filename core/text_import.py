@@ -16,7 +16,7 @@ import numpy as np
 from core import config
 from core.errors import DatasetError
 from core.text_source import (PREVIEW_CHARS, PREVIEW_ROWS, SAMPLE_CHARS, Layout, LabelledText, Preview, ReadOptions,
-                              check_classes, check_size, kind_of_bytes, newlines)
+                              check_classes, check_size, check_texts, kind_of_bytes, newlines)
 from core.text_table import read_table
 
 SPLITS = ("train", "test")
@@ -67,7 +67,8 @@ def _archive_files(path: Path) -> Iterator[tuple[str, bytes]]:
 def _read_tree(name: str, files: Iterable[tuple[str, bytes]], kind: str) -> LabelledText:
     rows: list[tuple[str, str, str, str]] = []  # (member, split, label, text)
     fallbacks = skipped = empty = 0
-    for member, data in files:
+    for count, (member, data) in enumerate(files, start=1):
+        check_texts(count, name)
         split, label = _place(member)
         if label == UNLABELLED:
             skipped += 1

@@ -13,6 +13,9 @@ SETTINGS_LABELS = {
                    "Off: each student sees only their own runs on Runs and Predict (you still see all)."),
     "free_training": ("Students may train outside assignment links",
                       "Off: a student's training must come from one of your assignment links."),
+    "guests_train": ("Visitors without a name may train",
+                     "Off: a student must pick a name in the sidebar before training. On: every visitor without a "
+                     "name shares one turn in the queue and one queue limit."),
 }
 
 
