@@ -61,11 +61,11 @@ class Relay:
         backend_writer = None
         self._open[address] += 1
         try:
+            head = await asyncio.wait_for(client_reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT_S)
             if self._open[address] > MAX_CONNECTIONS_PER_CLIENT:
                 client_writer.write(_BUSY)
                 await client_writer.drain()
                 return
-            head = await asyncio.wait_for(client_reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT_S)
             wanted, pin = self.pick(head)
             index, backend_reader, backend_writer = await self._connect(wanted)
             backend_writer.write(head)
