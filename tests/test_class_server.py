@@ -22,7 +22,7 @@ from core.people import Actor, PermissionDenied
 from core.runner import QueueFull, Runner
 from core.text_import import preview
 from core.text_source import MAX_COLUMNS
-from e2e_server import StreamlitServer, free_port
+from e2e_server import StreamlitServer, alive, child_pids, free_port
 from pagetest import open_page
 from test_cli_faults import probe_cli, refused_before_tensorflow
 from test_runner import _wait_for
@@ -251,36 +251,22 @@ def test_a_file_of_too_many_rows_is_refused(tmp_path, monkeypatch):
 
 
 # --- serve: a dead web process, a killed serve --------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.e2e
 def test_serve_restarts_a_dead_web_process_and_its_children_die_with_it(data_dir, tmp_path):
     home = tmp_path / "lab"
     server = StreamlitServer(data_dir, home, tmp_path / "serve.log", web_processes=1).start(timeout=150)
     try:
-        children = _children(server.proc.pid)
+        children = child_pids(server.proc.pid)
         web = [c for c in children if b"streamlit" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(children) == 2 and len(web) == 1
         os.kill(web[0], signal.SIGKILL)
-        _wait_for(lambda: len([c for c in _children(server.proc.pid) if _alive(c)]) == 2
-                  and web[0] not in _children(server.proc.pid), 30, "a new web process")
+        _wait_for(lambda: len([c for c in child_pids(server.proc.pid) if alive(c)]) == 2
+                  and web[0] not in child_pids(server.proc.pid), 30, "a new web process")
         server.wait_healthy(120)
         assert server.proc.poll() is None and "starting it again" in server.log()
-        now = _children(server.proc.pid)
+        now = child_pids(server.proc.pid)
         os.kill(server.proc.pid, signal.SIGKILL)
-        _wait_for(lambda: not any(_alive(c) for c in now), 30, "the children of the killed serve to end")
+        _wait_for(lambda: not any(alive(c) for c in now), 30, "the children of the killed serve to end")
     finally:
         server.stop()
     again = StreamlitServer(data_dir, home, tmp_path / "again.log", web_processes=1).start(timeout=150)
