@@ -20,6 +20,8 @@ MAX_UPLOAD_MB_DEFAULT = 200
 MAX_QUEUED_PER_USER_ENV = "SENTIMENT_LAB_MAX_QUEUED_PER_USER"
 MAX_TRAINING_MINUTES_ENV = "SENTIMENT_LAB_MAX_TRAINING_MINUTES"
 MAX_TRAINING_MINUTES_DEFAULT = 120
+DB_WAIT_ENV = "SENTIMENT_LAB_DB_WAIT_SECONDS"
+DB_WAIT_DEFAULT = 120
 
 
 def data_dir() -> Path | None:
@@ -92,6 +94,13 @@ def max_training_minutes() -> int:
     default 120), so a link to a configuration of weeks is refused as one needing too much memory is."""
     return _whole_number(MAX_TRAINING_MINUTES_ENV, 1, 10080, MAX_TRAINING_MINUTES_DEFAULT,
                          "1 to 10080 (minutes one training may be estimated to take)")
+
+
+def db_wait_seconds() -> int:
+    """How long a write waits for a run database another program holds locked (SENTIMENT_LAB_DB_WAIT_SECONDS: 1 to
+    3600, default 120), retrying as the lock allows, before it gives up with a message."""
+    return _whole_number(DB_WAIT_ENV, 1, 3600, DB_WAIT_DEFAULT, "1 to 3600 (seconds a write waits for a busy run "
+                         "database)")
 
 
 def training_nice() -> int:
