@@ -37,6 +37,7 @@ class ClassSettings:
     share_runs: bool = True  # students see and score with each other's runs
     free_training: bool = True  # students may train outside an assignment link
     student_imports: bool = True  # students may import data sets (up to SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB each)
+    guests_train: bool = True  # visitors who have not picked a name may train (their runs share one queue turn)
 
 
 def _settings_file(home: Path | None) -> Path:

@@ -2,7 +2,8 @@
 
 Reading, detection, checks and storage are core.datasets and core.text_import; this page uploads, previews with
 overridable choices, imports, and lists. The upload is written to a temporary folder in the lab's home (keeping the
-file's own name, which the data set's source and default name come from) and deleted after each read.
+file's own name, which the data set's source and default name come from) and deleted after each read. A session
+holds one pending upload in the server's memory (a new one replaces it), released once imported.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from core.errors import DatasetError, LabError
 from core.people import Actor
 from core.store import ACTIVE
 from core.text_source import DELIMITERS, Preview, ReadOptions
-from pages import dataset_picker, ui
+from pages import dataset_picker, server_limits, ui
 
 UPLOADS = ".uploads"  # under SENTIMENT_LAB_HOME; every folder in it is one upload being read
 PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, for this session's upload
@@ -147,6 +148,7 @@ def _import(upload, name: str, options: ReadOptions, test_size: float, replace: 
     except LabError as exc:
         st.error(ui.escape(exc), icon="⚠️")
         return
+    server_limits.release(upload.file_id)  # imported: the server's memory need not hold it any longer
     st.session_state[REPORT] = (imported.info, imported.report)
 
 
