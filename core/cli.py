@@ -64,7 +64,7 @@ def _import_keras() -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import architectures, config, hparams, memory
+    from core import architectures, config, estimate, hparams, memory
     from core.store import RunStore
 
     # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
@@ -78,6 +78,7 @@ def _train(args: argparse.Namespace) -> int:
     for level, text in check(hp) if check else []:  # refuses (LabError) when the architecture cannot train
         print(f"{level}: {text}", file=sys.stderr)
     store = RunStore()
+    estimate.refuse_too_long(hp, store.list(with_history=True))
     out = Path(args.out).expanduser() if args.out else None
     if out is not None:
         store.check_folder(out)
@@ -178,8 +179,11 @@ def _runs(args: argparse.Namespace) -> int:
     from core.store import RunStore
 
     if args.action == "rebuild":
-        store, added, aside = run_store.rebuild()
+        store, added, aside, skipped = run_store.rebuild()
+        for folder, why in skipped:
+            print(f"skipped {folder}: {why}", file=sys.stderr)
         _emit({"database": str(store.path), "runs_added": added, "broken_file_moved_to": str(aside) if aside else None,
+               "folders_skipped": [{"folder": str(folder), "why": why} for folder, why in skipped],
                "runs": len(store.list())})
         return 0
     store = RunStore()

@@ -18,6 +18,10 @@ MAX_TRAINING_GB_HIGH = 4096.0
 MAX_UPLOAD_ENV = "SENTIMENT_LAB_MAX_UPLOAD_MB"
 MAX_UPLOAD_MB_DEFAULT = 200
 MAX_QUEUED_PER_USER_ENV = "SENTIMENT_LAB_MAX_QUEUED_PER_USER"
+MAX_STUDENT_DATASETS_ENV = "SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB"
+MAX_STUDENT_DATASETS_MB_DEFAULT = 200
+MAX_TRAINING_MINUTES_ENV = "SENTIMENT_LAB_MAX_TRAINING_MINUTES"
+MAX_TRAINING_MINUTES_DEFAULT = 120
 DB_WAIT_ENV = "SENTIMENT_LAB_DB_WAIT_SECONDS"
 DB_WAIT_DEFAULT = 120
 
@@ -87,6 +91,13 @@ def max_queued_per_user() -> int:
     return _whole_number(MAX_QUEUED_PER_USER_ENV, 1, 100, 1, "1 to 100 (queued runs per student)")
 
 
+def max_training_minutes() -> int:
+    """The longest estimated wait one training may have, in minutes (SENTIMENT_LAB_MAX_TRAINING_MINUTES: 1 to 10080,
+    default 120), so a link to a configuration of weeks is refused as one needing too much memory is."""
+    return _whole_number(MAX_TRAINING_MINUTES_ENV, 1, 10080, MAX_TRAINING_MINUTES_DEFAULT,
+                         "1 to 10080 (minutes one training may be estimated to take)")
+
+
 def db_wait_seconds() -> int:
     """How long a write waits for a run database another program holds locked (SENTIMENT_LAB_DB_WAIT_SECONDS: 1 to
     3600, default 120), retrying as the lock allows, before it gives up with a message."""
@@ -129,3 +140,10 @@ def max_upload_bytes() -> int:
     (SENTIMENT_LAB_MAX_UPLOAD_MB, default 200)."""
     value = _number(MAX_UPLOAD_ENV, 1e-6, 1e9, "a positive number of megabytes")
     return int((MAX_UPLOAD_MB_DEFAULT if value is None else value) * 2**20)
+
+
+def max_student_dataset_bytes() -> int:
+    """How much stored data-set space the imports of one student may take together
+    (SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB, default 200); the teacher has no limit."""
+    value = _number(MAX_STUDENT_DATASETS_ENV, 0, 1e9, "a number of megabytes, 0 or more")
+    return int((MAX_STUDENT_DATASETS_MB_DEFAULT if value is None else value) * 2**20)

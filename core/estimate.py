@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Iterable, Mapping
 
-from core import architectures
+from core import architectures, config
 from core.errors import ConfigError
 from core.hparams import HParams, Sizes, from_dict, sizes_of
 from core.store import RunRecord
@@ -84,6 +84,26 @@ def whole_wait(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None 
                  + arch.save_seconds) * pace
     fewest = min(hp.epochs, hp.patience + 1) if hp.patience else hp.epochs
     return Wait(preparing, epoch, hp.epochs, fewest, finishing, basis, sizes.test_size)
+
+
+def refuse_too_long(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None) -> Wait:
+    """The estimate, or a ConfigError when its longest wait is above the server's limit
+    (SENTIMENT_LAB_MAX_TRAINING_MINUTES), saying what shortens it."""
+    wait = whole_wait(hp, past, sizes)
+    limit = config.max_training_minutes()
+    if wait.longest > limit * 60:
+        raise ConfigError(
+            f"This configuration would take about {_minutes(wait.longest)} to train, longer than this server allows "
+            f"for one training ({_minutes(limit * 60)}, {config.MAX_TRAINING_MINUTES_ENV}). Fewer epochs, fewer "
+            "reviews (limit), a shorter maxlen or a smaller model shorten it.")
+    return wait
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes >= 48 * 60:
+        return f"{minutes / (24 * 60):,.0f} days"
+    return f"{minutes / 60:,.1f} hours" if minutes >= 120 else f"{minutes:,.0f} minutes"
 
 
 def _base_epoch(hp: HParams, sizes: Sizes) -> float:

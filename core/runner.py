@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import bundle, config, datasets, estimate, executors, memory, permissions, priority
+from core import bundle, config, datasets, estimate, executors, memory, people, permissions, priority
 from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError, StoreError, disk_full, for_visitors, without_paths
 from core.executors import Executor, Job
 from core.hparams import HParams
-from core.people import Actor, PermissionDenied, as_actor, teacher_owned
+from core.people import Actor, PermissionDenied, as_actor
 from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
@@ -228,9 +228,9 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
                  should_stop=lambda: run.stop_requested)
 
 
-def _queue_key(owner: str | None) -> str | None:
-    """Whose turn a run takes in the round-robin: its owner's, with every teacher-owned run as one owner."""
-    return None if teacher_owned(owner) else owner
+def _queue_key(run: Run) -> str | None:
+    """Whose turn a run takes in the round-robin and whose limit it counts against (`people.queue_key`)."""
+    return people.queue_key(run.owner, run.owner_name)
 
 
 class Runner:
@@ -267,8 +267,13 @@ class Runner:
         elif not actor.is_teacher and not permissions.class_settings(self.store.home).free_training:
             raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the "
                                    "link your teacher gave you.")
+        if (not actor.is_teacher and people.is_guest(actor.name)
+                and not permissions.class_settings(self.store.home).guests_train):
+            raise PermissionDenied("In this class, students pick a name before training: type yours in the "
+                                   "sidebar.")
         memory.refuse_too_large(hp)
-        key = _queue_key(actor.token)
+        estimate.refuse_too_long(hp, self.store.list(with_history=True))
+        key = people.queue_key(actor.token, actor.name)
         with self._lock:
             if not actor.is_teacher:
                 self._refuse_over_limit(key)
@@ -290,9 +295,13 @@ class Runner:
 
     def _refuse_over_limit(self, key: str | None) -> None:
         limit = config.max_queued_per_user()
-        waiting = sum(_queue_key(r.owner) == key for r in self._queue + self._front) + self._reserved[key]
+        waiting = sum(_queue_key(r) == key for r in self._queue + self._front) + self._reserved[key]
         if waiting >= limit:
             runs = "run" if limit == 1 else "runs"
+            if key == people.GUESTS:
+                raise QueueFull(f"Visitors without a name already have {waiting} {runs} waiting for the trainer, "
+                                f"the most they may have between them ({config.MAX_QUEUED_PER_USER_ENV}={limit}): "
+                                "pick your name in the sidebar to queue a run of your own.")
             raise QueueFull(f"You already have {waiting} {runs} waiting for the trainer, the most one student may "
                             f"have ({config.MAX_QUEUED_PER_USER_ENV}={limit}): wait until it starts, or cancel it, "
                             "so everyone gets a turn.")
@@ -317,7 +326,7 @@ class Runner:
         while waiting:
             first_of: dict[str | None, int] = {}
             for n, run in enumerate(waiting):
-                first_of.setdefault(_queue_key(run.owner), n)
+                first_of.setdefault(_queue_key(run), n)
             key = min(first_of, key=lambda k: (last.get(k, -1), first_of[k]))
             order.append(waiting.pop(first_of[key]))
             tick += 1
@@ -352,7 +361,7 @@ class Runner:
             elapsed = time.time() - started if started else 0.0
             work += max(estimate.whole_wait(r._state.hp, past).longest - elapsed, 0.0)
         slots = max(1, min(self.max_concurrent, len(training) or 1))
-        students = len({_queue_key(r.owner) for r in ahead + training})
+        students = len({_queue_key(r) for r in ahead + training})
         return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, work / slots)
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
@@ -396,7 +405,7 @@ class Runner:
             while (self._queue or self._front) and len(self._active) < limit:
                 run = self._order()[0]
                 (self._front if run in self._front else self._queue).remove(run)
-                self._last_start[_queue_key(run.owner)] = next(self._ticks)
+                self._last_start[_queue_key(run)] = next(self._ticks)
                 self._active.add(run.id)
                 run._update(status="running", phase="preparing")  # never "queued" without a place in the queue
                 starting.append(run)

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import codecs
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable
@@ -16,6 +17,12 @@ from core.errors import DatasetError
 MIN_CLASSES, MAX_CLASSES = 2, 20
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 SAMPLE_CHARS = 64 * 1024
+# What one source may hold, whatever its size in bytes: every kept text costs a Python object, so a file of many
+# tiny rows would otherwise take gigabytes for megabytes of text. Reading stops at the first one over.
+MAX_TEXTS = 1_000_000  # rows of a table, or files of a folder or archive
+MAX_COLUMNS = 1_000
+MAX_CELLS = 20_000_000  # rows x columns of a table: each is looked at once to detect the text and label columns
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
 PREVIEW_ROWS = 10
 PREVIEW_CHARS = 300
 MAGIC = {
@@ -25,6 +32,25 @@ MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"SQLite format 3": "an SQLite database",
 }
+
+
+@dataclass(frozen=True)
+class WideText:
+    """A UTF-16 or UTF-32 encoding a file declares with its byte-order mark (Excel's "Unicode Text" is UTF-16 LE)."""
+
+    codec: str  # what Python decodes it with (it reads the mark and the byte order)
+    name: str  # what the import report says
+
+
+WIDE_BOMS = ((codecs.BOM_UTF32_LE, WideText("utf-32", "UTF-32 LE with BOM")),  # before UTF-16 LE: same first 2 bytes
+             (codecs.BOM_UTF32_BE, WideText("utf-32", "UTF-32 BE with BOM")),
+             (codecs.BOM_UTF16_LE, WideText("utf-16", "UTF-16 LE with BOM")),
+             (codecs.BOM_UTF16_BE, WideText("utf-16", "UTF-16 BE with BOM")))
+
+
+def wide_text(head: bytes) -> WideText | None:
+    """The UTF-16 or UTF-32 encoding whose byte-order mark starts `head`; None for anything else."""
+    return next((wide for bom, wide in WIDE_BOMS if head.startswith(bom)), None)
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,13 @@ def check_size(size: int, what: str) -> None:
                            f"({config.MAX_UPLOAD_ENV} raises it).")
 
 
+def check_texts(count: int, what: str) -> None:
+    """Refuse a source with more than MAX_TEXTS texts, as soon as reading reaches one more."""
+    if count > MAX_TEXTS:
+        raise DatasetError(f"{what} holds more than {MAX_TEXTS:,} texts, the most the lab reads from one source: "
+                           "keep a sample of it.")
+
+
 def label_order(labels: Iterable[str]) -> list[str]:
     """Class names in id order: by value when all are numbers (0, 1, 2, 10), otherwise alphabetically."""
     names = sorted(set(labels))
@@ -140,16 +173,36 @@ def check_classes(labels: list[str], where: str) -> None:
 
 
 def kind_of_bytes(head: bytes) -> str | None:
-    """What a non-text file looks like, from its first bytes; None when it may be text."""
+    """What a non-text file looks like, from its first bytes; None when it may be text. UTF-16 and UTF-32 text
+    (with its byte-order mark) is judged by its characters, not by the NUL bytes every such file holds."""
     for magic, what in MAGIC.items():
         if head.startswith(magic):
             return what
+    wide = wide_text(head)
+    if wide:  # its characters, as UTF-8: a control character stays one byte
+        head = head.decode(wide.codec, "ignore").encode()
     if b"\x00" in head:
         return "a binary file (it contains NUL bytes)"
-    controls = sum(1 for b in head if b < 32 and b not in b"\t\n\r\x0c")
+    controls = len(head) - len(head.translate(None, _CONTROL))
     if head and controls / len(head) > 0.05:
         return "a binary file (it is mostly control characters)"
     return None
+
+
+FILE_NAME_BYTES = 120  # well under every file system's 255, with room for the lab's own suffixes
+
+
+def file_name(name: object) -> str:
+    """An uploaded file's name as the lab stores and shows it: its last part only, no control characters (NUL
+    included), at most 120 bytes with its extensions (.csv, .tar.gz) kept, and never empty or a folder's name."""
+    name = "".join(c for c in str(name).replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable()).strip()
+    ext = ""
+    for part in reversed(name.split(".")[1:][-2:]):
+        if not (0 < len(part) <= 4 and part.isascii() and part.isalnum()):
+            break
+        ext = f".{part}{ext}"
+    stem = name[:len(name) - len(ext)].encode()[:FILE_NAME_BYTES - len(ext)].decode("utf-8", "ignore").strip()
+    return stem + ext if stem.strip(".") else "upload" + ext
 
 
 def newlines(text: str) -> str:

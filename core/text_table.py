@@ -1,5 +1,9 @@
 """Reading a labelled CSV or TSV file: delimiter, quoting, header, text column and label column are detected
-(each can be given instead), UTF-8 with or without BOM, else Latin-1 and said so.
+(each can be given instead), UTF-8 with or without BOM, UTF-16 or UTF-32 with a BOM, else Latin-1 and said so.
+
+The file is streamed twice and never held whole: a first pass keeps a few numbers per column (enough to detect the
+header and the text and label columns) and the first rows for the preview; a second keeps only the two columns
+used. Reading stops at the first record over a limit (rows, columns, cells), so a hostile file is refused early.
 """
 from __future__ import annotations
 
@@ -9,31 +13,48 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from core.errors import DatasetError
-from core.text_source import (DELIMITERS, MAX_CLASSES, MIN_CLASSES, PREVIEW_ROWS, SAMPLE_CHARS, Layout,
-                              LabelledText, ReadOptions, check_classes, kind_of_bytes, newlines)
+from core.text_source import (DELIMITERS, MAX_CELLS, MAX_CLASSES, MAX_COLUMNS, MAX_TEXTS, MIN_CLASSES, PREVIEW_ROWS,
+                              SAMPLE_CHARS, Layout, LabelledText, ReadOptions, WideText, check_classes, kind_of_bytes,
+                              newlines, wide_text)
 
 LABEL_NAMES = ("label", "sentiment", "class", "category", "target", "polarity", "rating", "score", "stars", "y")
 DISTINCT_CAP = 1000  # distinct values counted exactly up to here, for messages
 
 
-def _encoding_of(path: Path) -> tuple[str, str | None]:
-    """`utf-8-sig` (BOM or not), or `latin-1` with a note saying where UTF-8 failed."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+def _encoding_of(path: Path, head: bytes) -> tuple[str, str, str | None]:
+    """The codec to read with, its name for the report, and a note when it is a fallback: UTF-16 or UTF-32 when a
+    byte-order mark says so (refused when the file is not), `utf-8-sig` (BOM or not), else Latin-1 saying where
+    UTF-8 failed."""
+    wide = wide_text(head)
+    codec = wide.codec if wide else "utf-8-sig"
+    decoder = codecs.getincrementaldecoder(codec)()
     offset = 0
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                return "latin-1", f"not valid UTF-8 (byte {offset + exc.start:,}); read as Latin-1"
+                return _fallback(path, wide, f"byte {offset + exc.start:,}")
             offset += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return "latin-1", "not valid UTF-8 (it ends inside a character); read as Latin-1"
-    return "utf-8-sig", None
+        return _fallback(path, wide, "it ends inside a character")
+    if wide:
+        return codec, wide.name, None
+    return codec, "utf-8 with BOM" if head.startswith(codecs.BOM_UTF8) else "utf-8", None
+
+
+def _fallback(path: Path, wide: WideText | None, where: str) -> tuple[str, str, str]:
+    """Latin-1 for a file that is not UTF-8; a file whose byte-order mark promises UTF-16/32 that it breaks is
+    refused."""
+    if wide:
+        raise DatasetError(f"{path.name} starts with a {wide.name.split(' with')[0]} byte-order mark but is not valid "
+                           f"{wide.codec.upper()} ({where}): save it again as UTF-8 (CSV UTF-8 in Excel).")
+    return "latin-1", "latin-1", f"not valid UTF-8 ({where}); read as Latin-1"
 
 
 def _is_number(value: str) -> bool:
@@ -46,12 +67,14 @@ def _is_number(value: str) -> bool:
 
 @dataclass
 class _Column:
-    """What detection needs to know about one column's values."""
+    """What detection needs to know about one column's values: counts, and hashes (not copies) of the first
+    DISTINCT_CAP different values, so a column of long texts costs no more than one of labels."""
 
     filled: int = 0
     chars: int = 0
     numeric: bool = True
-    values: set[str] = field(default_factory=set)
+    first: str | None = None
+    hashes: set[int] = field(default_factory=set)
 
     def add(self, value: str) -> None:
         value = value.strip()
@@ -61,23 +84,20 @@ class _Column:
         self.chars += len(value)
         if self.numeric and not _is_number(value):
             self.numeric = False
-        if len(self.values) < DISTINCT_CAP:
-            self.values.add(value)
+        if len(self.hashes) < DISTINCT_CAP:
+            if self.first is None:
+                self.first = value
+            self.hashes.add(hash(value))
+
+    def holds(self, value: str) -> bool:
+        return hash(value) in self.hashes
 
     @property
     def distinct(self) -> int:
-        return len(self.values)
+        return len(self.hashes)
 
     def distinct_text(self) -> str:
         return f"{DISTINCT_CAP:,} or more" if self.distinct >= DISTINCT_CAP else f"{self.distinct:,}"
-
-
-def _columns(rows: list[list[str]], width: int) -> list[_Column]:
-    cols = [_Column() for _ in range(width)]
-    for row in rows:
-        for col, value in zip(cols, row):
-            col.add(value)
-    return cols
 
 
 def _parse(text: str, delimiter: str, quoting: bool) -> list[list[str]]:
@@ -129,17 +149,57 @@ def _delimiter_option(value: str) -> str:
     return value
 
 
-def _read_records(path: Path, encoding: str, delimiter: str, quoting: bool) -> list[list[str]]:
-    """Every non-blank record, or a message naming the line where quoting went wrong."""
+def _records(path: Path, encoding: str, delimiter: str, quoting: bool) -> Iterator[list[str]]:
+    """Every non-blank record, one at a time, or a message naming the line where quoting went wrong."""
     with open(path, encoding=encoding, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
                             strict=quoting)
         try:
-            return [row for row in reader if row and any(cell.strip() for cell in row)]
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    yield row
         except csv.Error as exc:
             hint = " (probably an unclosed quote)" if "field larger" in str(exc) or "end of data" in str(exc) else ""
             raise DatasetError(f"Malformed quoting in {path.name} at line {reader.line_num:,}: {exc}{hint}. Fix the "
                                "quotes, or choose another delimiter.") from None
+
+
+@dataclass
+class _Survey:
+    """The first pass: how many records and columns, the first records as read, and every later record's columns."""
+
+    rows: int = 0
+    width: int = 0
+    head: list[list[str]] = field(default_factory=list)  # the first PREVIEW_ROWS + 1 records
+    rest: list[_Column] = field(default_factory=list)  # the columns of every record but the first
+
+
+def _survey(path: Path, records: Iterator[list[str]]) -> _Survey:
+    """The first pass over `records`, stopped by a DatasetError at the first one over a limit."""
+    survey = _Survey()
+    for row in records:
+        survey.rows += 1
+        if survey.rows > MAX_TEXTS:
+            raise DatasetError(f"{path.name} has more than {MAX_TEXTS:,} rows, the most the lab reads from one file: "
+                               "keep a sample of it.")
+        if len(row) > survey.width:
+            if len(row) > MAX_COLUMNS:
+                raise DatasetError(f"{path.name} has {len(row):,} columns in its row {survey.rows:,}, more than the "
+                                   f"{MAX_COLUMNS:,} the lab reads: keep the text and label columns (or give the "
+                                   "right delimiter).")
+            survey.rest += [_Column() for _ in range(len(row) - survey.width)]
+            survey.width = len(row)
+        if survey.rows * survey.width > MAX_CELLS:
+            raise DatasetError(f"{path.name} has more than {MAX_CELLS:,} cells (rows times columns), the most the lab "
+                               "reads from one file: keep only the text and label columns, or a sample of the rows.")
+        if len(survey.head) <= PREVIEW_ROWS:
+            survey.head.append(row)
+        if survey.rows > 1:
+            for col, value in zip(survey.rest, row):
+                col.add(value)
+    if not survey.rows:
+        raise DatasetError(f"{path.name} holds no text: every row is blank.")
+    return survey
 
 
 def _looks_like_header(first: list[str], cols: list[_Column]) -> bool:
@@ -151,7 +211,7 @@ def _looks_like_header(first: list[str], cols: list[_Column]) -> bool:
         cell = cell.strip()
         if col.filled and col.numeric and not _is_number(cell):
             return True
-        if 1 <= col.distinct < DISTINCT_CAP and col.filled >= 2 * col.distinct and cell not in col.values:
+        if 1 <= col.distinct < DISTINCT_CAP and col.filled >= 2 * col.distinct and not col.holds(cell):
             return True
     return False
 
@@ -186,7 +246,7 @@ def _label_column(names: list[str], cols: list[_Column], skip: int | None) -> in
            else "it has the fewest different values of the columns" + (" besides the text" if skip is not None else ""))
     col = cols[best]
     if col.distinct < MIN_CLASSES:
-        only = f" ({next(iter(col.values))!r})" if col.values else ""
+        only = f" ({col.first!r})" if col.first is not None else ""
         raise DatasetError(f"No label column: column {names[best]!r} looked like the labels ({why}) but holds one "
                            f"class only{only}; a classifier needs {MIN_CLASSES} to {MAX_CLASSES} classes.")
     raise DatasetError(f"No label column with {MIN_CLASSES} to {MAX_CLASSES} classes: column {names[best]!r} looked "
@@ -210,7 +270,7 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
         head = f.read(SAMPLE_CHARS)
     if (what := kind_of_bytes(head)) is not None:
         raise DatasetError(f"{path.name} is not a text file: it looks like {what}.")
-    encoding, fallback = _encoding_of(path)
+    encoding, encoding_name, fallback = _encoding_of(path, head)
     with open(path, encoding=encoding, newline="") as f:
         sample = f.read(SAMPLE_CHARS)
     if not sample.strip():
@@ -218,20 +278,20 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
     delimiter = _delimiter(sample, path.suffix.lower()) if options.delimiter is None else _delimiter_option(
         options.delimiter)
     quoting = _quoting(sample, delimiter)
-    records = _read_records(path, encoding, delimiter, quoting)
-    width = max(len(row) for row in records)
+    survey = _survey(path, _records(path, encoding, delimiter, quoting))
+    width, cols = survey.width, survey.rest
     header = options.header
     if header is None:
-        header = len(records) > 1 and _looks_like_header(records[0], _columns(records[1:], width))
+        header = survey.rows > 1 and _looks_like_header(survey.head[0], cols)
     if header:
-        names = [cell.strip() or f"column {i + 1}" for i, cell in enumerate(records[0])]
+        names = [cell.strip() or f"column {i + 1}" for i, cell in enumerate(survey.head[0])]
         names += [f"column {i + 1}" for i in range(len(names), width)]
-        records = records[1:]
-        if not records:
+        if survey.rows == 1:
             raise DatasetError(f"{path.name} has a header row but no data rows.")
     else:
         names = [f"column {i + 1}" for i in range(width)]
-    cols = _columns(records, width)
+        for col, value in zip(cols, survey.head[0]):
+            col.add(value)
     text_i = None if options.text_column is None else _pick_column(options.text_column, names, "text")
     label_i = (_label_column(names, cols, text_i) if options.label_column is None
                else _pick_column(options.label_column, names, "label"))
@@ -240,10 +300,28 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
     if text_i == label_i:
         raise DatasetError(f"The text and the label cannot both be column {names[text_i]!r}.")
     notes = [f"{path.name} is {fallback}."] if fallback else []
-    layout = Layout("table", "latin-1" if fallback else ("utf-8 with BOM" if head.startswith(codecs.BOM_UTF8)
-                                                          else "utf-8"),
-                    delimiter, header, quoting, tuple(names), names[text_i], names[label_i], tuple(notes))
-    texts, labels, no_text, no_label = [], [], 0, 0
+    layout = Layout("table", encoding_name, delimiter, header, quoting, tuple(names), names[text_i], names[label_i],
+                    tuple(notes))
+    texts, labels, no_text, no_label = _two_columns(_records(path, encoding, delimiter, quoting), header, text_i,
+                                                    label_i)
+    if not texts:
+        raise DatasetError(f"No usable text column: column {names[text_i]!r} has no row with both text and a label.")
+    check_classes(labels, f"Label column {names[label_i]!r}")
+    rows = survey.head[1:] if header else survey.head
+    sample_rows = [tuple(row[i] if i < len(row) else "" for i in range(width)) for row in rows[:PREVIEW_ROWS]]
+    return LabelledText(texts, labels, None, layout, sample_rows, no_text, no_label)
+
+
+def _two_columns(records: Iterator[list[str]], header: bool, text_i: int,
+                 label_i: int) -> tuple[list[str], list[str], int, int]:
+    """The second pass: texts and labels of the rows that have both (each label one shared string), and how many
+    rows lacked a text or a label."""
+    texts: list[str] = []
+    labels: list[str] = []
+    names: dict[str, str] = {}
+    no_text = no_label = 0
+    if header:
+        next(records, None)
     for row in records:
         text = row[text_i] if text_i < len(row) else ""
         label = row[label_i].strip() if label_i < len(row) else ""
@@ -253,9 +331,5 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
             no_label += 1
         else:
             texts.append(newlines(text))
-            labels.append(label)
-    if not texts:
-        raise DatasetError(f"No usable text column: column {names[text_i]!r} has no row with both text and a label.")
-    check_classes(labels, f"Label column {names[label_i]!r}")
-    sample_rows = [tuple(row[i] if i < len(row) else "" for i in range(width)) for row in records[:PREVIEW_ROWS]]
-    return LabelledText(texts, labels, None, layout, sample_rows, no_text, no_label)
+            labels.append(names.setdefault(label, label))
+    return texts, labels, no_text, no_label

@@ -12,13 +12,14 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import config, data, people, trainer_wire
+from core import config, data, people, registry, trainer_wire
 from core.errors import LabError, for_visitors
 from core.people import Actor
 from core.runner import Runner
 from core.store import RunStore
 from core.trainer_client import RunnerClient
 from core.vocab import Vocabulary, load_vocabulary
+from pages import server_limits
 
 T = TypeVar("T")
 OWNER_COOKIE = "sentiment_lab_owner"
@@ -80,21 +81,26 @@ def _keep_keras_state() -> None:
 
 
 _keep_keras_state()
+server_limits.apply()
 _use_app_navigation()
 
 
-@st.cache_resource(show_spinner=False)
 def _store(home: str) -> RunStore:
-    return RunStore(config.lab_home())
+    """One per process and lab home, in core.registry rather than st.cache_resource: a `clear_cache` message, which
+    any browser may send, must not drop the run store or the training queue."""
+    return registry.shared(("run store", home), lambda: RunStore(config.lab_home()))
 
 
-@st.cache_resource(show_spinner=False)
-def _runner(home: str) -> Runner | RunnerClient:
+def _make_runner(home: str) -> Runner | RunnerClient:
     """This process's own queue, or the shared trainer service's when `python -m core serve` runs several."""
     service = trainer_wire.socket_path()
     if service is not None:
         return RunnerClient(_store(home), service)
     return Runner(_store(home), max_concurrent=config.max_concurrent_trainings())
+
+
+def _runner(home: str) -> Runner | RunnerClient:
+    return registry.shared(("training queue", home), lambda: _make_runner(home))
 
 
 def store() -> RunStore:
@@ -224,10 +230,9 @@ def lock_teacher() -> None:
     _set_cookie(TEACHER_COOKIE, "", max_age=0)
 
 
-@st.cache_resource(show_spinner=False)
 def _announce_teacher_key(home: str) -> None:
     """Once per server and lab home: the teacher key in the server's log, for the teacher to type in."""
-    print(people.startup_line(), flush=True)
+    registry.shared(("teacher key announced", home), lambda: print(people.startup_line(), flush=True) or True)
 
 
 def _name_changed() -> None:
@@ -267,6 +272,16 @@ def table(rows: list[dict]) -> pa.Table | list[dict]:
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return rows
+
+
+def class_name(label: str) -> str:
+    """A class as a sentence names it: a label that is a number (a data set coded 0/1 or -1/0/1) reads "class 1",
+    so a score is "0 = class 0, 1 = class 1" and a verdict "class 1", never a bare "1" beside the numbers."""
+    try:
+        float(label)
+    except ValueError:
+        return label
+    return f"class {label}"
 
 
 def percent(value: float | None) -> str:

@@ -294,7 +294,7 @@ def test_a_student_queues_another_run_while_one_trains_up_to_the_class_limit(hom
     second_id = at.session_state["train_run_id"]
     assert second_id != first_id and any("number 1 in the queue" in i.value for i in at.info), texts(at)
     ok(start_button(at).click().run())
-    assert any("You already have 1 run waiting for the trainer" in e.value for e in at.error), texts(at)
+    assert any("have 1 run waiting for the trainer" in e.value for e in at.error), texts(at)
     assert at.session_state["train_run_id"] == second_id, "a refused run leaves the page on the queued one"
     ok(at.button(key=f"stop_{second_id}").click().run())  # its owner cancels the queued one
     at.session_state["train_run_id"] = first_id
