@@ -92,8 +92,11 @@ def grid_chart(result: Grid, names: Sequence[str]) -> go.Figure:
 
 
 def _one_review(runs: list[RunRecord], text: str) -> None:
-    if st.button("Compare on this review", key="compare_go", type="primary", disabled=not text.strip()):
-        st.session_state[TEXT] = text
+    if st.button("Compare on this review", key="compare_go", type="primary"):
+        if text.strip():
+            st.session_state[TEXT] = text
+        else:
+            st.warning("The review is empty: type a few words, or pick an example above.", icon="✍️")
     wanted = st.session_state.get(TEXT)
     if not wanted:
         st.caption("Type or pick a review above, then compare every chosen model on it.")
