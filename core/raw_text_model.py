@@ -24,11 +24,13 @@ texts longer than predict.MAX_TEXT_CHARS are read up to that length (the lab ref
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from core import bundle as bundles
+from core import registry
 from core.data import INDEX_FROM, OOV, START
 from core.errors import ConfigError, quoted
 from core.predict import MAX_TEXT_CHARS
@@ -264,8 +266,10 @@ def export(run_dir: Path | str, out: Path | str) -> Path:
 
 
 def exported_bytes(run_dir: Path | str) -> bytes:
-    """The raw-text model file's contents, made in a private temporary folder (for a download)."""
+    """The raw-text model file's contents, made in a private temporary folder (for a download). One export at a
+    time per process: each takes seconds of CPU, and visitors clicking at once must not take the server's cores."""
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="sentiment-lab-export-") as folder:
-        return export(run_dir, Path(folder) / "model.keras").read_bytes()
+    with registry.shared(("raw-text export lock",), threading.Lock):
+        with tempfile.TemporaryDirectory(prefix="sentiment-lab-export-") as folder:
+            return export(run_dir, Path(folder) / "model.keras").read_bytes()

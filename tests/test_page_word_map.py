@@ -70,3 +70,9 @@ def test_map_core(home: Path) -> None:
         word_map.build(run.model_dir, 5_000, "t-SNE")
     with pytest.raises(ConfigError):
         word_map.build(run.model_dir, 100, "UMAP")
+
+
+def test_three_classes_say_which_class_a_word_pushes_towards(tweets_run) -> None:
+    found = word_map.build(tweets_run("dlwp").model_dir, 300)
+    assert set(found.towards) <= {"negative", "neutral", "positive"} and len(set(found.towards)) >= 2
+    assert np.isfinite(found.effects).all() and found.effects.max() > 0  # the largest rise of any class's probability
