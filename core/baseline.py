@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -62,6 +62,34 @@ class Baseline:
         the baseline's accuracy), at least one point."""
         p = min(max(self.tfidf_accuracy, self.majority_accuracy), 1 - 1e-9)
         return max(MIN_MARGIN, 2 * math.sqrt(p * (1 - p) / max(1, self.test_size)))
+
+
+def line(b: Baseline | None, labels: Sequence[str]) -> str:
+    """The figures in one line, naming the majority class; "unknown" for a run recorded before baselines."""
+    if b is None:
+        return "baseline unknown (recorded before baselines were computed)"
+    return (f"majority class ({class_name(labels, b.majority_class)}) {b.majority_accuracy:.1%}, "
+            f"TF-IDF + logistic regression {b.tfidf_accuracy:.1%}")
+
+
+def comparison(accuracy: float | None, b: Baseline | None, labels: Sequence[str]) -> str | None:
+    """A plain warning when a model's test accuracy is no better than always answering the majority class, or
+    clearly (more than `margin`) below TF-IDF + logistic regression; None when it is not, or nothing is known."""
+    if accuracy is None or b is None:
+        return None
+    margin = b.margin()
+    if accuracy <= b.majority_accuracy + margin:
+        return (f"No better than always answering “{class_name(labels, b.majority_class)}”: {accuracy:.1%} against "
+                f"{b.majority_accuracy:.1%} for that one answer. The model has not learned anything that "
+                "this test split can show.")
+    if accuracy < b.tfidf_accuracy - margin:
+        return (f"Clearly worse than the classical baseline: {accuracy:.1%} against {b.tfidf_accuracy:.1%} for "
+                "TF-IDF + logistic regression on the same reviews. A simpler model does better here.")
+    return None
+
+
+def class_name(labels: Sequence[str], i: int) -> str:
+    return str(labels[i]) if 0 <= i < len(labels) else f"class {i}"
 
 
 def for_run(train: Split, test: Split, val_size: int, limit: int | None) -> Baseline:
