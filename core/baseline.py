@@ -57,10 +57,10 @@ class Baseline:
         except (KeyError, TypeError):
             return None
 
-    def margin(self) -> float:
-        """The difference in test accuracy that is more than noise on this test split (about two standard errors of
-        the baseline's accuracy), at least one point."""
-        p = min(max(self.tfidf_accuracy, self.majority_accuracy), 1 - 1e-9)
+    def margin(self, accuracy: float) -> float:
+        """How far from `accuracy` a model's test accuracy must be to differ by more than chance on this test split
+        (two standard errors of a share of `test_size` reviews), at least one point."""
+        p = min(max(accuracy, 0.0), 1.0)
         return max(MIN_MARGIN, 2 * math.sqrt(p * (1 - p) / max(1, self.test_size)))
 
 
@@ -73,16 +73,16 @@ def line(b: Baseline | None, labels: Sequence[str]) -> str:
 
 
 def comparison(accuracy: float | None, b: Baseline | None, labels: Sequence[str]) -> str | None:
-    """A plain warning when a model's test accuracy is no better than always answering the majority class, or
-    clearly (more than `margin`) below TF-IDF + logistic regression; None when it is not, or nothing is known."""
+    """A plain warning when a model's test accuracy is not clearly (beyond chance, `Baseline.margin`) better than
+    always answering the majority class, or clearly below TF-IDF + logistic regression; None when it is neither,
+    or nothing is known."""
     if accuracy is None or b is None:
         return None
-    margin = b.margin()
-    if accuracy <= b.majority_accuracy + margin:
+    if accuracy <= b.majority_accuracy + b.margin(b.majority_accuracy):
         return (f"No better than always answering “{class_name(labels, b.majority_class)}”: {accuracy:.1%} against "
-                f"{b.majority_accuracy:.1%} for that one answer. The model has not learned anything that "
-                "this test split can show.")
-    if accuracy < b.tfidf_accuracy - margin:
+                f"{b.majority_accuracy:.1%} for that one answer, a difference {b.test_size:,} test texts cannot "
+                "tell from chance. The model has not shown that it learned anything.")
+    if accuracy < b.tfidf_accuracy - b.margin(b.tfidf_accuracy):
         return (f"Clearly worse than the classical baseline: {accuracy:.1%} against {b.tfidf_accuracy:.1%} for "
                 "TF-IDF + logistic regression on the same reviews. A simpler model does better here.")
     return None
