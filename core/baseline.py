@@ -5,10 +5,12 @@ Both read the lab's encoded form (`core.data.Split`: word ids), so IMDB and impo
 the split is exactly the run's: fitted on the reviews the model fits on, its regularisation C chosen on the run's
 validation reviews (as the model's best epoch is), tested on the test split. scikit-learn's default C = 1 is far
 too strong for a few hundred short texts (600 airline tweets: 0.65, the majority class's level, against 0.72 at
-C = 30), so C is picked from a short grid rather than left at the default. An n-gram is counted over the ids the way a TF-IDF vectoriser counts words in text: the start mark, padding
-and unknown words are not words, and a bigram never spans a review boundary or an unknown word. Counting is
-vectorised numpy over chunks of reviews, so memory grows with the distinct n-grams of a chunk, not with the
-product of reviews and features.
+C = 30), so C is picked from a short grid rather than left at the default.
+
+An n-gram is counted over the ids the way a TF-IDF vectoriser counts words in text: the start mark, padding and
+unknown words are not words, and a bigram never spans a review boundary or an unknown word. Counting is
+vectorised numpy over chunks of reviews, so memory grows with the reviews' distinct n-grams (the sparse matrix's
+entries), never with reviews times features.
 """
 from __future__ import annotations
 

@@ -686,7 +686,8 @@ class RunStore:
                 db.execute("INSERT OR IGNORE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy,"
                            " seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
             db.execute("UPDATE runs SET status=?, finished_at=COALESCE(finished_at, ?), train_seconds=?,"
-                       " test_accuracy=?, test_loss=?, error=?, baseline=? WHERE id=? AND status IN ('queued','running')",
+                       " test_accuracy=?, test_loss=?, error=?, baseline=? WHERE id=?"
+                       " AND status IN ('queued','running')",
                        (outcome["status"], now, *(outcome[k] for k in ("train_seconds", "test_accuracy", "test_loss",
                                                                       "error")),
                         json.dumps(outcome["baseline"].to_dict()) if outcome["baseline"] else None, run_id))
@@ -843,7 +844,8 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
                  mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
                  None if finished else "Restored by `runs rebuild`: the run has no saved model.",
                  saved.get("dataset") or "imdb", dataset.get("fingerprint"), mark.get("owner_name"),
-                 mark.get("assignment"), json.dumps(mark["baseline"]) if isinstance(mark.get("baseline"), dict) else None),
+                 mark.get("assignment"),
+                 json.dumps(mark["baseline"]) if isinstance(mark.get("baseline"), dict) else None),
             )
             for epoch in history:
                 db.execute(
