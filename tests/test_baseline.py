@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import DATA_DIR
@@ -155,7 +156,7 @@ def test_a_run_recorded_before_baselines_still_shows(home: Path) -> None:
         assert "baseline unknown" in texts(runs), texts(runs)
         board = ok(open_page("pages/board.py"))
         old = board.dataframe[0].value.set_index("Run").loc[run_id]
-        assert old["TF-IDF + LR"] is None and old["Majority class"] is None  # shown as "–": unknown
+        assert pd.isna(old["TF-IDF + LR"]) and pd.isna(old["Majority class"])  # shown as "–": unknown
     finally:
         store.delete(run_id, actor=CLI)
 
