@@ -98,15 +98,15 @@ def test_class_names_are_checked(home: Path) -> None:
 def test_naming_classes_keeps_the_fingerprint(home: Path) -> None:
     before = datasets.info(NAME)
     assert before.labels == ("0", "1") and before.class_names == ("unhappy", "happy")
-    renamed = datasets.name_classes(NAME, {"0": "grumpy"})
+    renamed = datasets.name_classes(NAME, {"0": "grumpy"}, actor=CLI)
     try:
         assert renamed.class_names == ("grumpy", "1") and renamed.fingerprint == before.fingerprint
         assert datasets.load(NAME).info.class_names == ("grumpy", "1")  # the loaded copy follows, content checked
         with pytest.raises(DatasetError, match="Two classes"):
-            datasets.name_classes(NAME, {"0": "1"})
+            datasets.name_classes(NAME, {"0": "1"}, actor=CLI)
         assert datasets.info(NAME).class_names == ("grumpy", "1"), "a refused name changes nothing"
     finally:
-        datasets.name_classes(NAME, NAMES)
+        datasets.name_classes(NAME, NAMES, actor=CLI)
 
 
 # --- pages --------------------------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_the_data_sets_page_names_classes(home: Path) -> None:
         ok(at.button(key=f"FormSubmitter:ds_names_{NAME}-Save the class names").click().run())
         assert any("Two classes would be called" in e.value for e in at.error)
     finally:
-        datasets.name_classes(NAME, NAMES)
+        datasets.name_classes(NAME, NAMES, actor=CLI)
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------
