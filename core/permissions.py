@@ -87,6 +87,13 @@ def can_view(actor: Actor, run: Owned, settings: ClassSettings | None = None) ->
     return settings.share_runs or can_change(actor, run)
 
 
+def check_view(actor: Actor, run: Owned, settings: ClassSettings | None = None) -> None:
+    """Refuse (PermissionDenied) a link to a run `actor` may not see, saying so rather than that it is missing."""
+    if not can_view(actor, run, settings):
+        raise PermissionDenied(f"Run #{run.id} belongs to {owner_label(run)} and is not shared with you: the teacher "
+                               "has turned off sharing runs between students.")
+
+
 def visible(actor: Actor, runs: Iterable[R], settings: ClassSettings | None = None) -> list[R]:
     """The runs `actor` may see, in their order."""
     settings = settings if settings is not None else class_settings()

@@ -128,18 +128,21 @@ def _table(shown: list[RunRecord], total: int) -> None:
                "every setting and the notes.")
 
 
-def _linked(records: list[RunRecord], picked: list[int]) -> list[int]:
-    """A `?run=ID` link puts that run first among the picked ones, once per link value."""
+def _follow_link() -> None:
+    """A `?run=ID` link puts that run first among the picked ones and switches the data-set picker to its data set,
+    whatever it held; once per link value."""
     wanted = st.query_params.get("run")
     if wanted is None or wanted == st.session_state.get(LINKED):
-        return picked
+        return
     st.session_state[LINKED] = wanted
     try:
-        run_id = export.linked_run(wanted, records, "is not on this server (it may have been deleted)").id
+        record = export.linked_run(wanted, ui.store().list(), "is not on this server (it may have been deleted)")
+        permissions.check_view(me, record)
     except LabError as exc:
         st.warning(ui.escape(exc), icon="🔗")
-        return picked
-    return [run_id] + [i for i in picked if i != run_id]
+        return
+    st.session_state[PICK] = [record.id] + [i for i in st.session_state.get(PICK, []) if i != record.id]
+    dataset_picker.follow(dataset_picker.of_run(record))
 
 
 def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]:
@@ -148,7 +151,7 @@ def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]
     if PICK not in st.session_state:  # first visit: the newest run with a model, else the newest with curves
         usable = [r for r in records if r.status in USABLE and r.model_dir]
         picked = [(usable or [r for r in records if r.history] or records)[0].id]
-    st.session_state[PICK] = _linked(records, picked)[:MAX_PICK]
+    st.session_state[PICK] = picked[:MAX_PICK]
     options = [r.id for r in shown] + [i for i in picked if i not in {r.id for r in shown}]
     st.multiselect(
         "Runs to compare and manage", options, key=PICK, max_selections=MAX_PICK,
@@ -283,6 +286,7 @@ token = ui.attempt(lambda: ui.store().changes())  # read first: a change while t
 records = ui.attempt(lambda: permissions.visible(me, ui.store().list(with_history=True)))
 if records is None or token is None:
     st.stop()
+_follow_link()
 if not records:
     st.info("No runs yet. Train a model and it will be listed here, with its curves, scores and settings.", icon="🗂️")
     st.page_link("pages/train.py", label="Train your first model", icon="🏋️")
