@@ -21,6 +21,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 [data-testid="stSidebarNav"] { display: none !important; }
 .block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 1.5rem !important; }
 [data-testid="stDataFrame"] { font-size: 1rem; }
+h1 { font-size: 1.9rem !important; padding: 0 !important; }
 </style>"""
 
 
