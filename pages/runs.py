@@ -78,6 +78,19 @@ def _delete(run_id: int) -> None:
     _guarded(delete)
 
 
+def _stop(run_id: int) -> None:
+    def stop() -> str:
+        run = ui.runner().get(run_id)
+        if run is None:
+            return f"Run #{run_id} is no longer training or waiting."
+        queued = run.snapshot().status == "queued"
+        run.stop(ui.actor())
+        return (f"Cancelled run #{run_id}: it has left the queue." if queued else
+                f"Stopping run #{run_id} after its current batch; the model so far is kept and tested.")
+
+    _guarded(stop)
+
+
 # --- pieces of the page ---------------------------------------------------------------------------------------
 def _filters(records: list[RunRecord]) -> list[RunRecord]:
     # Every preset and status, not only those present, so a chosen filter never loses its option.
@@ -241,10 +254,15 @@ def _delete_controls(record: RunRecord) -> None:
         c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
                   args=(record.id,), width="stretch")
         c2.button("Cancel", key=f"runs_del_no_{record.id}", on_click=_cancel_delete, width="stretch")
+    elif record.status in ACTIVE:  # every waiting run of a student can be cancelled here, not only the newest
+        queued = record.status == "queued"
+        st.button("✕ Cancel this run" if queued else "⏹ Stop this run", key=f"runs_stop_{record.id}",
+                  on_click=_stop, args=(record.id,), width="stretch",
+                  help="It leaves the queue; nothing is trained." if queued else
+                  "It stops after its current batch; the model so far is kept and tested.")
     else:
-        active = record.status in ACTIVE
         st.button("🗑 Delete this run…", key=f"runs_del_{record.id}", on_click=_ask_delete, args=(record.id,),
-                  disabled=active, help="Stop it on the Train page first." if active else "You will be asked to confirm.")
+                  help="You will be asked to confirm.")
 
 
 def _details(record: RunRecord) -> None:
@@ -268,7 +286,8 @@ def _details(record: RunRecord) -> None:
     with left:
         _edit(record)
     with right:
-        st.markdown("**Delete**")
+        st.markdown("**Cancel**" if record.status == "queued" else "**Stop**" if record.status in ACTIVE
+                    else "**Delete**")
         _delete_controls(record)
 
 

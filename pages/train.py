@@ -90,12 +90,26 @@ def _widget(param: hparams.Param) -> None:
         st.selectbox(label, param.choices, key=key, help=help_text)
     elif param.name == "dropout":
         st.slider(label, float(param.low), float(param.high), step=0.01, key=key, help=help_text)
+    # Numbers without the widget's own bounds: it kept a typed value outside them in the box, unapplied, while
+    # Start trained with the previous one. `_checked` says what is wrong instead.
     elif param.kind is float:
-        st.number_input(label, min_value=float(param.low), max_value=float(param.high), format="%.5f", step=0.0005,
-                        key=key, help=help_text)
+        st.number_input(label, format="%.5f", step=0.0005, key=key, help=help_text)
     else:
-        st.number_input(label, min_value=int(param.low), max_value=int(param.high), step=1, key=key, help=help_text,
-                        placeholder="none" if param.optional else None)
+        st.number_input(label, step=1, key=key, help=help_text, placeholder="none" if param.optional else None)
+
+
+def _checked(values: dict[str, Any], param_of) -> bool:
+    """Whether every value is within its range (an assignment's narrower one too); says which are not."""
+    problems = []
+    for name, value in values.items():
+        try:
+            param_of(name).check(value)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        st.error("Cannot train with these settings: " + ui.escape(" ".join(problems)) + " Change the value to "
+                 "one within its range to start.", icon="⛔")
+    return not problems
 
 
 def _settings(assignment: Assignment | None = None) -> HParams | None:
@@ -131,6 +145,8 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
         with cols[n % 4]:
             _widget(param_of(param_name))
     values = {p: st.session_state[_key(p)] for p in shown}
+    if not _checked(values, param_of):
+        return None
     changed = {p: v for p, v in values.items() if v != getattr(base, p)}
     link = ({"assignment": assignment.id} if assignment is not None else
             {"preset": name, **({"dataset": dataset} if dataset != hparams.DEFAULT_DATASET else {})})

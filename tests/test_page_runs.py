@@ -197,7 +197,8 @@ def test_running_run_shows_as_running(home: Path) -> None:
     assert "running" in table[table["Run"] == run_id].iloc[0]["Status"]
     pick(at, run_id)
     assert "Still training: 0 of 4 epochs finished so far. This page updates as epochs finish." in texts(at)
-    assert at.button(key=f"runs_del_{run_id}").disabled
+    assert not [b for b in at.button if b.key == f"runs_del_{run_id}"], "no Delete while it trains"
+    assert at.button(key=f"runs_stop_{run_id}").label == "⏹ Stop this run"
 
 
 def test_empty_store_shows_a_friendly_message_with_a_link_to_train(tmp_path: Path,
