@@ -214,9 +214,10 @@ def set_display_name(text: str) -> str:
 
 
 def unlock_teacher(key: str) -> None:
-    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise)."""
+    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise). Callable
+    from a widget callback: the cookie that keeps them is written by the next `visitor()`."""
     st.session_state.teacher_token = people.unlock(key, owner())
-    _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
+    st.session_state._teacher_cookie_due = True
 
 
 def lock_teacher() -> None:
@@ -246,6 +247,8 @@ def visitor() -> Actor:
     except LabError:
         pass  # an unusable lab folder is the page's own message; the Teacher page says what the key needs
     me = actor()
+    if st.session_state.pop("_teacher_cookie_due", False) and st.session_state.teacher_token:
+        _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
     if "ui_name" not in st.session_state:
         st.session_state.ui_name = display_name() or ""
     with st.sidebar:

@@ -30,6 +30,7 @@ BOB = "bob-owner-token-00000002"
 TWEETS = "tweets"
 PROJECTOR = {"width": 1280, "height": 720}
 LONG_NAME = "A student with a very long display name"
+KEY = "teacher-key-for-the-link-tests"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> dict:
     finally:
         mp.undo()
     logs = tmp_path_factory.mktemp("links-logs")
-    with StreamlitServer(DATA_DIR, home, logs / "streamlit.log") as server:
+    with StreamlitServer(DATA_DIR, home, logs / "streamlit.log", env={"SENTIMENT_LAB_TEACHER_KEY": KEY}) as server:
         yield {"server": server, "home": home, "runs": runs}
 
 
@@ -162,5 +163,24 @@ def test_the_class_board_fills_a_projector(browser, lab) -> None:
             ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length")
         assert visible_rows >= 8, f"only {visible_rows} rows on the screen"
         assert table.get_by_text(LONG_NAME).count() == 1
+    finally:
+        context.close()
+
+
+def test_unlocking_the_teacher_page_confirms_and_is_kept(browser, lab) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    try:
+        page = _visit(context, lab["server"], "/teacher")
+        page.get_by_role("textbox", name="Teacher key").fill(KEY)
+        page.get_by_role("button", name="🔓 Unlock").click()
+        page.get_by_text("Unlocked: this browser now has the teacher's rights").wait_for()
+        settle(page)
+        assert page.get_by_role("textbox", name="Teacher key").count() == 0, "the key leaves the page"
+        assert page.get_by_role("button", name="🔓 Unlock").count() == 0
+        assert page.locator('[data-testid="stSidebar"]').get_by_text("· teacher").is_visible()
+        page.reload()  # a new session: the cookie keeps the rights
+        page.get_by_role("heading", name="Class settings").wait_for(timeout=60_000)
+        assert page.get_by_text("Teacher actions are unlocked in this browser").is_visible()
     finally:
         context.close()

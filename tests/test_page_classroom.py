@@ -71,8 +71,14 @@ def test_the_teacher_page_needs_the_key_and_then_changes_the_class_settings(home
     at.text_input(key="teacher_key_input").input("a guess")
     ok(at.button[0].click().run())
     assert "not the teacher key" in at.error[0].value and not at.toggle
+    assert at.text_input(key="teacher_key_input").value == "", "a wrong key leaves the field too"
     at.text_input(key="teacher_key_input").input(KEY)
     ok(at.button[0].click().run())
+    # At once: a confirmation, the key out of sight, no Unlock button, and the sidebar says so.
+    assert "Unlocked: this browser now has the teacher's rights" in at.success[0].value
+    assert not [t for t in at.text_input if t.key == "teacher_key_input"]
+    assert [b.label for b in at.button if "Unlock" in b.label] == []
+    assert "· teacher" in " ".join(c.value for c in at.sidebar.caption)
     assert [s.value for s in at.subheader] == ["Class settings", "The training queue", "Assignment links"]
     assert "Nobody is waiting" in texts(at)
     ok(at.toggle(key="teacher_share_runs").set_value(False).run())
@@ -164,8 +170,10 @@ def test_the_teacher_moves_a_queued_run_to_the_front_and_cancels_another(home):
         assert lines == [f"1. **#{ada.id}** dlwp · Ada", f"2. **#{bo.id}** dlwp · Bo \\<i\\>"], texts(at)
         ok(at.button(key=f"teacher_front_{bo.id}").click().run())
         assert [r.id for r in runner.queued()] == [bo.id, ada.id]
+        assert [m.value for m in at.success] == [f"Moved run #{bo.id} to the front of the queue: it starts next."]
         ok(at.button(key=f"teacher_cancel_{ada.id}").click().run())
         assert ada.wait(timeout=5).status == "stopped" and [r.id for r in runner.queued()] == [bo.id]
+        assert [m.value for m in at.success] == [f"Cancelled run #{ada.id}: it has left the queue."]
     finally:
         for run in (bo, ada, holder):
             run.stop(TEACHER)
