@@ -87,6 +87,14 @@ def can_view(actor: Actor, run: Owned, settings: ClassSettings | None = None) ->
     return settings.share_runs or can_change(actor, run)
 
 
+def check_may_train(actor: Actor, from_assignment: bool, home: Path | None = None) -> None:
+    """Refuse (PermissionDenied) a student's training that does not come from an assignment link when the teacher
+    has turned training outside them off."""
+    if not from_assignment and not actor.is_teacher and not class_settings(home).free_training:
+        raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the link "
+                               "your teacher gave you.")
+
+
 def check_view(actor: Actor, run: Owned, settings: ClassSettings | None = None) -> None:
     """Refuse (PermissionDenied) a link to a run `actor` may not see, saying so rather than that it is missing."""
     if not can_view(actor, run, settings):

@@ -28,7 +28,7 @@ from core.datasets import Dataset
 from core.errors import LabError, for_visitors, without_paths
 from core.executors import Executor, Job
 from core.hparams import HParams
-from core.people import Actor, PermissionDenied, as_actor, teacher_owned
+from core.people import Actor, as_actor, teacher_owned
 from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
@@ -210,6 +210,16 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
                  should_stop=lambda: run.stop_requested)
 
 
+def stopped_note(result: Result, batches: int) -> str:
+    """What a stopped run's model is: its whole epochs, and the part of the next one the stop cut short."""
+    done = len(result.history)
+    whole = f"{done} whole epoch{'' if done == 1 else 's'}"
+    if not result.stopped_at_batch:
+        return f"Stopped early by its owner after {whole}; the model as it was then is kept and tested."
+    return (f"Stopped early by its owner during epoch {done + 1}, after {result.stopped_at_batch:,} of {batches:,} "
+            f"of its batches: the curves show the {whole}; the model as it was at the stop is kept and tested.")
+
+
 def _queue_key(owner: str | None) -> str | None:
     """Whose turn a run takes in the round-robin: its owner's, with every teacher-owned run as one owner."""
     return None if teacher_owned(owner) else owner
@@ -246,9 +256,7 @@ class Runner:
         actor = as_actor(owner)
         if assignment is not None:
             assignment.check(hp)
-        elif not actor.is_teacher and not permissions.class_settings(self.store.home).free_training:
-            raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the "
-                                   "link your teacher gave you.")
+        permissions.check_may_train(actor, assignment is not None, self.store.home)
         memory.refuse_too_large(hp)
         key = _queue_key(actor.token)
         with self._lock:
@@ -276,8 +284,8 @@ class Runner:
         if waiting >= limit:
             runs = "run" if limit == 1 else "runs"
             raise QueueFull(f"You already have {waiting} {runs} waiting for the trainer, the most one student may "
-                            f"have ({config.MAX_QUEUED_PER_USER_ENV}={limit}): wait until it starts, or cancel it, "
-                            "so everyone gets a turn.")
+                            f"have on this server ({limit}): wait until it starts, or cancel it (Runs page), so "
+                            "everyone gets a turn.")
 
     def get(self, run_id: int) -> Run | None:
         with self._lock:
@@ -417,7 +425,9 @@ class Runner:
                         error=STOPPED_BEFORE_EPOCH)
             return
         status = "stopped" if result.stopped else "finished"
+        note = stopped_note(result, run.snapshot().batches) if result.stopped else None
         self.store.finish(run.id, status, train_seconds=result.train_seconds, test_accuracy=result.test_accuracy,
-                          test_loss=result.test_loss)
+                          test_loss=result.test_loss, error=note)
         run._update(status=status, phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
-                    test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_dir=str(result.out_dir))
+                    test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_dir=str(result.out_dir),
+                    error=note)

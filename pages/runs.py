@@ -106,9 +106,10 @@ def _filters(records: list[RunRecord]) -> list[RunRecord]:
     return export.sort_runs(shown, order)
 
 
-def _table(shown: list[RunRecord], total: int) -> None:
+def _table(shown: list[RunRecord], total: int, dataset: str | None) -> None:
+    on = f" on {dataset}" if dataset else ""  # the data-set filter is named, or "5 of 5" reads against "10 kept"
     if not shown:
-        st.info(f"None of the {total} runs match these filters.", icon="🔎")
+        st.info(f"None of the {total} runs{ui.escape(on)} match these filters.", icon="🔎")
         return
     rows = [{"Run": row.pop("Run"), "Student": permissions.owner_label(record),
              **dataset_picker.with_dataset(row, record)} for row, record in zip(export.run_rows(shown), shown)]
@@ -137,7 +138,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
                                                           help="The settings this preset's architecture uses"),
         },
     )
-    st.caption(f"Showing {len(shown)} of {total} runs. Click a column header to sort by it; scroll sideways for "
+    st.caption(f"Showing {len(shown)} of {total} runs{ui.escape(on)}. Click a column header to sort by it; scroll sideways for "
                "every setting and the notes.")
 
 
@@ -276,7 +277,7 @@ def _details(record: RunRecord) -> None:
     settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
     st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")
     if record.note:
-        st.markdown(f"📝 {ui.escape(record.note)}")
+        st.markdown(f"📝 {ui.escape(record.note)}".replace("\n", "  \n"))  # its lines kept
     _downloads(record)
     if not permissions.can_change(me, record):
         st.caption(f"This run belongs to {ui.escape(permissions.owner_label(record))}: only its owner or the teacher "
@@ -325,7 +326,7 @@ if not records:
     st.info(f"No run has been trained on {ui.escape(dataset)} yet.", icon="🗂️")
     st.stop()
 shown = _filters(records)
-_table(shown, len(records))
+_table(shown, len(records), dataset)
 
 st.subheader("Compare and manage")
 picked = _picker(records, shown)
@@ -334,6 +335,9 @@ if not picked:
             icon="👆")
     st.stop()
 _compare(picked)
-for tab, record in zip(st.tabs([ui.escape(_label(r)) for r in picked]), picked):  # one tab per picked run
+# One tab per picked run, named by what never changes: a tab whose name changed (a saved name, a status) was
+# drawn anew and the first tab was shown again.
+tab_names = [ui.escape(f"#{r.id} · {r.preset} · {permissions.owner_label(r)}") for r in picked]
+for tab, record in zip(st.tabs(tab_names), picked):
     with tab:
         _details(record)

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory
+from core import architectures, estimate, evaluation, hparams, memory, permissions
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
@@ -304,13 +304,19 @@ def _progress(snap: Snapshot) -> None:
     elif snap.phase == "training":
         done = snap.epoch * snap.batches + snap.batch
         total = max(snap.hp.epochs * snap.batches, 1)
-        text = (f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs} · batch {snap.batch:,} of "
-                f"{snap.batches:,} · {done:,} of {total:,} batches done")
-        st.progress(min(done / total, 1.0), text=text + _time_left(snap))
+        epoch = f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs}"
+        if snap.stop_requested:
+            text = f"{epoch} · stopping after batch {snap.batch:,} of {snap.batches:,}…"
+        elif snap.batches and snap.batch >= snap.batches:  # every batch of the epoch done: the validation pass
+            text = f"{epoch} · all {snap.batches:,} batches done · validating on {snap.hp.val_size:,} reviews…"
+        else:
+            text = f"{epoch} · batch {snap.batch:,} of {snap.batches:,} · {done:,} of {total:,} batches done"
+        st.progress(min(done / total, 1.0), text=text + ("" if snap.stop_requested else _time_left(snap)))
     elif snap.phase in ("evaluating", "saving"):
         wait = _wait(snap)
         scoring = f"scoring the {wait.test_reviews:,} test reviews" if wait else "scoring the test reviews"
-        text = f"Training done; {scoring}…" if snap.phase == "evaluating" else "Saving the model…"
+        done = "Stopped; testing the model as it is: " if snap.stop_requested else "Training done; "
+        text = f"{done}{scoring}…" if snap.phase == "evaluating" else "Saving the model…"
         st.progress(1.0, text=text + _time_left(snap))
 
 
@@ -340,8 +346,10 @@ def _live(run_id: int) -> None:
         label = "Cancel" if snap.status == "queued" else "⏹ Stop"
         if stop.button(label, key=f"stop_{snap.id}", disabled=snap.stop_requested, width="stretch"):
             ui.attempt(lambda: run.stop(ui.actor()))
+            snap = run.snapshot()  # what the page says next follows the stop at once
         if snap.stop_requested:
-            st.caption("Stopping after the current batch; the model so far is kept and tested.")
+            st.caption("Stopping after the current batch (an epoch cut short is not counted); the model so far is "
+                       "then tested on the test reviews and kept.")
     _headline(snap)
     _progress(snap)
     if snap.history:
@@ -380,7 +388,8 @@ def _results(snap: Snapshot) -> None:
         st.info(ui.escape(snap.error or "The run was cancelled."))
         return
     if snap.status == "stopped":
-        st.caption("Stopped early by you: these are the scores of the model as it was when it stopped.")
+        st.caption(ui.escape(snap.error or "Stopped early: these are the scores of the model as it was when it "
+                                           "stopped."))
     best = evaluation.best_epoch(snap.history)
     if best is not None:
         st.markdown(f"Lowest validation loss at **epoch {best}** (green dotted line).")
@@ -412,9 +421,19 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
         assignment_form.maker(hp)
     _probes_editor()
     busy = snap is not None and snap.active
-    if st.button("▶ Start training", type="primary", disabled=hp is None,
-                 help=f"Run #{snap.id} keeps going; this one waits for its turn in the class's queue (each student "
-                      "may have a few runs waiting)." if busy else None):
+    refusal = None
+    try:  # said before the click, not after it
+        permissions.check_may_train(me, assignment is not None)
+    except LabError as exc:
+        refusal = str(exc)
+        st.info(ui.escape(refusal), icon="🎓")
+    if busy:
+        doing = "waits in the queue" if snap.status == "queued" else "keeps going"
+        start_help = (f"Run #{snap.id} {doing}; this one waits for its turn in the class's queue (each student may "
+                      "have a few runs waiting).")
+    else:
+        start_help = None
+    if st.button("▶ Start training", type="primary", disabled=hp is None or refusal is not None, help=start_help):
         started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=tuple(ui.pinned_probes()),
                                                         assignment=assignment))
         if started is not None:

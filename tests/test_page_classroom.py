@@ -204,3 +204,16 @@ def test_a_student_cancels_each_of_their_queued_runs_on_the_runs_page(home, monk
         for run in (second, first, holder):
             run.stop(TEACHER)
         holder.wait(timeout=300)
+
+
+def test_with_free_training_off_a_student_sees_why_before_pressing_start(home):
+    from core import permissions
+
+    home.mkdir(parents=True)
+    permissions.save_class_settings(TEACHER, home, free_training=False)
+    at = open_page("pages/train.py", preset="dlwp", limit="200", val_size="100", epochs="1")
+    start = next(b for b in at.button if b.label == "▶ Start training")
+    assert start.disabled and any("start from the teacher's assignment links" in i.value for i in at.info)
+    made = assignments.create(TEACHER, hparams.make("dlwp", limit=200, val_size=100), {"epochs": (1, 3)}, "Link")
+    linked = open_page("pages/train.py", assignment=made.id)
+    assert not next(b for b in linked.button if b.label == "▶ Start training").disabled

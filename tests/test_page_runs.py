@@ -254,7 +254,7 @@ def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
     store.update_text(run_id, actor=CLI, name=EVIL_NAME, note=EVIL_NOTE)
     at = pick(open_runs(), run_id)
     (tab,) = at.tabs
-    assert "\\*\\*bold\\*\\*" in tab.label and "\\<a href" in tab.label
+    assert tab.label.startswith(f"\\#{run_id} · dlwp · ") and "bold" not in tab.label, "named by what never changes"
     note = next(m.value for m in at.markdown if m.value.startswith("📝"))
     assert "!\\[pixel\\](https\\://" in note and ":red\\[red\\]" in note and "\\$x^2\\$" in note
     names = [t.get("name", "") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]

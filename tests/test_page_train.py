@@ -326,3 +326,26 @@ def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn
     _stop_and_wait(first, first_id)
     ok(second.run())
     assert any(s.value.startswith(f"Run #{second_id} · dlwp · stopped") for s in second.subheader), texts(second)
+
+
+def test_stop_mid_epoch_says_what_it_does_and_draws_only_whole_epochs(home: Path) -> None:
+    from pages import ui
+
+    at = open_train(preset="dlwp", limit="3000", val_size="300", epochs="40", batch_size="16")
+    ok(start_button(at).click().run())
+    run_id = at.session_state["train_run_id"]
+    run = ui.runner().get(run_id)
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    while not ((s := run.snapshot()).epoch >= 1 and 3 <= s.batch < s.batches - 20):  # well inside epoch 2 or later
+        assert time.monotonic() < deadline, s
+        time.sleep(0.005)
+    ok(at.run())
+    ok(at.button(key=f"stop_{run_id}").click().run())
+    said = texts(at) + " ".join(str(p.proto.text) for p in at.get("progress"))
+    assert "Stopping after the current batch (an epoch cut short is not counted)" in said
+    assert any(part in said for part in ("stopping after batch", "Stopped; testing the model as it is", "stopped")), said
+    _stop_and_wait(at, run_id)
+    snap = run.snapshot()
+    assert f"during epoch {len(snap.history) + 1}, after {snap.batch} of {snap.batches}" in texts(at)
+    (curves, *_) = plotly_specs(at)
+    assert all(t["x"] == list(range(1, len(snap.history) + 1)) for t in curves["data"]), "only whole epochs drawn"
