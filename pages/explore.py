@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import data, datasets, explore
 from core.datasets import DatasetInfo
-from core.errors import LabError
+from core.errors import LabError, quoted
 from core.hparams import PARAMS
 from core.vocab import Vocabulary
 from pages import charts, dataset_picker, explore_cache, ui
@@ -100,6 +100,18 @@ def _dataset_changed() -> None:
     st.session_state["review"] = None
     st.session_state.pop(VOCAB_LINKED, None)
     st.query_params.pop("num_words", None)
+
+
+def _say_if_ignored(name: str, allowed: Sequence[str], expected: str) -> None:
+    """A link's value that a bound widget would drop without a word (`?split=foo`) is named, on the session's first
+    look at it (a link opens a new session; later values are the widgets' own)."""
+    raw = st.query_params.get(name)
+    seen = f"_explore_link_{name}"
+    if seen in st.session_state:
+        return
+    st.session_state[seen] = True
+    if raw is not None and raw not in allowed:
+        st.warning(f"The link's {name}={ui.escape(quoted(raw))} was ignored: {ui.escape(expected)}.", icon="🔗")
 
 
 def _first_page() -> None:
@@ -212,6 +224,7 @@ def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, spli
         summary = f"**{len(selection):,}** {scope}."
     pages = explore.page_count(len(selection), per_page)
     info_col, pager_col = st.columns([2, 3], vertical_alignment="center")
+    _say_if_ignored("page", [str(n) for n in range(1, pages + 1)], f"the pages here are 1 to {pages:,}")
     with pager_col:
         page = st.pagination(pages, key="page", bind="query-params", max_visible_pages=9)
     shown = explore.page_slice(selection.indices, page, per_page)
@@ -380,11 +393,13 @@ source = "the IMDB movie reviews" if _is_imdb(info) else info.source  # never a 
 st.caption(f"Data: {ui.escape(source)} · {info.train_size:,} training and {info.test_size:,} test reviews · "
            f"{info.num_classes} classes: {ui.escape(', '.join(info.labels))}.")
 
+_say_if_ignored("split", explore.SPLITS, "the splits are " + " and ".join(explore.SPLITS))
 split_col, label_col, vocab_col, ids_col = st.columns([2, 3, 4, 2], vertical_alignment="bottom")
 split_name = split_col.segmented_control("Split", explore.SPLITS, default="train", required=True, key="split",
                                          format_func=lambda s: SPLIT_NAMES[s], on_change=_first_page,
                                          bind="query-params")
 filters = _filters(info)
+_say_if_ignored("label", filters, "the labels are " + ", ".join(filters))
 if st.session_state.get("label") not in filters:  # a link's label that this data set does not have
     st.session_state["label"] = "all"
 label_name = label_col.segmented_control("Label", filters, default="all", required=True, key="label",

@@ -444,6 +444,8 @@ if run is None:
     st.info("Pick a preset, adjust it if you like, and press **Start training**. The curves appear here "
             "and gain a point after every epoch.")
 else:
+    if not snap.active:  # drawn whole on this view: the live part need not rerun the page to show its results
+        st.session_state._train_shown_done = snap.id  # (that rerun wiped the link's notes above)
     st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
     if not snap.active and not projector:
         _results(snap)

@@ -349,3 +349,15 @@ def test_stop_mid_epoch_says_what_it_does_and_draws_only_whole_epochs(home: Path
     assert f"during epoch {len(snap.history) + 1}, after {snap.batch} of {snap.batches}" in texts(at)
     (curves, *_) = plotly_specs(at)
     assert all(t["x"] == list(range(1, len(snap.history) + 1)) for t in curves["data"]), "only whole epochs drawn"
+
+
+def test_a_link_value_out_of_range_keeps_its_warning_for_a_visitor_with_a_finished_run(home: Path) -> None:
+    from pages import ui
+
+    from core import hparams
+
+    tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)
+    assert ui._runner(str(home)).submit(tiny, owner="tests", probes=()).wait(timeout=TRAIN_TIMEOUT).status == "finished"
+    at = open_page("pages/train.py", session={"owner": "tests"}, preset="dlwp", epochs="1000")
+    assert any(s.value.startswith("Run #1 · dlwp · finished") for s in at.subheader), texts(at)
+    assert any("epochs=1000 is out of range" in w.value for w in at.warning), "not wiped by a rerun"
