@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory, permissions
+from core import architectures, bundle, datasets, estimate, evaluation, hparams, memory, permissions
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
@@ -320,6 +321,19 @@ def _progress(snap: Snapshot) -> None:
         st.progress(1.0, text=text + _time_left(snap))
 
 
+def _labels(snap: Snapshot) -> tuple[str, ...]:
+    """The run's class names: its data set's, or, once that was removed, those its model folder keeps (without an
+    error on every view: the results below say once that the data set is gone)."""
+    try:
+        return datasets.info(snap.hp.dataset).labels
+    except LabError:
+        pass
+    try:
+        return tuple(bundle.dataset_info(Path(snap.model_dir))["labels"]) if snap.model_dir else charts.IMDB_LABELS
+    except (OSError, ValueError, KeyError):
+        return charts.IMDB_LABELS
+
+
 def _curves(snap: Snapshot, compare: bool) -> None:
     series = [(f"#{snap.id} {snap.hp.preset}", snap.history)]
     if compare:
@@ -330,8 +344,7 @@ def _curves(snap: Snapshot, compare: bool) -> None:
     st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs)),
                     width="stretch", key=f"curves_{snap.id}")
     if snap.probes:
-        info = dataset_picker.info(snap.hp.dataset)
-        labels = info.labels if info else charts.IMDB_LABELS
+        labels = _labels(snap)
         st.plotly_chart(present.chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs,
                                                     labels=labels)),
                         width="stretch", key=f"probes_{snap.id}")

@@ -361,3 +361,24 @@ def test_a_link_value_out_of_range_keeps_its_warning_for_a_visitor_with_a_finish
     at = open_page("pages/train.py", session={"owner": "tests"}, preset="dlwp", epochs="1000")
     assert any(s.value.startswith("Run #1 · dlwp · finished") for s in at.subheader), texts(at)
     assert any("epochs=1000 is out of range" in w.value for w in at.warning), "not wiped by a rerun"
+
+
+def test_a_run_whose_data_set_was_removed_shows_no_error(home: Path, tmp_path: Path) -> None:
+    import csv
+
+    from core import datasets, hparams
+    from conftest import DATA_DIR
+    from pages import ui
+
+    rows = list(csv.reader((DATA_DIR / "text" / "Tweets.csv").open(encoding="utf-8", newline="")))
+    with (tmp_path / "reddit.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows[:401])
+    datasets.add(tmp_path / "reddit.csv", "reddit")
+    snap = ui._runner(str(home)).submit(hparams.make("dlwp", dataset="reddit", epochs=1), owner="tests")\
+        .wait(timeout=TRAIN_TIMEOUT)
+    assert snap.status == "finished", snap.error
+    datasets.remove("reddit")
+    at = open_page("pages/train.py", session={"owner": "tests"})
+    assert any(s.value.startswith(f"Run #{snap.id} · dlwp · finished") for s in at.subheader), texts(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "data set are not available here" in texts(at)
