@@ -252,11 +252,17 @@ def _lengths_figure(info: DatasetInfo, hist: explore.LengthHistogram, trunc: exp
                         mode="lines", line={"color": color, "width": 3, "shape": "hvh"}, fill="tozeroy",
                         fillcolor=fill, hovertemplate="%{fullData.name}<br>%{customdata}: %{y:,} reviews<extra></extra>")
     top = cap + width
-    fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
-    fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
-    fig.add_annotation(x=trunc.maxlen, y=0.98, yref="paper", text=f"<b>{trunc.sentence()}</b>", showarrow=False,
-                       xanchor="left" if trunc.maxlen < 0.6 * top else "right", xshift=8 if trunc.maxlen < 0.6 * top else -8,
-                       font={"size": 20, "color": "#111"}, bgcolor="rgba(255,255,255,0.85)")
+    note = {"y": 0.98, "yref": "paper", "showarrow": False, "font": {"size": 20, "color": "#111"},
+            "bgcolor": "rgba(255,255,255,0.85)"}
+    if trunc.maxlen <= top:
+        fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
+        fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
+        left = trunc.maxlen < 0.6 * top
+        fig.add_annotation(x=trunc.maxlen, text=f"<b>{trunc.sentence()}</b>", xanchor="left" if left else "right",
+                           xshift=8 if left else -8, **note)
+    else:  # maxlen far past these texts: the axis keeps to the texts
+        fig.add_annotation(x=0.98, xref="paper", xanchor="right", text=f"<b>{trunc.sentence()}</b> (maxlen "
+                           f"{trunc.maxlen:,} is past the longest)", **note)
     fig.update_xaxes(title_text=f"review length in ids (words + the > start mark) · last step: longer than {cap:,}",
                      range=[0, top])
     fig.update_yaxes(title_text="reviews", rangemode="tozero")
@@ -310,8 +316,8 @@ def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split
                        key="maxlen", help=maxlen_param.help)
     lengths = split.x.lengths
     trunc = explore.truncation(lengths, maxlen)
-    hist = explore.length_histogram(lengths, split.y, bin_width=25, cap=max(1000, maxlen + 100),
-                                    num_classes=info.num_classes)
+    cap, width = explore.length_bins(lengths, maxlen)
+    hist = explore.length_histogram(lengths, split.y, bin_width=width, cap=cap, num_classes=info.num_classes)
     st.plotly_chart(_lengths_figure(info, hist, trunc), width="stretch", key="lengths_chart")
     per_label = {name: explore.truncation(lengths[split.y == k], maxlen) for k, name, _ in _classes(info)}
     st.markdown(
