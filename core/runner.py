@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import config, datasets, estimate, executors, memory, permissions, priority
+from core import config, datasets, estimate, executors, memory, permissions, pins, priority
 from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError, for_visitors, without_paths
@@ -33,12 +33,7 @@ from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
 STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
-DEFAULT_PROBES = (
-    "not bad at all",
-    "I expected to love it, but it was dull",
-    "a masterpiece of boredom",
-    "the acting was great and the story moving",
-)
+DEFAULT_PROBES = pins.IMDB_DEFAULTS  # a training's pinned reviews unless it is given others
 
 
 @dataclass(frozen=True)

@@ -133,9 +133,11 @@ def _legend(num_words: int) -> None:
                                     for w, t in parts) + "</div>")
 
 
-def _pin(vocab: Vocabulary, ids: np.ndarray) -> None:
-    """Pin a review for the Train page's per-epoch probe chart (decoded on click, not on every view)."""
-    refused = ui.pin_probe(vocab.decode(ids))
+def _pin(vocab: Vocabulary, ids: np.ndarray, dataset: str) -> None:
+    """Pin a review (its words, without the start mark) for the Train page's per-epoch probe chart on its data set
+    (decoded on click, not on every view)."""
+    words = ids[1:] if len(ids) and ids[0] == data.START else ids
+    refused = ui.pin_probe(vocab.decode(words), dataset)
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
@@ -154,7 +156,7 @@ def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: i
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
         pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
-                       on_click=_pin, args=(vocab, ids),
+                       on_click=_pin, args=(vocab, ids, info.name),
                        help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))

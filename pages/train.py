@@ -216,21 +216,23 @@ def _before_training(hp: HParams) -> bool:
 
 
 # --- probes ------------------------------------------------------------------------------------------------
-def _probes_editor() -> None:
-    probes = ui.pinned_probes()
+def _probes_editor(dataset: str) -> None:
+    probes = ui.pinned_probes(dataset)
     st.markdown("**Pinned reviews** — scored again after every epoch")
+    if not probes:
+        st.caption("None yet: type one below, or pin reviews on the Explore page.")
     for n, text in enumerate(list(probes)):
         c1, c2 = st.columns([10, 1])
         c1.markdown(f"“{ui.escape(text)}”")
         if c2.button("✕", key=f"unpin_{n}_{text[:20]}", help="Unpin"):
-            probes.remove(text)
+            ui.unpin_probe(text, dataset)
             st.rerun()
     with st.form("pin_form", clear_on_submit=True, border=False):
         c1, c2 = st.columns([10, 2])
         typed = c1.text_input("Pin a review", placeholder="Type a short review to follow during training",
                               label_visibility="collapsed")
         if c2.form_submit_button("📌 Pin", width="stretch"):
-            refused = ui.pin_probe(typed)
+            refused = ui.pin_probe(typed, dataset)
             if refused:
                 st.warning(refused)
             else:
@@ -432,7 +434,11 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
         hp = None
     if hp is not None and me.is_teacher and assignment is None:
         assignment_form.maker(hp)
-    _probes_editor()
+    if assignment is not None:
+        pinned_on = assignment.hparams().dataset
+    else:
+        pinned_on = st.session_state.get(dataset_picker.CHOICE, hparams.DEFAULT_DATASET)
+    _probes_editor(pinned_on)
     busy = snap is not None and snap.active
     refusal = None
     try:  # said before the click, not after it
@@ -447,8 +453,8 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
     else:
         start_help = None
     if st.button("▶ Start training", type="primary", disabled=hp is None or refusal is not None, help=start_help):
-        started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=tuple(ui.pinned_probes()),
-                                                        assignment=assignment))
+        probes = tuple(ui.pinned_probes(hp.dataset))
+        started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=probes, assignment=assignment))
         if started is not None:
             st.session_state.train_run_id = started.id
             st.rerun()

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import config, data, people, trainer_wire
+from core import config, data, people, pins, trainer_wire
 from core.errors import LabError, for_visitors
 from core.people import Actor
 from core.runner import Runner
@@ -286,27 +286,36 @@ def seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
-def pinned_probes() -> list[str]:
-    """The reviews this session re-scores after every epoch (Explore can pin more)."""
-    from core.runner import DEFAULT_PROBES
-
-    if "probes" not in st.session_state:
-        st.session_state.probes = list(DEFAULT_PROBES)
-    return st.session_state.probes
-
-
-MAX_PROBES = 8
+def pinned_probes(dataset: str) -> list[str]:
+    """The reviews this visitor re-scores after every epoch on `dataset` (Explore can pin more): read once per
+    session from the lab home, where every change is kept, so a reload or another tab finds them."""
+    key = f"_pins_{dataset}"
+    if key not in st.session_state:
+        st.session_state[key] = attempt(lambda: pins.load(owner(), dataset)) or pins.defaults(dataset)
+    return st.session_state[key]
 
 
-def pin_probe(text: str) -> str | None:
+def _keep_pins(dataset: str) -> None:
+    attempt(lambda: pins.save(owner(), dataset, pinned_probes(dataset)))
+
+
+def pin_probe(text: str, dataset: str) -> str | None:
     """Add a review to the pinned set; otherwise the reason it was not added."""
-    text = " ".join(text.split())
-    probes = pinned_probes()
-    if len(probes) >= MAX_PROBES:
-        return f"At most {MAX_PROBES} pinned reviews; unpin one first."
+    text = pins.clean(text)
+    probes = pinned_probes(dataset)
+    if len(probes) >= pins.MAX_PINS:
+        return f"At most {pins.MAX_PINS} pinned reviews; unpin one first."
     if not text:
         return "Type a review to pin."
     if text in probes:
         return "This review is already pinned; pin one that is not pinned yet."
     probes.append(text)
+    _keep_pins(dataset)
     return None
+
+
+def unpin_probe(text: str, dataset: str) -> None:
+    probes = pinned_probes(dataset)
+    if text in probes:
+        probes.remove(text)
+        _keep_pins(dataset)

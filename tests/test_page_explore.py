@@ -175,10 +175,17 @@ def test_word_index_tab(at: AppTest) -> None:
 
 
 def test_pin_review_for_training(at: AppTest) -> None:
+    """The pin is the review's words (no `>` start mark), cut to a legend's line, and kept for a new tab."""
+    from core import pins
+
     at.button(key="pin_list_3").click().run()
     assert_ok(at)
-    text = load_vocabulary().decode(load_corpus().train.x[3])
-    assert text in at.session_state["probes"]
+    ids = load_corpus().train.x[3]
+    assert ids[0] == 1 and len(ids) > 100
+    text = pins.clean(load_vocabulary().decode(ids[1:]))
+    assert not text.startswith(">") and text.endswith("…") and len(text) <= pins.MAX_PIN_CHARS
+    assert text in at.session_state["_pins_imdb"]
+    assert text in pins.load(at.session_state["owner"], "imdb"), "kept in the lab home for a reload or a new tab"
 
 
 def test_vocabulary_size_and_raw_ids_are_in_the_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

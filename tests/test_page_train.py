@@ -203,7 +203,9 @@ def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
     ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
     assert "“a charming little film”" in [m.value for m in at.markdown]
     assert len([b for b in at.button if b.label == "✕"]) == before + 1
-    assert "a charming little film" in at.session_state["probes"]
+    assert "a charming little film" in at.session_state["_pins_imdb"]
+    again = open_page("pages/train.py", session={"owner": at.session_state["owner"]})  # a reload, or a new tab
+    assert "“a charming little film”" in [m.value for m in again.markdown]
 
     # The same review again is refused with a note.
     at.text_input[0].input("a charming   little film")
