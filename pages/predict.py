@@ -202,7 +202,8 @@ me = ui.visitor()
 record = _choose_run()
 if record is not None and dataset_picker.of_run(record) == datasets.DEFAULT:  # movie reviews fit IMDB's runs
     st.markdown("Try an example:")
-    cols = st.columns(len(EXAMPLES))
+    per_row = 3 if projector else len(EXAMPLES)  # the projector's large type cut six labels short ("Plainly posi…")
+    cols = [col for _ in range(0, len(EXAMPLES), per_row) for col in st.columns(per_row)]
     for col, (name, text) in zip(cols, EXAMPLES.items()):
         if col.button(name, key=f"example_{name}", width="stretch", help=text):
             st.session_state.predict_text = text

@@ -58,4 +58,5 @@ def chart(fig: go.Figure) -> go.Figure:
     if on():
         fig = go.Figure(copy.deepcopy(fig.to_dict()))
         fig.update_layout(font={"size": CHART_FONT})
+        fig.update_annotations(font_size=CHART_FONT)  # subplot titles (Loss, Accuracy) carry their own size
     return fig

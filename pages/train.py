@@ -282,7 +282,8 @@ def _time_left(snap: Snapshot) -> str:
 
 
 def _queue_text(snap: Snapshot) -> str:
-    """"Your run is number 3 in the queue: 3 runs ahead of yours (from 2 students), about 40 s to wait."""
+    """"Your run is number 3 in the queue. Ahead of it: 2 waiting and 1 training (from 2 people), about 40 s to
+    wait."""
     run = ui.runner().get(snap.id)
     key = f"_train_past_{snap.id}"  # earlier runs' epochs for the estimates, read once per run
     if key not in st.session_state:
@@ -290,10 +291,11 @@ def _queue_text(snap: Snapshot) -> str:
     info = ui.runner().queue_info(run, st.session_state[key]) if run is not None else None
     if info is None:
         return "Starting…"
-    runs = "run" if info.ahead == 1 else "runs"
-    students = "student" if info.students == 1 else "students"
-    return (f"Waiting for the trainer: your run is number {info.position} in the queue. {info.ahead} {runs} ahead "
-            f"of yours (from {info.students} {students}), about {ui.seconds(info.wait_seconds)} to wait.")
+    waiting, training = info.position - 1, info.ahead - (info.position - 1)
+    people = "person" if info.students == 1 else "people"  # the teacher is one of them, not a student
+    return (f"Waiting for the trainer: your run is number {info.position} in the queue. Ahead of it: {waiting} "
+            f"waiting and {training} training (from {info.students} {people}), about "
+            f"{ui.seconds(info.wait_seconds)} to wait.")
 
 
 def _progress(snap: Snapshot) -> None:

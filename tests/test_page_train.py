@@ -317,7 +317,8 @@ def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn
     ok(start_button(second).click().run())
     second_id = second.session_state["train_run_id"]
     assert second_id != first_id
-    assert any("number 1 in the queue" in i.value for i in second.info), texts(second)
+    assert any("number 1 in the queue. Ahead of it: 0 waiting and 1 training (from 1 person)" in i.value
+               for i in second.info), texts(second)
     assert not second.get("plotly_chart"), "no empty axes while the run waits in the queue"
     assert not any(b.key == f"stop_{first_id}" for b in second.button), "no Stop for someone else's run"
 
