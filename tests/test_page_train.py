@@ -380,7 +380,7 @@ def test_a_run_whose_data_set_was_removed_shows_no_error(home: Path, tmp_path: P
     snap = ui._runner(str(home)).submit(hparams.make("dlwp", dataset="reddit", epochs=1), owner="tests")\
         .wait(timeout=TRAIN_TIMEOUT)
     assert snap.status == "finished", snap.error
-    datasets.remove("reddit")
+    datasets.remove("reddit", actor=None)  # the teacher, as from the command line
     at = open_page("pages/train.py", session={"owner": "tests"})
     assert any(s.value.startswith(f"Run #{snap.id} · dlwp · finished") for s in at.subheader), texts(at)
     assert not at.error, [e.value for e in at.error]
