@@ -28,6 +28,7 @@ PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, 
 REPORT = "_datasets_report"  # the last import's outcome, shown once
 CONFIRM = "_datasets_confirm_remove"  # the data set whose removal waits for a yes
 FLASH = "_datasets_flash"
+IMPORTED = "_ds_imported"  # the file id of the upload imported last: its Import button gives way to a note
 DETECTED = None
 
 
@@ -305,9 +306,13 @@ if upload is not None:
                                     key="ds_test_size", disabled=found.has_test_split,
                                     help="The share of each class held out for testing (a test/ folder is kept "
                                          "as it is instead).")
-        replace = _replace_choice(name.strip(), me)
-        if st.button("Import", type="primary", key="ds_import"):
-            _import(upload, name.strip(), _options(), test_size, replace)
-            if REPORT in st.session_state:
-                st.rerun()
+        if st.session_state.get(IMPORTED) == upload.file_id:  # a second click only said "already exists"
+            st.caption("This file is imported: it is listed below. Pick another file to import more.")
+        else:
+            replace = _replace_choice(name.strip(), me)
+            if st.button("Import", type="primary", key="ds_import"):
+                _import(upload, name.strip(), _options(), test_size, replace)
+                if REPORT in st.session_state:
+                    st.session_state[IMPORTED] = upload.file_id
+                    st.rerun()
 _listing(me)

@@ -64,6 +64,7 @@ def test_no_time_left_is_given_before_it_means_something():
     first = left(wait, "training", 0, 60, 88, {"preparing": 4.0}, 4.0)
     # 3 * 88 - 60 batches to go at 1/15 s each, then scoring and saving at the same pace (slower than the rates)
     assert first == pytest.approx(4.0 / 60 * 204 + wait.finishing * (4.0 / 60 * 88 / wait.epoch))
+    assert left(wait, "training", 0, 88, 88, {"preparing": 4.0}, 9.0) is None, "the first validation pass"
     after_one = left(wait, "training", 1, 0, 88, {"preparing": 4.0}, 3.0)
     assert after_one is not None and after_one > wait.finishing
 

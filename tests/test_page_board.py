@@ -109,7 +109,11 @@ def test_projector_view_from_the_address(home):
     at = open_board(view="present")
     assert at.toggle(key="present_toggle").value is True
     assert any("font-size: 26px" in h.proto.body for h in at.get("html"))
-    assert at.dataframe and not _button_keys(at) & set(TEACHER_KEYS)
+    assert not at.dataframe and not _button_keys(at) & set(TEACHER_KEYS)
+    board = next(h.proto.body for h in at.get("html") if "lab-board" in h.proto.body)  # rank, student, accuracy, status
+    assert all(f"<th{c}" in board for c in (" class='num'>Rank", ">Student", " class='num'>Test accuracy", ">Status"))
+    assert not at.radio, "the rows get the screen, not the order control"
     ok(at.toggle(key="present_toggle").set_value(False).run())
+    assert at.dataframe
     assert "view" not in at.query_params
     assert not any("font-size: 26px" in h.proto.body for h in at.get("html"))

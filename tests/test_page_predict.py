@@ -179,10 +179,18 @@ def test_a_review_with_no_known_words_says_so_instead_of_a_verdict(home: Path) -
     assert any("The model saw no known words" in w.value for w in at.warning)
 
 
-def test_the_review_box_says_and_enforces_its_length_limit(home: Path) -> None:
+def test_a_paste_over_the_length_limit_is_cut_to_it_with_a_note(home: Path) -> None:
+    """The box has no `max_chars` of its own: the browser dropped a longer paste without a word (issue 19)."""
     at = open_predict()
     box = at.text_area(key="predict_text")
-    assert box.max_chars == 20_000 and "20,000 characters" in box.placeholder
+    assert not box.max_chars and "20,000 characters" in box.placeholder
+    ok(box.input("A wonderful film. " * 1_500).run())  # 27,000 characters
+    assert len(at.text_area(key="predict_text").value) == 20_000
+    assert any("27,000 characters long: it was cut to the first 20,000" in w.value for w in at.warning)
+    ok(score_button(at).click().run())
+    assert "score <b>" in html(at), "the cut text is scored"
+    ok(at.text_area(key="predict_text").input("Boring.").run())
+    assert not any("cut to the first" in w.value for w in at.warning), "the note goes with the long text"
 
 
 def test_why_says_when_only_the_first_words_are_measured(home: Path, corpus, vocabulary) -> None:

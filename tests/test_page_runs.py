@@ -197,7 +197,8 @@ def test_running_run_shows_as_running(home: Path) -> None:
     assert "running" in table[table["Run"] == run_id].iloc[0]["Status"]
     pick(at, run_id)
     assert "Still training: 0 of 4 epochs finished so far. This page updates as epochs finish." in texts(at)
-    assert at.button(key=f"runs_del_{run_id}").disabled
+    assert not [b for b in at.button if b.key == f"runs_del_{run_id}"], "no Delete while it trains"
+    assert at.button(key=f"runs_stop_{run_id}").label == "⏹ Stop this run"
 
 
 def test_empty_store_shows_a_friendly_message_with_a_link_to_train(tmp_path: Path,
@@ -253,7 +254,7 @@ def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
     store.update_text(run_id, actor=CLI, name=EVIL_NAME, note=EVIL_NOTE)
     at = pick(open_runs(), run_id)
     (tab,) = at.tabs
-    assert "\\*\\*bold\\*\\*" in tab.label and "\\<a href" in tab.label
+    assert tab.label.startswith(f"\\#{run_id} · dlwp · ") and "bold" not in tab.label, "named by what never changes"
     note = next(m.value for m in at.markdown if m.value.startswith("📝"))
     assert "!\\[pixel\\](https\\://" in note and ":red\\[red\\]" in note and "\\$x^2\\$" in note
     names = [t.get("name", "") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]

@@ -103,8 +103,13 @@ def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
     took = time.monotonic() - asked
     assert snap.status == "stopped", snap.error
     assert took < 60, f"stopping took {took:.1f}s"
-    # the epoch in progress ends at the next batch: at most one more (partial) epoch is recorded
-    assert before.epoch <= len(snap.history) <= before.epoch + 1 < hp.epochs
+    # training ends after the batch in progress (or the one after): the cut epoch is neither validated nor
+    # recorded as a whole one, and the run says how far into it the stop came
+    assert len(snap.history) == before.epoch < hp.epochs
+    assert before.batch <= snap.batch <= before.batch + 3, (before.batch, snap.batch)
+    assert (f"during epoch {before.epoch + 1}, after {snap.batch} of {snap.batches} of its batches: the curves show "
+            f"the {before.epoch} whole epoch") in snap.error
+    assert run_store.get(snap.id).error == snap.error
     assert snap.test_accuracy is not None
     assert (Path(snap.model_dir) / bundle.MODEL).is_file()
     assert run_store.get(snap.id).status == "stopped"
