@@ -19,7 +19,7 @@ from core.people import CLI  # noqa: E402
 from core.ray_executor import RayExecutor  # noqa: E402
 from core.runner import Runner  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ray
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(limit=2000, val_size=500)
 TIMEOUT = 600  # seconds; a worker starts TensorFlow from scratch, and this machine is shared
