@@ -278,12 +278,15 @@ def amazon_dataset(lab_home: Path):
 @pytest.fixture(scope="session")
 def tweets_run(tweets_dataset, train_run):
     """A function: the finished run of `preset` trained on the tweets for 1 epoch on 3,000 of them (short
-    sequences: tweets are short), trained once per preset and session."""
+    sequences: tweets are short; a small LSTM, 16 units over 16-d embeddings, a third of the preset's time), trained
+    once per preset and session."""
     runs = {}
 
     def run(preset: str = "dlwp"):
         if preset not in runs:
             extra = {} if preset in ("dlwp", "fast") else {"maxlen": 40}
+            if preset == "lstm":
+                extra.update(units=16, embedding_dim=16)
             runs[preset] = train_run(preset, dataset=tweets_dataset.name, limit=3000, val_size=500, epochs=1,
                                      **extra)
         return runs[preset]
