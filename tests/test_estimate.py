@@ -7,6 +7,7 @@ from statistics import median
 import pytest
 
 from core import estimate, hparams
+from conftest import short_test_split
 from core.runner import Runner
 
 
@@ -86,7 +87,7 @@ def test_a_finished_run_informs_the_next_estimate(run_store, corpus):
     not a timed test: this asserts where the numbers come from.
     """
     hp = hparams.make("fast", limit=2000, val_size=500, epochs=2)
-    snap = Runner(run_store).submit(hp, owner="tests", probes=()).wait(timeout=600)
+    snap = Runner(run_store, dataset=short_test_split()).submit(hp, owner="tests", probes=()).wait(timeout=600)
     assert snap.status == "finished", snap.error
     assert set(snap.phase_seconds) >= {"preparing", "training", "evaluating", "saving"}
     record = run_store.get(snap.id)

@@ -1,5 +1,5 @@
-"""The Predict page in Streamlit's AppTest, over one real tiny `dlwp` run trained once for this module through the
-real Runner. Each test that needs a model works on its own copy of that lab home, so deleting a model file in
+"""The Predict page in Streamlit's AppTest, over a copy of the session's real tiny `dlwp` run (trained through the
+real Runner). Each test that needs a model works on its own copy of that lab home, so deleting a model file in
 one test never shows in another (and never hits a scorer cached for another folder)."""
 from __future__ import annotations
 
@@ -14,19 +14,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from conftest import clone_run  # noqa: E402
 from pagetest import copy_home, ok, open_page  # noqa: E402
 
 from core import hparams  # noqa: E402
-from core.runner import Runner  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template_home(tmp_path_factory: pytest.TempPathFactory, lab_home: Path, trained_run) -> Path:
+    """A lab home holding a copy of the session's tiny `dlwp` run."""
     home = tmp_path_factory.mktemp("predict-page-template")
-    hp = hparams.make("dlwp", limit=1000, val_size=300, epochs=2)
-    snap = Runner(RunStore(home)).submit(hp, owner="tests", probes=()).wait(timeout=600)
-    assert snap.status == "finished", snap.error
+    clone_run(lab_home, trained_run.id, RunStore(home), owner="tests")
     return home
 
 

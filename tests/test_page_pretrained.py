@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from core import pretrained
@@ -35,6 +37,7 @@ def test_neighbours_of_a_trained_run_side_by_side_and_unknown_words_said_so(tran
     assert len(at.dataframe) == 0
 
 
+@pytest.mark.slow
 def test_the_learning_curve_trains_both_starts_and_draws_them_with_the_numbers():
     at = open_page(PAGE, sizes="100,200")
     ok(at.button[0].click().run())
