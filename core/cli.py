@@ -64,7 +64,7 @@ def _import_keras() -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import architectures, config, hparams, memory
+    from core import architectures, config, estimate, hparams, memory
     from core.store import RunStore
 
     # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
@@ -78,6 +78,7 @@ def _train(args: argparse.Namespace) -> int:
     for level, text in check(hp) if check else []:  # refuses (LabError) when the architecture cannot train
         print(f"{level}: {text}", file=sys.stderr)
     store = RunStore()
+    estimate.refuse_too_long(hp, store.list(with_history=True))
     out = Path(args.out).expanduser() if args.out else None
     if out is not None:
         store.check_folder(out)

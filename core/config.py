@@ -20,6 +20,8 @@ MAX_UPLOAD_MB_DEFAULT = 200
 MAX_QUEUED_PER_USER_ENV = "SENTIMENT_LAB_MAX_QUEUED_PER_USER"
 MAX_STUDENT_DATASETS_ENV = "SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB"
 MAX_STUDENT_DATASETS_MB_DEFAULT = 200
+MAX_TRAINING_MINUTES_ENV = "SENTIMENT_LAB_MAX_TRAINING_MINUTES"
+MAX_TRAINING_MINUTES_DEFAULT = 120
 DB_WAIT_ENV = "SENTIMENT_LAB_DB_WAIT_SECONDS"
 DB_WAIT_DEFAULT = 120
 
@@ -87,6 +89,13 @@ def max_queued_per_user() -> int:
     """How many queued (not yet started) runs one student may have (SENTIMENT_LAB_MAX_QUEUED_PER_USER: 1 to 100,
     default 1), so one student cannot queue ten runs ahead of the class; the teacher has no limit."""
     return _whole_number(MAX_QUEUED_PER_USER_ENV, 1, 100, 1, "1 to 100 (queued runs per student)")
+
+
+def max_training_minutes() -> int:
+    """The longest estimated wait one training may have, in minutes (SENTIMENT_LAB_MAX_TRAINING_MINUTES: 1 to 10080,
+    default 120), so a link to a configuration of weeks is refused as one needing too much memory is."""
+    return _whole_number(MAX_TRAINING_MINUTES_ENV, 1, 10080, MAX_TRAINING_MINUTES_DEFAULT,
+                         "1 to 10080 (minutes one training may be estimated to take)")
 
 
 def db_wait_seconds() -> int:

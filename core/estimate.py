@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Iterable, Mapping
 
-from core import architectures
+from core import architectures, config
 from core.errors import ConfigError
 from core.hparams import HParams, Sizes, from_dict, sizes_of
 from core.store import RunRecord
@@ -86,6 +86,26 @@ def whole_wait(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None 
     return Wait(preparing, epoch, hp.epochs, fewest, finishing, basis, sizes.test_size)
 
 
+def refuse_too_long(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None) -> Wait:
+    """The estimate, or a ConfigError when its longest wait is above the server's limit
+    (SENTIMENT_LAB_MAX_TRAINING_MINUTES), saying what shortens it."""
+    wait = whole_wait(hp, past, sizes)
+    limit = config.max_training_minutes()
+    if wait.longest > limit * 60:
+        raise ConfigError(
+            f"This configuration would take about {_minutes(wait.longest)} to train, longer than this server allows "
+            f"for one training ({_minutes(limit * 60)}, {config.MAX_TRAINING_MINUTES_ENV}). Fewer epochs, fewer "
+            "reviews (limit), a shorter maxlen or a smaller model shorten it.")
+    return wait
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes >= 48 * 60:
+        return f"{minutes / (24 * 60):,.0f} days"
+    return f"{minutes / 60:,.1f} hours" if minutes >= 120 else f"{minutes:,.0f} minutes"
+
+
 def _base_epoch(hp: HParams, sizes: Sizes) -> float:
     """An epoch at the rates measured on a 2-core machine."""
     return (hp.train_reviews(sizes) + hp.val_size) / architectures.get(hp.architecture).base_rate * _work(hp)
@@ -94,7 +114,8 @@ def _base_epoch(hp: HParams, sizes: Sizes) -> float:
 def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, phase_seconds: Mapping[str, float],
                  in_phase: float) -> float | None:
     """Seconds until the results, at most (early stopping may end training sooner); None while no honest figure
-    exists: before training, and in the first epoch until MIN_BATCHES batches and MIN_SECONDS have passed.
+    exists: before training, in the first epoch until MIN_BATCHES batches and MIN_SECONDS have passed, and during
+    its validation pass.
 
     `epoch` epochs and `batch` batches of the current one are done; `in_phase` seconds have passed in `phase`;
     `phase_seconds` holds the finished phases' seconds.
@@ -103,6 +124,8 @@ def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, p
         done = epoch * batches + batch
         if done == 0 or (epoch == 0 and (batch < min(MIN_BATCHES, batches) or in_phase < MIN_SECONDS)):
             return None
+        if epoch == 0 and batch >= batches:  # the first validation pass: its seconds would count as batches' and
+            return None  # make the figure grow (an LSTM's from 76 s to 3.5 min) until the first epoch ends
         per_batch = in_phase / done
         pace = min(max(per_batch * batches / wait.epoch, 0.25), 4.0) if wait.epoch > 0 else 1.0
         return per_batch * (wait.epochs * batches - done) + wait.finishing * pace

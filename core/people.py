@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,10 @@ TEACHER_KEY_ENV = "SENTIMENT_LAB_TEACHER_KEY"
 KEY_FILE = "teacher.key"
 CLI_OWNER = "cli"  # the owner the command line records; with no owner at all, a run belongs to the teacher too
 MAX_NAME = 40
+GUESTS = "guests"  # the one queue key of every visitor without a chosen name
+_GUEST_NAME = re.compile(r"guest [0-9a-f]{4}")
+# Names a student may not take: they would label runs like the teacher's (or the command line's) own.
+RESERVED = frozenset({"teacher", "theteacher", "cli", "admin", "administrator"})
 
 
 class PermissionDenied(LabError):
@@ -51,14 +57,40 @@ def short_text(text: object, what: str, limit: int) -> str:
     return value
 
 
+def _folded(name: str) -> str:
+    """A name as compared with others: compatibility forms unified, case and everything but letters and digits
+    dropped ("The  Teacher!" and "theteacher" are one name)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
+
+
 def display_name(text: object) -> str:
-    """A display name as typed, trimmed and checked: 1 to 40 printable characters."""
-    return short_text(text, "name", MAX_NAME)
+    """A display name as typed, trimmed and checked: 1 to 40 printable characters, not one kept for the teacher or
+    for guests."""
+    value = short_text(text, "name", MAX_NAME)
+    if _folded(value) in RESERVED or _GUEST_NAME.fullmatch(value.casefold()):
+        raise ConfigError(f"The name {value!r} is kept for the lab itself (the teacher, or visitors without a "
+                          "name): pick your own.")
+    return value
 
 
 def guest_name(token: str) -> str:
     """The name of a visitor who has not picked one yet: stable for the browser, clearly not a chosen name."""
     return f"guest {hashlib.sha256(token.encode()).hexdigest()[:4]}"
+
+
+def is_guest(name: str | None) -> bool:
+    """Whether a run's or actor's name is a guest name (no name was chosen)."""
+    return not name or bool(_GUEST_NAME.fullmatch(name))
+
+
+def queue_key(owner: str | None, name: str | None) -> str | None:
+    """Who a queued run counts against, for turns and the per-student limit. Without accounts a browser is no
+    student (a visitor without cookies gets a new owner token on every visit), so: the teacher's runs are one key
+    (None), every guest's runs share one key (GUESTS), and a named student is their name, however many browsers
+    use it."""
+    if teacher_owned(owner):
+        return None
+    return GUESTS if is_guest(name) else "name:" + _folded(name or "")
 
 
 def teacher_owned(owner: str | None) -> bool:

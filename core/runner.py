@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import baseline, bundle, config, datasets, estimate, executors, memory, permissions, priority, registry
+from core import (baseline, bundle, config, datasets, estimate, executors, memory, people, permissions, pins,
+                  priority, registry)
 from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError, StoreError, disk_full, for_visitors, without_paths
 from core.executors import Executor, Job
 from core.hparams import HParams
-from core.people import Actor, PermissionDenied, as_actor, teacher_owned
+from core.people import Actor, as_actor
 from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
@@ -40,12 +41,7 @@ NOT_RECORDED = ("The run ended, but the run database could not be written: {reas
                 "its folder holds its outcome, and the lab records it from there as soon as the database can be "
                 "written: it keeps trying while the lab runs, and the next `python -m core` command, page view or "
                 "`python -m core runs rebuild` records it.")
-DEFAULT_PROBES = (
-    "not bad at all",
-    "I expected to love it, but it was dull",
-    "a masterpiece of boredom",
-    "the acting was great and the story moving",
-)
+DEFAULT_PROBES = pins.IMDB_DEFAULTS  # a training's pinned reviews unless it is given others
 
 
 @dataclass(frozen=True)
@@ -231,9 +227,19 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
                  should_stop=lambda: run.stop_requested)
 
 
-def _queue_key(owner: str | None) -> str | None:
-    """Whose turn a run takes in the round-robin: its owner's, with every teacher-owned run as one owner."""
-    return None if teacher_owned(owner) else owner
+def stopped_note(result: Result, batches: int) -> str:
+    """What a stopped run's model is: its whole epochs, and the part of the next one the stop cut short."""
+    done = len(result.history)
+    whole = f"{done} whole epoch{'' if done == 1 else 's'}"
+    if not result.stopped_at_batch:
+        return f"Stopped early by its owner after {whole}; the model as it was then is kept and tested."
+    return (f"Stopped early by its owner during epoch {done + 1}, after {result.stopped_at_batch:,} of {batches:,} "
+            f"of its batches: the curves show the {whole}; the model as it was at the stop is kept and tested.")
+
+
+def _queue_key(run: Run) -> str | None:
+    """Whose turn a run takes in the round-robin and whose limit it counts against (`people.queue_key`)."""
+    return people.queue_key(run.owner, run.owner_name)
 
 
 def reference(dataset: Dataset, hp: HParams) -> baseline.Baseline | None:
@@ -280,11 +286,10 @@ class Runner:
         actor = as_actor(owner)
         if assignment is not None:
             assignment.check(hp)
-        elif not actor.is_teacher and not permissions.class_settings(self.store.home).free_training:
-            raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the "
-                                   "link your teacher gave you.")
+        permissions.check_may_train(actor, assignment is not None, self.store.home)
         memory.refuse_too_large(hp)
-        key = _queue_key(actor.token)
+        estimate.refuse_too_long(hp, self.store.list(with_history=True))
+        key = people.queue_key(actor.token, actor.name)
         with self._lock:
             if not actor.is_teacher:
                 self._refuse_over_limit(key)
@@ -306,12 +311,16 @@ class Runner:
 
     def _refuse_over_limit(self, key: str | None) -> None:
         limit = config.max_queued_per_user()
-        waiting = sum(_queue_key(r.owner) == key for r in self._queue + self._front) + self._reserved[key]
+        waiting = sum(_queue_key(r) == key for r in self._queue + self._front) + self._reserved[key]
         if waiting >= limit:
             runs = "run" if limit == 1 else "runs"
+            if key == people.GUESTS:
+                raise QueueFull(f"Visitors without a name already have {waiting} {runs} waiting for the trainer, "
+                                f"the most they may have between them on this server ({limit}): "
+                                "pick your name in the sidebar to queue a run of your own.")
             raise QueueFull(f"You already have {waiting} {runs} waiting for the trainer, the most one student may "
-                            f"have ({config.MAX_QUEUED_PER_USER_ENV}={limit}): wait until it starts, or cancel it, "
-                            "so everyone gets a turn.")
+                            f"have on this server ({limit}): wait until it starts, or cancel it (Runs page), so "
+                            "everyone gets a turn.")
 
     def get(self, run_id: int) -> Run | None:
         with self._lock:
@@ -333,7 +342,7 @@ class Runner:
         while waiting:
             first_of: dict[str | None, int] = {}
             for n, run in enumerate(waiting):
-                first_of.setdefault(_queue_key(run.owner), n)
+                first_of.setdefault(_queue_key(run), n)
             key = min(first_of, key=lambda k: (last.get(k, -1), first_of[k]))
             order.append(waiting.pop(first_of[key]))
             tick += 1
@@ -368,7 +377,7 @@ class Runner:
             elapsed = time.time() - started if started else 0.0
             work += max(estimate.whole_wait(r._state.hp, past).longest - elapsed, 0.0)
         slots = max(1, min(self.max_concurrent, len(training) or 1))
-        students = len({_queue_key(r.owner) for r in ahead + training})
+        students = len({_queue_key(r) for r in ahead + training})
         return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, work / slots)
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
@@ -412,7 +421,7 @@ class Runner:
             while (self._queue or self._front) and len(self._active) < limit:
                 run = self._order()[0]
                 (self._front if run in self._front else self._queue).remove(run)
-                self._last_start[_queue_key(run.owner)] = next(self._ticks)
+                self._last_start[_queue_key(run)] = next(self._ticks)
                 self._active.add(run.id)
                 run._update(status="running", phase="preparing")  # never "queued" without a place in the queue
                 starting.append(run)
@@ -468,9 +477,10 @@ class Runner:
         if result.out_dir is None:
             self._end(run, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
             return
+        note = stopped_note(result, run.snapshot().batches) if result.stopped else None
         self._end(run, "stopped" if result.stopped else "finished", {"model_dir": str(result.out_dir)},
                   train_seconds=result.train_seconds, test_accuracy=result.test_accuracy, test_loss=result.test_loss,
-                  baseline=figures)
+                  error=note, baseline=figures)
 
     def _end(self, run: Run, status: str, live: dict[str, Any] | None = None, **outcome: Any) -> None:
         """Record how a run ended, with its epochs, then end its live state (always, whatever the store does).

@@ -5,10 +5,16 @@ on itself however many cores the machine has. This starts the trainer service (o
 the web processes), `--web-processes` Streamlit processes on local ports, and a relay on the public port that
 keeps each browser on one of them (`core.web_proxy`). Stopping it (Ctrl+C or SIGTERM) stops them all; a training
 in progress is stopped and kept as a stopped run with its finished epochs.
+
+A web process that dies is started again on its port (its browsers reconnect to a live one meanwhile); the lab
+stops only when the trainer dies, since the class's queue and trainings live there. Every child is started with a
+parent-death signal, so a `serve` killed outright (kill -9) takes its trainer and web processes with it instead of
+leaving them on their ports.
 """
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import secrets
 import signal
@@ -25,6 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 120.0
 MAX_WEB_PROCESSES = 16
 MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
+RESTART_GAP_S = 10.0  # a web process that keeps dying is started again at most this often
+PR_SET_PDEATHSIG = 1
 
 
 def _wait_until(ready, what: str, children: list[subprocess.Popen]) -> None:
@@ -47,10 +55,31 @@ def _healthy(port: int) -> bool:
         return False
 
 
+def _dies_with(parent: int):
+    """A preexec_fn: the child gets SIGTERM when `parent` ends (Linux), and ends at once if it already has."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+    return arm
+
+
+def _child(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                            preexec_fn=_dies_with(os.getpid()))
+
+
 def _web_process(port: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    return subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+    return _child([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+                   "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats",
+                   "false", "--server.maxUploadSize", str(_upload_limit_mb())], env)
+
+
+def _upload_limit_mb() -> int:
+    """Streamlit's own upload cap, the same as the lab's (SENTIMENT_LAB_MAX_UPLOAD_MB), in whole megabytes."""
+    return max(1, -(-config.max_upload_bytes() // 2**20))
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
@@ -65,26 +94,46 @@ def _stop(children: list[subprocess.Popen]) -> None:
             child.kill()
 
 
-async def _relay_until_stopped(address: str, port: int, ports: list[int], children: list[subprocess.Popen]) -> int:
-    server = await web_proxy.serve(address, port, ports)
+class _Watch:
+    """The running children: web processes by port, and the trainer (always last in `children`)."""
+
+    def __init__(self, ports: list[int], children: list[subprocess.Popen], env: dict[str, str]) -> None:
+        self.ports, self.children, self.env = ports, children, env
+        self.started = {port: time.monotonic() for port in ports}
+
+    def check(self) -> bool:
+        """Start again each web process that died (at most once per RESTART_GAP_S); False when the trainer died."""
+        trainer = self.children[-1]
+        if trainer.poll() is not None:
+            print(f"error: the trainer service exited with status {trainer.returncode}; stopping the lab.",
+                  file=sys.stderr, flush=True)
+            return False
+        for n, port in enumerate(self.ports):
+            child = self.children[n]
+            if child.poll() is None or time.monotonic() - self.started[port] < RESTART_GAP_S:
+                continue
+            print(f"warning: the web process on port {port} exited with status {child.returncode}; starting it "
+                  "again (its browsers reconnect to the others meanwhile).", file=sys.stderr, flush=True)
+            self.children[n] = _web_process(port, self.env)
+            self.started[port] = time.monotonic()
+        return True
+
+
+async def _relay_until_stopped(address: str, port: int, watch: _Watch) -> int:
+    server = await web_proxy.serve(address, port, watch.ports)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    status = 0
     async with server:
         while not stop.is_set():
-            ended = [c for c in children if c.poll() is not None]
-            if ended:
-                print(f"error: a lab process exited with status {ended[0].returncode}; stopping the lab.",
-                      file=sys.stderr, flush=True)
-                status = 1
-                break
+            if not watch.check():
+                return 1
             try:
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
             except asyncio.TimeoutError:
                 pass
-    return status
+    return 0
 
 
 def _interrupt(*_: object) -> None:
@@ -92,7 +141,7 @@ def _interrupt(*_: object) -> None:
 
 
 def serve(port: int, web_processes: int, address: str = "") -> int:
-    """Run the lab until stopped; 0 when stopped on request, 1 when one of its processes died."""
+    """Run the lab until stopped; 0 when stopped on request, 1 when the trainer died."""
     signal.signal(signal.SIGTERM, _interrupt)  # while starting: stop what has started (`finally` below)
     if not 1 <= web_processes <= MAX_WEB_PROCESSES:
         raise ConfigError(f"--web-processes must be 1 to {MAX_WEB_PROCESSES} (about one per CPU core).")
@@ -109,8 +158,7 @@ def serve(port: int, web_processes: int, address: str = "") -> int:
     env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_urlsafe(32))
     ports = [port + 1 + n for n in range(web_processes)]
     trainer_wire.claim(socket_path)  # before anything starts: a lab already serving this home is refused
-    children = [subprocess.Popen([sys.executable, "-m", "core", "trainer", "--socket", str(socket_path)], cwd=REPO,
-                                 env=env, stdin=subprocess.DEVNULL)]
+    children = [_child([sys.executable, "-m", "core", "trainer", "--socket", str(socket_path)], env)]
     try:
         _wait_until(socket_path.exists, "trainer service", children)
         children[:0] = [_web_process(p, env) for p in ports]
@@ -119,6 +167,6 @@ def serve(port: int, web_processes: int, address: str = "") -> int:
         print(f"The lab is at http://localhost:{port} ({web_processes} web processes, one trainer; lab home {home})",
               flush=True)
         print(people.startup_line(home), flush=True)
-        return asyncio.run(_relay_until_stopped(address, port, ports, children))
+        return asyncio.run(_relay_until_stopped(address, port, _Watch(ports, children, env)))
     finally:
         _stop(children)

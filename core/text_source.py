@@ -17,6 +17,12 @@ from core.errors import DatasetError
 MIN_CLASSES, MAX_CLASSES = 2, 20
 DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 SAMPLE_CHARS = 64 * 1024
+# What one source may hold, whatever its size in bytes: every kept text costs a Python object, so a file of many
+# tiny rows would otherwise take gigabytes for megabytes of text. Reading stops at the first one over.
+MAX_TEXTS = 1_000_000  # rows of a table, or files of a folder or archive
+MAX_COLUMNS = 1_000
+MAX_CELLS = 20_000_000  # rows x columns of a table: each is looked at once to detect the text and label columns
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
 PREVIEW_ROWS = 10
 PREVIEW_CHARS = 300
 MAGIC = {
@@ -133,6 +139,13 @@ def check_size(size: int, what: str) -> None:
                            f"({config.MAX_UPLOAD_ENV} raises it).")
 
 
+def check_texts(count: int, what: str) -> None:
+    """Refuse a source with more than MAX_TEXTS texts, as soon as reading reaches one more."""
+    if count > MAX_TEXTS:
+        raise DatasetError(f"{what} holds more than {MAX_TEXTS:,} texts, the most the lab reads from one source: "
+                           "keep a sample of it.")
+
+
 def label_order(labels: Iterable[str]) -> list[str]:
     """Class names in id order: by value when all are numbers (0, 1, 2, 10), otherwise alphabetically."""
     names = sorted(set(labels))
@@ -166,11 +179,12 @@ def kind_of_bytes(head: bytes) -> str | None:
         if head.startswith(magic):
             return what
     wide = wide_text(head)
-    text = head.decode(wide.codec, "ignore") if wide else head.decode("latin-1")  # latin-1: one char per byte
-    if "\x00" in text:
+    if wide:  # its characters, as UTF-8: a control character stays one byte
+        head = head.decode(wide.codec, "ignore").encode()
+    if b"\x00" in head:
         return "a binary file (it contains NUL bytes)"
-    controls = sum(1 for c in text if c < " " and c not in "\t\n\r\x0c")
-    if text and controls / len(text) > 0.05:
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    if head and controls / len(head) > 0.05:
         return "a binary file (it is mostly control characters)"
     return None
 

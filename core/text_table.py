@@ -1,5 +1,9 @@
 """Reading a labelled CSV or TSV file: delimiter, quoting, header, text column and label column are detected
 (each can be given instead), UTF-8 with or without BOM, UTF-16 or UTF-32 with a BOM, else Latin-1 and said so.
+
+The file is streamed twice and never held whole: a first pass keeps a few numbers per column (enough to detect the
+header and the text and label columns) and the first rows for the preview; a second keeps only the two columns
+used. Reading stops at the first record over a limit (rows, columns, cells), so a hostile file is refused early.
 """
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from core.errors import DatasetError
-from core.text_source import (DELIMITERS, MAX_CLASSES, MIN_CLASSES, PREVIEW_ROWS, SAMPLE_CHARS, Layout,
-                              LabelledText, ReadOptions, WideText, check_classes, kind_of_bytes, newlines,
-                              wide_text)
+from core.text_source import (DELIMITERS, MAX_CELLS, MAX_CLASSES, MAX_COLUMNS, MAX_TEXTS, MIN_CLASSES, PREVIEW_ROWS,
+                              SAMPLE_CHARS, Layout, LabelledText, ReadOptions, WideText, check_classes, kind_of_bytes,
+                              newlines, wide_text)
 
 LABEL_NAMES = ("label", "sentiment", "class", "category", "target", "polarity", "rating", "score", "stars", "y")
 DISTINCT_CAP = 1000  # distinct values counted exactly up to here, for messages
@@ -62,12 +67,14 @@ def _is_number(value: str) -> bool:
 
 @dataclass
 class _Column:
-    """What detection needs to know about one column's values."""
+    """What detection needs to know about one column's values: counts, and hashes (not copies) of the first
+    DISTINCT_CAP different values, so a column of long texts costs no more than one of labels."""
 
     filled: int = 0
     chars: int = 0
     numeric: bool = True
-    values: set[str] = field(default_factory=set)
+    first: str | None = None
+    hashes: set[int] = field(default_factory=set)
 
     def add(self, value: str) -> None:
         value = value.strip()
@@ -77,23 +84,20 @@ class _Column:
         self.chars += len(value)
         if self.numeric and not _is_number(value):
             self.numeric = False
-        if len(self.values) < DISTINCT_CAP:
-            self.values.add(value)
+        if len(self.hashes) < DISTINCT_CAP:
+            if self.first is None:
+                self.first = value
+            self.hashes.add(hash(value))
+
+    def holds(self, value: str) -> bool:
+        return hash(value) in self.hashes
 
     @property
     def distinct(self) -> int:
-        return len(self.values)
+        return len(self.hashes)
 
     def distinct_text(self) -> str:
         return f"{DISTINCT_CAP:,} or more" if self.distinct >= DISTINCT_CAP else f"{self.distinct:,}"
-
-
-def _columns(rows: list[list[str]], width: int) -> list[_Column]:
-    cols = [_Column() for _ in range(width)]
-    for row in rows:
-        for col, value in zip(cols, row):
-            col.add(value)
-    return cols
 
 
 def _parse(text: str, delimiter: str, quoting: bool) -> list[list[str]]:
@@ -145,17 +149,57 @@ def _delimiter_option(value: str) -> str:
     return value
 
 
-def _read_records(path: Path, encoding: str, delimiter: str, quoting: bool) -> list[list[str]]:
-    """Every non-blank record, or a message naming the line where quoting went wrong."""
+def _records(path: Path, encoding: str, delimiter: str, quoting: bool) -> Iterator[list[str]]:
+    """Every non-blank record, one at a time, or a message naming the line where quoting went wrong."""
     with open(path, encoding=encoding, newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
                             strict=quoting)
         try:
-            return [row for row in reader if row and any(cell.strip() for cell in row)]
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    yield row
         except csv.Error as exc:
             hint = " (probably an unclosed quote)" if "field larger" in str(exc) or "end of data" in str(exc) else ""
             raise DatasetError(f"Malformed quoting in {path.name} at line {reader.line_num:,}: {exc}{hint}. Fix the "
                                "quotes, or choose another delimiter.") from None
+
+
+@dataclass
+class _Survey:
+    """The first pass: how many records and columns, the first records as read, and every later record's columns."""
+
+    rows: int = 0
+    width: int = 0
+    head: list[list[str]] = field(default_factory=list)  # the first PREVIEW_ROWS + 1 records
+    rest: list[_Column] = field(default_factory=list)  # the columns of every record but the first
+
+
+def _survey(path: Path, records: Iterator[list[str]]) -> _Survey:
+    """The first pass over `records`, stopped by a DatasetError at the first one over a limit."""
+    survey = _Survey()
+    for row in records:
+        survey.rows += 1
+        if survey.rows > MAX_TEXTS:
+            raise DatasetError(f"{path.name} has more than {MAX_TEXTS:,} rows, the most the lab reads from one file: "
+                               "keep a sample of it.")
+        if len(row) > survey.width:
+            if len(row) > MAX_COLUMNS:
+                raise DatasetError(f"{path.name} has {len(row):,} columns in its row {survey.rows:,}, more than the "
+                                   f"{MAX_COLUMNS:,} the lab reads: keep the text and label columns (or give the "
+                                   "right delimiter).")
+            survey.rest += [_Column() for _ in range(len(row) - survey.width)]
+            survey.width = len(row)
+        if survey.rows * survey.width > MAX_CELLS:
+            raise DatasetError(f"{path.name} has more than {MAX_CELLS:,} cells (rows times columns), the most the lab "
+                               "reads from one file: keep only the text and label columns, or a sample of the rows.")
+        if len(survey.head) <= PREVIEW_ROWS:
+            survey.head.append(row)
+        if survey.rows > 1:
+            for col, value in zip(survey.rest, row):
+                col.add(value)
+    if not survey.rows:
+        raise DatasetError(f"{path.name} holds no text: every row is blank.")
+    return survey
 
 
 def _looks_like_header(first: list[str], cols: list[_Column]) -> bool:
@@ -167,7 +211,7 @@ def _looks_like_header(first: list[str], cols: list[_Column]) -> bool:
         cell = cell.strip()
         if col.filled and col.numeric and not _is_number(cell):
             return True
-        if 1 <= col.distinct < DISTINCT_CAP and col.filled >= 2 * col.distinct and cell not in col.values:
+        if 1 <= col.distinct < DISTINCT_CAP and col.filled >= 2 * col.distinct and not col.holds(cell):
             return True
     return False
 
@@ -202,7 +246,7 @@ def _label_column(names: list[str], cols: list[_Column], skip: int | None) -> in
            else "it has the fewest different values of the columns" + (" besides the text" if skip is not None else ""))
     col = cols[best]
     if col.distinct < MIN_CLASSES:
-        only = f" ({next(iter(col.values))!r})" if col.values else ""
+        only = f" ({col.first!r})" if col.first is not None else ""
         raise DatasetError(f"No label column: column {names[best]!r} looked like the labels ({why}) but holds one "
                            f"class only{only}; a classifier needs {MIN_CLASSES} to {MAX_CLASSES} classes.")
     raise DatasetError(f"No label column with {MIN_CLASSES} to {MAX_CLASSES} classes: column {names[best]!r} looked "
@@ -234,20 +278,20 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
     delimiter = _delimiter(sample, path.suffix.lower()) if options.delimiter is None else _delimiter_option(
         options.delimiter)
     quoting = _quoting(sample, delimiter)
-    records = _read_records(path, encoding, delimiter, quoting)
-    width = max(len(row) for row in records)
+    survey = _survey(path, _records(path, encoding, delimiter, quoting))
+    width, cols = survey.width, survey.rest
     header = options.header
     if header is None:
-        header = len(records) > 1 and _looks_like_header(records[0], _columns(records[1:], width))
+        header = survey.rows > 1 and _looks_like_header(survey.head[0], cols)
     if header:
-        names = [cell.strip() or f"column {i + 1}" for i, cell in enumerate(records[0])]
+        names = [cell.strip() or f"column {i + 1}" for i, cell in enumerate(survey.head[0])]
         names += [f"column {i + 1}" for i in range(len(names), width)]
-        records = records[1:]
-        if not records:
+        if survey.rows == 1:
             raise DatasetError(f"{path.name} has a header row but no data rows.")
     else:
         names = [f"column {i + 1}" for i in range(width)]
-    cols = _columns(records, width)
+        for col, value in zip(cols, survey.head[0]):
+            col.add(value)
     text_i = None if options.text_column is None else _pick_column(options.text_column, names, "text")
     label_i = (_label_column(names, cols, text_i) if options.label_column is None
                else _pick_column(options.label_column, names, "label"))
@@ -258,7 +302,26 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
     notes = [f"{path.name} is {fallback}."] if fallback else []
     layout = Layout("table", encoding_name, delimiter, header, quoting, tuple(names), names[text_i], names[label_i],
                     tuple(notes))
-    texts, labels, no_text, no_label = [], [], 0, 0
+    texts, labels, no_text, no_label = _two_columns(_records(path, encoding, delimiter, quoting), header, text_i,
+                                                    label_i)
+    if not texts:
+        raise DatasetError(f"No usable text column: column {names[text_i]!r} has no row with both text and a label.")
+    check_classes(labels, f"Label column {names[label_i]!r}")
+    rows = survey.head[1:] if header else survey.head
+    sample_rows = [tuple(row[i] if i < len(row) else "" for i in range(width)) for row in rows[:PREVIEW_ROWS]]
+    return LabelledText(texts, labels, None, layout, sample_rows, no_text, no_label)
+
+
+def _two_columns(records: Iterator[list[str]], header: bool, text_i: int,
+                 label_i: int) -> tuple[list[str], list[str], int, int]:
+    """The second pass: texts and labels of the rows that have both (each label one shared string), and how many
+    rows lacked a text or a label."""
+    texts: list[str] = []
+    labels: list[str] = []
+    names: dict[str, str] = {}
+    no_text = no_label = 0
+    if header:
+        next(records, None)
     for row in records:
         text = row[text_i] if text_i < len(row) else ""
         label = row[label_i].strip() if label_i < len(row) else ""
@@ -268,9 +331,5 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
             no_label += 1
         else:
             texts.append(newlines(text))
-            labels.append(label)
-    if not texts:
-        raise DatasetError(f"No usable text column: column {names[text_i]!r} has no row with both text and a label.")
-    check_classes(labels, f"Label column {names[label_i]!r}")
-    sample_rows = [tuple(row[i] if i < len(row) else "" for i in range(width)) for row in records[:PREVIEW_ROWS]]
-    return LabelledText(texts, labels, None, layout, sample_rows, no_text, no_label)
+            labels.append(names.setdefault(label, label))
+    return texts, labels, no_text, no_label

@@ -169,10 +169,11 @@ def run_until_stopped(path: Path) -> int:
     print(f"trainer service listening on {path}", flush=True)
     done.wait()
     server.shutdown()
+    server.server_close()
+    path.unlink(missing_ok=True)  # at once: a new lab may start while the training in progress is being stopped
     runner: Runner = server.service.runner  # type: ignore[attr-defined]
     for run in runner.runs():
         if run.snapshot().active:
             run.stop(CLI)
             run.wait(timeout=60)
-    path.unlink(missing_ok=True)
     return 0

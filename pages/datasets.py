@@ -2,7 +2,8 @@
 
 Reading, detection, checks and storage are core.datasets and core.text_import; this page uploads, previews with
 overridable choices, imports, and lists. The upload is written to a temporary folder in the lab's home (keeping the
-file's own name, which the data set's source and default name come from) and deleted after each read.
+file's own name, which the data set's source and default name come from) and deleted after each read. A session
+holds one pending upload in the server's memory (a new one replaces it), released once imported.
 """
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from core.errors import DatasetError, LabError
 from core.people import Actor
 from core.store import ACTIVE
 from core.text_source import DELIMITERS, Preview, ReadOptions
-from pages import dataset_picker, ui
+from pages import dataset_picker, server_limits, ui
 
 UPLOADS = ".uploads"  # under SENTIMENT_LAB_HOME; every folder in it is one upload being read
 PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, for this session's upload
 REPORT = "_datasets_report"  # the last import's outcome, shown once
 CONFIRM = "_datasets_confirm_remove"  # the data set whose removal waits for a yes
 FLASH = "_datasets_flash"
+IMPORTED = "_ds_imported"  # the file id of the upload imported last: its Import button gives way to a note
 DETECTED = None
 
 
@@ -147,6 +149,7 @@ def _import(upload, name: str, options: ReadOptions, test_size: float, replace: 
     except LabError as exc:
         st.error(ui.escape(exc), icon="⚠️")
         return
+    server_limits.release(upload.file_id)  # imported: the server's memory need not hold it any longer
     st.session_state[REPORT] = (imported.info, imported.report)
 
 
@@ -332,9 +335,13 @@ if upload is not None:
                                     key="ds_test_size", disabled=found.has_test_split,
                                     help="The share of each class held out for testing (a test/ folder is kept "
                                          "as it is instead).")
-        replace = _replace_choice(name.strip(), me)
-        if st.button("Import", type="primary", key="ds_import"):
-            _import(upload, name.strip(), _options(), test_size, replace)
-            if REPORT in st.session_state:
-                st.rerun()
+        if st.session_state.get(IMPORTED) == upload.file_id:  # a second click only said "already exists"
+            st.caption("This file is imported: it is listed below. Pick another file to import more.")
+        else:
+            replace = _replace_choice(name.strip(), me)
+            if st.button("Import", type="primary", key="ds_import"):
+                _import(upload, name.strip(), _options(), test_size, replace)
+                if REPORT in st.session_state:
+                    st.session_state[IMPORTED] = upload.file_id
+                    st.rerun()
 _listing(me)

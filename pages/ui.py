@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import baseline, config, data, people, trainer_wire
+from core import baseline, config, data, people, pins, registry, trainer_wire
 from core.baseline import Baseline
 from core.errors import LabError, for_visitors
 from core.people import Actor
@@ -20,6 +20,7 @@ from core.runner import Runner
 from core.store import RunStore
 from core.trainer_client import RunnerClient
 from core.vocab import Vocabulary, load_vocabulary
+from pages import server_limits
 
 T = TypeVar("T")
 OWNER_COOKIE = "sentiment_lab_owner"
@@ -81,21 +82,26 @@ def _keep_keras_state() -> None:
 
 
 _keep_keras_state()
+server_limits.apply()
 _use_app_navigation()
 
 
-@st.cache_resource(show_spinner=False)
 def _store(home: str) -> RunStore:
-    return RunStore(config.lab_home())
+    """One per process and lab home, in core.registry rather than st.cache_resource: a `clear_cache` message, which
+    any browser may send, must not drop the run store or the training queue."""
+    return registry.shared(("run store", home), lambda: RunStore(config.lab_home()))
 
 
-@st.cache_resource(show_spinner=False)
-def _runner(home: str) -> Runner | RunnerClient:
+def _make_runner(home: str) -> Runner | RunnerClient:
     """This process's own queue, or the shared trainer service's when `python -m core serve` runs several."""
     service = trainer_wire.socket_path()
     if service is not None:
         return RunnerClient(_store(home), service)
     return Runner(_store(home), max_concurrent=config.max_concurrent_trainings())
+
+
+def _runner(home: str) -> Runner | RunnerClient:
+    return registry.shared(("training queue", home), lambda: _make_runner(home))
 
 
 def store() -> RunStore:
@@ -215,9 +221,10 @@ def set_display_name(text: str) -> str:
 
 
 def unlock_teacher(key: str) -> None:
-    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise)."""
+    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise). Callable
+    from a widget callback: the cookie that keeps them is written by the next `visitor()`."""
     st.session_state.teacher_token = people.unlock(key, owner())
-    _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
+    st.session_state._teacher_cookie_due = True
 
 
 def lock_teacher() -> None:
@@ -225,10 +232,9 @@ def lock_teacher() -> None:
     _set_cookie(TEACHER_COOKIE, "", max_age=0)
 
 
-@st.cache_resource(show_spinner=False)
 def _announce_teacher_key(home: str) -> None:
     """Once per server and lab home: the teacher key in the server's log, for the teacher to type in."""
-    print(people.startup_line(), flush=True)
+    registry.shared(("teacher key announced", home), lambda: print(people.startup_line(), flush=True) or True)
 
 
 def _name_changed() -> None:
@@ -247,6 +253,8 @@ def visitor() -> Actor:
     except LabError:
         pass  # an unusable lab folder is the page's own message; the Teacher page says what the key needs
     me = actor()
+    if st.session_state.pop("_teacher_cookie_due", False) and st.session_state.teacher_token:
+        _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
     if "ui_name" not in st.session_state:
         st.session_state.ui_name = display_name() or ""
     with st.sidebar:
@@ -304,27 +312,36 @@ def seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
-def pinned_probes() -> list[str]:
-    """The reviews this session re-scores after every epoch (Explore can pin more)."""
-    from core.runner import DEFAULT_PROBES
-
-    if "probes" not in st.session_state:
-        st.session_state.probes = list(DEFAULT_PROBES)
-    return st.session_state.probes
-
-
-MAX_PROBES = 8
+def pinned_probes(dataset: str) -> list[str]:
+    """The reviews this visitor re-scores after every epoch on `dataset` (Explore can pin more): read once per
+    session from the lab home, where every change is kept, so a reload or another tab finds them."""
+    key = f"_pins_{dataset}"
+    if key not in st.session_state:
+        st.session_state[key] = attempt(lambda: pins.load(owner(), dataset)) or pins.defaults(dataset)
+    return st.session_state[key]
 
 
-def pin_probe(text: str) -> str | None:
+def _keep_pins(dataset: str) -> None:
+    attempt(lambda: pins.save(owner(), dataset, pinned_probes(dataset)))
+
+
+def pin_probe(text: str, dataset: str) -> str | None:
     """Add a review to the pinned set; otherwise the reason it was not added."""
-    text = " ".join(text.split())
-    probes = pinned_probes()
-    if len(probes) >= MAX_PROBES:
-        return f"At most {MAX_PROBES} pinned reviews; unpin one first."
+    text = pins.clean(text)
+    probes = pinned_probes(dataset)
+    if len(probes) >= pins.MAX_PINS:
+        return f"At most {pins.MAX_PINS} pinned reviews; unpin one first."
     if not text:
         return "Type a review to pin."
     if text in probes:
         return "This review is already pinned; pin one that is not pinned yet."
     probes.append(text)
+    _keep_pins(dataset)
     return None
+
+
+def unpin_probe(text: str, dataset: str) -> None:
+    probes = pinned_probes(dataset)
+    if text in probes:
+        probes.remove(text)
+        _keep_pins(dataset)
