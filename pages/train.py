@@ -328,17 +328,21 @@ def _progress(snap: Snapshot) -> None:
         done = "Stopped; testing the model as it is: " if snap.stop_requested else "Training done; "
         text = f"{done}{scoring}…" if snap.phase == "evaluating" else "Saving the model…"
         st.progress(1.0, text=text + _time_left(snap))
+    elif snap.phase == "baseline":
+        st.progress(1.0, text="Model saved; computing the baseline (majority class, TF-IDF + logistic regression) "
+                              "on the same split…")
 
 
 def _labels(snap: Snapshot) -> tuple[str, ...]:
     """The run's class names: its data set's, or, once that was removed, those its model folder keeps (without an
     error on every view: the results below say once that the data set is gone)."""
     try:
-        return datasets.info(snap.hp.dataset).labels
+        return datasets.info(snap.hp.dataset).class_names
     except LabError:
         pass
     try:
-        return tuple(bundle.dataset_info(Path(snap.model_dir))["labels"]) if snap.model_dir else charts.IMDB_LABELS
+        saved = bundle.dataset_info(Path(snap.model_dir)) if snap.model_dir else {}
+        return tuple(saved.get("label_names") or saved["labels"]) if saved else charts.IMDB_LABELS
     except (OSError, ValueError, KeyError):
         return charts.IMDB_LABELS
 
@@ -400,6 +404,7 @@ def _headline(snap: Snapshot) -> None:
     c4.metric("Whole time", ui.seconds(sum(snap.phase_seconds.values())),
               help="From the start to the results: " + ", ".join(
                   f"{phase} {ui.seconds(seconds)}" for phase, seconds in snap.phase_seconds.items()) + ".")
+    ui.baseline_note(snap.test_accuracy, snap.baseline, _labels(snap))
 
 
 def _results(snap: Snapshot) -> None:
