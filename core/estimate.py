@@ -114,7 +114,8 @@ def _base_epoch(hp: HParams, sizes: Sizes) -> float:
 def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, phase_seconds: Mapping[str, float],
                  in_phase: float) -> float | None:
     """Seconds until the results, at most (early stopping may end training sooner); None while no honest figure
-    exists: before training, and in the first epoch until MIN_BATCHES batches and MIN_SECONDS have passed.
+    exists: before training, in the first epoch until MIN_BATCHES batches and MIN_SECONDS have passed, and during
+    its validation pass.
 
     `epoch` epochs and `batch` batches of the current one are done; `in_phase` seconds have passed in `phase`;
     `phase_seconds` holds the finished phases' seconds.
@@ -123,6 +124,8 @@ def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, p
         done = epoch * batches + batch
         if done == 0 or (epoch == 0 and (batch < min(MIN_BATCHES, batches) or in_phase < MIN_SECONDS)):
             return None
+        if epoch == 0 and batch >= batches:  # the first validation pass: its seconds would count as batches' and
+            return None  # make the figure grow (an LSTM's from 76 s to 3.5 min) until the first epoch ends
         per_batch = in_phase / done
         pace = min(max(per_batch * batches / wait.epoch, 0.25), 4.0) if wait.epoch > 0 else 1.0
         return per_batch * (wait.epochs * batches - done) + wait.finishing * pace

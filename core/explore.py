@@ -265,6 +265,18 @@ class LengthHistogram:
         return int(self.edges[-1])
 
 
+_BIN_WIDTHS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000)
+
+
+def length_bins(lengths: np.ndarray, maxlen: int, bins: int = 40) -> tuple[int, int]:
+    """The histogram's last edge and bin width for these lengths: up to the 99th percentile (and maxlen when it is
+    not far past it), in about `bins` bins of a round width, so short texts are not squashed into one bar."""
+    longest = float(np.percentile(lengths, 99)) if len(lengths) else 1.0
+    span = max(longest, maxlen * 1.2) if maxlen <= 2 * longest else longest
+    width = next((w for w in _BIN_WIDTHS if w * bins >= span), _BIN_WIDTHS[-1])
+    return max(width, int(math.ceil(span / width) * width)), width
+
+
 def length_histogram(lengths: np.ndarray, labels: np.ndarray, bin_width: int = 25, cap: int = 1000,
                      num_classes: int = 2) -> LengthHistogram:
     """Bin id lengths per label (0 to num_classes - 1) on shared edges, so the labels' bars line up."""

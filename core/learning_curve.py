@@ -27,6 +27,30 @@ def _server_slot() -> threading.Lock:
     return registry.shared(("learning-curve", "slot"), threading.Lock)
 
 
+@dataclass
+class _Latest:
+    """The comparison this server ran last (running or done) and whose browser started it."""
+
+    job: "LearningCurve | None" = None
+    owner: str | None = None
+
+
+def _latest() -> _Latest:
+    return registry.shared(("learning-curve", "latest"), _Latest)
+
+
+def _latest_lock() -> threading.Lock:
+    return registry.shared(("learning-curve", "latest-lock"), threading.Lock)
+
+
+def latest() -> tuple["LearningCurve | None", str | None]:
+    """The server's latest comparison and its starter's owner token, so a reloaded page (or another visitor) can
+    follow the one that runs instead of being told only that one does."""
+    held = _latest()
+    with _latest_lock():
+        return held.job, held.owner
+
+
 def small_model(reviews: int, vectors: str, seed: int = 0) -> HParams:
     """The transfer preset made small enough for seconds per fit: 10,000 words, 200 ids, batch 32, 8 epochs.
 
@@ -67,7 +91,7 @@ class LearningCurve:
     _error: str | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def start(self) -> None:
+    def start(self, owner: str | None = None) -> None:
         """Begin in the background; refused while another comparison runs on this server, so that a class pressing
         the button together does not train eight models each at once beside the queued trainings."""
         if not _server_slot().acquire(blocking=False):
@@ -75,6 +99,9 @@ class LearningCurve:
                            "(it takes a few minutes).")
         with self._lock:
             self._running = True
+        held = _latest()
+        with _latest_lock():
+            held.job, held.owner = self, owner
         threading.Thread(target=self._work, name="learning-curve", daemon=True).start()
 
     def snapshot(self) -> Progress:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Protocol, TypeVar
 
-from core import atomic_file, config
+from core import atomic_file, config, people
 from core.people import Actor, PermissionDenied, teacher_owned
 
 SETTINGS_FILE = "classroom.json"
@@ -92,6 +92,26 @@ def can_view(actor: Actor, run: Owned, settings: ClassSettings | None = None) ->
     """Whether `actor` may see `run`'s curves and score with its model."""
     settings = settings if settings is not None else class_settings()
     return settings.share_runs or can_change(actor, run)
+
+
+def check_may_train(actor: Actor, from_assignment: bool, home: Path | None = None) -> None:
+    """Refuse (PermissionDenied) a student's training that the class settings rule out: one outside the teacher's
+    assignment links when free training is off, or a guest's when guests may not train."""
+    if actor.is_teacher:
+        return
+    settings = class_settings(home)
+    if not from_assignment and not settings.free_training:
+        raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the link "
+                               "your teacher gave you.")
+    if people.is_guest(actor.name) and not settings.guests_train:
+        raise PermissionDenied("In this class, students pick a name before training: type yours in the sidebar.")
+
+
+def check_view(actor: Actor, run: Owned, settings: ClassSettings | None = None) -> None:
+    """Refuse (PermissionDenied) a link to a run `actor` may not see, saying so rather than that it is missing."""
+    if not can_view(actor, run, settings):
+        raise PermissionDenied(f"Run #{run.id} belongs to {owner_label(run)} and is not shared with you: the teacher "
+                               "has turned off sharing runs between students.")
 
 
 def visible(actor: Actor, runs: Iterable[R], settings: ClassSettings | None = None) -> list[R]:

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import bundle, config, datasets, estimate, executors, memory, people, permissions, priority
+from core import (baseline, bundle, config, datasets, estimate, executors, memory, people, permissions, pins,
+                  priority, registry)
 from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError, StoreError, disk_full, for_visitors, without_paths
 from core.executors import Executor, Job
 from core.hparams import HParams
-from core.people import Actor, PermissionDenied, as_actor
+from core.people import Actor, as_actor
 from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
@@ -40,12 +41,7 @@ NOT_RECORDED = ("The run ended, but the run database could not be written: {reas
                 "its folder holds its outcome, and the lab records it from there as soon as the database can be "
                 "written: it keeps trying while the lab runs, and the next `python -m core` command, page view or "
                 "`python -m core runs rebuild` records it.")
-DEFAULT_PROBES = (
-    "not bad at all",
-    "I expected to love it, but it was dull",
-    "a masterpiece of boredom",
-    "the acting was great and the story moving",
-)
+DEFAULT_PROBES = pins.IMDB_DEFAULTS  # a training's pinned reviews unless it is given others
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,7 @@ class Snapshot:
     phase_started_at: float | None  # when the current phase began
     owner_name: str | None = None
     assignment: str | None = None  # the id of the assignment link it answered
+    baseline: baseline.Baseline | None = None  # the reference figures on its split, once it has finished
 
     @property
     def active(self) -> bool:
@@ -123,6 +120,7 @@ class _State:
     phase_started_at: float | None = None
     owner_name: str | None = None
     assignment: str | None = None
+    baseline: baseline.Baseline | None = None
 
 
 class Run:
@@ -164,6 +162,7 @@ class Run:
                 test_accuracy=s.test_accuracy, test_loss=s.test_loss, model_dir=s.model_dir, error=s.error,
                 stop_requested=self._stop.is_set(), phase_seconds=dict(s.phase_seconds),
                 phase_started_at=s.phase_started_at, owner_name=s.owner_name, assignment=s.assignment,
+                baseline=s.baseline,
             )
 
     def stop(self, actor: Actor) -> None:
@@ -228,9 +227,32 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
                  should_stop=lambda: run.stop_requested)
 
 
+def stopped_note(result: Result, batches: int) -> str:
+    """What a stopped run's model is: its whole epochs, and the part of the next one the stop cut short."""
+    done = len(result.history)
+    whole = f"{done} whole epoch{'' if done == 1 else 's'}"
+    if not result.stopped_at_batch:
+        return f"Stopped early by its owner after {whole}; the model as it was then is kept and tested."
+    return (f"Stopped early by its owner during epoch {done + 1}, after {result.stopped_at_batch:,} of {batches:,} "
+            f"of its batches: the curves show the {whole}; the model as it was at the stop is kept and tested.")
+
+
 def _queue_key(run: Run) -> str | None:
     """Whose turn a run takes in the round-robin and whose limit it counts against (`people.queue_key`)."""
     return people.queue_key(run.owner, run.owner_name)
+
+
+def reference(dataset: Dataset, hp: HParams) -> baseline.Baseline | None:
+    """The baseline figures of a run's split, computed once per data set content and split in this process (the
+    runs of a class mostly share one); None, and a line in the server's log, if they cannot be computed: a missing
+    reference figure never costs a finished run."""
+    key = ("baseline", dataset.info.fingerprint, hp.val_size, hp.limit, baseline.VERSION)
+    try:
+        return registry.shared(key, lambda: baseline.for_run(dataset.corpus.train, dataset.corpus.test,
+                                                              hp.val_size, hp.limit))
+    except Exception as exc:  # noqa: BLE001 - the run's own result stands without its baseline
+        print(f"baseline of {dataset.info.name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return None
 
 
 class Runner:
@@ -264,13 +286,7 @@ class Runner:
         actor = as_actor(owner)
         if assignment is not None:
             assignment.check(hp)
-        elif not actor.is_teacher and not permissions.class_settings(self.store.home).free_training:
-            raise PermissionDenied("In this class, trainings start from the teacher's assignment links: open the "
-                                   "link your teacher gave you.")
-        if (not actor.is_teacher and people.is_guest(actor.name)
-                and not permissions.class_settings(self.store.home).guests_train):
-            raise PermissionDenied("In this class, students pick a name before training: type yours in the "
-                                   "sidebar.")
+        permissions.check_may_train(actor, assignment is not None, self.store.home)
         memory.refuse_too_large(hp)
         estimate.refuse_too_long(hp, self.store.list(with_history=True))
         key = people.queue_key(actor.token, actor.name)
@@ -300,11 +316,11 @@ class Runner:
             runs = "run" if limit == 1 else "runs"
             if key == people.GUESTS:
                 raise QueueFull(f"Visitors without a name already have {waiting} {runs} waiting for the trainer, "
-                                f"the most they may have between them ({config.MAX_QUEUED_PER_USER_ENV}={limit}): "
+                                f"the most they may have between them on this server ({limit}): "
                                 "pick your name in the sidebar to queue a run of your own.")
             raise QueueFull(f"You already have {waiting} {runs} waiting for the trainer, the most one student may "
-                            f"have ({config.MAX_QUEUED_PER_USER_ENV}={limit}): wait until it starts, or cancel it, "
-                            "so everyone gets a turn.")
+                            f"have on this server ({limit}): wait until it starts, or cancel it (Runs page), so "
+                            "everyone gets a turn.")
 
     def get(self, run_id: int) -> Run | None:
         with self._lock:
@@ -422,7 +438,12 @@ class Runner:
             dataset = self._dataset(s.hp.dataset)
             self.store.set_dataset_fingerprint(run.id, dataset.info.fingerprint)
             job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
-            self._record(run, executor.train(job, _hooks(run, self.store)))
+            result = executor.train(job, _hooks(run, self.store))
+            figures = None
+            if result.out_dir is not None:
+                run._update(phase="baseline")
+                figures = reference(dataset, s.hp)
+            self._record(run, result, figures)
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             self._fail(run, exc)
         finally:
@@ -450,13 +471,16 @@ class Runner:
             print(f"run #{run.id}: its partial files could not be removed: {again}", file=sys.stderr, flush=True)
         self._end(run, "failed", error=message)
 
-    def _record(self, run: Run, result: Result) -> None:
-        """The outcome in the store and the live state; a run without a finished epoch keeps no model."""
+    def _record(self, run: Run, result: Result, figures: baseline.Baseline | None = None) -> None:
+        """The outcome (with the baseline `figures` of its split) in the store and the live state; a run without a
+        finished epoch keeps no model."""
         if result.out_dir is None:
             self._end(run, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
             return
+        note = stopped_note(result, run.snapshot().batches) if result.stopped else None
         self._end(run, "stopped" if result.stopped else "finished", {"model_dir": str(result.out_dir)},
-                  train_seconds=result.train_seconds, test_accuracy=result.test_accuracy, test_loss=result.test_loss)
+                  train_seconds=result.train_seconds, test_accuracy=result.test_accuracy, test_loss=result.test_loss,
+                  error=note, baseline=figures)
 
     def _end(self, run: Run, status: str, live: dict[str, Any] | None = None, **outcome: Any) -> None:
         """Record how a run ended, with its epochs, then end its live state (always, whatever the store does).

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from core import bundle, config, evaluation, permissions, registry
+from core.baseline import Baseline
 from core.errors import RunNotFoundError, StoreBusy, StoreError, disk_full
 from core.people import Actor
 
@@ -76,6 +77,8 @@ PRIVATE_COLUMNS = ("pid", "host") + tuple(LATER_COLUMNS)
 DATASET_COLUMNS = {"dataset": "TEXT NOT NULL DEFAULT 'imdb'", "dataset_fingerprint": "TEXT"}
 # Classroom: the owner's display name, and the id of the assignment link the run answered (null: none).
 CLASSROOM_COLUMNS = {"owner_name": "TEXT", "assignment": "TEXT"}
+# The reference figures on the run's split (`core.baseline`, JSON); runs recorded before have none.
+BASELINE_COLUMNS = {"baseline": "TEXT"}
 
 EPOCH_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -104,6 +107,7 @@ class RunRecord:
     dataset_fingerprint: str | None = None
     owner_name: str | None = None
     assignment: str | None = None
+    baseline: Baseline | None = None
 
     @property
     def title(self) -> str:
@@ -128,6 +132,7 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items()}
         data["best_val_accuracy"] = self.best_val_accuracy
+        data["baseline"] = self.baseline.to_dict() if self.baseline else None
         return data
 
 
@@ -208,6 +213,7 @@ def _outcome_in(folder: Path, run_id: int) -> dict[str, Any] | None:
         return None
     error = mark.get("error")
     return {"status": status, "error": error if isinstance(error, str) else None,
+            "baseline": Baseline.from_dict(mark.get("baseline")),
             **{k: number(mark.get(k)) for k in ("train_seconds", "test_accuracy", "test_loss")}}
 
 
@@ -296,7 +302,7 @@ class RunStore:
             db.executescript(SCHEMA)
             db.execute("BEGIN IMMEDIATE")  # two processes opening an older database add its columns once
             have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, kind in (LATER_COLUMNS | DATASET_COLUMNS | CLASSROOM_COLUMNS).items():
+            for column, kind in (LATER_COLUMNS | DATASET_COLUMNS | CLASSROOM_COLUMNS | BASELINE_COLUMNS).items():
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("COMMIT")
@@ -572,10 +578,10 @@ class RunStore:
         )
 
     def finish(self, run_id: int, status: str, *, train_seconds: float | None = None, test_accuracy: float | None = None,
-               test_loss: float | None = None, error: str | None = None,
+               test_loss: float | None = None, error: str | None = None, baseline: Baseline | None = None,
                history: Sequence[tuple[dict[str, Any], list[float] | None]] = ()) -> None:
         """Record how a run ended, with its epochs (`history`: metrics and pinned scores, written again in the same
-        transaction, for epochs whose own write failed). The run folder's marker gets the outcome first, so a run
+        transaction, for epochs whose own write failed) and the baseline figures of its split. The run folder's marker gets the outcome first, so a run
         the database cannot record now (busy, full) is recorded from its folder later (`_recover`)."""
         self._stop_beating(run_id)
         try:
@@ -585,12 +591,14 @@ class RunStore:
             row = None
         if row is not None and row["model_dir"]:
             bundle.note_outcome(self.home / row["model_dir"], status=status, train_seconds=train_seconds,
-                                test_accuracy=test_accuracy, test_loss=test_loss, error=error)
+                                test_accuracy=test_accuracy, test_loss=test_loss, error=error,
+                                baseline=baseline.to_dict() if baseline else None)
         with self._transaction() as db:
             for metrics, probes in history:
                 self._insert_epoch(db, run_id, metrics, probes)
-            db.execute("UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?"
-                       " WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error, run_id))
+            db.execute("UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?,"
+                       " baseline=? WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error,
+                                                 _baseline_text(baseline), run_id))
 
     def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
         """Rename or annotate a run: its owner or the teacher only."""
@@ -674,15 +682,18 @@ class RunStore:
                 db.execute("INSERT OR IGNORE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy,"
                            " seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
             db.execute("UPDATE runs SET status=?, finished_at=COALESCE(finished_at, ?), train_seconds=?,"
-                       " test_accuracy=?, test_loss=?, error=? WHERE id=? AND status IN ('queued','running')",
+                       " test_accuracy=?, test_loss=?, error=?, baseline=? WHERE id=?"
+                       " AND status IN ('queued','running')",
                        (outcome["status"], now, *(outcome[k] for k in ("train_seconds", "test_accuracy", "test_loss",
-                                                                      "error")), run_id))
+                                                                      "error")),
+                        _baseline_text(outcome["baseline"]), run_id))
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
         data = _checked_row(dict(row))
         for key in PRIVATE_COLUMNS:
             data.pop(key)
+        data["baseline"] = Baseline.from_dict(_json_value(data.get("baseline")))
         if data["model_dir"]:
             data["model_dir"] = str(self.home / data["model_dir"])  # absolute paths stay as they are
         return RunRecord(**data, history=history)
@@ -865,6 +876,11 @@ def _marker_number(mark: dict[str, Any], key: str) -> float | None:
     return number(value)
 
 
+def _baseline_text(figures: Baseline | None) -> str | None:
+    """The baseline column's value: the figures as JSON, or NULL when there are none."""
+    return json.dumps(figures.to_dict()) if figures else None
+
+
 def _index_folder(store: RunStore, run_id: int, folder: Path) -> None:
     """Record one run folder in the database, or raise ValueError saying what in it cannot be trusted."""
     mark = bundle.marker(folder)
@@ -891,14 +907,14 @@ def _index_folder(store: RunStore, run_id: int, folder: Path) -> None:
     with store._transaction() as db:
         db.execute(
             "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
-            " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment,"
+            " baseline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
              texts["owner"], created, folder.stat().st_mtime, _marker_number(mark, "train_seconds"),
              accuracy, _marker_number(mark, "test_loss"), store._stored_dir(folder),
              None if finished else "Restored by `runs rebuild`: the run has no saved model.",
              str(saved.get("dataset") or "imdb"), dataset.get("fingerprint"), texts["owner_name"],
-             texts["assignment"]),
+             texts["assignment"], _baseline_text(Baseline.from_dict(mark.get("baseline")))),
         )
         for epoch in history:
             db.execute(

@@ -45,6 +45,7 @@ class Result:
     history: list[dict[str, Any]] = field(default_factory=list)
     probe_scores: list[ProbeScores] = field(default_factory=list)
     stopped: bool = False
+    stopped_at_batch: int = 0  # batches of the epoch a stop cut short (not in `history`); 0 when none was
     train_seconds: float = 0.0
     test_accuracy: float | None = None
     test_loss: float | None = None
@@ -92,8 +93,15 @@ def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Datas
     return accuracy, loss
 
 
+class _StopNow(Exception):
+    """Raised from a batch's end to leave `fit` at once when a stop is asked for."""
+
+
 def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], ProbeScores], nice: int):
-    """A Keras callback that reports batches and epochs, and turns `should_stop` into `stop_training`."""
+    """A Keras callback that reports batches and epochs, and ends `fit` after the batch in which a stop is asked for.
+
+    Not `stop_training`: with it Keras still validates the cut epoch (a long pass for an LSTM) and reports it as a
+    whole epoch."""
     import keras
 
     class Progress(keras.callbacks.Callback):
@@ -104,7 +112,8 @@ def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], Pro
         def on_train_batch_end(self, batch, logs=None):
             hooks.batch(batch + 1)
             if hooks.should_stop():
-                self.model.stop_training = True
+                result.stopped_at_batch = batch + 1
+                raise _StopNow
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -165,13 +174,16 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
     hooks.phase("training", math.ceil(len(train_split) / hp.batch_size))
     started = time.perf_counter()
-    if not hooks.should_stop() and length_batches.trims_padding(featurizer):
-        model.fit(length_batches.LengthBatches(x_train, train_split.y, hp.batch_size, seed=hp.seed).dataset(),
-                  epochs=hp.epochs, validation_data=length_batches.LengthBatches(x_val, val.y, hp.batch_size).dataset(),
-                  callbacks=callbacks, verbose=0, shuffle=False)
-    elif not hooks.should_stop():
-        model.fit(x_train, train_split.y, batch_size=hp.batch_size, epochs=hp.epochs, validation_data=(x_val, val.y),
-                  callbacks=callbacks, verbose=0, shuffle=True)
+    try:
+        if not hooks.should_stop() and length_batches.trims_padding(featurizer):
+            model.fit(length_batches.LengthBatches(x_train, train_split.y, hp.batch_size, seed=hp.seed).dataset(),
+                      epochs=hp.epochs, callbacks=callbacks, verbose=0, shuffle=False,
+                      validation_data=length_batches.LengthBatches(x_val, val.y, hp.batch_size).dataset())
+        elif not hooks.should_stop():
+            model.fit(x_train, train_split.y, batch_size=hp.batch_size, epochs=hp.epochs,
+                      validation_data=(x_val, val.y), callbacks=callbacks, verbose=0, shuffle=True)
+    except _StopNow:
+        pass  # the finished epochs are in the history; the model is as the last batch left it
     result.train_seconds = time.perf_counter() - started
     result.stopped = hooks.should_stop()
     del x_train, x_val

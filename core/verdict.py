@@ -93,6 +93,7 @@ class Verdict:
             return ("the model saw no known words: none of the review's words is in its vocabulary, so the score "
                     "says nothing about this review")
         if self.label == "unsure":
+            leans = f"it leans {self.leaning}" if f"{self.margin:.3f}" != "0.000" else "it leans neither way"
             return (f"unsure: {self.score:.3f} is {self.margin:.3f} from the 0.5 line, within the "
-                    f"{THRESHOLD - UNSURE_MARGIN:g}–{THRESHOLD + UNSURE_MARGIN:g} band; it leans {self.leaning}")
+                    f"{THRESHOLD - UNSURE_MARGIN:g}–{THRESHOLD + UNSURE_MARGIN:g} band; {leans}")
         return None

@@ -7,7 +7,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import board, hparams
+from core import baseline, board, datasets, hparams
 from core.errors import LabError
 from core.people import Actor
 from core.runner import Snapshot
@@ -65,6 +65,8 @@ def _table(rows: list[board.Row]) -> None:
         **({"Data set": r.dataset} if datasets else {}), "Preset": r.preset, "Changed settings": r.changes_text,
         "Best val. acc.": None if r.best_val_accuracy is None else round(100 * r.best_val_accuracy, 1),
         "Test acc.": None if r.test_accuracy is None else round(100 * r.test_accuracy, 1),
+        "Majority class": _majority(r), "TF-IDF + LR": None if r.baseline is None else
+        round(100 * r.baseline.tfidf_accuracy, 1),
         "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
         "Time": ui.seconds(r.seconds), "Status": f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}",
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
@@ -80,9 +82,49 @@ def _table(rows: list[board.Row]) -> None:
                                                                      "(as fitted to the run's data set)"),
                      "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%"),
                      "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%"),
+                     "Majority class": st.column_config.TextColumn(
+                         "Majority class", help="Baseline: always answering the most common class, on the same "
+                         "test reviews (– when not known: runs recorded before baselines)"),
+                     "TF-IDF + LR": st.column_config.NumberColumn(
+                         "TF-IDF + LR", format="%.1f%%", help="Baseline: TF-IDF word 1-2 grams and logistic "
+                         "regression on the same split"),
                      "Tried by": st.column_config.TextColumn("Tried by", help="Runs of this lesson with the same "
                                                              "preset and changed settings (any seed)"),
                  })
+
+
+def _majority(r: board.Row) -> str | None:
+    """The majority-class baseline with the class it answers, as text (a table cell is never read as markup)."""
+    if r.baseline is None:
+        return None
+    names = datasets.class_names_of(r.dataset)
+    return f"{ui.percent(r.baseline.majority_accuracy)} ({baseline.class_name(names, r.baseline.majority_class)})"
+
+
+PRESENT_STYLE = """<style>
+.lab-board { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 1.25rem; line-height: 1.35; }
+.lab-board th { font-size: .8rem; color: #495057; text-align: left; border-bottom: 3px solid #adb5bd; padding: 0 .4rem; }
+.lab-board td { padding: .15rem .4rem; border-bottom: 1px solid #dee2e6; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.lab-board .num { text-align: right; font-variant-numeric: tabular-nums; }
+.lab-board tr.top td { font-weight: 700; }
+</style>"""
+
+
+def _present_table(rows: list[board.Row]) -> None:
+    """The projector's board: rank, student, test accuracy and status, in type for the back of a room and always
+    fitting the width (an HTML table: the data grid draws its cells on a canvas, in its own small type)."""
+    cells = []
+    for r in rows:
+        status = f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}"
+        cells.append(
+            f"<tr class='{'top' if r.rank == 1 else ''}'><td class='num'>{r.rank or '–'}</td>"
+            f"<td>{ui.escape(r.student, 'html')}</td><td class='num'>{ui.percent(r.test_accuracy)}</td>"
+            f"<td>{ui.escape(status, 'html')}</td></tr>")
+    st.html(PRESENT_STYLE + "<table class='lab-board'><colgroup><col style='width:9%'><col style='width:38%'>"
+            "<col style='width:20%'><col style='width:33%'></colgroup><thead><tr><th class='num'>Rank</th>"
+            "<th>Student</th><th class='num'>Test accuracy</th><th>Status</th></tr></thead><tbody>"
+            + "".join(cells) + "</tbody></table>")
 
 
 def _groups(rows: list[board.Row]) -> None:
@@ -158,6 +200,9 @@ def _board(live: bool, projector: bool, me: Actor) -> None:
     _show_flash()
     if not rows:
         st.info("No runs in this lesson yet. Each run started on the Train page appears here as it trains.", icon="🏆")
+        return
+    if projector:  # the rows get the screen: the order chosen before, the leaderboard by default
+        _present_table(board.sort_rows(rows, st.session_state.get("board_sort", board.LEADERBOARD)))
         return
     order = st.radio("Order", board.SORTS, key="board_sort", horizontal=True, index=1)
     ordered = board.sort_rows(rows, order)

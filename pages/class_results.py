@@ -23,13 +23,18 @@ def color(labels: Sequence[str], k: int) -> str:
     return charts.COLORS[k % len(charts.COLORS)]
 
 
+def _sure(confidence: float) -> str:
+    """"97%", or "over 99%": a model is never 100% sure, whatever rounding says."""
+    return f"{confidence:.0%}" if confidence < 0.99 else "over 99%"
+
+
 def where_it_goes_wrong(run_id: int, model_dir: str, dataset: str, num_words: int) -> None:
     """The confusion matrix (and per-class table for 3+ classes) and the most confident mistakes on the test split."""
     loaded = dataset_picker.load(dataset) if dataset in dataset_picker.available() else None
     if loaded is None:
         st.caption("The test reviews of this run's data set are not available here, so its mistakes cannot be shown.")
         return
-    test, labels = loaded.corpus.test, loaded.info.labels
+    test, labels = loaded.corpus.test, loaded.info.class_names
     try:
         scores = evaluation.load_test_scores(model_dir, len(test))
     except LabError as exc:
@@ -50,11 +55,11 @@ def where_it_goes_wrong(run_id: int, model_dir: str, dataset: str, num_words: in
         st.markdown("**Most confident mistakes** on the test reviews")
         for m in evaluation.mistakes(test.y, scores, limit=8, labels=labels):
             if len(labels) == 2:
-                title = (f"Test review {m.index}: actually {m.true_label}, scored {m.score:.3f} ({m.confidence:.0%} "
-                         f"sure it was {m.predicted_label})")
+                title = (f"Test review {m.index}: actually {m.true_label}, scored {m.score:.3f} "
+                         f"({_sure(m.confidence)} sure it was {m.predicted_label})")
             else:
                 title = (f"Test review {m.index}: actually {m.true_label}, predicted {m.predicted_label} "
-                         f"({m.confidence:.0%} sure)")
+                         f"({_sure(m.confidence)} sure)")
             with st.expander(ui.escape(title)):
                 st.markdown(ui.escape(loaded.vocabulary.decode(test.x[m.index], num_words)))
 

@@ -41,6 +41,16 @@ def _from_url(options: list[str]) -> None:
         st.session_state[CHOICE] = DEFAULT
 
 
+def follow(name: str) -> None:
+    """Switch this session (and the URL) to `name`, the data set of a run a link opened, before `choose` draws."""
+    st.session_state[CHOICE] = name
+    if name == DEFAULT:
+        st.query_params.pop(PARAM, None)
+    else:
+        st.query_params[PARAM] = name
+    st.session_state[LINKED] = st.query_params.get(PARAM)
+
+
 def _chosen(key: str, on_change: Callable[[], None] | None) -> None:
     st.session_state[CHOICE] = st.session_state[key]
     if on_change is not None:

@@ -28,6 +28,7 @@ PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, 
 REPORT = "_datasets_report"  # the last import's outcome, shown once
 CONFIRM = "_datasets_confirm_remove"  # the data set whose removal waits for a yes
 FLASH = "_datasets_flash"
+IMPORTED = "_ds_imported"  # the file id of the upload imported last: its Import button gives way to a note
 DETECTED = None
 
 
@@ -173,7 +174,7 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
                f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
     counts = report.get("class_counts", {})
     if counts:
-        table = pd.DataFrame({"class": list(info.labels),
+        table = pd.DataFrame({"class": list(info.class_names),
                               "training": [counts["train"].get(label, 0) for label in info.labels],
                               "test": [counts["test"].get(label, 0) for label in info.labels]})
         st.dataframe(table, hide_index=True)
@@ -239,7 +240,7 @@ def _listing(me: Actor) -> None:
             owners[name] = datasets.Ownership()  # a damaged data set is the teacher's to remove
             continue
         source = "built in: the IMDB movie reviews" if name == datasets.DEFAULT else info.source  # no server paths
-        rows.append({"name": info.name, "source": source, "classes": ", ".join(info.labels),
+        rows.append({"name": info.name, "source": source, "classes": ", ".join(info.class_names),
                      "training": info.train_size, "test": info.test_size, "words": info.vocab_size,
                      "imported by": "built in" if name == datasets.DEFAULT else owners[name].label})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -258,6 +259,35 @@ def _listing(me: Actor) -> None:
     button.button("Remove…", key="ds_remove", on_click=_ask_remove, args=(chosen,))
     if st.session_state.get(CONFIRM) in imported:
         _confirm(st.session_state[CONFIRM])
+    _naming([name for name in imported if name not in dict(damaged)])
+
+
+def _naming(imported: list[str]) -> None:
+    """Names for classes whose labels are numbers or codes, for the data sets this visitor may change; every page
+    then shows the names. The data set's content and fingerprint stay as they are, so runs trained on it before are
+    unaffected."""
+    if not imported:
+        return
+    st.markdown("**Name the classes**")
+    chosen = st.selectbox("Data set whose classes to name", imported, key="ds_names_pick")
+    info = ui.attempt(lambda: datasets.info(chosen))
+    if info is None:
+        return
+    with st.form(f"ds_names_{chosen}", border=False):
+        columns = st.columns(min(4, info.num_classes))
+        given = {label: columns[i % len(columns)].text_input(
+                     f"Label {ui.escape(label[:40])}", value=name, max_chars=datasets.MAX_CLASS_NAME,
+                     key=f"ds_class_{chosen}_{i}")
+                 for i, (label, name) in enumerate(zip(info.labels, info.class_names))}
+        if st.form_submit_button("Save the class names"):
+            try:
+                named = datasets.name_classes(chosen, given, actor=ui.actor())
+            except LabError as exc:
+                st.error(ui.escape(exc), icon="⚠️")
+                return
+            dataset_picker.forget()
+            st.session_state[FLASH] = ("success", f"The classes of {chosen} are now: {', '.join(named.class_names)}.")
+            st.rerun()
 
 
 # --- page --------------------------------------------------------------------------------------------------
@@ -305,9 +335,13 @@ if upload is not None:
                                     key="ds_test_size", disabled=found.has_test_split,
                                     help="The share of each class held out for testing (a test/ folder is kept "
                                          "as it is instead).")
-        replace = _replace_choice(name.strip(), me)
-        if st.button("Import", type="primary", key="ds_import"):
-            _import(upload, name.strip(), _options(), test_size, replace)
-            if REPORT in st.session_state:
-                st.rerun()
+        if st.session_state.get(IMPORTED) == upload.file_id:  # a second click only said "already exists"
+            st.caption("This file is imported: it is listed below. Pick another file to import more.")
+        else:
+            replace = _replace_choice(name.strip(), me)
+            if st.button("Import", type="primary", key="ds_import"):
+                _import(upload, name.strip(), _options(), test_size, replace)
+                if REPORT in st.session_state:
+                    st.session_state[IMPORTED] = upload.file_id
+                    st.rerun()
 _listing(me)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import data, datasets, explore
 from core.datasets import DatasetInfo
-from core.errors import LabError
+from core.errors import LabError, quoted
 from core.hparams import PARAMS
 from core.vocab import Vocabulary
 from pages import charts, dataset_picker, explore_cache, ui
@@ -37,23 +37,23 @@ def _is_imdb(info: DatasetInfo) -> bool:
 
 
 def _filters(info: DatasetInfo) -> tuple[str, ...]:
-    return explore.LABEL_FILTERS if _is_imdb(info) else ("all", *info.labels)
+    return explore.LABEL_FILTERS if _is_imdb(info) else ("all", *info.class_names)
 
 
 def _label_id(info: DatasetInfo, name: str) -> int | None:
     """The class a filter keeps, or None for all reviews."""
-    return explore.label_value(name) if _is_imdb(info) else (None if name == "all" else info.labels.index(name))
+    return explore.label_value(name) if _is_imdb(info) else (None if name == "all" else info.class_names.index(name))
 
 
 def _classes(info: DatasetInfo) -> list[tuple[int, str, str]]:
     """(id, name, colour) of each class in the order charts draw them: IMDB positive first, in its own colours."""
     if _is_imdb(info):
         return [(k, explore.LABEL_NAMES[k], LABEL_COLORS[k]) for k in (1, 0)]
-    return [(k, name, charts.COLORS[k % len(charts.COLORS)]) for k, name in enumerate(info.labels)]
+    return [(k, name, charts.COLORS[k % len(charts.COLORS)]) for k, name in enumerate(info.class_names)]
 
 
 def _badge(info: DatasetInfo, label: int) -> str:
-    name = ui.escape(info.labels[label])
+    name = ui.escape(info.class_names[label])
     color = ("red", "green")[label] if _is_imdb(info) else BADGE_COLORS[label % len(BADGE_COLORS)]
     return f":{color}-badge[{name}]"
 
@@ -102,6 +102,18 @@ def _dataset_changed() -> None:
     st.query_params.pop("num_words", None)
 
 
+def _say_if_ignored(name: str, allowed: Sequence[str], expected: str) -> None:
+    """A link's value that a bound widget would drop without a word (`?split=foo`) is named, on the session's first
+    look at it (a link opens a new session; later values are the widgets' own)."""
+    raw = st.query_params.get(name)
+    seen = f"_explore_link_{name}"
+    if seen in st.session_state:
+        return
+    st.session_state[seen] = True
+    if raw is not None and raw not in allowed:
+        st.warning(f"The link's {name}={ui.escape(quoted(raw))} was ignored: {ui.escape(expected)}.", icon="🔗")
+
+
 def _first_page() -> None:
     """Filters changed: start again from the first page of results."""
     st.session_state["page"] = 1
@@ -121,9 +133,11 @@ def _legend(num_words: int) -> None:
                                     for w, t in parts) + "</div>")
 
 
-def _pin(vocab: Vocabulary, ids: np.ndarray) -> None:
-    """Pin a review for the Train page's per-epoch probe chart (decoded on click, not on every view)."""
-    refused = ui.pin_probe(vocab.decode(ids))
+def _pin(vocab: Vocabulary, ids: np.ndarray, dataset: str) -> None:
+    """Pin a review (its words, without the start mark) for the Train page's per-epoch probe chart on its data set
+    (decoded on click, not on every view)."""
+    words = ids[1:] if len(ids) and ids[0] == data.START else ids
+    refused = ui.pin_probe(vocab.decode(words), dataset)
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
@@ -142,7 +156,7 @@ def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: i
         title_col, pin_col = st.columns([6, 1], vertical_alignment="center")
         title_col.markdown(f"#### Review #{index} &nbsp; {_badge(info, label)}")
         pin_col.button("Pin", icon="📌", key=f"pin_{key}_{index}", type="tertiary",  # a longer label was cut off
-                       on_click=_pin, args=(vocab, ids),
+                       on_click=_pin, args=(vocab, ids, info.name),
                        help="Pin for training: the Train page re-scores pinned reviews after every epoch.")
         st.caption(f"{explore.word_count(ids):,} words ({len(ids):,} ids) · {clipped:,} of them become ? at "
                    f"num_words {_vocab_label(num_words)}" + (f" · {note}" if note else ""))
@@ -212,6 +226,7 @@ def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, spli
         summary = f"**{len(selection):,}** {scope}."
     pages = explore.page_count(len(selection), per_page)
     info_col, pager_col = st.columns([2, 3], vertical_alignment="center")
+    _say_if_ignored("page", [str(n) for n in range(1, pages + 1)], f"the pages here are 1 to {pages:,}")
     with pager_col:
         page = st.pagination(pages, key="page", bind="query-params", max_visible_pages=9)
     shown = explore.page_slice(selection.indices, page, per_page)
@@ -239,11 +254,17 @@ def _lengths_figure(info: DatasetInfo, hist: explore.LengthHistogram, trunc: exp
                         mode="lines", line={"color": color, "width": 3, "shape": "hvh"}, fill="tozeroy",
                         fillcolor=fill, hovertemplate="%{fullData.name}<br>%{customdata}: %{y:,} reviews<extra></extra>")
     top = cap + width
-    fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
-    fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
-    fig.add_annotation(x=trunc.maxlen, y=0.98, yref="paper", text=f"<b>{trunc.sentence()}</b>", showarrow=False,
-                       xanchor="left" if trunc.maxlen < 0.6 * top else "right", xshift=8 if trunc.maxlen < 0.6 * top else -8,
-                       font={"size": 20, "color": "#111"}, bgcolor="rgba(255,255,255,0.85)")
+    note = {"y": 0.98, "yref": "paper", "showarrow": False, "font": {"size": 20, "color": "#111"},
+            "bgcolor": "rgba(255,255,255,0.85)"}
+    if trunc.maxlen <= top:
+        fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
+        fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
+        left = trunc.maxlen < 0.6 * top
+        fig.add_annotation(x=trunc.maxlen, text=f"<b>{trunc.sentence()}</b>", xanchor="left" if left else "right",
+                           xshift=8 if left else -8, **note)
+    else:  # maxlen far past these texts: the axis keeps to the texts
+        fig.add_annotation(x=0.98, xref="paper", xanchor="right", text=f"<b>{trunc.sentence()}</b> (maxlen "
+                           f"{trunc.maxlen:,} is past the longest)", **note)
     fig.update_xaxes(title_text=f"review length in ids (words + the > start mark) · last step: longer than {cap:,}",
                      range=[0, top])
     fig.update_yaxes(title_text="reviews", rangemode="tozero")
@@ -297,8 +318,8 @@ def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split
                        key="maxlen", help=maxlen_param.help)
     lengths = split.x.lengths
     trunc = explore.truncation(lengths, maxlen)
-    hist = explore.length_histogram(lengths, split.y, bin_width=25, cap=max(1000, maxlen + 100),
-                                    num_classes=info.num_classes)
+    cap, width = explore.length_bins(lengths, maxlen)
+    hist = explore.length_histogram(lengths, split.y, bin_width=width, cap=cap, num_classes=info.num_classes)
     st.plotly_chart(_lengths_figure(info, hist, trunc), width="stretch", key="lengths_chart")
     per_label = {name: explore.truncation(lengths[split.y == k], maxlen) for k, name, _ in _classes(info)}
     st.markdown(
@@ -378,13 +399,15 @@ TOP_ID = info.max_id  # this run's data set: sizes above it read "all"
 sizes = _sizes(info)
 source = "the IMDB movie reviews" if _is_imdb(info) else info.source  # never a server path
 st.caption(f"Data: {ui.escape(source)} · {info.train_size:,} training and {info.test_size:,} test reviews · "
-           f"{info.num_classes} classes: {ui.escape(', '.join(info.labels))}.")
+           f"{info.num_classes} classes: {ui.escape(', '.join(info.class_names))}.")
 
+_say_if_ignored("split", explore.SPLITS, "the splits are " + " and ".join(explore.SPLITS))
 split_col, label_col, vocab_col, ids_col = st.columns([2, 3, 4, 2], vertical_alignment="bottom")
 split_name = split_col.segmented_control("Split", explore.SPLITS, default="train", required=True, key="split",
                                          format_func=lambda s: SPLIT_NAMES[s], on_change=_first_page,
                                          bind="query-params")
 filters = _filters(info)
+_say_if_ignored("label", filters, "the labels are " + ", ".join(filters))
 if st.session_state.get("label") not in filters:  # a link's label that this data set does not have
     st.session_state["label"] = "all"
 label_name = label_col.segmented_control("Label", filters, default="all", required=True, key="label",

@@ -13,6 +13,7 @@ from core.store import RunRecord
 from pages import class_results, compare_view, dataset_picker, present, ui
 
 VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
+CUT = "_predict_cut_from"  # how long the text pasted last was, when it was cut to the limit
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
 MISSING = "has no saved model to score with (it is not on this server, or it ended before training finished)"
 EXAMPLES = {
@@ -31,19 +32,25 @@ def _label(record: RunRecord) -> str:
             f"test accuracy {ui.percent(record.test_accuracy)} · {when}")
 
 
-def _run_from_link(runs: list[RunRecord]) -> None:
-    """A `?run=ID` link (the Train page's, or a shared one) selects that run, once per link value."""
+def _run_from_link() -> None:
+    """A `?run=ID` link (the Train page's, or a shared one) selects that run whatever data set the picker holds,
+    and switches the picker to the run's data set; once per link value."""
     wanted = st.query_params.get("run")
     if wanted is None or wanted == st.session_state.get(LINKED):
         return
     st.session_state[LINKED] = wanted
     try:
-        st.session_state.predict_run = export.linked_run(wanted, runs, MISSING).id
+        record = export.linked_run(wanted, export.scorable(ui.store().usable()), MISSING)
+        permissions.check_view(me, record)
     except LabError as exc:
         st.warning(f"{ui.escape(exc)} Showing the newest model instead.", icon="🔗")
+        return
+    st.session_state.predict_run = record.id
+    dataset_picker.follow(dataset_picker.of_run(record))
 
 
 def _choose_run() -> RunRecord | None:
+    _run_from_link()
     dataset = dataset_picker.choose("predict_dataset", everything=True)
     runs = [r for r in export.scorable(permissions.visible(me, ui.store().usable())) if dataset in (None, dataset_picker.of_run(r))]
     if not runs and dataset not in (None, datasets.DEFAULT):
@@ -56,7 +63,6 @@ def _choose_run() -> RunRecord | None:
         st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
         return None
     by_id = {r.id: r for r in runs}
-    _run_from_link(runs)
     if st.session_state.get("predict_run") not in by_id:
         st.session_state.predict_run = runs[0].id
     chosen = st.selectbox("Model", list(by_id), format_func=lambda i: _label(by_id[i]), key="predict_run",
@@ -64,6 +70,16 @@ def _choose_run() -> RunRecord | None:
     st.query_params["run"] = str(chosen)  # the address names the model, so it can be shared
     st.session_state[LINKED] = str(chosen)
     return by_id[chosen]
+
+
+def _cut_to_limit() -> None:
+    """Cut a paste over the limit to the limit, and remember to say so. (The text box's own `max_chars` dropped such
+    a paste without a word, keeping the earlier text; the limit is kept here instead.)"""
+    text = st.session_state.get("predict_text", "")
+    st.session_state.pop(CUT, None)
+    if len(text) > predict.MAX_TEXT_CHARS:
+        st.session_state.predict_text = text[:predict.MAX_TEXT_CHARS]
+        st.session_state[CUT] = len(text)
 
 
 def _verdict(verdict: Verdict) -> None:
@@ -187,16 +203,21 @@ me = ui.visitor()
 record = _choose_run()
 if record is not None and dataset_picker.of_run(record) == datasets.DEFAULT:  # movie reviews fit IMDB's runs
     st.markdown("Try an example:")
-    cols = st.columns(len(EXAMPLES))
+    per_row = 3 if projector else len(EXAMPLES)  # the projector's large type cut six labels short ("Plainly posi…")
+    cols = [col for _ in range(0, len(EXAMPLES), per_row) for col in st.columns(per_row)]
     for col, (name, text) in zip(cols, EXAMPLES.items()):
         if col.button(name, key=f"example_{name}", width="stretch", help=text):
             st.session_state.predict_text = text
+            st.session_state.pop(CUT, None)
             st.session_state.predict_go = True
 if record is not None:
     kind = "a movie review" if dataset_picker.of_run(record) == datasets.DEFAULT else "a text like the data set's"
-    st.text_area("Review", key="predict_text", height=140, max_chars=predict.MAX_TEXT_CHARS,
+    st.text_area("Review", key="predict_text", height=140, on_change=_cut_to_limit,
                  placeholder=f"Type or paste {kind} (up to {predict.MAX_TEXT_CHARS:,} characters, longer "
                              "than any IMDB review)…")
+    if CUT in st.session_state:
+        st.warning(f"The pasted text was {st.session_state[CUT]:,} characters long: it was cut to the first "
+                   f"{predict.MAX_TEXT_CHARS:,}, the limit, and that is what is scored.", icon="✂️")
     if st.button("Score review", type="primary"):
         st.session_state.predict_go = True
     if st.session_state.get("predict_go"):

@@ -21,6 +21,7 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [da
 [data-testid="stSidebarNav"] { display: none !important; }
 .block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 1.5rem !important; }
 [data-testid="stDataFrame"] { font-size: 1rem; }
+h1 { font-size: 1.9rem !important; padding: 0 !important; }
 </style>"""
 
 
@@ -57,4 +58,11 @@ def chart(fig: go.Figure) -> go.Figure:
     if on():
         fig = go.Figure(copy.deepcopy(fig.to_dict()))
         fig.update_layout(font={"size": CHART_FONT})
+        fig.update_annotations(font_size=CHART_FONT)  # subplot titles (Loss, Accuracy) carry their own size
+        legend = fig.layout.legend
+        if legend.orientation == "h" and legend.y is not None and legend.y < 0:  # below the plot: hang from its
+            fig.update_layout(legend_yanchor="top", legend_y=legend.y - 0.1,  # top, clear of the larger axis
+                              height=(fig.layout.height or 400) + 80)
+        if fig.layout.title.text:  # room for the larger title
+            fig.update_layout(margin_t=max(fig.layout.margin.t or 0, 70))
     return fig

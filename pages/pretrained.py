@@ -165,12 +165,17 @@ def _curves() -> None:
         st.error(str(exc), icon="⛔")
         return
     job: LearningCurve | None = st.session_state.get("curve_job")
+    latest, starter = learning_curve.latest()
+    if latest is not None and latest is not job and latest.snapshot().running:  # after a reload, or another's
+        job = st.session_state.curve_job = latest
+        whose = "yours, from before the page was reloaded" if starter == ui.owner() else "another visitor's"
+        st.info(f"A comparison is running on this server ({whose}): its progress is below.", icon="⏳")
     running = job is not None and job.snapshot().running
     if st.button("▶ Compare from scratch and from GloVe", type="primary", disabled=running,
                  help=f"Training sets of {', '.join(f'{n:,}' for n in sizes)} reviews."):
         started = LearningCurve(sizes=sizes)
         try:
-            started.start()
+            started.start(ui.owner())
         except LabError as exc:
             st.warning(str(exc), icon="⏳")
         else:

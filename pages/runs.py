@@ -5,7 +5,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import export, hparams, permissions, predict, raw_text_model
+from core import datasets, export, hparams, permissions, predict, raw_text_model
 from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, dataset_picker, ui
@@ -78,6 +78,19 @@ def _delete(run_id: int) -> None:
     _guarded(delete)
 
 
+def _stop(run_id: int) -> None:
+    def stop() -> str:
+        run = ui.runner().get(run_id)
+        if run is None:
+            return f"Run #{run_id} is no longer training or waiting."
+        queued = run.snapshot().status == "queued"
+        run.stop(ui.actor())
+        return (f"Cancelled run #{run_id}: it has left the queue." if queued else
+                f"Stopping run #{run_id} after its current batch; the model so far is kept and tested.")
+
+    _guarded(stop)
+
+
 # --- pieces of the page ---------------------------------------------------------------------------------------
 def _filters(records: list[RunRecord]) -> list[RunRecord]:
     # Every preset and status, not only those present, so a chosen filter never loses its option.
@@ -93,15 +106,16 @@ def _filters(records: list[RunRecord]) -> list[RunRecord]:
     return export.sort_runs(shown, order)
 
 
-def _table(shown: list[RunRecord], total: int) -> None:
+def _table(shown: list[RunRecord], total: int, dataset: str | None) -> None:
+    on = f" on {dataset}" if dataset else ""  # the data-set filter is named, or "5 of 5" reads against "10 kept"
     if not shown:
-        st.info(f"None of the {total} runs match these filters.", icon="🔎")
+        st.info(f"None of the {total} runs{ui.escape(on)} match these filters.", icon="🔎")
         return
     rows = [{"Run": row.pop("Run"), "Student": permissions.owner_label(record),
              **dataset_picker.with_dataset(row, record)} for row, record in zip(export.run_rows(shown), shown)]
     for row in rows:
         row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
-        for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
+        for column in ("Best val. acc.", "Test acc.", "Majority class", "TF-IDF + LR"):  # as percentages, so every row shows one decimal
             row[column] = None if row[column] is None else float(f"{100 * row[column]:.1f}")
     st.dataframe(
         ui.table(rows), hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
@@ -118,28 +132,37 @@ def _table(shown: list[RunRecord], total: int) -> None:
                                                            help="Highest validation accuracy over the epochs"),
             "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%",
                                                        help="Accuracy on the test reviews of its data set"),
+            "Majority class": st.column_config.NumberColumn(
+                "Majority class", format="%.1f%%", help="Baseline: always answering the most common class of the "
+                "training reviews, on the same test reviews (– for runs recorded before baselines)"),
+            "TF-IDF + LR": st.column_config.NumberColumn(
+                "TF-IDF + LR", format="%.1f%%", help="Baseline: TF-IDF word 1-2 grams and logistic regression, "
+                "fitted on the run's training reviews and tested on the same test reviews"),
             "Learning rate": st.column_config.NumberColumn("Learning rate", format="%g", width=110),
             "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
             "Model settings": st.column_config.TextColumn("Model settings", width="medium",
                                                           help="The settings this preset's architecture uses"),
         },
     )
-    st.caption(f"Showing {len(shown)} of {total} runs. Click a column header to sort by it; scroll sideways for "
+    st.caption(f"Showing {len(shown)} of {total} runs{ui.escape(on)}. Click a column header to sort by it; scroll sideways for "
                "every setting and the notes.")
 
 
-def _linked(records: list[RunRecord], picked: list[int]) -> list[int]:
-    """A `?run=ID` link puts that run first among the picked ones, once per link value."""
+def _follow_link() -> None:
+    """A `?run=ID` link puts that run first among the picked ones and switches the data-set picker to its data set,
+    whatever it held; once per link value."""
     wanted = st.query_params.get("run")
     if wanted is None or wanted == st.session_state.get(LINKED):
-        return picked
+        return
     st.session_state[LINKED] = wanted
     try:
-        run_id = export.linked_run(wanted, records, "is not on this server (it may have been deleted)").id
+        record = export.linked_run(wanted, ui.store().list(), "is not on this server (it may have been deleted)")
+        permissions.check_view(me, record)
     except LabError as exc:
         st.warning(ui.escape(exc), icon="🔗")
-        return picked
-    return [run_id] + [i for i in picked if i != run_id]
+        return
+    st.session_state[PICK] = [record.id] + [i for i in st.session_state.get(PICK, []) if i != record.id]
+    dataset_picker.follow(dataset_picker.of_run(record))
 
 
 def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]:
@@ -148,7 +171,7 @@ def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]
     if PICK not in st.session_state:  # first visit: the newest run with a model, else the newest with curves
         usable = [r for r in records if r.status in USABLE and r.model_dir]
         picked = [(usable or [r for r in records if r.history] or records)[0].id]
-    st.session_state[PICK] = _linked(records, picked)[:MAX_PICK]
+    st.session_state[PICK] = picked[:MAX_PICK]
     options = [r.id for r in shown] + [i for i in picked if i not in {r.id for r in shown}]
     st.multiselect(
         "Runs to compare and manage", options, key=PICK, max_selections=MAX_PICK,
@@ -251,10 +274,15 @@ def _delete_controls(record: RunRecord) -> None:
         c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
                   args=(record.id,), width="stretch")
         c2.button("Cancel", key=f"runs_del_no_{record.id}", on_click=_cancel_delete, width="stretch")
+    elif record.status in ACTIVE:  # every waiting run of a student can be cancelled here, not only the newest
+        queued = record.status == "queued"
+        st.button("✕ Cancel this run" if queued else "⏹ Stop this run", key=f"runs_stop_{record.id}",
+                  on_click=_stop, args=(record.id,), width="stretch",
+                  help="It leaves the queue; nothing is trained." if queued else
+                  "It stops after its current batch; the model so far is kept and tested.")
     else:
-        active = record.status in ACTIVE
         st.button("🗑 Delete this run…", key=f"runs_del_{record.id}", on_click=_ask_delete, args=(record.id,),
-                  disabled=active, help="Stop it on the Train page first." if active else "You will be asked to confirm.")
+                  help="You will be asked to confirm.")
 
 
 def _details(record: RunRecord) -> None:
@@ -264,11 +292,13 @@ def _details(record: RunRecord) -> None:
     c2.metric("Test accuracy", ui.percent(record.test_accuracy))
     c3.metric("Epochs", f"{len(record.history)} of {record.config.get('epochs', '?')}")
     c4.metric("Duration", ui.seconds(record.duration))
+    if record.test_accuracy is not None:
+        ui.baseline_note(record.test_accuracy, record.baseline, datasets.class_names_of(record.dataset))
     used = hparams.USES.get(record.config.get("architecture", ""), ()) + hparams.COMMON
     settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
     st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")
     if record.note:
-        st.markdown(f"📝 {ui.escape(record.note)}")
+        st.markdown(f"📝 {ui.escape(record.note)}".replace("\n", "  \n"))  # its lines kept
     _downloads(record)
     if not permissions.can_change(me, record):
         st.caption(f"This run belongs to {ui.escape(permissions.owner_label(record))}: only its owner or the teacher "
@@ -278,7 +308,8 @@ def _details(record: RunRecord) -> None:
     with left:
         _edit(record)
     with right:
-        st.markdown("**Delete**")
+        st.markdown("**Cancel**" if record.status == "queued" else "**Stop**" if record.status in ACTIVE
+                    else "**Delete**")
         _delete_controls(record)
 
 
@@ -296,6 +327,7 @@ token = ui.attempt(lambda: ui.store().changes())  # read first: a change while t
 records = ui.attempt(lambda: permissions.visible(me, ui.store().list(with_history=True)))
 if records is None or token is None:
     st.stop()
+_follow_link()
 if not records:
     st.info("No runs yet. Train a model and it will be listed here, with its curves, scores and settings.", icon="🗂️")
     st.page_link("pages/train.py", label="Train your first model", icon="🏋️")
@@ -315,7 +347,7 @@ if not records:
     st.info(f"No run has been trained on {ui.escape(dataset)} yet.", icon="🗂️")
     st.stop()
 shown = _filters(records)
-_table(shown, len(records))
+_table(shown, len(records), dataset)
 
 st.subheader("Compare and manage")
 picked = _picker(records, shown)
@@ -324,6 +356,9 @@ if not picked:
             icon="👆")
     st.stop()
 _compare(picked)
-for tab, record in zip(st.tabs([ui.escape(_label(r)) for r in picked]), picked):  # one tab per picked run
+# One tab per picked run, named by what never changes: a tab whose name changed (a saved name, a status) was
+# drawn anew and the first tab was shown again.
+tab_names = [ui.escape(f"#{r.id} · {r.preset} · {permissions.owner_label(r)}") for r in picked]
+for tab, record in zip(st.tabs(tab_names), picked):
     with tab:
         _details(record)

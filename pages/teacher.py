@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import assignments, permissions
+from core.errors import LabError
 from core.assignments import Assignment
 from pages import assignment_form, ui
 
@@ -22,14 +23,43 @@ SETTINGS_LABELS = {
 }
 
 
+FLASH = "teacher_flash"  # (kind, message) shown once in the queue: the outcome of its last button
+UNLOCK_FLASH = "teacher_unlock_flash"  # the same for the Unlock button, shown at the top
+
+
+def _flash(kind: str, message: str, where: str = FLASH) -> None:
+    st.session_state[where] = (kind, message)
+
+
+def _show_flash(where: str = FLASH) -> None:
+    kind, message = st.session_state.pop(where, (None, None))
+    if kind == "success":
+        st.success(ui.escape(message), icon="✅")
+    elif kind == "error":
+        st.error(ui.escape(message), icon="⚠️")
+
+
+def _try_key() -> None:
+    """The Unlock button's callback: it runs before the page is drawn, so the page (and the sidebar's "· teacher")
+    already show the teacher's rights, and the key leaves the field either way."""
+    key = st.session_state.get("teacher_key_input", "")
+    st.session_state.teacher_key_input = ""
+    try:
+        ui.unlock_teacher(key)
+    except LabError as exc:
+        _flash("error", str(exc), UNLOCK_FLASH)
+        return
+    _flash("success", "Unlocked: this browser now has the teacher's rights (it keeps them for 30 days, or until "
+                      "you press Lock).", UNLOCK_FLASH)
+
+
 def _unlock() -> None:
     st.markdown("Teacher actions (the class settings, the queue, assignment links, changing any run) need the "
                 "**teacher key**: `SENTIMENT_LAB_TEACHER_KEY`, or the key the server printed in its log when the "
                 "first page was opened. Enter it once; this browser then remembers it.")
     with st.form("teacher_unlock", border=False):
-        key = st.text_input("Teacher key", type="password", key="teacher_key_input")
-        if st.form_submit_button("🔓 Unlock", type="primary"):
-            ui.attempt(lambda: ui.unlock_teacher(key))  # the page goes on, so the browser keeps the cookie
+        st.text_input("Teacher key", type="password", key="teacher_key_input")
+        st.form_submit_button("🔓 Unlock", type="primary", on_click=_try_key)
 
 
 def _settings(me) -> None:
@@ -44,17 +74,28 @@ def _settings(me) -> None:
 
 
 def _move(run_id: int) -> None:
-    ui.attempt(lambda: ui.runner().move_to_front(run_id, ui.actor()))
+    try:
+        ui.runner().move_to_front(run_id, ui.actor())
+        _flash("success", f"Moved run #{run_id} to the front of the queue: it starts next.")
+    except LabError as exc:
+        _flash("error", str(exc))
 
 
 def _cancel(run_id: int) -> None:
     run = ui.runner().get(run_id)
-    if run is not None:
-        ui.attempt(lambda: run.stop(ui.actor()))
+    if run is None:
+        _flash("error", f"Run #{run_id} is no longer waiting.")
+        return
+    try:
+        run.stop(ui.actor())
+        _flash("success", f"Cancelled run #{run_id}: it has left the queue.")
+    except LabError as exc:
+        _flash("error", str(exc))
 
 
 def _queue() -> None:
     st.subheader("The training queue")
+    _show_flash()
     runner = ui.runner()
     training = [r.snapshot() for r in runner.runs() if r.snapshot().status == "running"]
     for snap in training:
@@ -103,7 +144,8 @@ if ui.visitor().is_teacher:
     if lock.button("🔒 Lock", key="teacher_lock", width="stretch", help="Forget the teacher key in this browser."):
         ui.lock_teacher()
     else:
-        head.success("Teacher actions are unlocked in this browser.", icon="🔓")
+        head.caption("🔓 Teacher actions are unlocked in this browser.")
+_show_flash(UNLOCK_FLASH)
 if not ui.actor().is_teacher:
     _unlock()
 me = ui.actor()

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory
+from core import architectures, bundle, datasets, estimate, evaluation, hparams, memory, permissions
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
@@ -90,12 +91,26 @@ def _widget(param: hparams.Param) -> None:
         st.selectbox(label, param.choices, key=key, help=help_text)
     elif param.name == "dropout":
         st.slider(label, float(param.low), float(param.high), step=0.01, key=key, help=help_text)
+    # Numbers without the widget's own bounds: it kept a typed value outside them in the box, unapplied, while
+    # Start trained with the previous one. `_checked` says what is wrong instead.
     elif param.kind is float:
-        st.number_input(label, min_value=float(param.low), max_value=float(param.high), format="%.5f", step=0.0005,
-                        key=key, help=help_text)
+        st.number_input(label, format="%.5f", step=0.0005, key=key, help=help_text)
     else:
-        st.number_input(label, min_value=int(param.low), max_value=int(param.high), step=1, key=key, help=help_text,
-                        placeholder="none" if param.optional else None)
+        st.number_input(label, step=1, key=key, help=help_text, placeholder="none" if param.optional else None)
+
+
+def _checked(values: dict[str, Any], param_of) -> bool:
+    """Whether every value is within its range (an assignment's narrower one too); says which are not."""
+    problems = []
+    for name, value in values.items():
+        try:
+            param_of(name).check(value)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        st.error("Cannot train with these settings: " + ui.escape(" ".join(problems)) + " Change the value to "
+                 "one within its range to start.", icon="⛔")
+    return not problems
 
 
 def _settings(assignment: Assignment | None = None) -> HParams | None:
@@ -131,6 +146,8 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
         with cols[n % 4]:
             _widget(param_of(param_name))
     values = {p: st.session_state[_key(p)] for p in shown}
+    if not _checked(values, param_of):
+        return None
     changed = {p: v for p, v in values.items() if v != getattr(base, p)}
     link = ({"assignment": assignment.id} if assignment is not None else
             {"preset": name, **({"dataset": dataset} if dataset != hparams.DEFAULT_DATASET else {})})
@@ -204,21 +221,23 @@ def _before_training(hp: HParams) -> bool:
 
 
 # --- probes ------------------------------------------------------------------------------------------------
-def _probes_editor() -> None:
-    probes = ui.pinned_probes()
+def _probes_editor(dataset: str) -> None:
+    probes = ui.pinned_probes(dataset)
     st.markdown("**Pinned reviews** — scored again after every epoch")
+    if not probes:
+        st.caption("None yet: type one below, or pin reviews on the Explore page.")
     for n, text in enumerate(list(probes)):
         c1, c2 = st.columns([10, 1])
         c1.markdown(f"“{ui.escape(text)}”")
         if c2.button("✕", key=f"unpin_{n}_{text[:20]}", help="Unpin"):
-            probes.remove(text)
+            ui.unpin_probe(text, dataset)
             st.rerun()
     with st.form("pin_form", clear_on_submit=True, border=False):
         c1, c2 = st.columns([10, 2])
         typed = c1.text_input("Pin a review", placeholder="Type a short review to follow during training",
                               label_visibility="collapsed")
         if c2.form_submit_button("📌 Pin", width="stretch"):
-            refused = ui.pin_probe(typed)
+            refused = ui.pin_probe(typed, dataset)
             if refused:
                 st.warning(refused)
             else:
@@ -268,7 +287,8 @@ def _time_left(snap: Snapshot) -> str:
 
 
 def _queue_text(snap: Snapshot) -> str:
-    """"Your run is number 3 in the queue: 3 runs ahead of yours (from 2 students), about 40 s to wait."""
+    """"Your run is number 3 in the queue. Ahead of it: 2 waiting and 1 training (from 2 people), about 40 s to
+    wait."""
     run = ui.runner().get(snap.id)
     key = f"_train_past_{snap.id}"  # earlier runs' epochs for the estimates, read once per run
     if key not in st.session_state:
@@ -276,10 +296,11 @@ def _queue_text(snap: Snapshot) -> str:
     info = ui.runner().queue_info(run, st.session_state[key]) if run is not None else None
     if info is None:
         return "Starting…"
-    runs = "run" if info.ahead == 1 else "runs"
-    students = "student" if info.students == 1 else "students"
-    return (f"Waiting for the trainer: your run is number {info.position} in the queue. {info.ahead} {runs} ahead "
-            f"of yours (from {info.students} {students}), about {ui.seconds(info.wait_seconds)} to wait.")
+    waiting, training = info.position - 1, info.ahead - (info.position - 1)
+    people = "person" if info.students == 1 else "people"  # the teacher is one of them, not a student
+    return (f"Waiting for the trainer: your run is number {info.position} in the queue. Ahead of it: {waiting} "
+            f"waiting and {training} training (from {info.students} {people}), about "
+            f"{ui.seconds(info.wait_seconds)} to wait.")
 
 
 def _progress(snap: Snapshot) -> None:
@@ -293,14 +314,37 @@ def _progress(snap: Snapshot) -> None:
     elif snap.phase == "training":
         done = snap.epoch * snap.batches + snap.batch
         total = max(snap.hp.epochs * snap.batches, 1)
-        text = (f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs} · batch {snap.batch:,} of "
-                f"{snap.batches:,} · {done:,} of {total:,} batches done")
-        st.progress(min(done / total, 1.0), text=text + _time_left(snap))
+        epoch = f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs}"
+        if snap.stop_requested:
+            text = f"{epoch} · stopping after batch {snap.batch:,} of {snap.batches:,}…"
+        elif snap.batches and snap.batch >= snap.batches:  # every batch of the epoch done: the validation pass
+            text = f"{epoch} · all {snap.batches:,} batches done · validating on {snap.hp.val_size:,} reviews…"
+        else:
+            text = f"{epoch} · batch {snap.batch:,} of {snap.batches:,} · {done:,} of {total:,} batches done"
+        st.progress(min(done / total, 1.0), text=text + ("" if snap.stop_requested else _time_left(snap)))
     elif snap.phase in ("evaluating", "saving"):
         wait = _wait(snap)
         scoring = f"scoring the {wait.test_reviews:,} test reviews" if wait else "scoring the test reviews"
-        text = f"Training done; {scoring}…" if snap.phase == "evaluating" else "Saving the model…"
+        done = "Stopped; testing the model as it is: " if snap.stop_requested else "Training done; "
+        text = f"{done}{scoring}…" if snap.phase == "evaluating" else "Saving the model…"
         st.progress(1.0, text=text + _time_left(snap))
+    elif snap.phase == "baseline":
+        st.progress(1.0, text="Model saved; computing the baseline (majority class, TF-IDF + logistic regression) "
+                              "on the same split…")
+
+
+def _labels(snap: Snapshot) -> tuple[str, ...]:
+    """The run's class names: its data set's, or, once that was removed, those its model folder keeps (without an
+    error on every view: the results below say once that the data set is gone)."""
+    try:
+        return datasets.info(snap.hp.dataset).class_names
+    except LabError:
+        pass
+    try:
+        saved = bundle.dataset_info(Path(snap.model_dir)) if snap.model_dir else {}
+        return tuple(saved.get("label_names") or saved["labels"]) if saved else charts.IMDB_LABELS
+    except (OSError, ValueError, KeyError):
+        return charts.IMDB_LABELS
 
 
 def _curves(snap: Snapshot, compare: bool) -> None:
@@ -313,8 +357,7 @@ def _curves(snap: Snapshot, compare: bool) -> None:
     st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs)),
                     width="stretch", key=f"curves_{snap.id}")
     if snap.probes:
-        info = dataset_picker.info(snap.hp.dataset)
-        labels = info.labels if info else charts.IMDB_LABELS
+        labels = _labels(snap)
         st.plotly_chart(present.chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs,
                                                     labels=labels)),
                         width="stretch", key=f"probes_{snap.id}")
@@ -329,8 +372,10 @@ def _live(run_id: int) -> None:
         label = "Cancel" if snap.status == "queued" else "⏹ Stop"
         if stop.button(label, key=f"stop_{snap.id}", disabled=snap.stop_requested, width="stretch"):
             ui.attempt(lambda: run.stop(ui.actor()))
+            snap = run.snapshot()  # what the page says next follows the stop at once
         if snap.stop_requested:
-            st.caption("Stopping after the current batch; the model so far is kept and tested.")
+            st.caption("Stopping after the current batch (an epoch cut short is not counted); the model so far is "
+                       "then tested on the test reviews and kept.")
     _headline(snap)
     _progress(snap)
     if snap.history:
@@ -359,6 +404,7 @@ def _headline(snap: Snapshot) -> None:
     c4.metric("Whole time", ui.seconds(sum(snap.phase_seconds.values())),
               help="From the start to the results: " + ", ".join(
                   f"{phase} {ui.seconds(seconds)}" for phase, seconds in snap.phase_seconds.items()) + ".")
+    ui.baseline_note(snap.test_accuracy, snap.baseline, _labels(snap))
 
 
 def _results(snap: Snapshot) -> None:
@@ -369,7 +415,8 @@ def _results(snap: Snapshot) -> None:
         st.info(ui.escape(snap.error or "The run was cancelled."))
         return
     if snap.status == "stopped":
-        st.caption("Stopped early by you: these are the scores of the model as it was when it stopped.")
+        st.caption(ui.escape(snap.error or "Stopped early: these are the scores of the model as it was when it "
+                                           "stopped."))
     best = evaluation.best_epoch(snap.history)
     if best is not None:
         st.markdown(f"Lowest validation loss at **epoch {best}** (green dotted line).")
@@ -399,13 +446,27 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
         hp = None
     if hp is not None and me.is_teacher and assignment is None:
         assignment_form.maker(hp)
-    _probes_editor()
+    if assignment is not None:
+        pinned_on = assignment.hparams().dataset
+    else:
+        pinned_on = st.session_state.get(dataset_picker.CHOICE, hparams.DEFAULT_DATASET)
+    _probes_editor(pinned_on)
     busy = snap is not None and snap.active
-    if st.button("▶ Start training", type="primary", disabled=hp is None,
-                 help=f"Run #{snap.id} keeps going; this one waits for its turn in the class's queue (each student "
-                      "may have a few runs waiting)." if busy else None):
-        started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=tuple(ui.pinned_probes()),
-                                                        assignment=assignment))
+    refusal = None
+    try:  # said before the click, not after it
+        permissions.check_may_train(me, assignment is not None)
+    except LabError as exc:
+        refusal = str(exc)
+        st.info(ui.escape(refusal), icon="🎓")
+    if busy:
+        doing = "waits in the queue" if snap.status == "queued" else "keeps going"
+        start_help = (f"Run #{snap.id} {doing}; this one waits for its turn in the class's queue (each student may "
+                      "have a few runs waiting).")
+    else:
+        start_help = None
+    if st.button("▶ Start training", type="primary", disabled=hp is None or refusal is not None, help=start_help):
+        probes = tuple(ui.pinned_probes(hp.dataset))
+        started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=probes, assignment=assignment))
         if started is not None:
             st.session_state.train_run_id = started.id
             st.rerun()
@@ -414,6 +475,8 @@ if run is None:
     st.info("Pick a preset, adjust it if you like, and press **Start training**. The curves appear here "
             "and gain a point after every epoch.")
 else:
+    if not snap.active:  # drawn whole on this view: the live part need not rerun the page to show its results
+        st.session_state._train_shown_done = snap.id  # (that rerun wiped the link's notes above)
     st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
     if not snap.active and not projector:
         _results(snap)

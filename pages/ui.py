@@ -6,13 +6,14 @@ import json
 import re
 import secrets
 import sys
-from typing import Callable, Literal, TypeVar
+from typing import Callable, Literal, Sequence, TypeVar
 from urllib.parse import unquote
 
 import pyarrow as pa
 import streamlit as st
 
-from core import config, data, people, registry, trainer_wire
+from core import baseline, config, data, people, pins, registry, trainer_wire
+from core.baseline import Baseline
 from core.errors import LabError, for_visitors
 from core.people import Actor
 from core.runner import Runner
@@ -220,9 +221,10 @@ def set_display_name(text: str) -> str:
 
 
 def unlock_teacher(key: str) -> None:
-    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise)."""
+    """Give this browser the teacher's rights when `key` is the teacher key (PermissionDenied otherwise). Callable
+    from a widget callback: the cookie that keeps them is written by the next `visitor()`."""
     st.session_state.teacher_token = people.unlock(key, owner())
-    _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
+    st.session_state._teacher_cookie_due = True
 
 
 def lock_teacher() -> None:
@@ -251,6 +253,8 @@ def visitor() -> Actor:
     except LabError:
         pass  # an unusable lab folder is the page's own message; the Teacher page says what the key needs
     me = actor()
+    if st.session_state.pop("_teacher_cookie_due", False) and st.session_state.teacher_token:
+        _set_cookie(TEACHER_COOKIE, st.session_state.teacher_token)
     if "ui_name" not in st.session_state:
         st.session_state.ui_name = display_name() or ""
     with st.sidebar:
@@ -272,6 +276,16 @@ def table(rows: list[dict]) -> pa.Table | list[dict]:
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return rows
+
+
+def baseline_note(accuracy: float, figures: Baseline | None, labels: Sequence[str]) -> None:
+    """The baseline figures of a run's split under its test accuracy, and a warning when the model is no better
+    than the majority class or clearly worse than TF-IDF + logistic regression."""
+    st.caption(f"Test accuracy {percent(accuracy)} · baseline on the same split: "
+               f"{escape(baseline.line(figures, labels))}")
+    warning = baseline.comparison(accuracy, figures, labels)
+    if warning:
+        st.warning(escape(warning), icon="⚖️")
 
 
 def class_name(label: str) -> str:
@@ -298,27 +312,36 @@ def seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min"
 
 
-def pinned_probes() -> list[str]:
-    """The reviews this session re-scores after every epoch (Explore can pin more)."""
-    from core.runner import DEFAULT_PROBES
-
-    if "probes" not in st.session_state:
-        st.session_state.probes = list(DEFAULT_PROBES)
-    return st.session_state.probes
-
-
-MAX_PROBES = 8
+def pinned_probes(dataset: str) -> list[str]:
+    """The reviews this visitor re-scores after every epoch on `dataset` (Explore can pin more): read once per
+    session from the lab home, where every change is kept, so a reload or another tab finds them."""
+    key = f"_pins_{dataset}"
+    if key not in st.session_state:
+        st.session_state[key] = attempt(lambda: pins.load(owner(), dataset)) or pins.defaults(dataset)
+    return st.session_state[key]
 
 
-def pin_probe(text: str) -> str | None:
+def _keep_pins(dataset: str) -> None:
+    attempt(lambda: pins.save(owner(), dataset, pinned_probes(dataset)))
+
+
+def pin_probe(text: str, dataset: str) -> str | None:
     """Add a review to the pinned set; otherwise the reason it was not added."""
-    text = " ".join(text.split())
-    probes = pinned_probes()
-    if len(probes) >= MAX_PROBES:
-        return f"At most {MAX_PROBES} pinned reviews; unpin one first."
+    text = pins.clean(text)
+    probes = pinned_probes(dataset)
+    if len(probes) >= pins.MAX_PINS:
+        return f"At most {pins.MAX_PINS} pinned reviews; unpin one first."
     if not text:
         return "Type a review to pin."
     if text in probes:
         return "This review is already pinned; pin one that is not pinned yet."
     probes.append(text)
+    _keep_pins(dataset)
     return None
+
+
+def unpin_probe(text: str, dataset: str) -> None:
+    probes = pinned_probes(dataset)
+    if text in probes:
+        probes.remove(text)
+        _keep_pins(dataset)

@@ -1,14 +1,41 @@
 """Shared test setup: the real IMDB data from IMDB_DATA_DIR, a throw-away SENTIMENT_LAB_HOME, and one tiny trained run.
 
 Nothing here mocks the lab's own code: fixtures load the real data and train real (tiny) models.
+
+Tiers. `python -m pytest -q` is the quick tier (at most 4 minutes on a 2-core machine): it trains real tiny models
+and renders every page with every preset. `python -m pytest -q --full` (what `.ci/run` runs) adds the tests marked
+
+- `e2e`: a real browser (Playwright + Chromium) on a real server;
+- `ray`: a local Ray cluster;
+- `serve`: `python -m core serve` or its trainer service in processes of their own;
+- `slow`: anything else over about 5 s whose code path a quicker test already covers (a training in a
+  subprocess, a second full-size import, a learning curve).
+
+A new test lands in the quick tier unless it carries one of these marks (on the test, or `pytestmark` for a module);
+`--strict-markers` refuses a misspelt one. Naming files or tests on the command line, or choosing with `-m`, runs
+what is named whatever its tier. Keep quick tests quick with what this file and gate.py offer: `trained_run` (one
+finished run per session) and `clone_run` (a copy of it for another owner or lab home) instead of training again;
+`short_test_split()` for `Runner(dataset=...)` when a test does not read all 25,000 test scores; `GateExecutor`
+(gate.py) through `Runner(executor=...)` when a test needs only a run that holds the trainer (queue, permissions,
+stop); and the `core_main` fixture to run the CLI in this process for validation and message tests (a subprocess
+only for what must hold before TensorFlow is imported, and one real run per command).
 """
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
+import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from core.datasets import Dataset
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = (REPO / ".." / "shared" / "data").resolve()
@@ -39,6 +66,42 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     problem = _data_problem()
     if problem:
         raise pytest.UsageError(problem)
+
+
+# --- tiers ------------------------------------------------------------------------------------------------------------
+FULL_ONLY = ("e2e", "ray", "serve", "slow")  # marks of the tests only the full run (`--full`, CI) runs
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true",
+                     help=f"the full run: also the tests marked {', '.join(FULL_ONLY)} (what .ci/run runs)")
+
+
+def _quick_tier(config: pytest.Config) -> bool:
+    """The quick tier applies to a plain run: not with --full, a -m expression, or files or tests named."""
+    named = config.args_source == pytest.Config.ArgsSource.ARGS
+    return not (config.getoption("--full") or config.getoption("markexpr") or named)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _quick_tier(config):
+        return
+    full = [item for item in items if any(item.get_closest_marker(mark) for mark in FULL_ONLY)]
+    if full:
+        config.hook.pytest_deselected(items=full)
+        left = set(full)
+        items[:] = [item for item in items if item not in left]
+        config.stash[_LEFT_FOR_FULL] = len(full)
+
+
+_LEFT_FOR_FULL = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    left = config.stash.get(_LEFT_FOR_FULL, 0)
+    if left:
+        terminalreporter.write_line(f"quick tier: {left} tests marked {', '.join(FULL_ONLY)} were not run; "
+                                    "`python -m pytest -q --full` runs every test (CI does).")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,16 +144,73 @@ def run_store(lab_home: Path):
     return RunStore(lab_home)
 
 
+def short_test_split(reviews: int = 1000) -> Callable[[str], Dataset]:
+    """A data-set loader for `Runner(dataset=...)` whose test split is the first `reviews` test reviews (the split is
+    shuffled, so they are a fair sample): for runs whose tests do not read the whole split's scores. Scoring all
+    25,000 IMDB test reviews is a good part of a tiny run; the lab itself always tests on the whole split."""
+    from core import datasets
+    from core.data import Corpus
+
+    def load(name: str):
+        whole = datasets.load(name)
+        test = whole.corpus.test.take(np.arange(min(reviews, len(whole.corpus.test))))
+        return dataclasses.replace(whole, corpus=Corpus(whole.corpus.train, test, whole.corpus.source))
+
+    return load
+
+
+def clone_run(source: Path, run_id: int, store, owner: str | None = "tests", owner_name: str | None = None) -> int:
+    """A copy of finished run `run_id` of the lab home `source` as a new run of `store` (another lab home, or
+    another owner): its record, epochs and run folder as the runner leaves them, without training it again.
+    Returns the new run's id."""
+    from core.store import RunStore
+
+    record = RunStore(source).get(run_id)
+    new = store.create(record.preset, record.config, owner, owner_name=owner_name)
+    folder = store.claim_folder(new)
+    shutil.copytree(record.model_dir, folder, dirs_exist_ok=True)
+    if record.dataset_fingerprint:
+        store.set_dataset_fingerprint(new, record.dataset_fingerprint)
+    store.mark_running(new)
+    for epoch in record.history:
+        store.add_epoch(new, epoch, epoch.get("probes"))
+    store.finish(new, record.status, train_seconds=record.train_seconds, test_accuracy=record.test_accuracy,
+                 test_loss=record.test_loss, error=record.error)
+    return new
+
+
+@pytest.fixture()
+def core_main(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
+    """`python -m core ARGS` run in this process by `cli.main`, for validation and message tests: the same exit
+    status and output as the command, without a new process importing TensorFlow again. Set environment values
+    with monkeypatch first; `stdin` is what the command reads. Returns a CompletedProcess, as `subprocess.run`."""
+    from core import cli
+
+    def run(*args: str, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data or b""), encoding="utf-8"))
+        capsys.readouterr()
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["python", "-m", "core", *args], code, out, err)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def train_run(run_store):
     """A function that trains a run (`dlwp` unless preset= says otherwise) through the real Runner and
-    returns its final Snapshot."""
-    from core import hparams
+    returns its final Snapshot; `test_reviews=N` tests it on the first N test reviews only (`short_test_split`)."""
+    from core import datasets, hparams
     from core.runner import Runner
 
-    def train(preset: str = "dlwp", timeout: float = 600, **overrides):
+    def train(preset: str = "dlwp", timeout: float = 600, test_reviews: int | None = None, **overrides):
         hp = hparams.make(preset, **overrides)
-        run = Runner(run_store).submit(hp, owner="tests")
+        loader = datasets.load if test_reviews is None else short_test_split(test_reviews)
+        run = Runner(run_store, dataset=loader).submit(hp, owner="tests")
         snap = run.wait(timeout=timeout)
         assert snap.status == "finished", f"training did not finish: {snap.status} {snap.error}"
         return snap
@@ -158,12 +278,15 @@ def amazon_dataset(lab_home: Path):
 @pytest.fixture(scope="session")
 def tweets_run(tweets_dataset, train_run):
     """A function: the finished run of `preset` trained on the tweets for 1 epoch on 3,000 of them (short
-    sequences: tweets are short), trained once per preset and session."""
+    sequences: tweets are short; a small LSTM, 16 units over 16-d embeddings, a third of the preset's time), trained
+    once per preset and session."""
     runs = {}
 
     def run(preset: str = "dlwp"):
         if preset not in runs:
             extra = {} if preset in ("dlwp", "fast") else {"maxlen": 40}
+            if preset == "lstm":
+                extra.update(units=16, embedding_dim=16)
             runs[preset] = train_run(preset, dataset=tweets_dataset.name, limit=3000, val_size=500, epochs=1,
                                      **extra)
         return runs[preset]

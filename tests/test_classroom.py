@@ -9,6 +9,8 @@ from core.errors import ConfigError, LabError
 from core.people import Actor, PermissionDenied
 from core.runner import QueueFull, Runner
 from core.store import RunStore
+from conftest import short_test_split
+from gate import GateExecutor
 from test_runner import _wait_for
 
 TEACHER = Actor("teacher-browser", "Ms Teacher", is_teacher=True)
@@ -16,12 +18,14 @@ ADA = Actor("token-ada", "Ada")
 BO = Actor("token-bo", "Bo")
 TINY = dict(limit=200, val_size=100, epochs=1)
 LONG = dict(limit=4000, val_size=500, epochs=60, batch_size=16)  # holds the trainer until it is stopped
+SHORT_TEST = short_test_split()  # these runs' tests read no test scores: the first 1,000 test reviews will do
 
 
 @pytest.fixture(scope="module")
 def ada_run(run_store):
     """A finished tiny run of student Ada, submitted as she would from the Train page."""
-    snap = Runner(run_store).submit(hparams.make("dlwp", **TINY), owner=ADA, probes=()).wait(timeout=600)
+    run = Runner(run_store, dataset=SHORT_TEST).submit(hparams.make("dlwp", **TINY), owner=ADA, probes=())
+    snap = run.wait(timeout=600)
     assert snap.status == "finished", snap.error
     return snap
 
@@ -51,7 +55,8 @@ def test_the_owner_and_the_teacher_can_change_a_run(ada_run, run_store):
 
 
 def test_the_teacher_deletes_a_students_run_and_cli_runs_belong_to_the_teacher(run_store):
-    snap = Runner(run_store).submit(hparams.make("dlwp", **TINY), owner="cli", probes=()).wait(timeout=600)
+    run = Runner(run_store, dataset=SHORT_TEST).submit(hparams.make("dlwp", **TINY), owner="cli", probes=())
+    snap = run.wait(timeout=600)
     record = run_store.get(snap.id)
     assert record.owner == "cli" and record.owner_name == "teacher"
     with pytest.raises(PermissionDenied, match="belongs to the teacher"):
@@ -63,8 +68,9 @@ def test_the_teacher_deletes_a_students_run_and_cli_runs_belong_to_the_teacher(r
 
 
 def test_another_student_cannot_stop_a_run_but_its_owner_can(run_store):
-    run = Runner(run_store).submit(hparams.make("dlwp", **LONG), owner=ADA, probes=())
-    _wait_for(lambda: run.snapshot().epoch >= 1, 300, "the first epoch")
+    gate = GateExecutor()
+    run = Runner(run_store, executor=gate).submit(hparams.make("dlwp", **LONG), owner=ADA, probes=())
+    assert gate.holding.wait(60), "the run did not start training"
     with pytest.raises(PermissionDenied, match="belongs to Ada"):
         run.stop(BO)
     assert not run.snapshot().stop_requested
@@ -122,13 +128,13 @@ def test_the_teacher_key_is_made_once_per_lab_home_and_unlocks_only_its_browser(
 # --- the queue ----------------------------------------------------------------------------------------------
 def test_the_queue_takes_turns_by_student_and_limits_each_one(run_store, monkeypatch):
     monkeypatch.setenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", "2")
-    runner = Runner(run_store, max_concurrent=1)
+    runner = Runner(run_store, max_concurrent=1, dataset=SHORT_TEST, executor=GateExecutor())
     holder = runner.submit(hparams.make("dlwp", **LONG), owner=TEACHER, probes=())
     _wait_for(lambda: holder.snapshot().status == "running", 60, "the first run to start")
     tiny = hparams.make("dlwp", **TINY)
     a1, a2 = runner.submit(tiny, owner=ADA, probes=()), runner.submit(tiny, owner=ADA, probes=())
     b1, b2 = runner.submit(tiny, owner=BO, probes=()), runner.submit(tiny, owner=BO, probes=())
-    with pytest.raises(QueueFull, match="SENTIMENT_LAB_MAX_QUEUED_PER_USER=2"):
+    with pytest.raises(QueueFull, match=r"the most one student may have on this server \(2\)"):
         runner.submit(tiny, owner=ADA, probes=())
     assert [r.id for r in runner.queued()] == [a1.id, b1.id, a2.id, b2.id]  # not a1, a2, b1, b2
     assert [r.snapshot().queue_position for r in (a1, b1, a2, b2)] == [1, 2, 3, 4]
@@ -152,7 +158,7 @@ def test_the_queue_takes_turns_by_student_and_limits_each_one(run_store, monkeyp
 
 def test_one_queued_run_per_student_by_default_and_the_teacher_is_exempt(run_store, monkeypatch):
     monkeypatch.delenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", raising=False)
-    runner = Runner(run_store, max_concurrent=1)
+    runner = Runner(run_store, max_concurrent=1, executor=GateExecutor())
     holder = runner.submit(hparams.make("dlwp", **LONG), owner=BO, probes=())
     tiny = hparams.make("dlwp", **TINY)
     waiting = runner.submit(tiny, owner=ADA, probes=())
@@ -204,7 +210,7 @@ def test_a_crafted_request_beyond_the_assignment_is_refused_before_anything_is_r
     hp = hparams.make("dlwp", **{**TINY, **crafted})
     before = len(run_store.list())
     with pytest.raises(PermissionDenied, match=message):
-        Runner(run_store).submit(hp, owner=BO, probes=(), assignment=assignment)
+        Runner(run_store, dataset=SHORT_TEST).submit(hp, owner=BO, probes=(), assignment=assignment)
     with pytest.raises(PermissionDenied, match="trains the dlwp preset, not fast"):
         assignment.check(hparams.make("fast"))
     assert len(run_store.list()) == before
@@ -218,7 +224,7 @@ def test_an_assignment_keeps_its_data_set(assignment, amazon_dataset):
 
 def test_a_run_within_the_assignment_records_it(assignment, run_store):
     hp = hparams.make("dlwp", **TINY, units=8, optimizer="adam")
-    snap = Runner(run_store).submit(hp, owner=BO, probes=(), assignment=assignment).wait(timeout=600)
+    snap = Runner(run_store, dataset=SHORT_TEST).submit(hp, owner=BO, probes=(), assignment=assignment).wait(600)
     assert snap.status == "finished" and snap.assignment == assignment.id
     assert run_store.get(snap.id).assignment == assignment.id
 

@@ -1,8 +1,12 @@
-"""`python -m core` as a user runs it: JSON lines on stdout, and one plain error line on stderr for bad input."""
+"""`python -m core` as a user runs it: JSON lines on stdout, and one plain error line on stderr for bad input.
+
+Each command runs at least once in a subprocess with a clean environment, as a user runs it; the validation and
+message tests run `cli.main` in this process (the `core_main` fixture), with the same exit status and output."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,23 +78,26 @@ def test_train_prints_each_epoch_then_a_summary(cli_run):
     final = lines[2]
     assert final["preset"] == "dlwp" and final["status"] == "finished" and final["epochs"] == 2
     assert 0.5 < final["test_accuracy"] <= 1 and final["test_loss"] > 0 and final["train_seconds"] > 0
-    assert set(final["phase_seconds"]) == {"preparing", "training", "evaluating", "saving"}
+    assert set(final["phase_seconds"]) == {"preparing", "training", "evaluating", "saving", "baseline"}
+    assert final["majority_accuracy"] == 0.5 and 0.7 < final["baseline_accuracy"] < 1  # on the run's own split
+    assert re.fullmatch(r"majority class \((negative|positive)\) 50\.0%, TF-IDF \+ logistic regression \d+\.\d%",
+                        final["baseline"]), final["baseline"]
     assert Path(final["model_path"]) == out
     assert (out / bundle.MODEL).is_file()
 
 
-def test_predict_scores_arguments(cli_run, cli_env):
+def test_predict_scores_arguments(cli_run, core_main):
     out, _ = cli_run
-    proc = core_cli("predict", "--model", str(out), POSITIVE, NEGATIVE, env=cli_env)
+    proc = core_main("predict", "--model", str(out), POSITIVE, NEGATIVE)
     assert proc.returncode == 0, proc.stderr
     rows = json_lines(proc.stdout)
     assert [r["text"] for r in rows] == [POSITIVE, NEGATIVE]
     assert all(0 < r["score"] < 1 for r in rows)
 
 
-def test_predict_reads_lines_from_stdin(cli_run, cli_env):
+def test_predict_reads_lines_from_stdin(cli_run, core_main):
     out, _ = cli_run
-    proc = core_cli("predict", "--model", str(out), env=cli_env, stdin=f"{POSITIVE}\n\n{NEGATIVE}\n")
+    proc = core_main("predict", "--model", str(out), stdin=f"{POSITIVE}\n\n{NEGATIVE}\n")
     assert proc.returncode == 0, proc.stderr
     assert [r["text"] for r in json_lines(proc.stdout)] == [POSITIVE, NEGATIVE]
 
@@ -109,8 +116,9 @@ def test_runs_lists_and_shows_the_trained_run(cli_run, cli_env):
 
 
 # --- bad input: one line on stderr, no traceback, non-zero exit ------------------------------------------------------
-def test_missing_data_dir(cli_env, tmp_path):
-    proc = core_cli("info", env=cli_env, IMDB_DATA_DIR=str(tmp_path))
+def test_missing_data_dir(core_main, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))
+    proc = core_main("info")
     assert_one_line_error(proc, "IMDB_DATA_DIR", "imdb.npz")
 
 
@@ -122,19 +130,21 @@ def corrupt_data_dir(tmp_path, data_dir) -> Path:
     return tmp_path
 
 
-def test_corrupt_npz(cli_env, corrupt_data_dir):
-    proc = core_cli("info", env=cli_env, IMDB_DATA_DIR=str(corrupt_data_dir))
+def test_corrupt_npz(core_main, corrupt_data_dir, monkeypatch):
+    monkeypatch.setenv("IMDB_DATA_DIR", str(corrupt_data_dir))
+    proc = core_main("info")
     assert_one_line_error(proc, "imdb.npz", "corrupt")
 
 
-def test_corrupt_npz_when_training(cli_env, corrupt_data_dir, tmp_path):
-    proc = core_cli("train", "--preset", "dlwp", "--limit", "500", "--val-size", "500", "--epochs", "1",
-                    "--out", str(tmp_path / "run"), env=cli_env, IMDB_DATA_DIR=str(corrupt_data_dir))
+def test_corrupt_npz_when_training(core_main, corrupt_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("IMDB_DATA_DIR", str(corrupt_data_dir))
+    proc = core_main("train", "--preset", "dlwp", "--limit", "500", "--val-size", "500", "--epochs", "1",
+                     "--out", str(tmp_path / "run"))
     assert_one_line_error(proc, "Training failed", "corrupt")
 
 
-def test_unknown_preset(cli_env):
-    assert_one_line_error(core_cli("train", "--preset", "nope", env=cli_env), "nope", "dlwp")
+def test_unknown_preset(core_main):
+    assert_one_line_error(core_main("train", "--preset", "nope"), "nope", "dlwp")
 
 
 @pytest.mark.parametrize(
@@ -146,34 +156,34 @@ def test_unknown_preset(cli_env):
         (["--limit", "20000"], ["limit=20000", "val_size=10000"]),
     ],
 )
-def test_out_of_range_value(cli_env, args, words):
-    assert_one_line_error(core_cli("train", "--preset", "dlwp", *args, env=cli_env), *words)
+def test_out_of_range_value(core_main, args, words):
+    assert_one_line_error(core_main("train", "--preset", "dlwp", *args), *words)
 
 
-def test_missing_model_folder(cli_env, tmp_path):
-    proc = core_cli("predict", "--model", str(tmp_path / "nowhere"), "good film", env=cli_env)
+def test_missing_model_folder(core_main, tmp_path):
+    proc = core_main("predict", "--model", str(tmp_path / "nowhere"), "good film")
     assert_one_line_error(proc, "No saved model", "nowhere")
 
 
-def test_corrupt_model_file(cli_env, cli_run, tmp_path):
+def test_corrupt_model_file(core_main, cli_run, tmp_path):
     out, _ = cli_run
     broken = tmp_path / "broken-run"
     shutil.copytree(out, broken)
     (broken / bundle.MODEL).write_bytes(os.urandom(4096))
-    proc = core_cli("predict", "--model", str(broken), "good film", env=cli_env)
+    proc = core_main("predict", "--model", str(broken), "good film")
     assert_one_line_error(proc, "model.keras", "corrupt")
 
 
 @pytest.mark.parametrize("args, stdin", [(["   "], None), ([], ""), ([], "\n  \n")])
-def test_empty_text(cli_env, cli_run, args, stdin):
+def test_empty_text(core_main, cli_run, args, stdin):
     out, _ = cli_run
-    proc = core_cli("predict", "--model", str(out), *args, env=cli_env, stdin=stdin)
+    proc = core_main("predict", "--model", str(out), *args, stdin=stdin)
     last = assert_one_line_error(proc)
     assert "empty" in last or "No text" in last
 
 
-def test_unknown_run(cli_env):
-    assert_one_line_error(core_cli("runs", "show", "999999", env=cli_env), "#999999")
+def test_unknown_run(core_main):
+    assert_one_line_error(core_main("runs", "show", "999999"), "#999999")
 
 
 @pytest.mark.parametrize(
@@ -185,8 +195,8 @@ def test_unknown_run(cli_env):
         (["bogus"], ["bogus"]),
     ],
 )
-def test_usage_mistakes_are_one_line_too(cli_env, args, words):
-    proc = core_cli(*args, env=cli_env)
+def test_usage_mistakes_are_one_line_too(core_main, args, words):
+    proc = core_main(*args)
     assert proc.returncode == 2
     assert_one_line_error(proc, *words)
     assert "usage:" not in proc.stderr

@@ -235,13 +235,13 @@ def test_a_crafted_npz_never_runs_its_code(cli_env, data_dir, tmp_path):
 
 
 # --- run folders ------------------------------------------------------------------------------------------------------
-def test_a_featurizer_that_does_not_match_its_model(cli_env, trained_run, tmp_path):
+def test_a_featurizer_that_does_not_match_its_model(core_main, trained_run, tmp_path):
     broken = tmp_path / "edited-run"
     shutil.copytree(trained_run.model_dir, broken)
     state = json.loads((broken / bundle.FEATURIZER).read_text())
     state["num_words"] = state["num_words"] // 2
     (broken / bundle.FEATURIZER).write_text(json.dumps(state))
-    proc = core_cli("predict", "--model", str(broken), "a good film", env=cli_env)
+    proc = core_main("predict", "--model", str(broken), "a good film")
     assert_one_line_error(proc, "featurizer.json", "does not match", "model.keras")
 
 

@@ -162,7 +162,7 @@ def test_students_take_turns_and_only_the_owner_or_the_teacher_changes_a_run(bro
 def _only_the_owner_or_the_teacher_changes_a_run(lab, run_id: int, bo, teacher) -> None:
     """Bo, on another student's run, is told whose it is and gets no changes; the teacher renames and deletes it."""
     bo.goto(f"{lab.url}/runs?run={run_id}")
-    bo.get_by_role("tab", name=re.compile(rf"#{run_id} · dlwp · stopped · Ada")).wait_for(timeout=90_000)
+    bo.get_by_role("tab", name=re.compile(rf"#{run_id} · dlwp · Ada")).wait_for(timeout=90_000)
     settle(bo)
     assert bo.get_by_text("belongs to Ada: only its owner or the teacher can rename, annotate or delete it").is_visible()
     assert bo.get_by_role("button", name="🗑 Delete this run…").count() == 0
@@ -173,7 +173,7 @@ def _only_the_owner_or_the_teacher_changes_a_run(lab, run_id: int, bo, teacher) 
     settle(teacher)
     teacher.get_by_role("textbox", name="Name", exact=True).fill("seen by the teacher")
     teacher.get_by_role("button", name="💾 Save name and note").click()
-    teacher.get_by_role("tab", name=re.compile(rf"#{run_id} seen by the teacher")).wait_for()
+    teacher.get_by_text(f"Saved the name and note of run #{run_id}.").first.wait_for()
     settle(teacher)
     teacher.get_by_role("button", name="🗑 Delete this run…").click()
     teacher.get_by_role("button", name="Yes, delete it").click()

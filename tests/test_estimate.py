@@ -7,6 +7,7 @@ from statistics import median
 import pytest
 
 from core import estimate, hparams
+from conftest import short_test_split
 from core.runner import Runner
 
 
@@ -64,6 +65,7 @@ def test_no_time_left_is_given_before_it_means_something():
     first = left(wait, "training", 0, 60, 88, {"preparing": 4.0}, 4.0)
     # 3 * 88 - 60 batches to go at 1/15 s each, then scoring and saving at the same pace (slower than the rates)
     assert first == pytest.approx(4.0 / 60 * 204 + wait.finishing * (4.0 / 60 * 88 / wait.epoch))
+    assert left(wait, "training", 0, 88, 88, {"preparing": 4.0}, 9.0) is None, "the first validation pass"
     after_one = left(wait, "training", 1, 0, 88, {"preparing": 4.0}, 3.0)
     assert after_one is not None and after_one > wait.finishing
 
@@ -85,7 +87,7 @@ def test_a_finished_run_informs_the_next_estimate(run_store, corpus):
     not a timed test: this asserts where the numbers come from.
     """
     hp = hparams.make("fast", limit=2000, val_size=500, epochs=2)
-    snap = Runner(run_store).submit(hp, owner="tests", probes=()).wait(timeout=600)
+    snap = Runner(run_store, dataset=short_test_split()).submit(hp, owner="tests", probes=()).wait(timeout=600)
     assert snap.status == "finished", snap.error
     assert set(snap.phase_seconds) >= {"preparing", "training", "evaluating", "saving"}
     record = run_store.get(snap.id)

@@ -222,3 +222,10 @@ def test_names() -> None:
     with pytest.raises(DataError):
         explore.split_of(corpus, "validation")
     assert load_vocabulary().word(1) == "the"
+
+
+def test_length_bins_follow_the_texts_not_a_fixed_axis(corpus) -> None:
+    assert explore.length_bins(corpus.train.x.lengths, 500) == (950, 25), "IMDB: 99% of reviews, bins of 25 ids"
+    short = np.arange(5, 45)  # a tweet-like data set: 5 to 44 ids
+    assert explore.length_bins(short, 500) == (44, 2), "maxlen far past the texts keeps the axis to them"
+    assert explore.length_bins(short, 50) == (60, 2), "a maxlen near them is on the axis"

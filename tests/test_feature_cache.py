@@ -117,9 +117,9 @@ def test_an_unwritable_lab_home_only_costs_the_cache(tmp_path: Path, monkeypatch
 
 
 def test_a_retrained_fast_run_reads_its_features_back_with_the_same_result(train_run, lab_home: Path) -> None:
-    first = train_run("fast", limit=1100, val_size=300, epochs=1)
+    first = train_run("fast", limit=1100, val_size=300, epochs=1, test_reviews=1000)
     written = {p: p.stat().st_ino for p in (lab_home / "cache" / "features").glob(f"*{SUFFIX}")}
-    second = train_run("fast", limit=1100, val_size=300, epochs=1)
+    second = train_run("fast", limit=1100, val_size=300, epochs=1, test_reviews=1000)
     assert written and second.test_accuracy == first.test_accuracy
     assert {p: p.stat().st_ino for p in (lab_home / "cache" / "features").glob(f"*{SUFFIX}")} == written, \
         "read back, not featurised and written again"

@@ -202,6 +202,7 @@ def test_a_run_still_scores_after_its_data_set_is_removed(lab_home, data_dir, tr
 
 
 # --- the command line ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_trains_on_a_data_set_and_predicts_its_classes(cli_env, tweets_dataset):
     proc = core_cli("train", "--dataset", "tweets", "--preset", "dlwp", "--limit", "2000", "--val-size", "500",
                     "--epochs", "1", "--num-words", "5000", env=cli_env)

@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from conftest import DATA_DIR  # noqa: E402
 from pagetest import ok  # noqa: E402
 
 from core import assignments, datasets, hparams, permissions  # noqa: E402
@@ -78,7 +79,7 @@ def test_students_see_the_leaderboard_without_teacher_tools(home):
 
 
 def test_a_data_set_column_once_a_run_is_on_another_data_set(home):
-    datasets.add(REPO.parent / "shared" / "data" / "text" / "amazon_cells_labelled.txt", "amazon")
+    datasets.add(DATA_DIR / "text" / "amazon_cells_labelled.txt", "amazon")
     store = RunStore(home)
     run_id = store.create("dlwp", hparams.make("dlwp", dataset="amazon").to_dict(), owner="student-token-1234")
     table = open_board().dataframe[0].value.set_index("Run")
@@ -109,7 +110,11 @@ def test_projector_view_from_the_address(home):
     at = open_board(view="present")
     assert at.toggle(key="present_toggle").value is True
     assert any("font-size: 26px" in h.proto.body for h in at.get("html"))
-    assert at.dataframe and not _button_keys(at) & set(TEACHER_KEYS)
+    assert not at.dataframe and not _button_keys(at) & set(TEACHER_KEYS)
+    board = next(h.proto.body for h in at.get("html") if "lab-board" in h.proto.body)  # rank, student, accuracy, status
+    assert all(f"<th{c}" in board for c in (" class='num'>Rank", ">Student", " class='num'>Test accuracy", ">Status"))
+    assert not at.radio, "the rows get the screen, not the order control"
     ok(at.toggle(key="present_toggle").set_value(False).run())
+    assert at.dataframe
     assert "view" not in at.query_params
     assert not any("font-size: 26px" in h.proto.body for h in at.get("html"))

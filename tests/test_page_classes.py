@@ -60,10 +60,11 @@ def test_train_ranges_come_from_the_chosen_data_set(home: Path) -> None:
     at = open_page("pages/train.py", dataset=NAME)
     assert at.selectbox(key="train_dataset").value == NAME
     info = datasets.info(NAME)
-    assert at.number_input(key="hp_num_words").max == info.max_id + 1
-    assert at.number_input(key="hp_val_size").max == info.train_size - 100
+    assert at.number_input(key="hp_num_words").label.endswith(f" to {info.max_id + 1:,})")
+    assert at.number_input(key="hp_val_size").label.endswith(f" to {info.train_size - 100:,})")
     assert at.number_input(key="hp_val_size").value < info.train_size - 100, "the preset's share, fitted"
     assert at.query_params["dataset"] == NAME and at.query_params["preset"] == "dlwp"
+    assert "None yet: type one below" in texts(at), "no movie sentences pinned on tweets"
 
     ok(at.selectbox(key="train_dataset").set_value("imdb").run())
     assert at.number_input(key="hp_val_size").value == 10_000, "IMDB's preset as it is"

@@ -71,8 +71,14 @@ def test_the_teacher_page_needs_the_key_and_then_changes_the_class_settings(home
     at.text_input(key="teacher_key_input").input("a guess")
     ok(at.button[0].click().run())
     assert "not the teacher key" in at.error[0].value and not at.toggle
+    assert at.text_input(key="teacher_key_input").value == "", "a wrong key leaves the field too"
     at.text_input(key="teacher_key_input").input(KEY)
     ok(at.button[0].click().run())
+    # At once: a confirmation, the key out of sight, no Unlock button, and the sidebar says so.
+    assert "Unlocked: this browser now has the teacher's rights" in at.success[0].value
+    assert not [t for t in at.text_input if t.key == "teacher_key_input"]
+    assert [b.label for b in at.button if "Unlock" in b.label] == []
+    assert "· teacher" in " ".join(c.value for c in at.sidebar.caption)
     assert [s.value for s in at.subheader] == ["Class settings", "The training queue", "Assignment links"]
     assert "Nobody is waiting" in texts(at)
     ok(at.toggle(key="teacher_share_runs").set_value(False).run())
@@ -89,13 +95,26 @@ def test_an_assignment_link_shows_only_its_settings_within_its_ranges(home):
     shown = {w.key: w for w in at.number_input}
     assert set(shown) == {"hp_epochs", "hp_units"}, list(shown)
     assert not [s for s in at.selectbox if s.key == "train_preset"], "the preset is the teacher's"
-    assert (shown["hp_epochs"].min, shown["hp_epochs"].max) == (1, 3)
-    assert (shown["hp_units"].min, shown["hp_units"].max) == (4, 64)
+    assert "Epochs (1 to 3)" in shown["hp_epochs"].label and "(4 to 64)" in shown["hp_units"].label
     assert shown["hp_epochs"].value == 3  # the link's 50 gives way to the teacher's 4, moved into the range
     assert "Assignment: How many units?" in texts(at)
     assert any("epochs=50 is out of range: 1 to 3" in w.value for w in at.warning), texts(at)
     assert at.query_params["assignment"] == made.id and "learning_rate" not in at.query_params
     assert not any(e.label.startswith("🎓") for e in at.expander), "students get no assignment maker"
+
+
+def test_a_typed_value_outside_an_assignment_range_stops_start_and_says_why(home):
+    made = assignments.create(TEACHER, hparams.make("dlwp", limit=200, val_size=100),
+                              {"epochs": (1, 3)}, "Few epochs")
+    at = open_page("pages/train.py", assignment=made.id)
+    start = lambda: next(b for b in at.button if b.label == "▶ Start training")  # noqa: E731
+    assert not start().disabled
+    ok(at.number_input(key="hp_epochs").set_value(9).run())  # the box keeps what was typed, applied
+    assert at.number_input(key="hp_epochs").value == 9
+    assert any("epochs=9 is out of range: 1 to 3" in e.value for e in at.error), texts(at)
+    assert start().disabled, "Start never trains with the previous value"
+    ok(at.number_input(key="hp_epochs").set_value(2).run())
+    assert not at.error and not start().disabled
 
 
 def test_the_teacher_makes_an_assignment_link_on_the_train_page(home):
@@ -151,9 +170,50 @@ def test_the_teacher_moves_a_queued_run_to_the_front_and_cancels_another(home):
         assert lines == [f"1. **#{ada.id}** dlwp · Ada", f"2. **#{bo.id}** dlwp · Bo \\<i\\>"], texts(at)
         ok(at.button(key=f"teacher_front_{bo.id}").click().run())
         assert [r.id for r in runner.queued()] == [bo.id, ada.id]
+        assert [m.value for m in at.success] == [f"Moved run #{bo.id} to the front of the queue: it starts next."]
         ok(at.button(key=f"teacher_cancel_{ada.id}").click().run())
         assert ada.wait(timeout=5).status == "stopped" and [r.id for r in runner.queued()] == [bo.id]
+        assert [m.value for m in at.success] == [f"Cancelled run #{ada.id}: it has left the queue."]
     finally:
         for run in (bo, ada, holder):
             run.stop(TEACHER)
         holder.wait(timeout=300)
+
+
+def test_a_student_cancels_each_of_their_queued_runs_on_the_runs_page(home, monkeypatch):
+    from pages import ui
+
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", "3")
+    runner = ui._runner(str(home))
+    holder = runner.submit(hparams.make("dlwp", limit=4000, val_size=500, epochs=60, batch_size=16),
+                           owner=TEACHER, probes=())
+    tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)
+    ada = Actor("token-ada-0000000000", "Ada")
+    first, second = (runner.submit(tiny, owner=ada, probes=()) for _ in range(2))
+    try:
+        at = open_page("pages/runs.py", session={"owner": ada.token}, run=str(first.id))  # the older one
+        cancel = at.button(key=f"runs_stop_{first.id}")
+        assert cancel.label == "✕ Cancel this run"
+        ok(cancel.click().run())
+        assert first.wait(timeout=5).status == "stopped"
+        assert f"Cancelled run #{first.id}" in texts(at)
+        assert [r.id for r in runner.queued()] == [second.id]
+        other = open_page("pages/runs.py", session={"owner": "token-bo-00000000000"}, run=str(second.id))
+        assert not [b for b in other.button if b.key == f"runs_stop_{second.id}"], "not for another student"
+    finally:
+        for run in (second, first, holder):
+            run.stop(TEACHER)
+        holder.wait(timeout=300)
+
+
+def test_with_free_training_off_a_student_sees_why_before_pressing_start(home):
+    from core import permissions
+
+    home.mkdir(parents=True)
+    permissions.save_class_settings(TEACHER, home, free_training=False)
+    at = open_page("pages/train.py", preset="dlwp", limit="200", val_size="100", epochs="1")
+    start = next(b for b in at.button if b.label == "▶ Start training")
+    assert start.disabled and any("start from the teacher's assignment links" in i.value for i in at.info)
+    made = assignments.create(TEACHER, hparams.make("dlwp", limit=200, val_size=100), {"epochs": (1, 3)}, "Link")
+    linked = open_page("pages/train.py", assignment=made.id)
+    assert not next(b for b in linked.button if b.label == "▶ Start training").disabled

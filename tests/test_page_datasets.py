@@ -130,7 +130,10 @@ def test_malformed_quoting_and_no_text_column_get_the_core_message(home: Path) -
 def test_over_the_size_limit_and_an_existing_name(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = upload(open_page("pages/datasets.py"), AMAZON.name, AMAZON.read_bytes())
     ok(at.button(key="ds_import").click().run())
-    ok(at.button(key="ds_import").click().run())  # the same name again
+    assert all(b.key != "ds_import" for b in at.button), "no second Import of the same file"
+    assert any("This file is imported" in c.value for c in at.caption)
+    at = upload(open_page("pages/datasets.py"), AMAZON.name, AMAZON.read_bytes())  # the same name again
+    ok(at.button(key="ds_import").click().run())
     assert len(errors(at)) == 1 and "amazon_cells_labelled' already exists; choose another name" in errors(at)[0]
     assert datasets.names() == ["imdb", "amazon_cells_labelled"]
 

@@ -175,10 +175,17 @@ def test_word_index_tab(at: AppTest) -> None:
 
 
 def test_pin_review_for_training(at: AppTest) -> None:
+    """The pin is the review's words (no `>` start mark), cut to a legend's line, and kept for a new tab."""
+    from core import pins
+
     at.button(key="pin_list_3").click().run()
     assert_ok(at)
-    text = load_vocabulary().decode(load_corpus().train.x[3])
-    assert text in at.session_state["probes"]
+    ids = load_corpus().train.x[3]
+    assert ids[0] == 1 and len(ids) > 100
+    text = pins.clean(load_vocabulary().decode(ids[1:]))
+    assert not text.startswith(">") and text.endswith("…") and len(text) <= pins.MAX_PIN_CHARS
+    assert text in at.session_state["_pins_imdb"]
+    assert text in pins.load(at.session_state["owner"], "imdb"), "kept in the lab home for a reload or a new tab"
 
 
 def test_vocabulary_size_and_raw_ids_are_in_the_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,3 +203,18 @@ def test_vocabulary_size_and_raw_ids_are_in_the_address(tmp_path: Path, monkeypa
     at = open_page("pages/explore.py", num_words="1234")
     assert at.select_slider(key="num_words").value == 10_000
     assert any("num_words='1234' is not one of the vocabulary sizes" in w.value for w in at.warning)
+
+
+def test_link_values_the_page_ignores_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "lab"))
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    for name, value in {"split": "foo", "label": "bogus", "page": "99999"}.items():
+        app.query_params[name] = value
+    app.switch_page("pages/explore.py").run()
+    assert_ok(app)
+    said = " ".join(w.value for w in app.warning)
+    assert "split='foo' was ignored: the splits are train and test" in said
+    assert "label='bogus' was ignored: the labels are all, positive, negative" in said
+    assert "page='99999' was ignored: the pages here are 1 to 5,000" in said
+    app.run()
+    assert not app.warning, "said once"

@@ -1,5 +1,5 @@
-"""The Predict page in Streamlit's AppTest, over one real tiny `dlwp` run trained once for this module through the
-real Runner. Each test that needs a model works on its own copy of that lab home, so deleting a model file in
+"""The Predict page in Streamlit's AppTest, over a copy of the session's real tiny `dlwp` run (trained through the
+real Runner). Each test that needs a model works on its own copy of that lab home, so deleting a model file in
 one test never shows in another (and never hits a scorer cached for another folder)."""
 from __future__ import annotations
 
@@ -14,19 +14,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from conftest import clone_run  # noqa: E402
 from pagetest import copy_home, ok, open_page  # noqa: E402
 
 from core import hparams  # noqa: E402
-from core.runner import Runner  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template_home(tmp_path_factory: pytest.TempPathFactory, lab_home: Path, trained_run) -> Path:
+    """A lab home holding a copy of the session's tiny `dlwp` run."""
     home = tmp_path_factory.mktemp("predict-page-template")
-    hp = hparams.make("dlwp", limit=1000, val_size=300, epochs=2)
-    snap = Runner(RunStore(home)).submit(hp, owner="tests", probes=()).wait(timeout=600)
-    assert snap.status == "finished", snap.error
+    clone_run(lab_home, trained_run.id, RunStore(home), owner="tests")
     return home
 
 
@@ -179,10 +178,18 @@ def test_a_review_with_no_known_words_says_so_instead_of_a_verdict(home: Path) -
     assert any("The model saw no known words" in w.value for w in at.warning)
 
 
-def test_the_review_box_says_and_enforces_its_length_limit(home: Path) -> None:
+def test_a_paste_over_the_length_limit_is_cut_to_it_with_a_note(home: Path) -> None:
+    """The box has no `max_chars` of its own: the browser dropped a longer paste without a word (issue 19)."""
     at = open_predict()
     box = at.text_area(key="predict_text")
-    assert box.max_chars == 20_000 and "20,000 characters" in box.placeholder
+    assert not box.max_chars and "20,000 characters" in box.placeholder
+    ok(box.input("A wonderful film. " * 1_500).run())  # 27,000 characters
+    assert len(at.text_area(key="predict_text").value) == 20_000
+    assert any("27,000 characters long: it was cut to the first 20,000" in w.value for w in at.warning)
+    ok(score_button(at).click().run())
+    assert "score <b>" in html(at), "the cut text is scored"
+    ok(at.text_area(key="predict_text").input("Boring.").run())
+    assert not any("cut to the first" in w.value for w in at.warning), "the note goes with the long text"
 
 
 def test_why_says_when_only_the_first_words_are_measured(home: Path, corpus, vocabulary) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from core import pretrained
@@ -35,13 +37,18 @@ def test_neighbours_of_a_trained_run_side_by_side_and_unknown_words_said_so(tran
     assert len(at.dataframe) == 0
 
 
+@pytest.mark.slow
 def test_the_learning_curve_trains_both_starts_and_draws_them_with_the_numbers():
     at = open_page(PAGE, sizes="100,200")
     ok(at.button[0].click().run())
-    other = open_page(PAGE, sizes="100")  # another visitor, while the first comparison runs
-    ok(other.button[0].click().run())
-    assert any("Another comparison is running on this server" in w for w in texts(other, "warning"))
-    assert len(other.get("plotly_chart")) == 0
+    # A reload of the same browser, and another visitor, while it runs: both follow it, neither starts another.
+    reloaded = open_page(PAGE, sizes="100,200", session={"owner": at.session_state["owner"]})
+    assert any("A comparison is running on this server (yours, from before the page was reloaded)" in i
+               for i in texts(reloaded, "info"))
+    assert reloaded.button[0].disabled and reloaded.get("progress")
+    other = open_page(PAGE, sizes="100")
+    assert any("(another visitor's): its progress is below" in i for i in texts(other, "info"))
+    assert other.button[0].disabled and not texts(other, "warning")
     deadline = time.time() + 600
     while time.time() < deadline:
         time.sleep(2)

@@ -1,6 +1,6 @@
-"""The Runs page in Streamlit's AppTest, over real runs: two tiny `dlwp` models trained once through the real
-Runner, plus a failed run recorded through the store the way the runner records one. Each test works on its own
-copy of that lab home, so renaming and deleting in one test never shows in another."""
+"""The Runs page in Streamlit's AppTest, over real runs: two copies of the session's tiny `dlwp` run trained through
+the real Runner, plus a failed run recorded through the store the way the runner records one. Each test works on its
+own copy of that lab home, so renaming and deleting in one test never shows in another."""
 from __future__ import annotations
 
 import json
@@ -15,26 +15,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from conftest import clone_run  # noqa: E402
 from pagetest import copy_home, open_page  # noqa: E402
 
 from core import bundle, hparams  # noqa: E402
 from core.people import CLI  # noqa: E402
-from core.runner import Runner  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 FAILED_MESSAGE = "ResourceExhaustedError: out of memory while allocating the batch"
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lab home with two finished tiny runs and one failed run; trained once for the whole module."""
+def template_home(tmp_path_factory: pytest.TempPathFactory, lab_home: Path, trained_run) -> Path:
+    """A lab home with two finished tiny runs (copies of the session's `trained_run`) and one failed run."""
     home = tmp_path_factory.mktemp("runs-page-template")
     store = RunStore(home)
-    runner = Runner(store)
-    for seed in (0, 1):
-        hp = hparams.make("dlwp", limit=1000, val_size=300, epochs=2, seed=seed)
-        snap = runner.submit(hp, owner="tests", probes=()).wait(timeout=600)
-        assert snap.status == "finished", snap.error
+    for _ in range(2):
+        clone_run(lab_home, trained_run.id, store, owner="tests")
     failed = store.create("mslearn", hparams.make("mslearn", epochs=5).to_dict(), owner="tests")
     store.set_model_dir(failed, store.runs_dir / str(failed))
     store.mark_running(failed)
@@ -200,7 +197,8 @@ def test_running_run_shows_as_running(home: Path) -> None:
     assert "running" in table[table["Run"] == run_id].iloc[0]["Status"]
     pick(at, run_id)
     assert "Still training: 0 of 4 epochs finished so far. This page updates as epochs finish." in texts(at)
-    assert at.button(key=f"runs_del_{run_id}").disabled
+    assert not [b for b in at.button if b.key == f"runs_del_{run_id}"], "no Delete while it trains"
+    assert at.button(key=f"runs_stop_{run_id}").label == "⏹ Stop this run"
 
 
 def test_empty_store_shows_a_friendly_message_with_a_link_to_train(tmp_path: Path,
@@ -237,7 +235,7 @@ def test_run_link_picks_that_run_and_the_address_follows_the_pick(home: Path) ->
     oldest = min(r.id for r in records)
     at = open_page("pages/runs.py", timeout=60, run=str(oldest))
     assert at.multiselect(key="runs_pick").value[0] == oldest, "the linked run is in focus"
-    assert not at.warning
+    assert not [w for w in at.warning if w.icon != "⚖️"], "no warning but the baseline's (a tiny run is worse)"
     finished = [r.id for r in records if r.status == "finished"]
     pick(at, finished[0])
     assert at.query_params["run"] == str(finished[0])
@@ -256,7 +254,7 @@ def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
     store.update_text(run_id, actor=CLI, name=EVIL_NAME, note=EVIL_NOTE)
     at = pick(open_runs(), run_id)
     (tab,) = at.tabs
-    assert "\\*\\*bold\\*\\*" in tab.label and "\\<a href" in tab.label
+    assert tab.label.startswith(f"\\#{run_id} · dlwp · ") and "bold" not in tab.label, "named by what never changes"
     note = next(m.value for m in at.markdown if m.value.startswith("📝"))
     assert "!\\[pixel\\](https\\://" in note and ":red\\[red\\]" in note and "\\$x^2\\$" in note
     names = [t.get("name", "") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]

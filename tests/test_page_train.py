@@ -203,7 +203,9 @@ def test_pinning_a_review_adds_it_and_unpinning_removes_it(home: Path) -> None:
     ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
     assert "“a charming little film”" in [m.value for m in at.markdown]
     assert len([b for b in at.button if b.label == "✕"]) == before + 1
-    assert "a charming little film" in at.session_state["probes"]
+    assert "a charming little film" in at.session_state["_pins_imdb"]
+    again = open_page("pages/train.py", session={"owner": at.session_state["owner"]})  # a reload, or a new tab
+    assert "“a charming little film”" in [m.value for m in again.markdown]
 
     # The same review again is refused with a note.
     at.text_input[0].input("a charming   little film")
@@ -315,7 +317,8 @@ def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn
     ok(start_button(second).click().run())
     second_id = second.session_state["train_run_id"]
     assert second_id != first_id
-    assert any("number 1 in the queue" in i.value for i in second.info), texts(second)
+    assert any("number 1 in the queue. Ahead of it: 0 waiting and 1 training (from 1 person)" in i.value
+               for i in second.info), texts(second)
     assert not second.get("plotly_chart"), "no empty axes while the run waits in the queue"
     assert not any(b.key == f"stop_{first_id}" for b in second.button), "no Stop for someone else's run"
 
@@ -326,3 +329,59 @@ def test_each_browser_session_sees_and_stops_only_its_own_run_and_waits_its_turn
     _stop_and_wait(first, first_id)
     ok(second.run())
     assert any(s.value.startswith(f"Run #{second_id} · dlwp · stopped") for s in second.subheader), texts(second)
+
+
+def test_stop_mid_epoch_says_what_it_does_and_draws_only_whole_epochs(home: Path) -> None:
+    from pages import ui
+
+    at = open_train(preset="dlwp", limit="3000", val_size="300", epochs="40", batch_size="16")
+    ok(start_button(at).click().run())
+    run_id = at.session_state["train_run_id"]
+    run = ui.runner().get(run_id)
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    while not ((s := run.snapshot()).epoch >= 1 and 3 <= s.batch < s.batches - 20):  # well inside epoch 2 or later
+        assert time.monotonic() < deadline, s
+        time.sleep(0.005)
+    ok(at.run())
+    ok(at.button(key=f"stop_{run_id}").click().run())
+    said = texts(at) + " ".join(str(p.proto.text) for p in at.get("progress"))
+    assert "Stopping after the current batch (an epoch cut short is not counted)" in said
+    assert any(part in said for part in ("stopping after batch", "Stopped; testing the model as it is", "stopped")), said
+    _stop_and_wait(at, run_id)
+    snap = run.snapshot()
+    assert f"during epoch {len(snap.history) + 1}, after {snap.batch} of {snap.batches}" in texts(at)
+    (curves, *_) = plotly_specs(at)
+    assert all(t["x"] == list(range(1, len(snap.history) + 1)) for t in curves["data"]), "only whole epochs drawn"
+
+
+def test_a_link_value_out_of_range_keeps_its_warning_for_a_visitor_with_a_finished_run(home: Path) -> None:
+    from pages import ui
+
+    from core import hparams
+
+    tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)
+    assert ui._runner(str(home)).submit(tiny, owner="tests", probes=()).wait(timeout=TRAIN_TIMEOUT).status == "finished"
+    at = open_page("pages/train.py", session={"owner": "tests"}, preset="dlwp", epochs="1000")
+    assert any(s.value.startswith("Run #1 · dlwp · finished") for s in at.subheader), texts(at)
+    assert any("epochs=1000 is out of range" in w.value for w in at.warning), "not wiped by a rerun"
+
+
+def test_a_run_whose_data_set_was_removed_shows_no_error(home: Path, tmp_path: Path) -> None:
+    import csv
+
+    from core import datasets, hparams
+    from conftest import DATA_DIR
+    from pages import ui
+
+    rows = list(csv.reader((DATA_DIR / "text" / "Tweets.csv").open(encoding="utf-8", newline="")))
+    with (tmp_path / "reddit.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows[:401])
+    datasets.add(tmp_path / "reddit.csv", "reddit")
+    snap = ui._runner(str(home)).submit(hparams.make("dlwp", dataset="reddit", epochs=1), owner="tests")\
+        .wait(timeout=TRAIN_TIMEOUT)
+    assert snap.status == "finished", snap.error
+    datasets.remove("reddit", actor=None)  # the teacher, as from the command line
+    at = open_page("pages/train.py", session={"owner": "tests"})
+    assert any(s.value.startswith(f"Run #{snap.id} · dlwp · finished") for s in at.subheader), texts(at)
+    assert not at.error, [e.value for e in at.error]
+    assert "data set are not available here" in texts(at)

@@ -18,11 +18,13 @@ from core.predict import Scorer  # noqa: E402
 from core.people import CLI  # noqa: E402
 from core.ray_executor import RayExecutor  # noqa: E402
 from core.runner import Runner  # noqa: E402
+from conftest import short_test_split  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ray
 REPO = Path(__file__).resolve().parents[1]
 SMALL = dict(limit=2000, val_size=500)
 TIMEOUT = 600  # seconds; a worker starts TensorFlow from scratch, and this machine is shared
+SHORT_TEST = short_test_split()  # IMDB runs here are tested on 1,000 test reviews: less to ship and to score
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def _training_workers() -> list[int]:
 @pytest.fixture(scope="module")
 def cluster_run(cluster, run_store) -> list:
     """The snapshots of a finished 3-epoch training on the cluster, taken every 50 ms while it ran."""
-    runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
+    runner = Runner(run_store, executor=RayExecutor(num_cpus=1), dataset=SHORT_TEST)
     run = runner.submit(hparams.make("dlwp", epochs=3, **SMALL), owner="tests", probes=("great", "awful"))
     (seen,) = _watch([run])
     return seen
@@ -103,7 +105,7 @@ def test_a_training_streams_its_epochs_and_returns_a_model_that_scores(cluster_r
 
 
 def test_stop_cancels_a_running_task_and_keeps_the_model_of_its_last_epoch(cluster, run_store):
-    runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
+    runner = Runner(run_store, executor=RayExecutor(num_cpus=1), dataset=SHORT_TEST)
     run = runner.submit(hparams.make("dlwp", epochs=60, batch_size=16, **SMALL), owner="tests", probes=())
     _wait_for(lambda: run.snapshot().epoch >= 1, TIMEOUT, "the first epoch on the worker")
     asked = time.monotonic()
@@ -122,7 +124,7 @@ def test_stop_cancels_a_running_task_and_keeps_the_model_of_its_last_epoch(clust
 def test_a_killed_worker_fails_the_run_and_leaves_earlier_runs_intact(cluster_run, run_store):
     earlier = cluster_run[-1]
     assert earlier.status == "finished", earlier.error
-    runner = Runner(run_store, executor=RayExecutor(num_cpus=1))
+    runner = Runner(run_store, executor=RayExecutor(num_cpus=1), dataset=SHORT_TEST)
     run = runner.submit(hparams.make("dlwp", epochs=60, batch_size=16, **SMALL), owner="tests", probes=())
     _wait_for(lambda: run.snapshot().epoch >= 1, TIMEOUT, "the first epoch on the worker")
     (pid,) = _training_workers()
@@ -138,7 +140,7 @@ def test_a_killed_worker_fails_the_run_and_leaves_earlier_runs_intact(cluster_ru
 
 def test_the_cluster_decides_how_many_run_at_once(cluster, run_store):
     """Each training takes both CPUs of the two-CPU cluster, so the second waits for a free worker."""
-    runner = Runner(run_store, executor=RayExecutor(num_cpus=2), max_concurrent=1)
+    runner = Runner(run_store, executor=RayExecutor(num_cpus=2), max_concurrent=1, dataset=SHORT_TEST)
     small = hparams.make("dlwp", epochs=1, limit=1000, val_size=300)
     first = runner.submit(small, owner="a", probes=())
     second = runner.submit(small, owner="b", probes=())

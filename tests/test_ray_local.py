@@ -20,7 +20,7 @@ from e2e_server import serving  # noqa: E402
 from test_classroom import ADA  # noqa: E402
 from test_cli import core_cli, json_lines  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ray
 SMALL = dict(limit=1000, val_size=200, epochs=1)
 TIMEOUT = 600  # seconds: starting Ray, then a worker that starts TensorFlow, on a shared machine
 IDLE_GAP_S = 30  # between the two trainings of `serve`: the first run's thread and worker are long gone

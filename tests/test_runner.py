@@ -16,11 +16,13 @@ from core.errors import ConfigError, InputTextError, ModelFileError, StoreError
 from core.predict import Scorer
 from core.people import CLI
 from core.runner import Runner
+from conftest import short_test_split
 
 EPOCH_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
 NICE_AT_START = os.getpriority(os.PRIO_PROCESS, 0)  # read at collection, before any fixture trains
 POSITIVE = "a wonderful, moving, brilliant film"
 NEGATIVE = "boring, awful, waste of time"
+SHORT_TEST = short_test_split()  # for runs whose test scores no test here reads in full
 
 
 def _wait_for(predicate, timeout: float, what: str, poll: float = 0.02):
@@ -59,7 +61,7 @@ def test_trained_run_finishes_with_history_test_metrics_and_a_model(trained_run,
 
 def test_each_phase_of_a_run_is_timed(trained_run):
     snap = trained_run
-    assert list(snap.phase_seconds) == ["preparing", "training", "evaluating", "saving"]
+    assert list(snap.phase_seconds) == ["preparing", "training", "evaluating", "saving", "baseline"]
     assert all(seconds > 0 for seconds in snap.phase_seconds.values())
     assert snap.phase_seconds["training"] == pytest.approx(snap.train_seconds, abs=0.05)
 
@@ -75,7 +77,7 @@ def test_test_scores_do_not_depend_on_the_chunk_size(scorer, corpus):
 
 def test_epochs_stream_while_training(run_store):
     hp = hparams.make("dlwp", limit=2000, val_size=500, epochs=4, batch_size=64)
-    run = Runner(run_store).submit(hp, probes=("great", "terrible"))
+    run = Runner(run_store, dataset=SHORT_TEST).submit(hp, probes=("great", "terrible"))
     seen: list[tuple[str, str, int, int]] = []
     while True:
         snap = run.snapshot()
@@ -92,8 +94,8 @@ def test_epochs_stream_while_training(run_store):
 
 
 def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
-    hp = hparams.make("dlwp", limit=4000, val_size=500, epochs=60, batch_size=16)
-    run = Runner(run_store).submit(hp, owner="tests")
+    hp = hparams.make("dlwp", limit=2000, val_size=500, epochs=60, batch_size=16)
+    run = Runner(run_store, dataset=SHORT_TEST).submit(hp, owner="tests")
     _wait_for(lambda: (s := run.snapshot()).epoch >= 1 and s.batch >= 3, 120, "the first epoch and a few batches")
     asked = time.monotonic()
     before = run.snapshot()
@@ -103,8 +105,13 @@ def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
     took = time.monotonic() - asked
     assert snap.status == "stopped", snap.error
     assert took < 60, f"stopping took {took:.1f}s"
-    # the epoch in progress ends at the next batch: at most one more (partial) epoch is recorded
-    assert before.epoch <= len(snap.history) <= before.epoch + 1 < hp.epochs
+    # training ends after the batch in progress (or the one after): the cut epoch is neither validated nor
+    # recorded as a whole one, and the run says how far into it the stop came
+    assert len(snap.history) == before.epoch < hp.epochs
+    assert before.batch <= snap.batch <= before.batch + 3, (before.batch, snap.batch)
+    assert (f"during epoch {before.epoch + 1}, after {snap.batch} of {snap.batches} of its batches: the curves show "
+            f"the {before.epoch} whole epoch") in snap.error
+    assert run_store.get(snap.id).error == snap.error
     assert snap.test_accuracy is not None
     assert (Path(snap.model_dir) / bundle.MODEL).is_file()
     assert run_store.get(snap.id).status == "stopped"
@@ -128,7 +135,7 @@ def test_stop_before_the_first_epoch_ends_stopped_with_no_model_and_no_test_resu
 
 def test_a_run_is_never_queued_without_a_place_in_the_queue(run_store):
     """Between leaving the queue and starting, the page used to read "number None in the queue"."""
-    runner = Runner(run_store, max_concurrent=2)
+    runner = Runner(run_store, max_concurrent=2, dataset=SHORT_TEST)
     hp = hparams.make("dlwp", limit=500, val_size=100, epochs=1)
     runs = [runner.submit(hp, owner="tests", probes=()) for _ in range(2)]
     seen = set()
@@ -143,7 +150,7 @@ def test_a_run_is_never_queued_without_a_place_in_the_queue(run_store):
 
 def test_runs_beyond_max_concurrent_wait_in_order(run_store, monkeypatch):
     monkeypatch.setenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", "2")
-    runner = Runner(run_store, max_concurrent=1)
+    runner = Runner(run_store, max_concurrent=1, dataset=SHORT_TEST)
     small = hparams.make("dlwp", limit=1000, val_size=500, epochs=2)
     first = runner.submit(small, owner="a")
     second = runner.submit(small, owner="b")

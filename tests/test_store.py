@@ -25,6 +25,7 @@ def _env(cli_env: dict[str, str], home: Path) -> dict[str, str]:
     return {**cli_env, "SENTIMENT_LAB_HOME": str(home)}
 
 
+@pytest.mark.slow
 def test_a_run_survives_a_process_restart(cli_env, tmp_path):
     home = tmp_path / "home"
     proc = subprocess.run(

@@ -19,17 +19,30 @@ from core.people import PermissionDenied
 from core.runner import QueueFull, Runner
 from core.trainer_client import RunnerClient
 from core.trainer_wire import TrainerUnavailable
+from conftest import short_test_split
+from gate import GateExecutor
 from test_classroom import ADA, BO, LONG, TEACHER, TINY
 from test_runner import _wait_for
 
 
-@pytest.fixture()
-def client(run_store):
+def _client(run_store, executor: GateExecutor | None = None):
     folder = Path(tempfile.mkdtemp(prefix="trainer-", dir="/tmp"))  # a short path: sockets allow about 100 bytes
-    server = trainer_service.serve(folder / "trainer.sock", Runner(run_store, max_concurrent=1))
+    runner = Runner(run_store, max_concurrent=1, dataset=short_test_split(), executor=executor)
+    server = trainer_service.serve(folder / "trainer.sock", runner)
     yield RunnerClient(run_store, folder / "trainer.sock")
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture()
+def client(run_store):
+    yield from _client(run_store)
+
+
+@pytest.fixture()
+def gated_client(run_store):
+    """A service whose first run holds the trainer until it is stopped (gate.py); later runs train."""
+    yield from _client(run_store, GateExecutor())
 
 
 def test_a_run_submitted_through_the_service_trains_and_is_recorded(client, run_store):
@@ -46,7 +59,8 @@ def test_a_run_submitted_through_the_service_trains_and_is_recorded(client, run_
     assert client.get(run.id).snapshot() == snap
 
 
-def test_the_queue_and_its_rules_work_across_the_socket(client, monkeypatch):
+def test_the_queue_and_its_rules_work_across_the_socket(gated_client, monkeypatch):
+    client = gated_client
     monkeypatch.delenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", raising=False)
     holder = client.submit(hparams.make("dlwp", **LONG), owner=ADA, probes=())
     _wait_for(lambda: holder.snapshot().status == "running", 120, "the first run to start", poll=0.2)
@@ -154,6 +168,7 @@ def test_snapshots_and_errors_survive_the_wire(client):
     assert isinstance(error, QueueFull) and str(error) == "full"
 
 
+@pytest.mark.serve
 def test_stopping_the_service_keeps_the_training_so_far(cli_env, run_store):
     """Ctrl+C or SIGTERM on the class server: the training in progress ends as a stopped run with its epochs."""
     folder = Path(tempfile.mkdtemp(prefix="trainer-", dir="/tmp"))

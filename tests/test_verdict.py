@@ -23,6 +23,11 @@ def test_the_unsure_note_shows_the_margin():
     assert Verdict(0.49, 3).note.startswith("unsure: 0.490 is 0.010 from the 0.5 line")
 
 
+def test_an_unsure_score_on_the_line_leans_neither_way():
+    assert Verdict(0.5002, 3).note.endswith("0.500 is 0.000 from the 0.5 line, within the 0.4–0.6 band; it leans neither way")
+    assert Verdict(0.49, 3).note.endswith("it leans negative")
+
+
 def test_no_known_words_is_said_whatever_the_score():
     verdict = Verdict(0.93, known_words=0)
     assert verdict.label == "no known words" and "the model saw no known words" in verdict.note

@@ -1,0 +1,115 @@
+"""Page speed in a real browser while a training runs: first paint and full view of every page.
+
+    IMDB_DATA_DIR=/work/shared/data python benchmarks/page_speed.py [--visits 3] [--train-epochs 100]
+
+One throw-away lab home with a tiny model (so Predict and Runs have something to show), `streamlit run app.py`,
+one browser tab that starts a long `dlwp` training on Train and keeps watching it, then, in a fresh tab each time,
+`--visits` full loads of every page. For each load it prints:
+
+- first paint: from the request to the page's own title (its h1) on screen, the moment a visitor sees the page;
+- full view: to the page finished drawing (the script done, no "Running…", no element still loading: the same
+  test as benchmarks/load_test.py).
+
+The targets are first paint under 1 s and full view under 2 s. The browser runs on the same machine as the server
+and the training, so the figures include its own work; say the load average (printed) with them.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load_test import (CHROMIUM, CHROMIUM_ARGS, lab_env, rendered, seed_model, start_server,  # noqa: E402
+                       start_training, stop_server)
+
+PAGES = {"/": "IMDB Sentiment Lab", "/explore": "Explore the reviews", "/train": "Train a model",
+         "/predict": "Score a review", "/runs": "Runs", "/board": "Class board", "/datasets": "Data sets",
+         "/pretrained": "Pretrained word vectors", "/teacher": "Teacher"}
+TARGETS = (1.0, 2.0)  # first paint, full view (s)
+TITLE_JS = """(heading) => new Promise((resolve) => {
+  const seen = () => { const h = document.querySelector('[data-testid="stMain"] h1');
+                       return h && h.textContent.includes(heading) && h.getClientRects().length > 0; };
+  if (seen()) { resolve(Date.now()); return; }
+  const observer = new MutationObserver(() => { if (seen()) { observer.disconnect(); resolve(Date.now()); } });
+  observer.observe(document, {subtree: true, childList: true, characterData: true});
+})"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def visit(context, base: str, path: str, timeout_s: float) -> tuple[float, float]:
+    """(first paint, full view) of one full load of `path` in a new tab, in seconds from the request."""
+    page = await context.new_page()
+    try:
+        started = time.time()
+        await page.goto(base + path, wait_until="commit", timeout=timeout_s * 1000)
+        title = asyncio.ensure_future(page.evaluate(TITLE_JS, PAGES[path]))
+        drawn = await rendered(page, timeout_s, heading=PAGES[path])
+        return (await title) / 1000 - started, drawn - started
+    finally:
+        await page.close()
+
+
+async def drive(base: str, args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
+    from playwright.async_api import async_playwright
+
+    out: dict[str, list[tuple[float, float]]] = {path: [] for path in PAGES}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        trainer = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        await start_training(trainer, base, args.train_epochs, args.view_timeout)
+        visitor = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        await visit(visitor, base, "/", args.view_timeout)  # the browser's cache warm, as for a returning student
+        for _ in range(args.visits):
+            for path in PAGES:
+                out[path].append(await visit(visitor, base, path, args.view_timeout))
+        await browser.close()
+    return out
+
+
+def report(found: dict[str, list[tuple[float, float]]]) -> bool:
+    load = os.getloadavg()
+    print(f"\nload average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; a training ran throughout")
+    print(f"{'page':<12} {'first paint median / worst':>28} {'full view median / worst':>27}")
+    ok = True
+    for path, rows in found.items():
+        paints, views = [r[0] for r in rows], [r[1] for r in rows]
+        good = max(paints) < TARGETS[0] and max(views) < TARGETS[1]
+        ok &= good
+        print(f"{path:<12} {statistics.median(paints):>17.2f} s / {max(paints):.2f} s "
+              f"{statistics.median(views):>16.2f} s / {max(views):.2f} s  {'ok' if good else 'over target'}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--visits", type=int, default=3, help="full loads of each page")
+    parser.add_argument("--train-epochs", type=int, default=100, help="the training that runs meanwhile")
+    parser.add_argument("--view-timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    home = Path(tempfile.mkdtemp(prefix="page-speed-"))
+    env = lab_env(home)
+    seed_model(env)
+    port = free_port()
+    server = start_server(port, env, home / "streamlit.log")
+    try:
+        found = asyncio.run(drive(f"http://127.0.0.1:{port}", args))
+    finally:
+        stop_server(server)
+    return 0 if report(found) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
