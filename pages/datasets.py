@@ -149,6 +149,8 @@ def _import(upload, name: str, options: ReadOptions, test_size: float) -> None:
 def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
     st.success(f"Imported **{ui.escape(info.name)}**: {info.num_classes} classes, {info.train_size:,} training and "
                f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
+    if report.get("too_little"):
+        st.warning(ui.escape(report["too_little"]), icon="🌱")
     counts = report.get("class_counts", {})
     if counts:
         table = pd.DataFrame({"class": list(info.labels),

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, estimate, evaluation, hparams, memory
+from core import architectures, datasets, estimate, evaluation, hparams, memory
 from core.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
@@ -109,6 +109,9 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
     else:
         dataset = assignment.hparams().dataset
     notes = _init_from_url(assignment)
+    scarce = ui.attempt(lambda: datasets.too_little_for(dataset))
+    if scarce:
+        st.warning(ui.escape(scarce), icon="🌱")
     if assignment is None and st.session_state.get("_train_values_for") != dataset:  # this data set's ranges
         _load_preset_values(st.session_state.train_preset)
     for note in notes:
@@ -363,8 +366,10 @@ def _results(snap: Snapshot) -> None:
     if snap.status == "stopped" and snap.test_accuracy is None:
         st.info(ui.escape(snap.error or "The run was cancelled."))
         return
-    if snap.status == "stopped":
+    if snap.status == "stopped" and not snap.hp.patience:
         st.caption("Stopped early by you: these are the scores of the model as it was when it stopped.")
+    st.markdown(ui.escape(evaluation.stop_reason(snap.history, snap.hp.epochs, snap.hp.patience,
+                                                 snap.status == "stopped")))
     best = evaluation.best_epoch(snap.history)
     if best is not None:
         st.markdown(f"Lowest validation loss at **epoch {best}** (green dotted line).")

@@ -31,8 +31,8 @@ def test_ranges_and_presets_follow_the_chosen_data_set(amazon_dataset):
     assert ranges["limit"].high == amazon_dataset.train_size
     hp = hparams.make("fast", dataset="amazon")
     assert hp.dataset == "amazon" and hp.num_words == amazon_dataset.max_id + 1  # the preset's vocabulary, capped
-    assert hp.val_size == 100  # fast keeps 10% of IMDB for validation: 80 of 800, at least the lowest allowed
-    assert hparams.make("dlwp", dataset="amazon").val_size == 320  # dlwp keeps 40%
+    assert hp.val_size == 120  # an imported set keeps 15% of its training split for validation: 120 of 800
+    assert hparams.make("dlwp", dataset="amazon").val_size == 120
     assert hparams.from_dict(hp.to_dict()) == hp
     with pytest.raises(ConfigError, match=r"num_words=5000 is out of range: 100 to 1,"):
         hparams.make("dlwp", dataset="amazon", num_words=5000)
