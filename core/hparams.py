@@ -237,6 +237,7 @@ MIN_FITTED_BATCH = 32  # Keras's default: smaller batches only make a fitted pre
 VAL_SHARE = 0.15  # of an imported data set's training split, for validation (at least the range's low, 100)
 STEP_BUDGET = 1_500  # optimizer steps an imported data set's epoch budget allows; early stopping ends it sooner
 FITTED_PATIENCE = 4  # epochs without a lower validation loss before a fitted preset stops
+MIN_FITTED_EMBEDDING = 8  # embedding sizes are capped at the square root of the vocabulary, but not below this
 
 
 def for_dataset(hp: HParams, sizes: Sizes) -> HParams:
@@ -247,7 +248,8 @@ def for_dataset(hp: HParams, sizes: Sizes) -> HParams:
     VAL_SHARE of the training split (at most the preset's, at least 100), leaving most of a small set to learn
     from; batches scale down with the set to a power of two (at least 32), the sequence length is the data set's
     95th percentile of ids per text (short sentences are then not mostly padding), the vocabulary is capped at
-    its words, and the architecture's registry entry fits the rest (`Architecture.fit`)."""
+    its words and the embedding at the square root of that (lstm's 120 dimensions for 1,600 words become 41), and
+    the architecture's registry entry fits the rest (`Architecture.fit`)."""
     if sizes == IMDB_SIZES:
         return hp
     share = min(1.0, sizes.train_size / TRAIN_REVIEWS)
@@ -257,8 +259,10 @@ def for_dataset(hp: HParams, sizes: Sizes) -> HParams:
     steps = math.ceil(max(1, sizes.train_size - val_size) / batch)
     epochs = min(int(PARAMS["epochs"].high), max(hp.epochs, math.ceil(STEP_BUDGET / steps)))
     maxlen = min(hp.maxlen, max(int(PARAMS["maxlen"].low), sizes.words_p95)) if sizes.words_p95 else hp.maxlen
-    fitted = replace(hp, num_words=min(hp.num_words, sizes.max_id + 1), batch_size=batch, val_size=val_size,
-                     epochs=epochs, patience=max(hp.patience or 0, FITTED_PATIENCE), maxlen=maxlen)
+    num_words = min(hp.num_words, sizes.max_id + 1)
+    fitted = replace(hp, num_words=num_words, batch_size=batch, val_size=val_size, epochs=epochs, maxlen=maxlen,
+                     patience=max(hp.patience or 0, FITTED_PATIENCE),
+                     embedding_dim=min(hp.embedding_dim, max(MIN_FITTED_EMBEDDING, round(math.sqrt(num_words)))))
     fit = architectures.get(hp.architecture).fit
     return replace(fitted, **fit(fitted, sizes)) if fit else fitted
 

@@ -83,6 +83,14 @@ def test_too_little_to_learn_is_said_at_import_and_on_train(few_sentences: Path,
     assert warning in done.stderr
     assert json.loads(done.stdout)["report"]["too_little"] == warning.removeprefix("warning: ")
 
+    trained = subprocess.run([sys.executable, "-m", "core", "train", "--dataset", "few", "--preset", "dlwp"],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    assert warning in trained.stderr
+    summary = json.loads(trained.stdout.splitlines()[-1])
+    assert summary["stopped_because"] == evaluation.stop_reason(
+        [json.loads(line) for line in trained.stdout.splitlines()[:-1]], 100, 4, False)
+
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
     at = open_page("pages/train.py", dataset="few", preset="fast")
     assert any("'0': 24, '1': 24" in w.value and "Too little to learn" in w.value for w in at.warning)
