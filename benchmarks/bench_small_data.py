@@ -6,8 +6,9 @@ The data sets are imported as `python -m core datasets add` imports them (the la
 into a temporary SENTIMENT_LAB_HOME: the UCI amazon and imdb sentences (`text/*_labelled.txt`), 600 airline tweets
 (`Tweets.csv` sampled with pandas `sample(600, random_state=0)`) and all the airline tweets. Each preset is trained
 as `python -m core train --dataset NAME --preset P` trains it (`core.training.train` with the preset fitted to the
-data set by `hparams.for_dataset`) and tested on the whole test split; the baseline (`core.baseline.for_run`: the
-majority class, and TF-IDF 1-2 grams + logistic regression) is fitted on the same training texts. It prints one
+data set by `hparams.for_dataset`) and tested on the whole test split; the baseline (`core.runner.reference`, as
+every run gets it: the majority class, and TF-IDF 1-2 grams + logistic regression) is fitted on the same training
+texts. It prints one
 JSON line per training, then a Markdown table and, per data set, which targets hold: no preset at the majority
 class's level (at least 5 points above it where the baseline is), every preset within 5 points of the baseline,
 `fast` at most 1 point below it. The load average is printed at the start and the end, since other work on the
@@ -27,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core import baseline, datasets, hparams, training  # noqa: E402
+from core import datasets, hparams, runner, training  # noqa: E402
 from core.evaluation import best_epoch  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -66,7 +67,7 @@ def run(name: str, preset: str, home: Path) -> dict:
     started = time.perf_counter()
     result = training.train(hp, dataset, (), home / "runs" / f"{name}-{preset}")
     seconds = time.perf_counter() - started
-    reference = baseline.for_run(dataset.corpus.train, dataset.corpus.test, hp.val_size, hp.limit)
+    reference = runner.reference(dataset, hp)  # computed once per split, as the lab computes it for a run
     return {"dataset": name, "preset": preset, "rows": dataset.info.train_size + dataset.info.test_size,
             "classes": dataset.info.num_classes, "test_accuracy": round(result.test_accuracy, 4),
             "baseline": round(reference.tfidf_accuracy, 4), "majority": round(reference.majority_accuracy, 4),

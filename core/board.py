@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from core import assignments, atomic_file, config, hparams, permissions
+from core.baseline import Baseline
 from core.errors import LabError, StoreError
 from core.people import Actor
 from core.store import ACTIVE, RunRecord
@@ -71,6 +72,7 @@ class Row:
     rank: int | None = None  # leaderboard place; equal test accuracies share it
     dataset: str = hparams.DEFAULT_DATASET
     assignment: str | None = None  # the title of the assignment the run answered
+    baseline: Baseline | None = None  # majority class and TF-IDF + LR on the run's split; None: not (yet) known
 
     @property
     def changes_text(self) -> str:
@@ -220,6 +222,7 @@ def row(record: RunRecord, snap: Snapshot | None = None, *, base: hparams.HParam
     scored = [e["val_accuracy"] for e in history if e.get("val_accuracy") is not None]
     status = snap.status if snap is not None else record.status
     test_accuracy = snap.test_accuracy if snap is not None and snap.test_accuracy is not None else record.test_accuracy
+    figures = snap.baseline if snap is not None and snap.baseline is not None else record.baseline
     seconds = record.train_seconds if record.train_seconds is not None else record.duration
     return Row(
         run_id=record.id, student=student(record), name=record.name, preset=record.preset, changes=changes,
@@ -227,7 +230,7 @@ def row(record: RunRecord, snap: Snapshot | None = None, *, base: hparams.HParam
         epochs_planned=record.config.get("epochs"), seconds=seconds, status=status,
         queue_position=snap.queue_position if snap is not None else None,
         progress=_progress(snap) if snap is not None else None,
-        group=group_key(record.preset, changes, record.dataset), dataset=record.dataset,
+        group=group_key(record.preset, changes, record.dataset), dataset=record.dataset, baseline=figures,
         assignment=assignment if assignment is not None else assignment_title(record.assignment),
     )
 

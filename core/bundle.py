@@ -192,7 +192,7 @@ def load(run_dir: Path | str) -> Bundle:
     from core import ngram_model  # noqa: F401 - registers the n-gram model's custom layers
     try:
         dataset = dataset_info(run_dir)
-        labels = tuple(str(label) for label in dataset.get("labels", IMDB_LABELS))
+        labels = tuple(str(label) for label in dataset.get("label_names") or dataset.get("labels", IMDB_LABELS))
         hp = from_dict(json.loads((run_dir / CONFIG).read_text()), _sizes(dataset))
         state = json.loads((run_dir / FEATURIZER).read_text())
         arrays_path = run_dir / FEATURIZER_ARRAYS

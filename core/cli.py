@@ -112,9 +112,22 @@ def _train(args: argparse.Namespace) -> int:
         "train_seconds": round(snap.train_seconds or 0.0, 3),
         "phase_seconds": snap.phase_seconds,
         "model_path": snap.model_dir,
+        **_baseline(snap),
         **_class_results(hp.dataset, snap.model_dir),
     })
     return 0
+
+
+def _baseline(snap: Any) -> dict[str, Any]:
+    """The reference figures of the run's split beside its test accuracy, and a warning when it is no better."""
+    from core import baseline, datasets
+
+    labels = datasets.class_names_of(snap.hp.dataset)
+    warning = baseline.comparison(snap.test_accuracy, snap.baseline, labels)
+    return {"majority_accuracy": snap.baseline.majority_accuracy if snap.baseline else None,
+            "baseline_accuracy": snap.baseline.tfidf_accuracy if snap.baseline else None,
+            "baseline": baseline.line(snap.baseline, labels),
+            **({"warning": warning} if warning else {})}
 
 
 def _class_results(name: str, model_dir: str | None) -> dict[str, Any]:
@@ -125,7 +138,8 @@ def _class_results(name: str, model_dir: str | None) -> dict[str, Any]:
     if model_dir is None or dataset.info.num_classes < 3:
         return {}
     test = dataset.corpus.test
-    report = evaluation.class_report(test.y, evaluation.load_test_scores(model_dir, len(test)), dataset.info.labels)
+    report = evaluation.class_report(test.y, evaluation.load_test_scores(model_dir, len(test)),
+                                     dataset.info.class_names)
     return {"per_class": report["per_class"], "confusion": report["confusion"]}
 
 

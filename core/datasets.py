@@ -16,13 +16,14 @@ import shutil
 import time
 import uuid
 import zipfile
+import unicodedata
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core import config, registry, text_import, text_source, word_index
+from core import atomic_file, config, registry, text_import, text_source, word_index
 from core.data import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
 from core.vocab import Vocabulary
@@ -40,6 +41,8 @@ TEST_SIZE = 0.2
 # 100 every set is clearly above (0.65 +- 0.03, 0.74 +- 0.03, 0.66 +- 0.02). README: "Too little to learn".
 MIN_PER_CLASS = 100
 ARRAYS = ("ids", "offsets", "y")
+MAX_CLASS_NAME = 40  # characters of a class's name
+MAX_CLASS_NAMES_TEXT = 4_000  # characters of a whole `--label-names` text
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,23 @@ class DatasetInfo:
     vocab_size: int  # words in the word index
     max_id: int  # highest word id (vocab_size + 3)
     fingerprint: str  # sha256 of labels, ids and words: equal content, equal fingerprint
+    label_names: tuple[str, ...] = ()  # the names a user gave the classes (label-id order); () for none
     words_p95: int = 0  # ids per training text at the 95th percentile (start id included); 0: not yet measured
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """What every page calls the classes: the names given, else the labels as the file had them. Naming the
+        classes never changes `labels` or the fingerprint, so runs trained before still match their data set."""
+        return self.label_names or self.labels
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["labels"] = list(self.labels)
+        out["label_names"] = list(self.label_names)
         return out
 
 
@@ -119,7 +130,8 @@ def load(name: str = DEFAULT) -> Dataset:
         return registry.shared(_imdb_key(), _imdb)
     folder = _folder(name)
     info = _read_info(folder)
-    return registry.shared(_imported_key(folder, info.fingerprint), lambda: _read_dataset(folder, info))
+    found = registry.shared(_imported_key(folder, info.fingerprint), lambda: _read_dataset(folder, info))
+    return found if found.info == info else replace(found, info=info)  # its classes were named since it was read
 
 
 def _imdb_key() -> tuple[str, str, str]:
@@ -198,7 +210,8 @@ def _read_info(folder: Path) -> DatasetInfo:
     try:
         if meta["format"] != FORMAT:
             raise _damaged(folder, f"format {meta['format']!r}, this lab reads format {FORMAT}")
-        info = DatasetInfo(**{**meta["info"], "labels": tuple(meta["info"]["labels"])})
+        info = DatasetInfo(**{**meta["info"], "labels": tuple(meta["info"]["labels"]),
+                              "label_names": tuple(meta["info"].get("label_names") or ())})
     except (KeyError, TypeError) as exc:
         raise _damaged(folder, f"{META} does not describe a data set: {exc}") from None
     return info if info.words_p95 else replace(info, words_p95=_stored_words_p95(folder))
@@ -301,9 +314,91 @@ def _sweep(root: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def parse_class_names(text: str) -> dict[str, str]:
+    """`0=negative,1=positive` as {"0": "negative", "1": "positive"}; a comma or `=` inside a name is not possible
+    on the command line (the Data sets page takes one name per class)."""
+    if len(text) > MAX_CLASS_NAMES_TEXT:
+        raise DatasetError(f"The class names are too long: at most {MAX_CLASS_NAMES_TEXT:,} characters in all.")
+    pairs = {}
+    for part in filter(str.strip, text.split(",")):
+        label, sep, given = part.partition("=")
+        if not sep or not label.strip():
+            raise DatasetError(f"Class names are LABEL=NAME pairs separated by commas (0=negative,1=positive); "
+                               f"{part.strip()[:40]!r} is not one.")
+        if label.strip() in pairs:
+            raise DatasetError(f"Label {label.strip()[:40]!r} is named twice.")
+        pairs[label.strip()] = given
+    return pairs
+
+
+def check_class_names(given: dict[str, str], labels: tuple[str, ...]) -> tuple[str, ...]:
+    """The classes' names in label-id order: a class not in `given` keeps its label. Each name is stripped, 1 to
+    MAX_CLASS_NAME characters without control characters, and names differ (ignoring case): a verdict must name
+    one class only."""
+    unknown = [label for label in given if label not in labels]
+    if unknown:
+        raise DatasetError(f"This data set has no class {unknown[0][:40]!r}; its classes are: "
+                           f"{', '.join(labels)}.")
+    names = []
+    for label in labels:
+        name = " ".join(str(given.get(label, label)).split())
+        if not name:
+            raise DatasetError(f"The name of class {label[:40]!r} is empty.")
+        if len(name) > MAX_CLASS_NAME:
+            raise DatasetError(f"The name of class {label[:40]!r} is {len(name)} characters long; at most "
+                               f"{MAX_CLASS_NAME} are allowed.")
+        if any(unicodedata.category(c).startswith("C") for c in name):
+            raise DatasetError(f"The name of class {label[:40]!r} holds control or invisible characters.")
+        names.append(name)
+    folded = [n.casefold() for n in names]
+    twice = next((n for n, f in zip(names, folded) if folded.count(f) > 1), None)
+    if twice is not None:
+        raise DatasetError(f"Two classes would be called {twice!r}: give every class its own name.")
+    return () if tuple(names) == labels else tuple(names)
+
+
+def name_classes(name: str, given: dict[str, str]) -> DatasetInfo:
+    """Give an imported data set's classes names every page shows. Its labels, content and fingerprint stay as
+    they are, so runs trained before still match it (and keep the description saved with their model)."""
+    if name == DEFAULT:
+        raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; its classes are named already.")
+    folder = _folder(name)
+    meta = _read_json(folder / META)
+    info = _read_info(folder)
+    named = replace(info, label_names=check_class_names(given, info.labels))
+    atomic_file.write_json(folder / META, {**meta, "info": named.to_dict()})
+    return named
+
+
+def class_names_of(name: str) -> tuple[str, ...]:
+    """A data set's class names as pages show them, without loading its reviews; IMDB's for IMDB or a data set
+    that is gone (or unreadable)."""
+    if name == DEFAULT:
+        return IMDB_LABELS
+    try:
+        return info(name).class_names
+    except DatasetError:
+        return IMDB_LABELS
+
+
+def current_class_names(saved: dict[str, Any]) -> tuple[str, ...] | None:
+    """The class names the data set a run trained on has now (`saved`: the description kept with the run's model),
+    while it still holds the same content; None for IMDB, or a data set removed or imported again since."""
+    name = saved.get("name")
+    if not isinstance(name, str) or name == DEFAULT:
+        return None
+    try:
+        found = info(name)
+    except DatasetError:
+        return None
+    return found.class_names if found.fingerprint == saved.get("fingerprint") else None
+
+
 def add(path: str | os.PathLike, name: str | None = None,
-        options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE) -> Imported:
-    """Import labelled text as a new data set, or raise one DatasetError and leave the store as it was."""
+        options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE,
+        class_names: dict[str, str] | None = None) -> Imported:
+    """Import labelled text as a new data set (its classes named by `class_names`, label -> name, when given), or
+    raise one DatasetError and leave the store as it was."""
     started = time.perf_counter()
     path = Path(path)
     name = check_name(name) if name is not None else default_name(path)
@@ -324,7 +419,7 @@ def add(path: str | os.PathLike, name: str | None = None,
     vocab_size = len(encoded.word_to_rank)
     info = DatasetInfo(name, f"{path.name} ({source.layout.describe()})", labels, len(train_idx), len(test_idx),
                        vocab_size, vocab_size + INDEX_FROM, fingerprint(corpus, encoded.word_to_rank, labels),
-                       words_p95(corpus.train.x))
+                       check_class_names(class_names or {}, labels), words_p95(corpus.train.x))
     report = {
         "file": path.name,
         "layout": source.layout.to_dict(),
@@ -334,7 +429,7 @@ def add(path: str | os.PathLike, name: str | None = None,
         "dropped_empty_text": source.dropped_empty_text,
         "dropped_empty_label": source.dropped_empty_label,
         "test_words_unknown": encoded.test_unknown,
-        **({"too_little": note} if (note := too_little(train_counts)) else {}),
+        **({"too_little": note} if (note := too_little(_named(info, train_counts))) else {}),
         "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     root.mkdir(parents=True, exist_ok=True)
@@ -371,7 +466,12 @@ def too_little_for(name: str) -> str | None:
     """`too_little` for a stored data set, from its import report (the built-in IMDB has 12,500 per class)."""
     if name == DEFAULT:
         return None
-    return too_little(report(name).get("class_counts", {}).get("train", {}))
+    return too_little(_named(info(name), report(name).get("class_counts", {}).get("train", {})))
+
+
+def _named(described: DatasetInfo, counts: dict[str, int]) -> dict[str, int]:
+    """Counts keyed by label, keyed by the classes' names instead (as the pages call them)."""
+    return {shown: counts.get(label, 0) for label, shown in zip(described.labels, described.class_names)}
 
 
 def remove(name: str) -> None:

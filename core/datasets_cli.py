@@ -15,7 +15,8 @@ def _options(args: argparse.Namespace) -> text_source.ReadOptions:
 def _add(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
-    imported = datasets.add(args.path, args.name, _options(args), args.test_size)
+    names = datasets.parse_class_names(args.label_names) if args.label_names else None
+    imported = datasets.add(args.path, args.name, _options(args), args.test_size, names)
     _emit({**imported.info.to_dict(), "report": imported.report})
     if "too_little" in imported.report:
         print(f"warning: {imported.report['too_little']}", file=sys.stderr)
@@ -73,6 +74,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add = commands.add_parser("add", help="import a file or folder as a new data set")
     _reading_options(add)
     add.add_argument("--name", help="letters, digits, - and _ (default: from the file name)")
+    add.add_argument("--label-names", help="names for labels that are numbers or codes: 0=negative,1=positive "
+                     f"(each 1 to {datasets.MAX_CLASS_NAME} characters, all different)")
     add.add_argument("--test-size", type=float, default=datasets.TEST_SIZE,
                      help="share held out for testing when the source has no test split (default 0.2)")
     add.set_defaults(func=_add)

@@ -56,6 +56,8 @@ def run_row(record: RunRecord) -> dict[str, Any]:
         "Status": record.status,
         "Best val. acc.": record.best_val_accuracy,
         "Test acc.": record.test_accuracy,
+        "Majority class": record.baseline.majority_accuracy if record.baseline else None,
+        "TF-IDF + LR": record.baseline.tfidf_accuracy if record.baseline else None,
         "Epochs": f"{done} of {planned}" if planned else str(done),
         "Duration (s)": round(record.duration, 1) if record.duration is not None else None,
         "Date": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import bundle, registry
+from core import bundle, datasets, registry
 from core.data import Ragged
 from core.data import OOV
 from core.errors import InputTextError
@@ -115,8 +115,13 @@ class Scorer:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """The run's class names in class-id order, from its own data set (saved with the model)."""
-        return self.bundle.labels
+        """The run's class names in class-id order: its data set's names now, while it holds what the run trained
+        on (classes may be named after training), else those saved with the model."""
+        try:
+            saved = bundle.dataset_info(self.bundle.run_dir)
+        except (OSError, ValueError):
+            return self.bundle.labels
+        return datasets.current_class_names(saved) or self.bundle.labels
 
     def encode(self, text: str) -> list[int]:
         return self.bundle.vocabulary.encode(text, self.hp.num_words)
@@ -145,7 +150,8 @@ class Scorer:
         """Each text's score in words, knowing whether the model saw any word it knows."""
         scores = self._scores(texts)
         known = [_known(self.bundle.vocabulary.tokens(t, self.hp.num_words)) for t in texts]
-        return [Verdict.of(row, k, self.labels) for row, k in zip(scores, known)]
+        labels = self.labels
+        return [Verdict.of(row, k, labels) for row, k in zip(scores, known)]
 
     def explain(self, text: str) -> Explanation:
         """Each word's effect: the score drop when every occurrence of that word is removed from the review (for

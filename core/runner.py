@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import config, datasets, estimate, executors, memory, permissions, priority
+from core import baseline, config, datasets, estimate, executors, memory, permissions, priority, registry
 from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError, for_visitors, without_paths
@@ -69,6 +69,7 @@ class Snapshot:
     phase_started_at: float | None  # when the current phase began
     owner_name: str | None = None
     assignment: str | None = None  # the id of the assignment link it answered
+    baseline: baseline.Baseline | None = None  # the reference figures on its split, once it has finished
 
     @property
     def active(self) -> bool:
@@ -116,6 +117,7 @@ class _State:
     phase_started_at: float | None = None
     owner_name: str | None = None
     assignment: str | None = None
+    baseline: baseline.Baseline | None = None
 
 
 class Run:
@@ -157,6 +159,7 @@ class Run:
                 test_accuracy=s.test_accuracy, test_loss=s.test_loss, model_dir=s.model_dir, error=s.error,
                 stop_requested=self._stop.is_set(), phase_seconds=dict(s.phase_seconds),
                 phase_started_at=s.phase_started_at, owner_name=s.owner_name, assignment=s.assignment,
+                baseline=s.baseline,
             )
 
     def stop(self, actor: Actor) -> None:
@@ -213,6 +216,19 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
 def _queue_key(owner: str | None) -> str | None:
     """Whose turn a run takes in the round-robin: its owner's, with every teacher-owned run as one owner."""
     return None if teacher_owned(owner) else owner
+
+
+def reference(dataset: Dataset, hp: HParams) -> baseline.Baseline | None:
+    """The baseline figures of a run's split, computed once per data set content and split in this process (the
+    runs of a class mostly share one); None, and a line in the server's log, if they cannot be computed: a missing
+    reference figure never costs a finished run."""
+    key = ("baseline", dataset.info.fingerprint, hp.val_size, hp.limit, baseline.VERSION)
+    try:
+        return registry.shared(key, lambda: baseline.for_run(dataset.corpus.train, dataset.corpus.test,
+                                                              hp.val_size, hp.limit))
+    except Exception as exc:  # noqa: BLE001 - the run's own result stands without its baseline
+        print(f"baseline of {dataset.info.name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return None
 
 
 class Runner:
@@ -394,7 +410,12 @@ class Runner:
             dataset = self._dataset(s.hp.dataset)
             self.store.set_dataset_fingerprint(run.id, dataset.info.fingerprint)
             job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
-            self._record(run, executor.train(job, _hooks(run, self.store)))
+            result = executor.train(job, _hooks(run, self.store))
+            figures = None
+            if result.out_dir is not None:
+                run._update(phase="baseline")
+                figures = reference(dataset, s.hp)
+            self._record(run, result, figures)
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             full = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
             print(f"run #{run.id} failed: {full}", file=sys.stderr, flush=True)  # the server's log keeps the paths
@@ -409,8 +430,9 @@ class Runner:
             run._done.set()
             self._dispatch()
 
-    def _record(self, run: Run, result: Result) -> None:
-        """The outcome in the store and the live state; a run without a finished epoch keeps no model."""
+    def _record(self, run: Run, result: Result, figures: baseline.Baseline | None = None) -> None:
+        """The outcome (with the baseline `figures` of its split) in the store and the live state; a run without a
+        finished epoch keeps no model."""
         if result.out_dir is None:
             self.store.finish(run.id, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
             run._update(status="stopped", phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
@@ -418,6 +440,7 @@ class Runner:
             return
         status = "stopped" if result.stopped else "finished"
         self.store.finish(run.id, status, train_seconds=result.train_seconds, test_accuracy=result.test_accuracy,
-                          test_loss=result.test_loss)
+                          test_loss=result.test_loss, baseline=figures)
         run._update(status=status, phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
-                    test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_dir=str(result.out_dir))
+                    test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_dir=str(result.out_dir),
+                    baseline=figures)

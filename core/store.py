@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core import bundle, config, evaluation, permissions, registry
+from core.baseline import Baseline
 from core.errors import RunNotFoundError, StoreError
 from core.people import Actor
 
@@ -74,6 +75,8 @@ PRIVATE_COLUMNS = ("pid", "host") + tuple(LATER_COLUMNS)
 DATASET_COLUMNS = {"dataset": "TEXT NOT NULL DEFAULT 'imdb'", "dataset_fingerprint": "TEXT"}
 # Classroom: the owner's display name, and the id of the assignment link the run answered (null: none).
 CLASSROOM_COLUMNS = {"owner_name": "TEXT", "assignment": "TEXT"}
+# The reference figures on the run's split (`core.baseline`, JSON); runs recorded before have none.
+BASELINE_COLUMNS = {"baseline": "TEXT"}
 
 EPOCH_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -102,6 +105,7 @@ class RunRecord:
     dataset_fingerprint: str | None = None
     owner_name: str | None = None
     assignment: str | None = None
+    baseline: Baseline | None = None
 
     @property
     def title(self) -> str:
@@ -126,6 +130,7 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items()}
         data["best_val_accuracy"] = self.best_val_accuracy
+        data["baseline"] = self.baseline.to_dict() if self.baseline else None
         return data
 
 
@@ -261,7 +266,7 @@ class RunStore:
             db.executescript(SCHEMA)
             db.execute("BEGIN IMMEDIATE")  # two processes opening an older database add its columns once
             have = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-            for column, kind in (LATER_COLUMNS | DATASET_COLUMNS | CLASSROOM_COLUMNS).items():
+            for column, kind in (LATER_COLUMNS | DATASET_COLUMNS | CLASSROOM_COLUMNS | BASELINE_COLUMNS).items():
                 if column not in have:
                     db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
             db.execute("COMMIT")
@@ -493,17 +498,20 @@ class RunStore:
         )
 
     def finish(self, run_id: int, status: str, *, train_seconds: float | None = None, test_accuracy: float | None = None,
-               test_loss: float | None = None, error: str | None = None) -> None:
+               test_loss: float | None = None, error: str | None = None, baseline: Baseline | None = None) -> None:
         self._stop_beating(run_id)
         self._write(
-            "UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=? WHERE id=?",
-            (status, time.time(), train_seconds, test_accuracy, test_loss, error, run_id),
+            "UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?, "
+            "baseline=? WHERE id=?",
+            (status, time.time(), train_seconds, test_accuracy, test_loss, error,
+             json.dumps(baseline.to_dict()) if baseline else None, run_id),
         )
         with self._connect() as db:
             row = db.execute("SELECT model_dir FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is not None and row["model_dir"]:  # the folder keeps the outcome too, for `runs rebuild`
             bundle.note_outcome(self.home / row["model_dir"], status=status, train_seconds=train_seconds,
-                                test_accuracy=test_accuracy, test_loss=test_loss)
+                                test_accuracy=test_accuracy, test_loss=test_loss,
+                                baseline=baseline.to_dict() if baseline else None)
 
     def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
         """Rename or annotate a run: its owner or the teacher only."""
@@ -580,6 +588,7 @@ class RunStore:
         for key in PRIVATE_COLUMNS:
             data.pop(key)
         data["config"] = json.loads(data["config"])
+        data["baseline"] = Baseline.from_dict(_json_or_none(data.get("baseline")))
         if data["model_dir"]:
             data["model_dir"] = str(self.home / data["model_dir"])  # absolute paths stay as they are
         return RunRecord(**data, history=history)
@@ -668,6 +677,14 @@ def _set_aside(path: Path) -> Path | None:
     return aside
 
 
+def _json_or_none(text: str | None) -> Any:
+    """A stored JSON column's value; None for none or for text that is not JSON."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
 def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]:
     """Index again every run folder under runs/ that the database lacks: the cure for a lost, emptied or broken
     database. A broken database file is moved aside (never deleted); a healthy one keeps its records.
@@ -713,14 +730,14 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
             db.execute("BEGIN IMMEDIATE")
             db.execute(
                 "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
-                " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment,"
+                " baseline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
                  mark.get("owner"), created, folder.stat().st_mtime, mark.get("train_seconds"),
                  mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
                  None if finished else "Restored by `runs rebuild`: the run has no saved model.",
                  saved.get("dataset") or "imdb", dataset.get("fingerprint"), mark.get("owner_name"),
-                 mark.get("assignment")),
+                 mark.get("assignment"), json.dumps(mark["baseline"]) if mark.get("baseline") else None),
             )
             for epoch in history if isinstance(history, list) else []:
                 if isinstance(epoch, dict) and isinstance(epoch.get("epoch"), int):

@@ -7,7 +7,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import board, hparams
+from core import baseline, board, datasets, hparams
 from core.errors import LabError
 from core.people import Actor
 from core.runner import Snapshot
@@ -65,6 +65,8 @@ def _table(rows: list[board.Row]) -> None:
         **({"Data set": r.dataset} if datasets else {}), "Preset": r.preset, "Changed settings": r.changes_text,
         "Best val. acc.": None if r.best_val_accuracy is None else round(100 * r.best_val_accuracy, 1),
         "Test acc.": None if r.test_accuracy is None else round(100 * r.test_accuracy, 1),
+        "Majority class": _majority(r), "TF-IDF + LR": None if r.baseline is None else
+        round(100 * r.baseline.tfidf_accuracy, 1),
         "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
         "Time": ui.seconds(r.seconds), "Status": f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}",
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
@@ -80,9 +82,23 @@ def _table(rows: list[board.Row]) -> None:
                                                                      "(as fitted to the run's data set)"),
                      "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%"),
                      "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%"),
+                     "Majority class": st.column_config.TextColumn(
+                         "Majority class", help="Baseline: always answering the most common class, on the same "
+                         "test reviews (– when not known: runs recorded before baselines)"),
+                     "TF-IDF + LR": st.column_config.NumberColumn(
+                         "TF-IDF + LR", format="%.1f%%", help="Baseline: TF-IDF word 1-2 grams and logistic "
+                         "regression on the same split"),
                      "Tried by": st.column_config.TextColumn("Tried by", help="Runs of this lesson with the same "
                                                              "preset and changed settings (any seed)"),
                  })
+
+
+def _majority(r: board.Row) -> str | None:
+    """The majority-class baseline with the class it answers, as text (a table cell is never read as markup)."""
+    if r.baseline is None:
+        return None
+    names = datasets.class_names_of(r.dataset)
+    return f"{ui.percent(r.baseline.majority_accuracy)} ({baseline.class_name(names, r.baseline.majority_class)})"
 
 
 def _groups(rows: list[board.Row]) -> None:

@@ -29,7 +29,7 @@ def where_it_goes_wrong(run_id: int, model_dir: str, dataset: str, num_words: in
     if loaded is None:
         st.caption("The test reviews of this run's data set are not available here, so its mistakes cannot be shown.")
         return
-    test, labels = loaded.corpus.test, loaded.info.labels
+    test, labels = loaded.corpus.test, loaded.info.class_names
     try:
         scores = evaluation.load_test_scores(model_dir, len(test))
     except LabError as exc:

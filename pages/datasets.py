@@ -153,7 +153,7 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
         st.warning(ui.escape(report["too_little"]), icon="🌱")
     counts = report.get("class_counts", {})
     if counts:
-        table = pd.DataFrame({"class": list(info.labels),
+        table = pd.DataFrame({"class": list(info.class_names),
                               "training": [counts["train"].get(label, 0) for label in info.labels],
                               "test": [counts["test"].get(label, 0) for label in info.labels]})
         st.dataframe(table, hide_index=True)
@@ -215,7 +215,7 @@ def _listing() -> None:
             damaged.append((name, str(exc)))
             continue
         source = "built in: the IMDB movie reviews" if name == datasets.DEFAULT else info.source  # no server paths
-        rows.append({"name": info.name, "source": source, "classes": ", ".join(info.labels),
+        rows.append({"name": info.name, "source": source, "classes": ", ".join(info.class_names),
                      "training": info.train_size, "test": info.test_size, "words": info.vocab_size})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for name, message in damaged:
@@ -229,6 +229,34 @@ def _listing() -> None:
     button.button("Remove…", key="ds_remove", on_click=_ask_remove, args=(chosen,))
     if st.session_state.get(CONFIRM) in imported:
         _confirm(st.session_state[CONFIRM])
+    _naming([r["name"] for r in rows if r["name"] != datasets.DEFAULT])
+
+
+def _naming(imported: list[str]) -> None:
+    """Names for classes whose labels are numbers or codes; every page then shows the names. The data set's
+    content and fingerprint stay as they are, so runs trained on it before are unaffected."""
+    if not imported:
+        return
+    st.markdown("**Name the classes**")
+    chosen = st.selectbox("Data set whose classes to name", imported, key="ds_names_pick")
+    info = ui.attempt(lambda: datasets.info(chosen))
+    if info is None:
+        return
+    with st.form(f"ds_names_{chosen}", border=False):
+        columns = st.columns(min(4, info.num_classes))
+        given = {label: columns[i % len(columns)].text_input(
+                     f"Label {ui.escape(label[:40])}", value=name, max_chars=datasets.MAX_CLASS_NAME,
+                     key=f"ds_class_{chosen}_{i}")
+                 for i, (label, name) in enumerate(zip(info.labels, info.class_names))}
+        if st.form_submit_button("Save the class names"):
+            try:
+                named = datasets.name_classes(chosen, given)
+            except LabError as exc:
+                st.error(ui.escape(exc), icon="⚠️")
+                return
+            dataset_picker.forget()
+            st.session_state[FLASH] = ("success", f"The classes of {chosen} are now: {', '.join(named.class_names)}.")
+            st.rerun()
 
 
 # --- page --------------------------------------------------------------------------------------------------

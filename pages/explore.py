@@ -37,23 +37,23 @@ def _is_imdb(info: DatasetInfo) -> bool:
 
 
 def _filters(info: DatasetInfo) -> tuple[str, ...]:
-    return explore.LABEL_FILTERS if _is_imdb(info) else ("all", *info.labels)
+    return explore.LABEL_FILTERS if _is_imdb(info) else ("all", *info.class_names)
 
 
 def _label_id(info: DatasetInfo, name: str) -> int | None:
     """The class a filter keeps, or None for all reviews."""
-    return explore.label_value(name) if _is_imdb(info) else (None if name == "all" else info.labels.index(name))
+    return explore.label_value(name) if _is_imdb(info) else (None if name == "all" else info.class_names.index(name))
 
 
 def _classes(info: DatasetInfo) -> list[tuple[int, str, str]]:
     """(id, name, colour) of each class in the order charts draw them: IMDB positive first, in its own colours."""
     if _is_imdb(info):
         return [(k, explore.LABEL_NAMES[k], LABEL_COLORS[k]) for k in (1, 0)]
-    return [(k, name, charts.COLORS[k % len(charts.COLORS)]) for k, name in enumerate(info.labels)]
+    return [(k, name, charts.COLORS[k % len(charts.COLORS)]) for k, name in enumerate(info.class_names)]
 
 
 def _badge(info: DatasetInfo, label: int) -> str:
-    name = ui.escape(info.labels[label])
+    name = ui.escape(info.class_names[label])
     color = ("red", "green")[label] if _is_imdb(info) else BADGE_COLORS[label % len(BADGE_COLORS)]
     return f":{color}-badge[{name}]"
 
@@ -378,7 +378,7 @@ TOP_ID = info.max_id  # this run's data set: sizes above it read "all"
 sizes = _sizes(info)
 source = "the IMDB movie reviews" if _is_imdb(info) else info.source  # never a server path
 st.caption(f"Data: {ui.escape(source)} · {info.train_size:,} training and {info.test_size:,} test reviews · "
-           f"{info.num_classes} classes: {ui.escape(', '.join(info.labels))}.")
+           f"{info.num_classes} classes: {ui.escape(', '.join(info.class_names))}.")
 
 split_col, label_col, vocab_col, ids_col = st.columns([2, 3, 4, 2], vertical_alignment="bottom")
 split_name = split_col.segmented_control("Split", explore.SPLITS, default="train", required=True, key="split",

@@ -5,7 +5,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import export, hparams, permissions, predict
+from core import datasets, export, hparams, permissions, predict
 from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, dataset_picker, ui
@@ -101,7 +101,7 @@ def _table(shown: list[RunRecord], total: int) -> None:
              **dataset_picker.with_dataset(row, record)} for row, record in zip(export.run_rows(shown), shown)]
     for row in rows:
         row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
-        for column in ("Best val. acc.", "Test acc."):  # as percentages, so every row shows one decimal
+        for column in ("Best val. acc.", "Test acc.", "Majority class", "TF-IDF + LR"):  # as percentages, so every row shows one decimal
             row[column] = None if row[column] is None else float(f"{100 * row[column]:.1f}")
     st.dataframe(
         ui.table(rows), hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
@@ -118,6 +118,12 @@ def _table(shown: list[RunRecord], total: int) -> None:
                                                            help="Highest validation accuracy over the epochs"),
             "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%",
                                                        help="Accuracy on the test reviews of its data set"),
+            "Majority class": st.column_config.NumberColumn(
+                "Majority class", format="%.1f%%", help="Baseline: always answering the most common class of the "
+                "training reviews, on the same test reviews (– for runs recorded before baselines)"),
+            "TF-IDF + LR": st.column_config.NumberColumn(
+                "TF-IDF + LR", format="%.1f%%", help="Baseline: TF-IDF word 1-2 grams and logistic regression, "
+                "fitted on the run's training reviews and tested on the same test reviews"),
             "Learning rate": st.column_config.NumberColumn("Learning rate", format="%g", width=110),
             "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
             "Model settings": st.column_config.TextColumn("Model settings", width="medium",
@@ -251,6 +257,8 @@ def _details(record: RunRecord) -> None:
     c2.metric("Test accuracy", ui.percent(record.test_accuracy))
     c3.metric("Epochs", f"{len(record.history)} of {record.config.get('epochs', '?')}")
     c4.metric("Duration", ui.seconds(record.duration))
+    if record.test_accuracy is not None:
+        ui.baseline_note(record.test_accuracy, record.baseline, datasets.class_names_of(record.dataset))
     used = hparams.USES.get(record.config.get("architecture", ""), ()) + hparams.COMMON
     settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
     st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")

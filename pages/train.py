@@ -299,6 +299,9 @@ def _progress(snap: Snapshot) -> None:
         scoring = f"scoring the {wait.test_reviews:,} test reviews" if wait else "scoring the test reviews"
         text = f"Training done; {scoring}…" if snap.phase == "evaluating" else "Saving the model…"
         st.progress(1.0, text=text + _time_left(snap))
+    elif snap.phase == "baseline":
+        st.progress(1.0, text="Model saved; computing the baseline (majority class, TF-IDF + logistic regression) "
+                              "on the same split…")
 
 
 def _curves(snap: Snapshot, compare: bool) -> None:
@@ -312,7 +315,7 @@ def _curves(snap: Snapshot, compare: bool) -> None:
                     width="stretch", key=f"curves_{snap.id}")
     if snap.probes:
         info = dataset_picker.info(snap.hp.dataset)
-        labels = info.labels if info else charts.IMDB_LABELS
+        labels = info.class_names if info else charts.IMDB_LABELS
         st.plotly_chart(present.chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs,
                                                     labels=labels)),
                         width="stretch", key=f"probes_{snap.id}")
@@ -357,6 +360,7 @@ def _headline(snap: Snapshot) -> None:
     c4.metric("Whole time", ui.seconds(sum(snap.phase_seconds.values())),
               help="From the start to the results: " + ", ".join(
                   f"{phase} {ui.seconds(seconds)}" for phase, seconds in snap.phase_seconds.items()) + ".")
+    ui.baseline_note(snap.test_accuracy, snap.baseline, datasets.class_names_of(snap.hp.dataset))
 
 
 def _results(snap: Snapshot) -> None:

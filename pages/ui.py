@@ -6,13 +6,14 @@ import json
 import re
 import secrets
 import sys
-from typing import Callable, Literal, TypeVar
+from typing import Callable, Literal, Sequence, TypeVar
 from urllib.parse import unquote
 
 import pyarrow as pa
 import streamlit as st
 
-from core import config, data, people, trainer_wire
+from core import baseline, config, data, people, trainer_wire
+from core.baseline import Baseline
 from core.errors import LabError, for_visitors
 from core.people import Actor
 from core.runner import Runner
@@ -267,6 +268,16 @@ def table(rows: list[dict]) -> pa.Table | list[dict]:
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return rows
+
+
+def baseline_note(accuracy: float, figures: Baseline | None, labels: Sequence[str]) -> None:
+    """The baseline figures of a run's split under its test accuracy, and a warning when the model is no better
+    than the majority class or clearly worse than TF-IDF + logistic regression."""
+    st.caption(f"Test accuracy {percent(accuracy)} · baseline on the same split: "
+               f"{escape(baseline.line(figures, labels))}")
+    warning = baseline.comparison(accuracy, figures, labels)
+    if warning:
+        st.warning(escape(warning), icon="⚖️")
 
 
 def percent(value: float | None) -> str:
