@@ -67,8 +67,9 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: Vocabulary,
-         history: list[dict[str, Any]], dataset: dict[str, Any]) -> Path:
-    """Everything but the model first; the model last, so its presence means the bundle is complete.
+         history: list[dict[str, Any]], dataset: dict[str, Any], test_scores: np.ndarray | None = None) -> Path:
+    """Everything but the model first (with the test split's scores, when given); the model last, so its presence
+    means the bundle is complete.
 
     `dataset` is the data set's description (`DatasetInfo.to_dict()`); with the word index saved beside it, the
     run scores text with its own data set's vocabulary and labels even after that data set is removed.
@@ -82,6 +83,8 @@ def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: 
         _atomic(run_dir / FEATURIZER_ARRAYS, lambda tmp: np.savez(tmp, **arrays))
     _write_bytes(run_dir / WORD_INDEX, gzip.compress(json.dumps(vocabulary.word_to_rank).encode(), 6))
     write_json(run_dir / HISTORY, history)
+    if test_scores is not None:
+        _atomic(run_dir / TEST_SCORES, lambda tmp: np.save(tmp, test_scores))
     _atomic(run_dir / MODEL, lambda tmp: model.save(tmp))
     return run_dir
 
@@ -139,6 +142,16 @@ def remove_partials(run_dir: Path) -> list[str]:
             path.unlink(missing_ok=True)
             removed.append(name)
     return removed
+
+
+def discard_incomplete(run_dir: Path) -> None:
+    """After a failed run: delete the temporary files of its save and, when no model was saved, the other files of
+    the bundle it had begun (they describe no model); the marker stays, so the folder is still known as the run's."""
+    remove_partials(run_dir)
+    if not (run_dir / MODEL).is_file():
+        for name in FILES:
+            if (run_dir / name).is_file():
+                (run_dir / name).unlink(missing_ok=True)
 
 
 def remove(run_dir: Path, lab_made: bool) -> None:

@@ -100,6 +100,8 @@ def _train(args: argparse.Namespace) -> int:
             break
     if snap.status == "failed":
         raise LabError(f"Training failed: {snap.error}")
+    if snap.error:  # stopped before an epoch ended, or finished but not recorded yet: worth a line
+        print(f"warning: {snap.error}", file=sys.stderr, flush=True)
     _emit({
         "run_id": snap.id,
         "preset": hp.preset,

@@ -18,6 +18,8 @@ MAX_TRAINING_GB_HIGH = 4096.0
 MAX_UPLOAD_ENV = "SENTIMENT_LAB_MAX_UPLOAD_MB"
 MAX_UPLOAD_MB_DEFAULT = 200
 MAX_QUEUED_PER_USER_ENV = "SENTIMENT_LAB_MAX_QUEUED_PER_USER"
+DB_WAIT_ENV = "SENTIMENT_LAB_DB_WAIT_SECONDS"
+DB_WAIT_DEFAULT = 120
 
 
 def data_dir() -> Path | None:
@@ -83,6 +85,13 @@ def max_queued_per_user() -> int:
     """How many queued (not yet started) runs one student may have (SENTIMENT_LAB_MAX_QUEUED_PER_USER: 1 to 100,
     default 1), so one student cannot queue ten runs ahead of the class; the teacher has no limit."""
     return _whole_number(MAX_QUEUED_PER_USER_ENV, 1, 100, 1, "1 to 100 (queued runs per student)")
+
+
+def db_wait_seconds() -> int:
+    """How long a write waits for a run database another program holds locked (SENTIMENT_LAB_DB_WAIT_SECONDS: 1 to
+    3600, default 120), retrying as the lock allows, before it gives up with a message."""
+    return _whole_number(DB_WAIT_ENV, 1, 3600, DB_WAIT_DEFAULT, "1 to 3600 (seconds a write waits for a busy run "
+                         "database)")
 
 
 def training_nice() -> int:

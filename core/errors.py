@@ -39,6 +39,27 @@ class StoreError(LabError):
     """The run database or a run folder cannot be used safely (missing, corrupt, unwritable, taken)."""
 
 
+class StoreBusy(StoreError):
+    """Another program held the run database locked for longer than the lab waits: nothing is wrong with it."""
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether an error (or one it was raised from) is a full disk: ENOSPC, a quota, or SQLite's own "disk is full"."""
+    import errno
+    import sqlite3
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if "No space left on device" in str(exc):  # libraries that report errno 28 only in their text (HDF5)
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def for_visitors(exc: BaseException) -> str:
     """What a page shows of an error: its text without server paths, where it has such a version."""
     return getattr(exc, "public", None) or str(exc)

@@ -30,6 +30,7 @@ from core.vocab import Vocabulary
 CORE_DIR = Path(__file__).resolve().parent
 BATCH_REPORTS_PER_SECOND = 4
 CONNECT_TIMEOUT = 5  # seconds
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
 _CONNECTING = threading.Lock()  # runs start on several threads; one of them joins the cluster
 
 
@@ -50,14 +51,47 @@ def _check_reachable(address: str) -> None:
 
 
 def _connect() -> None:
-    """Join RAY_ADDRESS, or start a local Ray when it is unset; token authentication stays on."""
+    """Join RAY_ADDRESS, or start a local Ray when it is unset, once per process; token authentication stays on.
+
+    Ray is started on a thread of its own that lives as long as the process: Ray's processes are set to die with
+    the thread that started them (Linux's parent-death signal follows the thread, not the process), so a local
+    Ray started on a run's thread died when that first training ended.
+    """
     with _CONNECTING:
-        if not ray.is_initialized():
-            _init()
+        if ray.is_initialized():
+            return
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def keep() -> None:
+            try:
+                _init()
+            except BaseException as exc:  # noqa: BLE001 - handed to the run that asked
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            threading.Event().wait()  # never returns: Ray lives until the process ends
+
+        threading.Thread(target=keep, name="ray-driver", daemon=True).start()
+        started.wait()
+        if failure:
+            raise failure[0]
+
+
+def _token_auth() -> None:
+    """RAY_AUTH_MODE=token unless set otherwise. Ray reads the setting when it is imported, so its copy is read
+    again (as Ray itself does when it turns token authentication on); otherwise a local Ray's GCS would want a token
+    that this process never sends."""
+    if os.environ.get(AUTH_MODE_ENV) is None:
+        os.environ[AUTH_MODE_ENV] = "token"
+    from ray._raylet import Config
+
+    Config.initialize("")
 
 
 def _init() -> None:
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    _token_auth()
     address = os.environ.get("RAY_ADDRESS", "").strip() or None
     if address:
         _check_reachable(address)

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import baseline, config, datasets, estimate, executors, memory, permissions, priority, registry
+from core import baseline, bundle, config, datasets, estimate, executors, memory, permissions, priority, registry
 from core.assignments import Assignment
 from core.datasets import Dataset
-from core.errors import LabError, for_visitors, without_paths
+from core.errors import LabError, StoreError, disk_full, for_visitors, without_paths
 from core.executors import Executor, Job
 from core.hparams import HParams
 from core.people import Actor, PermissionDenied, as_actor, teacher_owned
@@ -33,6 +33,13 @@ from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
 STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
+DISK_FULL = ("The disk holding the lab's files is full (no space left on device), so the run could not be saved; its "
+             "partial files were removed. Free some space (or point SENTIMENT_LAB_HOME at a larger disk) and "
+             "train again.")
+NOT_RECORDED = ("The run ended, but the run database could not be written: {reason} So the run is not recorded yet; "
+                "its folder holds its outcome, and the lab records it from there as soon as the database can be "
+                "written: it keeps trying while the lab runs, and the next `python -m core` command, page view or "
+                "`python -m core runs rebuild` records it.")
 DEFAULT_PROBES = (
     "not bad at all",
     "I expected to love it, but it was dull",
@@ -195,7 +202,12 @@ class Run:
 
 
 def _hooks(run: Run, store: RunStore) -> Hooks:
-    """Progress of a training, whichever executor runs it, written to the live state and the run store."""
+    """Progress of a training, whichever executor runs it, written to the live state and the run store.
+
+    An epoch the store cannot take (busy or full) does not stop the training: it stays in the live state and the
+    run's saved history, and the run's last write records every epoch again; later epochs do not wait for the
+    store once one could not be written."""
+    unwritten: list[bool] = []
 
     def phase(name: str, batches: int) -> None:
         changes: dict[str, Any] = {"phase": name}
@@ -206,7 +218,13 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
         run._update(**changes)
 
     def epoch(metrics: dict[str, Any], scores: tuple[float, ...]) -> None:
-        store.add_epoch(run.id, metrics, list(scores))
+        if not unwritten:
+            try:
+                store.add_epoch(run.id, metrics, list(scores))
+            except StoreError as exc:
+                print(f"run #{run.id}: epoch {metrics.get('epoch')} is not recorded yet, training goes on: {exc}",
+                      file=sys.stderr, flush=True)
+                unwritten.append(True)
         run._append_epoch(metrics, scores)
 
     return Hooks(phase=phase, batch=lambda n: run._update(batch=n), epoch=epoch,
@@ -371,9 +389,10 @@ class Runner:
             if line is None:
                 return
             line.remove(run)
-        self.store.finish(run.id, "stopped", error="Cancelled before it started.")
-        run._update(status="stopped", phase="done", finished_at=time.time(), error="Cancelled before it started.")
-        run._done.set()
+        try:
+            self._end(run, "stopped", error="Cancelled before it started.")
+        finally:
+            run._done.set()
 
     def executor(self) -> Executor:
         """The executor given, or the one SENTIMENT_LAB_EXECUTOR selects (a ConfigError if it names none)."""
@@ -417,30 +436,69 @@ class Runner:
                 figures = reference(dataset, s.hp)
             self._record(run, result, figures)
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
-            full = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
-            print(f"run #{run.id} failed: {full}", file=sys.stderr, flush=True)  # the server's log keeps the paths
-            if not isinstance(exc, LabError):
-                traceback.print_exc()
-            message = without_paths(for_visitors(exc) if isinstance(exc, LabError) else full)
-            self.store.finish(run.id, "failed", error=message)
-            run._update(status="failed", phase="done", finished_at=time.time(), error=message)
+            self._fail(run, exc)
         finally:
+            if run.active:  # whatever went wrong above, a run whose thread ends is never left running
+                run._update(status="failed", phase="done", finished_at=time.time(),
+                            error="The training ended without an outcome; see the server's log.")
             with self._lock:
                 self._active.discard(run.id)
             run._done.set()
             self._dispatch()
 
+    def _fail(self, run: Run, exc: Exception) -> None:
+        """A failed run: its incomplete files removed, its live state ended, then its record (which may fail too)."""
+        full = str(exc) if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+        print(f"run #{run.id} failed: {full}", file=sys.stderr, flush=True)  # the server's log keeps the paths
+        if not isinstance(exc, (LabError, OSError)):
+            traceback.print_exc()
+        if disk_full(exc):
+            message = DISK_FULL
+        else:
+            message = without_paths(for_visitors(exc) if isinstance(exc, LabError) else full)
+        try:
+            bundle.discard_incomplete(run._state.out_dir)
+        except OSError as again:
+            print(f"run #{run.id}: its partial files could not be removed: {again}", file=sys.stderr, flush=True)
+        self._end(run, "failed", error=message)
+
     def _record(self, run: Run, result: Result, figures: baseline.Baseline | None = None) -> None:
         """The outcome (with the baseline `figures` of its split) in the store and the live state; a run without a
         finished epoch keeps no model."""
         if result.out_dir is None:
-            self.store.finish(run.id, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
-            run._update(status="stopped", phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
-                        error=STOPPED_BEFORE_EPOCH)
+            self._end(run, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
             return
-        status = "stopped" if result.stopped else "finished"
-        self.store.finish(run.id, status, train_seconds=result.train_seconds, test_accuracy=result.test_accuracy,
-                          test_loss=result.test_loss, baseline=figures)
-        run._update(status=status, phase="done", finished_at=time.time(), train_seconds=result.train_seconds,
-                    test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_dir=str(result.out_dir),
-                    baseline=figures)
+        self._end(run, "stopped" if result.stopped else "finished", {"model_dir": str(result.out_dir)},
+                  train_seconds=result.train_seconds, test_accuracy=result.test_accuracy, test_loss=result.test_loss,
+                  baseline=figures)
+
+    def _end(self, run: Run, status: str, live: dict[str, Any] | None = None, **outcome: Any) -> None:
+        """Record how a run ended, with its epochs, then end its live state (always, whatever the store does).
+
+        A store that cannot be written now (another program holds it locked past the wait, or the disk is full) is
+        tried again in the background while this process lives; the run folder's marker already holds the outcome,
+        so a later start records it otherwise."""
+        s = run._state
+        epochs = list(zip(s.history, (list(p) for p in s.probe_scores)))
+        changes = {**(live or {}), **outcome}
+        try:
+            self.store.finish(run.id, status, history=epochs, **outcome)
+        except StoreError as exc:
+            print(f"run #{run.id} ended {status}, but is not recorded yet: {exc}", file=sys.stderr, flush=True)
+            note = NOT_RECORDED.format(reason=without_paths(str(exc)))
+            changes["error"] = f"{outcome['error']} {note}" if outcome.get("error") else note
+            threading.Thread(target=self._record_later, args=(run.id, status, epochs, outcome),
+                             name=f"record-run-{run.id}", daemon=True).start()
+        finally:
+            run._update(status=status, phase="done", finished_at=time.time(), **changes)
+
+    def _record_later(self, run_id: int, status: str, epochs: list, outcome: dict[str, Any]) -> None:
+        delay = 5.0
+        while True:
+            time.sleep(delay)
+            try:
+                self.store.finish(run_id, status, history=epochs, **outcome)
+                print(f"run #{run_id} is recorded now.", file=sys.stderr, flush=True)
+                return
+            except StoreError:
+                delay = min(delay * 2, 60.0)

@@ -21,11 +21,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from core import bundle, config, evaluation, permissions, registry
 from core.baseline import Baseline
-from core.errors import RunNotFoundError, StoreError
+from core.errors import RunNotFoundError, StoreBusy, StoreError, disk_full
 from core.people import Actor
 
 ACTIVE = ("queued", "running")
@@ -36,6 +36,8 @@ IDLE_CONNECTIONS = 4  # open connections a store keeps for its next reads and wr
 HEARTBEAT_SECONDS = 15.0  # how often a process notes that its active runs are still alive
 STALE_SECONDS = 120.0  # a run from another machine with no heartbeat for this long is interrupted
 MAX_ID = 2**63 - 1  # SQLite's largest integer
+NEARLY_FULL_BYTES = 1 << 20  # a disk I/O error with less space than this left is taken for a full disk
+REUSABLE_FOLDER = frozenset(bundle.PARTIALS + (bundle.MARKER,))  # what a run that saved no model may leave
 REBUILD = "`python -m core runs rebuild` indexes the run folders again (it moves the broken file aside and keeps every folder)"
 
 SCHEMA = """
@@ -191,6 +193,45 @@ def _run_folders(runs_dir: Path) -> list[Path]:
         return []
 
 
+def _free_bytes(folder: Path) -> int:
+    """Space left for this user on the file system of `folder` (a large number when it cannot be told)."""
+    try:
+        found = os.statvfs(folder)
+    except OSError:
+        return 2**62
+    return found.f_bavail * found.f_frsize
+
+
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _outcome_in(folder: Path, run_id: int) -> dict[str, Any] | None:
+    """How run `run_id` ended, as its folder's marker noted it (`finish` writes it there before the database), when
+    the folder agrees: a finished or stopped run's model is there. None when the folder does not say."""
+    mark = bundle.marker(folder) or {}
+    status = mark.get("status")
+    if mark.get("run_id") != run_id or status not in USABLE + ("failed",):
+        return None
+    if status in USABLE and not (folder / bundle.MODEL).is_file():
+        return None
+    error = mark.get("error")
+    figures = Baseline.from_dict(mark.get("baseline"))
+    return {"status": status, "error": error if isinstance(error, str) else None,
+            "baseline": json.dumps(figures.to_dict()) if figures else None,
+            **{k: _number_or_none(mark.get(k)) for k in ("train_seconds", "test_accuracy", "test_loss")}}
+
+
+def _saved_history(folder: Path) -> list[dict[str, Any]]:
+    """The epochs a run folder's history.json holds (none when it is missing or not a list of epochs)."""
+    try:
+        history = json.loads((folder / bundle.HISTORY).read_text())
+    except (OSError, ValueError):
+        return []
+    return [e for e in history if isinstance(e, dict) and isinstance(e.get("epoch"), int)] if isinstance(
+        history, list) else []
+
+
 def _head(path: Path) -> bytes:
     """The file's first 100 bytes, read through one descriptor per file that stays open for the life of the process
     (core.registry). SQLite's locks are POSIX locks, which the close() of any descriptor of the file drops for the
@@ -316,14 +357,15 @@ class RunStore:
 
     def _open(self, create: bool) -> sqlite3.Connection:
         uri = f"{self.path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
+        wait = config.db_wait_seconds()  # SQLite retries a locked database, backing off, for this long
         try:
-            db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         try:
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
+            db.execute(f"PRAGMA busy_timeout={wait * 1000}")
         except sqlite3.Error as exc:
             db.close()
             raise self._error(exc) from None
@@ -352,6 +394,15 @@ class RunStore:
             db.close()
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
+        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return StoreBusy(f"The run database {self.path} is busy: another program has held it locked for more "
+                             f"than {config.db_wait_seconds()} s ({config.DB_WAIT_ENV}), and nothing is wrong with "
+                             "it. Close what holds it (a `sqlite3` shell or a database browser in the middle of a "
+                             "change).")
+        if disk_full(exc) or ((getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_IOERR
+                              and _free_bytes(self.home) < NEARLY_FULL_BYTES):
+            return StoreError(f"The disk holding the run database {self.path} is full: free some space (or point "
+                              f"{config.HOME_ENV} at a larger disk) and try again.")
         problem = file_problem(self.path, self.runs_dir)
         if problem:
             return StoreError(self._broken(problem))
@@ -360,16 +411,22 @@ class RunStore:
                               f"writable folder; point {config.HOME_ENV} at one.")
         return StoreError(self._broken(f"cannot be used ({exc})"))
 
-    def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once (a busy database is waited for here, not half-way through)."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                cur = db.execute(sql, args)
+                yield db
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-            return cur
+
+    def _write(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with self._transaction() as db:
+            return db.execute(sql, args)
 
     # --- writes -------------------------------------------------------------------------------------------
     def create(self, preset: str, config_values: dict[str, Any], owner: str | None = None, *,
@@ -410,7 +467,7 @@ class RunStore:
         a non-empty folder (a user's files, or another run's model), a file, or a place that cannot be written."""
         folder = Path(folder).absolute()
         used = self.user_of(folder)
-        if used is not None:
+        if used is not None and used != self.failed_runs_folder(folder):
             raise StoreError(f"{folder} is already the folder of run #{used}: choose a new or empty folder, so "
                              "that run's model is not replaced.")
         if folder.exists() or folder.is_symlink():
@@ -420,7 +477,7 @@ class RunStore:
                 found = sorted(p.name for p in folder.iterdir())
             except OSError as exc:
                 raise StoreError(f"{folder} cannot be read ({exc.strerror}): choose another folder.") from None
-            if found:
+            if found and self.failed_runs_folder(folder) is None:
                 what = ("another run's model" if bundle.MODEL in found or bundle.MARKER in found
                         else "files that are not a run's (" + ", ".join(found[:3]) + (", …" if len(found) > 3 else "") + ")")
                 raise StoreError(f"{folder} is not empty: it holds {what}. Choose a new or empty folder; the lab "
@@ -434,6 +491,24 @@ class RunStore:
                 raise StoreError(f"{folder} cannot be created: {existing} is a file, not a folder.")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise StoreError(f"{folder} cannot be written: {existing} is not writable.")
+
+    def failed_runs_folder(self, folder: Path) -> int | None:
+        """The id of the run whose folder this was, when that run ended without saving a model (only its marker is
+        left) and may give the folder to a new run; None otherwise."""
+        try:
+            found = {p.name for p in folder.iterdir()}
+        except OSError:
+            return None
+        mark = bundle.marker(folder) if found and found <= REUSABLE_FOLDER else None
+        run_id = mark.get("run_id") if mark else None
+        if not isinstance(run_id, int) or isinstance(run_id, bool) or not 0 < run_id <= MAX_ID:
+            return None
+        try:
+            if self.get(run_id).status in ACTIVE:
+                return None
+        except RunNotFoundError:
+            pass
+        return run_id
 
     def claim_folder(self, run_id: int, out_dir: Path | None = None) -> Path:
         """Give a new run its folder: `out_dir` when it is new or empty, else runs/<id>, which must not exist yet.
@@ -450,18 +525,24 @@ class RunStore:
                     raise StoreError(self._broken(
                         f"has no run #{run_id}, but its folder {folder} exists: the database does not match the run "
                         "folders (was it replaced?)")) from None
-                created = True
+                created, earlier = True, None
             else:
                 self.check_folder(folder)
-                created = not folder.exists()
+                earlier = self.failed_runs_folder(folder)
+                if earlier is None:
+                    created = not folder.exists()
+                else:  # a failed run's folder: it was the lab's if that run's marker says so
+                    created = bool((bundle.marker(folder) or {}).get("created_folder"))
+                    bundle.remove_partials(folder)
                 folder.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:  # one transaction: two runs can never claim the same folder
-                db.execute("BEGIN IMMEDIATE")
+            with self._transaction() as db:  # one transaction: two runs can never claim the same folder
+                if earlier is not None:  # the failed run gives its folder up (it has no model)
+                    db.execute(f"UPDATE runs SET model_dir=NULL WHERE id=? AND model_dir=? AND status NOT IN "
+                               f"({','.join('?' * len(ACTIVE))})", (earlier, self._stored_dir(folder), *ACTIVE))
                 row = db.execute("SELECT id FROM runs WHERE model_dir=? AND id != ?",
                                  (self._stored_dir(folder), run_id)).fetchone()
                 if row is None:
                     db.execute("UPDATE runs SET model_dir=? WHERE id=?", (self._stored_dir(folder), run_id))
-                db.execute("COMMIT")
             if row is not None:
                 raise StoreError(f"{folder} is already the folder of run #{row['id']}: choose a new or empty folder.")
             record = self.get(run_id)
@@ -490,28 +571,39 @@ class RunStore:
                     (time.time(), time.time(), run_id))
 
     def add_epoch(self, run_id: int, metrics: dict[str, Any], probes: list[float] | None = None) -> None:
-        values = tuple(metrics.get(k) for k in EPOCH_FIELDS)
-        self._write(
+        with self._transaction() as db:
+            self._insert_epoch(db, run_id, metrics, probes)
+
+    @staticmethod
+    def _insert_epoch(db: sqlite3.Connection, run_id: int, metrics: dict[str, Any], probes: list[float] | None) -> None:
+        db.execute(
             "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, probes)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, *values, json.dumps(probes) if probes is not None else None),
+            (run_id, *(metrics.get(k) for k in EPOCH_FIELDS), json.dumps(probes) if probes is not None else None),
         )
 
     def finish(self, run_id: int, status: str, *, train_seconds: float | None = None, test_accuracy: float | None = None,
-               test_loss: float | None = None, error: str | None = None, baseline: Baseline | None = None) -> None:
+               test_loss: float | None = None, error: str | None = None, baseline: Baseline | None = None,
+               history: Sequence[tuple[dict[str, Any], list[float] | None]] = ()) -> None:
+        """Record how a run ended, with its epochs (`history`: metrics and pinned scores, written again in the same
+        transaction, for epochs whose own write failed) and the `baseline` figures of its split. The run folder's marker gets the outcome first, so a run
+        the database cannot record now (busy, full) is recorded from its folder later (`_recover`)."""
         self._stop_beating(run_id)
-        self._write(
-            "UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?, "
-            "baseline=? WHERE id=?",
-            (status, time.time(), train_seconds, test_accuracy, test_loss, error,
-             json.dumps(baseline.to_dict()) if baseline else None, run_id),
-        )
-        with self._connect() as db:
-            row = db.execute("SELECT model_dir FROM runs WHERE id=?", (run_id,)).fetchone()
-        if row is not None and row["model_dir"]:  # the folder keeps the outcome too, for `runs rebuild`
+        try:
+            with self._connect() as db:
+                row = db.execute("SELECT model_dir FROM runs WHERE id=?", (run_id,)).fetchone()
+        except StoreError:
+            row = None
+        if row is not None and row["model_dir"]:
             bundle.note_outcome(self.home / row["model_dir"], status=status, train_seconds=train_seconds,
-                                test_accuracy=test_accuracy, test_loss=test_loss,
+                                test_accuracy=test_accuracy, test_loss=test_loss, error=error,
                                 baseline=baseline.to_dict() if baseline else None)
+        with self._transaction() as db:
+            for metrics, probes in history:
+                self._insert_epoch(db, run_id, metrics, probes)
+            db.execute("UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?, "
+                       "baseline=? WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error,
+                                                 json.dumps(baseline.to_dict()) if baseline else None, run_id))
 
     def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
         """Rename or annotate a run: its owner or the teacher only."""
@@ -573,14 +665,31 @@ class RunStore:
         now = time.time()
         dead = [r for r in rows if not _alive(r, now)]
         for row in dead:
-            self._write(
-                "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?),"
-                " error=COALESCE(error, 'The process running it stopped before it finished.') WHERE id=? AND status IN ('queued','running')",
-                (now, row["id"]),
-            )
-            if row["model_dir"]:
-                bundle.remove_partials(self.home / row["model_dir"])
+            folder = self.home / row["model_dir"] if row["model_dir"] else None
+            outcome = _outcome_in(folder, row["id"]) if folder is not None else None
+            if outcome is not None:
+                self._record_outcome(row["id"], folder, outcome, now)
+            else:
+                self._write(
+                    "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?), error=COALESCE(error,"
+                    " 'The process running it stopped before it finished.') WHERE id=? AND status IN ('queued','running')",
+                    (now, row["id"]),
+                )
+            if folder is not None:
+                bundle.remove_partials(folder)
         return len(dead)
+
+    def _record_outcome(self, run_id: int, folder: Path, outcome: dict[str, Any], now: float) -> None:
+        """Record how a run ended from its folder (the database could not be written when it ended), with the
+        epochs of its saved history that the database lacks."""
+        with self._transaction() as db:
+            for epoch in _saved_history(folder):
+                db.execute("INSERT OR IGNORE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy,"
+                           " seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
+            db.execute("UPDATE runs SET status=?, finished_at=COALESCE(finished_at, ?), train_seconds=?,"
+                       " test_accuracy=?, test_loss=?, error=?, baseline=? WHERE id=? AND status IN ('queued','running')",
+                       (outcome["status"], now, *(outcome[k] for k in ("train_seconds", "test_accuracy", "test_loss",
+                                                                      "error", "baseline")), run_id))
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
@@ -715,10 +824,7 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
             saved = mark.get("config")
         if not isinstance(saved, dict) or "preset" not in saved:
             continue  # neither the bundle nor the marker says what was trained: not a run folder we can index
-        try:
-            history = json.loads((folder / bundle.HISTORY).read_text())
-        except (OSError, ValueError):
-            history = []
+        history = _saved_history(folder)
         finished = (folder / bundle.MODEL).is_file()
         status = mark.get("status") if finished and mark.get("status") in USABLE else "finished"
         created = float(mark.get("created_at") or folder.stat().st_mtime)
@@ -739,11 +845,10 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
                  saved.get("dataset") or "imdb", dataset.get("fingerprint"), mark.get("owner_name"),
                  mark.get("assignment"), json.dumps(mark["baseline"]) if mark.get("baseline") else None),
             )
-            for epoch in history if isinstance(history, list) else []:
-                if isinstance(epoch, dict) and isinstance(epoch.get("epoch"), int):
-                    db.execute(
-                        "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
+            for epoch in history:
+                db.execute(
+                    "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
             db.execute("COMMIT")
         added.append(run_id)
     return store, added, aside

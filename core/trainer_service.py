@@ -4,26 +4,28 @@ fair queue and one trainer however many processes serve the pages.
 
 Requests (one JSON object per connection, `op` names it): `state` (every run's snapshot and the queue's order),
 `submit`, `stop`, `move_to_front`, `queue_info`. A refusal comes back as `{"error": {...}}` with the LabError's
-kind and message; anything else that goes wrong is reported as a failed request, and the service keeps serving.
+kind and message; a malformed request (not JSON, a missing field, a value of the wrong kind) is a BadRequest that
+says which part is wrong; anything else that goes wrong is reported as a failed request, and the service keeps
+serving.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socketserver
 import threading
 import time
 import traceback
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Callable
 
 from core import assignments, config, datasets, hparams, trainer_wire
-from core.errors import LabError, RunNotFoundError
+from core.errors import LabError, RunNotFoundError, shortened
 from core.people import CLI
 from core.runner import Run, Runner
 from core.store import RunRecord, RunStore
-from core.trainer_wire import actor_from_dict, snapshot_to_dict
+from core.trainer_wire import BadRequest, actor_from_dict, snapshot_to_dict
 
 PAST_MAX_AGE_S = 30.0  # how old the earlier runs' epochs behind a queue estimate may be
 
@@ -40,44 +42,50 @@ class TrainerService:
             "move_to_front": self._move_to_front, "queue_info": self._queue_info,
         }
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        op = self._ops.get(str(request.get("op")))
-        if op is None:
-            return {"error": {"kind": "LabError", "message": f"Unknown trainer request {request.get('op')!r}."}}
+    def answer(self, line: bytes) -> dict[str, Any]:
+        """The answer to one request line: its result, or `{"error": ...}` saying what was refused or wrong."""
         try:
+            request = trainer_wire.request_from_line(line)
+            op = self._ops.get(request["op"])
+            if op is None:
+                raise BadRequest(f"Unknown trainer request {shortened(request['op'])!r}: one of "
+                                 f"{', '.join(self._ops)}.")
             return op(request)
         except LabError as exc:
             return {"error": trainer_wire.error_to_dict(exc)}
 
     def _run(self, request: dict[str, Any]) -> Run:
-        run = self.runner.get(int(request["id"]))
+        run_id = trainer_wire.run_id(request)
+        run = self.runner.get(run_id)
         if run is None:
-            raise RunNotFoundError(f"Run #{request['id']} is not known to the trainer.")
+            raise RunNotFoundError(f"Run #{run_id} is not known to the trainer.")
         return run
 
     def _state(self, request: dict[str, Any]) -> dict[str, Any]:
         """Every run's id, the snapshots of those the asker does not hold as ended (`final`: an ended run never
         changes again, so a long lesson's runs are not sent on every read), and the queue's order."""
-        final = set(request.get("final", ()))
+        final = set(trainer_wire.run_ids(request, "final"))
         runs = self.runner.runs()
         return {"ids": [run.id for run in runs],
                 "runs": [snapshot_to_dict(run.snapshot()) for run in runs if run.active or run.id not in final],
                 "queue": [run.id for run in self.runner.queued()]}
 
     def _submit(self, request: dict[str, Any]) -> dict[str, Any]:
-        hp = hparams.from_dict(request["hp"])
-        assignment = assignments.load(request["assignment"], self.runner.store.home) if request.get(
-            "assignment") else None
-        run = self.runner.submit(hp, owner=actor_from_dict(request["actor"]), probes=tuple(request["probes"]),
-                                 assignment=assignment)
-        return {"id": run.id}
+        hp = _settings(trainer_wire.field(request, "hp", dict, "the run's settings, an object"))
+        actor = actor_from_dict(trainer_wire.field(request, "actor", dict, "the person asking, an object"))
+        probes = trainer_wire.texts(request, "probes", "pinned reviews")
+        link = trainer_wire.field(request, "assignment", str, "an assignment id (text) or null", optional=True)
+        assignment = assignments.load(link, self.runner.store.home) if link else None
+        return {"id": self.runner.submit(hp, owner=actor, probes=tuple(probes), assignment=assignment).id}
 
     def _stop(self, request: dict[str, Any]) -> dict[str, Any]:
-        self._run(request).stop(actor_from_dict(request["actor"]))
+        run = self._run(request)
+        run.stop(actor_from_dict(trainer_wire.field(request, "actor", dict, "the person asking, an object")))
         return {}
 
     def _move_to_front(self, request: dict[str, Any]) -> dict[str, Any]:
-        self.runner.move_to_front(int(request["id"]), actor_from_dict(request["actor"]))
+        actor = actor_from_dict(trainer_wire.field(request, "actor", dict, "the person asking, an object"))
+        self.runner.move_to_front(trainer_wire.run_id(request), actor)
         return {}
 
     def _queue_info(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -94,15 +102,27 @@ class TrainerService:
             return past
 
 
+def _settings(values: dict[str, Any]) -> hparams.HParams:
+    """A run's settings from a request, validated as every other way in is; what is missing or of the wrong kind is
+    named (a BadRequest), never a TypeError."""
+    required = [f.name for f in fields(hparams.HParams) if f.default is MISSING and f.default_factory is MISSING]
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise BadRequest(f"`hp` lacks {', '.join(missing)}.")
+    try:
+        return hparams.from_dict(values)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise BadRequest(f"`hp` holds settings of the wrong kind ({shortened(exc, 200)}).") from None
+
+
 class _Handler(socketserver.StreamRequestHandler):
     timeout = 60.0  # a connection that never sends its request does not keep a thread forever
 
     def handle(self) -> None:
         service: TrainerService = self.server.service  # type: ignore[attr-defined]
         try:
-            line = self.rfile.readline(trainer_wire.MAX_LINE + 1)
-            answer = service.answer(json.loads(line))
-        except Exception as exc:  # noqa: BLE001 - one bad request must not end the class's trainer
+            answer = service.answer(self.rfile.readline(trainer_wire.MAX_LINE + 1))
+        except Exception as exc:  # noqa: BLE001 - a fault of the service's own must not end the class's trainer
             traceback.print_exc()
             answer = {"error": {"kind": "LabError", "message": f"The trainer could not answer: {type(exc).__name__}"}}
         trainer_wire.send(self.connection, answer)

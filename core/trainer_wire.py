@@ -58,12 +58,86 @@ def receive(sock: socket.socket) -> dict[str, Any]:
     return json.loads(line)
 
 
+class BadRequest(LabError):
+    """A request to the trainer service that is not what the wire expects; the message says which part and why."""
+
+
+MAX_TEXT = 10_000  # characters of one text field (an owner's token or name, a pinned review)
+MAX_ITEMS = 100_000  # items of one list field (pinned reviews; run ids a web process holds as ended)
+
+
+def request_from_line(line: bytes) -> dict[str, Any]:
+    """One request line as a JSON object with an `op`, or a BadRequest that says what is wrong with it."""
+    if not line.endswith(b"\n"):
+        raise BadRequest(f"A request must be one line of JSON of at most {MAX_LINE:,} bytes, ending with a newline.")
+    try:
+        request = json.loads(line)
+    except ValueError as exc:
+        raise BadRequest(f"The request is not valid JSON ({exc}).") from None
+    if not isinstance(request, dict):
+        raise BadRequest(f"A request must be a JSON object, not {type(request).__name__}.")
+    if not isinstance(request.get("op"), str):
+        raise BadRequest("A request must name its kind as text in `op` (state, submit, stop, move_to_front, "
+                         "queue_info).")
+    return request
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def field(request: dict[str, Any], name: str, kind: type, what: str, optional: bool = False,
+          within: str = "") -> Any:
+    """`request[name]`, checked to be of `kind` (`what` says it in words; `within`: the object it is part of);
+    None when `optional` and absent."""
+    label = f"`{within}.{name}`" if within else f"`{name}`"
+    if name not in request or (optional and request[name] is None):
+        if optional:
+            return None
+        raise BadRequest(f"The request lacks {label}: {what}.")
+    value = request[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise BadRequest(f"{label} must be {what}, not {_kind(value)}.")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise BadRequest(f"{label} is longer than {MAX_TEXT:,} characters.")
+    if isinstance(value, list) and len(value) > MAX_ITEMS:
+        raise BadRequest(f"{label} holds more than {MAX_ITEMS:,} items.")
+    return value
+
+
+def run_id(request: dict[str, Any]) -> int:
+    value = field(request, "id", int, "a run id, a whole number")
+    if not 0 < value < 2**63:
+        raise BadRequest(f"`id` must be a run id from 1, not {value}.")
+    return value
+
+
+def texts(request: dict[str, Any], name: str, what: str) -> list[str]:
+    values = field(request, name, list, f"a list of {what}")
+    if not all(isinstance(v, str) and len(v) <= MAX_TEXT for v in values):
+        raise BadRequest(f"`{name}` must hold only {what} (texts of at most {MAX_TEXT:,} characters).")
+    return values
+
+
+def run_ids(request: dict[str, Any], name: str) -> list[int]:
+    values = field(request, name, list, "a list of run ids", optional=True) or []
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise BadRequest(f"`{name}` must hold only run ids (whole numbers).")
+    return values
+
+
 def actor_to_dict(actor: Actor) -> dict[str, Any]:
     return asdict(actor)
 
 
-def actor_from_dict(values: dict[str, Any]) -> Actor:
-    return Actor(str(values["token"]), str(values["name"]), bool(values.get("is_teacher", False)))
+def actor_from_dict(values: Any) -> Actor:
+    """The person a request acts for (`actor`: token, name, is_teacher), checked."""
+    if not isinstance(values, dict):
+        raise BadRequest(f"`actor` must be an object with a token, a name and is_teacher, not {_kind(values)}.")
+    token = field(values, "token", str, "the owner's token (text)", within="actor")
+    name = field(values, "name", str, "the owner's name (text)", within="actor")
+    is_teacher = field(values, "is_teacher", bool, "true or false", optional=True, within="actor")
+    return Actor(token, name, bool(is_teacher))
 
 
 def snapshot_to_dict(snapshot: Any) -> dict[str, Any]:
@@ -88,7 +162,7 @@ def snapshot_from_dict(values: dict[str, Any]) -> Any:
 def _error_kinds() -> dict[str, type[LabError]]:
     from core.runner import QueueFull
 
-    kinds = [QueueFull, PermissionDenied, TrainerUnavailable]
+    kinds = [QueueFull, PermissionDenied, TrainerUnavailable, BadRequest]
     kinds += [value for value in vars(errors).values() if isinstance(value, type) and issubclass(value, LabError)]
     return {kind.__name__: kind for kind in kinds}
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, data, evaluation, feature_cache, priority, verdict
+from core import bundle, data, feature_cache, priority, verdict
 from core.data import Ragged
 from core.datasets import Dataset
 from core.features import Featurizer
@@ -87,8 +87,8 @@ def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Datas
         scores = score_matrix(model, x_test)
     accuracy, loss = score_metrics(test.y, scores)
     hooks.phase("saving", 0)
-    bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict())
-    np.save(out_dir / evaluation.TEST_SCORES, scores.astype(np.float32))
+    bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict(),
+                scores.astype(np.float32))
     return accuracy, loss
 
 

@@ -69,14 +69,66 @@ def test_the_queue_and_its_rules_work_across_the_socket(client, monkeypatch):
     assert holder.wait(timeout=300).status == "stopped"
 
 
+def _raw(path: Path, line: bytes) -> dict:
+    """What the service answers to one request line, sent as a program other than the lab's client might send it."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(path))
+        sock.sendall(line)
+        sock.shutdown(socket.SHUT_WR)
+        return json.loads(sock.makefile("rb").readline())
+
+
+ACTOR = {"token": "t", "name": "Ada"}
+SUBMIT = b'{"op": "submit", "actor": {"token": "t", "name": "Ada"}, "probes": []'
+MALFORMED = [  # a request line, and what the answer must say was wrong
+    (b"{not json\n", "The request is not valid JSON"),
+    (b'{"op": "state"}', "one line of JSON"),
+    (b"[1, 2]\n", "must be a JSON object, not list"),
+    (b'{"id": 1}\n', "must name its kind as text in `op`"),
+    (b'{"op": "explode"}\n', "Unknown trainer request 'explode': one of state, submit"),
+    (b'{"op": "state", "final": "1,2"}\n', "`final` must be a list of run ids, not str"),
+    (b'{"op": "state", "final": [1, null]}\n', "`final` must hold only run ids"),
+    (b'{"op": "stop"}\n', "The request lacks `id`"),
+    (b'{"op": "queue_info", "id": "7"}\n', "`id` must be a run id, a whole number, not str"),
+    (b'{"op": "queue_info", "id": true}\n', "`id` must be a run id, a whole number, not bool"),
+    (b'{"op": "queue_info", "id": -3}\n', "`id` must be a run id from 1, not -3"),
+    (b'{"op": "move_to_front", "id": 1}\n', "The request lacks `actor`"),
+    (b'{"op": "move_to_front", "id": 1, "actor": "teacher"}\n',
+     "`actor` must be the person asking, an object, not str"),
+    (b'{"op": "move_to_front", "id": 1, "actor": {"name": "Ada"}}\n', "The request lacks `actor.token`"),
+    (b'{"op": "move_to_front", "id": 1, "actor": {"token": 5, "name": "Ada"}}\n', "`actor.token` must be"),
+    (b'{"op": "move_to_front", "id": 1, "actor": {"token": "t", "name": "Ada", "is_teacher": "yes"}}\n',
+     "`actor.is_teacher` must be true or false, not str"),
+    (SUBMIT + b'}\n', "The request lacks `hp`"),
+    (SUBMIT + b', "hp": []}\n', "`hp` must be the run's settings"),
+    (SUBMIT + b', "hp": {}}\n', "`hp` lacks preset, architecture"),
+]
+
+
+def test_a_malformed_request_is_answered_with_what_was_wrong(client):
+    wrong = [(line, answer) for line, says in MALFORMED
+             if says not in (answer := _raw(client.path, line)).get("error", {}).get("message", "")
+             or answer["error"]["kind"] != "BadRequest"]
+    assert not wrong, wrong
+    assert client.runs() is not None  # still answering
+
+
+def test_a_submit_with_bad_parts_names_the_part(client):
+    hp = hparams.make("dlwp", **TINY).to_dict()
+    for request, says in [
+        ({"hp": {**hp, "epochs": "many"}, "actor": ACTOR, "probes": []}, "epochs='many' is not a whole number"),
+        ({"hp": hp, "actor": ACTOR, "probes": ["fine", 3]}, "`probes` must hold only pinned reviews"),
+        ({"hp": hp, "actor": ACTOR, "probes": "fine"}, "`probes` must be a list of pinned reviews, not str"),
+        ({"hp": hp, "actor": ACTOR, "probes": [], "assignment": 12}, "`assignment` must be an assignment id"),
+    ]:
+        answer = _raw(client.path, json.dumps({"op": "submit", **request}).encode() + b"\n")
+        assert says in answer["error"]["message"], answer
+    assert client.runs() == [], "nothing was queued"
+
+
 def test_bad_requests_are_answered_and_the_service_keeps_serving(client):
     with pytest.raises(LabError, match="Unknown trainer request 'explode'"):
         client._call("explode")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(str(client.path))
-        sock.sendall(b"{not json\n")
-        answer = json.loads(sock.makefile("rb").readline())
-    assert answer["error"]["message"].startswith("The trainer could not answer")
     with pytest.raises(LabError, match="not known to the trainer"):
         client._call("queue_info", id=10**9)
     assert client.runs() is not None  # still answering
