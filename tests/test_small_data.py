@@ -17,7 +17,7 @@ import pytest
 
 from conftest import DATA_DIR
 from core import datasets, evaluation, hparams
-from pagetest import open_page
+from pagetest import ok, open_page
 
 AMAZON = DATA_DIR / "text" / "amazon_cells_labelled.txt"
 
@@ -100,3 +100,14 @@ def test_too_little_to_learn_is_said_at_import_and_on_train(few_sentences: Path,
 def test_enough_examples_say_nothing(amazon_dataset) -> None:
     assert datasets.too_little_for(amazon_dataset.name) is None  # 400 training sentences per class
     assert datasets.too_little({"a": 100, "b": 99}) .startswith("Too little to learn from: this class has")
+
+
+def test_too_little_to_learn_is_said_on_the_data_sets_page_after_import(few_sentences: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "home"))
+    at = open_page("pages/datasets.py")
+    at.file_uploader(key="ds_upload").set_value(("few.txt", few_sentences.read_bytes(), "text/plain"))
+    at = ok(at.run())
+    ok(at.button(key="ds_import").click().run())
+    assert "Imported **few**" in at.success[0].value
+    assert any("Too little to learn from" in w.value and "'0': 64, '1': 64" in w.value for w in at.warning)
