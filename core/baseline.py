@@ -5,10 +5,12 @@ Both read the lab's encoded form (`core.data.Split`: word ids), so IMDB and impo
 the split is exactly the run's: fitted on the reviews the model fits on, its regularisation C chosen on the run's
 validation reviews (as the model's best epoch is), tested on the test split. scikit-learn's default C = 1 is far
 too strong for a few hundred short texts (600 airline tweets: 0.65, the majority class's level, against 0.72 at
-C = 30), so C is picked from a short grid rather than left at the default. An n-gram is counted over the ids the way a TF-IDF vectoriser counts words in text: the start mark, padding
-and unknown words are not words, and a bigram never spans a review boundary or an unknown word. Counting is
-vectorised numpy over chunks of reviews, so memory grows with the distinct n-grams of a chunk, not with the
-product of reviews and features.
+C = 30), so C is picked from a short grid rather than left at the default.
+
+An n-gram is counted over the ids the way a TF-IDF vectoriser counts words in text: the start mark, padding and
+unknown words are not words, and a bigram never spans a review boundary or an unknown word. Counting is
+vectorised numpy over chunks of reviews, so memory grows with the reviews' distinct n-grams (the sparse matrix's
+entries), never with reviews times features.
 """
 from __future__ import annotations
 
@@ -57,10 +59,10 @@ class Baseline:
         except (KeyError, TypeError):
             return None
 
-    def margin(self) -> float:
-        """The difference in test accuracy that is more than noise on this test split (about two standard errors of
-        the baseline's accuracy), at least one point."""
-        p = min(max(self.tfidf_accuracy, self.majority_accuracy), 1 - 1e-9)
+    def margin(self, accuracy: float) -> float:
+        """How far from `accuracy` a model's test accuracy must be to differ by more than chance on this test split
+        (two standard errors of a share of `test_size` reviews), at least one point."""
+        p = min(max(accuracy, 0.0), 1.0)
         return max(MIN_MARGIN, 2 * math.sqrt(p * (1 - p) / max(1, self.test_size)))
 
 
@@ -73,16 +75,16 @@ def line(b: Baseline | None, labels: Sequence[str]) -> str:
 
 
 def comparison(accuracy: float | None, b: Baseline | None, labels: Sequence[str]) -> str | None:
-    """A plain warning when a model's test accuracy is no better than always answering the majority class, or
-    clearly (more than `margin`) below TF-IDF + logistic regression; None when it is not, or nothing is known."""
+    """A plain warning when a model's test accuracy is not clearly (beyond chance, `Baseline.margin`) better than
+    always answering the majority class, or clearly below TF-IDF + logistic regression; None when it is neither,
+    or nothing is known."""
     if accuracy is None or b is None:
         return None
-    margin = b.margin()
-    if accuracy <= b.majority_accuracy + margin:
+    if accuracy <= b.majority_accuracy + b.margin(b.majority_accuracy):
         return (f"No better than always answering “{class_name(labels, b.majority_class)}”: {accuracy:.1%} against "
-                f"{b.majority_accuracy:.1%} for that one answer. The model has not learned anything that "
-                "this test split can show.")
-    if accuracy < b.tfidf_accuracy - margin:
+                f"{b.majority_accuracy:.1%} for that one answer, a difference {b.test_size:,} test texts cannot "
+                "tell from chance. The model has not shown that it learned anything.")
+    if accuracy < b.tfidf_accuracy - b.margin(b.tfidf_accuracy):
         return (f"Clearly worse than the classical baseline: {accuracy:.1%} against {b.tfidf_accuracy:.1%} for "
                 "TF-IDF + logistic regression on the same reviews. A simpler model does better here.")
     return None

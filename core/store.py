@@ -216,9 +216,8 @@ def _outcome_in(folder: Path, run_id: int) -> dict[str, Any] | None:
     if status in USABLE and not (folder / bundle.MODEL).is_file():
         return None
     error = mark.get("error")
-    figures = Baseline.from_dict(mark.get("baseline"))
     return {"status": status, "error": error if isinstance(error, str) else None,
-            "baseline": json.dumps(figures.to_dict()) if figures else None,
+            "baseline": Baseline.from_dict(mark.get("baseline")),
             **{k: _number_or_none(mark.get(k)) for k in ("train_seconds", "test_accuracy", "test_loss")}}
 
 
@@ -586,7 +585,7 @@ class RunStore:
                test_loss: float | None = None, error: str | None = None, baseline: Baseline | None = None,
                history: Sequence[tuple[dict[str, Any], list[float] | None]] = ()) -> None:
         """Record how a run ended, with its epochs (`history`: metrics and pinned scores, written again in the same
-        transaction, for epochs whose own write failed) and the `baseline` figures of its split. The run folder's marker gets the outcome first, so a run
+        transaction, for epochs whose own write failed) and the baseline figures of its split. The run folder's marker gets the outcome first, so a run
         the database cannot record now (busy, full) is recorded from its folder later (`_recover`)."""
         self._stop_beating(run_id)
         try:
@@ -601,8 +600,8 @@ class RunStore:
         with self._transaction() as db:
             for metrics, probes in history:
                 self._insert_epoch(db, run_id, metrics, probes)
-            db.execute("UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?, "
-                       "baseline=? WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error,
+            db.execute("UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?,"
+                       " baseline=? WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error,
                                                  json.dumps(baseline.to_dict()) if baseline else None, run_id))
 
     def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
@@ -687,9 +686,11 @@ class RunStore:
                 db.execute("INSERT OR IGNORE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy,"
                            " seconds) VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
             db.execute("UPDATE runs SET status=?, finished_at=COALESCE(finished_at, ?), train_seconds=?,"
-                       " test_accuracy=?, test_loss=?, error=?, baseline=? WHERE id=? AND status IN ('queued','running')",
+                       " test_accuracy=?, test_loss=?, error=?, baseline=? WHERE id=?"
+                       " AND status IN ('queued','running')",
                        (outcome["status"], now, *(outcome[k] for k in ("train_seconds", "test_accuracy", "test_loss",
-                                                                      "error", "baseline")), run_id))
+                                                                      "error")),
+                        json.dumps(outcome["baseline"].to_dict()) if outcome["baseline"] else None, run_id))
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
@@ -843,7 +844,8 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
                  mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
                  None if finished else "Restored by `runs rebuild`: the run has no saved model.",
                  saved.get("dataset") or "imdb", dataset.get("fingerprint"), mark.get("owner_name"),
-                 mark.get("assignment"), json.dumps(mark["baseline"]) if mark.get("baseline") else None),
+                 mark.get("assignment"),
+                 json.dumps(mark["baseline"]) if isinstance(mark.get("baseline"), dict) else None),
             )
             for epoch in history:
                 db.execute(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,7 +75,10 @@ def test_train_prints_each_epoch_then_a_summary(cli_run):
     final = lines[2]
     assert final["preset"] == "dlwp" and final["status"] == "finished" and final["epochs"] == 2
     assert 0.5 < final["test_accuracy"] <= 1 and final["test_loss"] > 0 and final["train_seconds"] > 0
-    assert set(final["phase_seconds"]) == {"preparing", "training", "evaluating", "saving"}
+    assert set(final["phase_seconds"]) == {"preparing", "training", "evaluating", "saving", "baseline"}
+    assert final["majority_accuracy"] == 0.5 and 0.7 < final["baseline_accuracy"] < 1  # on the run's own split
+    assert re.fullmatch(r"majority class \((negative|positive)\) 50\.0%, TF-IDF \+ logistic regression \d+\.\d%",
+                        final["baseline"]), final["baseline"]
     assert Path(final["model_path"]) == out
     assert (out / bundle.MODEL).is_file()
 

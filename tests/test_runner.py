@@ -59,7 +59,7 @@ def test_trained_run_finishes_with_history_test_metrics_and_a_model(trained_run,
 
 def test_each_phase_of_a_run_is_timed(trained_run):
     snap = trained_run
-    assert list(snap.phase_seconds) == ["preparing", "training", "evaluating", "saving"]
+    assert list(snap.phase_seconds) == ["preparing", "training", "evaluating", "saving", "baseline"]
     assert all(seconds > 0 for seconds in snap.phase_seconds.values())
     assert snap.phase_seconds["training"] == pytest.approx(snap.train_seconds, abs=0.05)
 
