@@ -168,8 +168,11 @@ def _runs(args: argparse.Namespace) -> int:
     from core.store import RunStore
 
     if args.action == "rebuild":
-        store, added, aside = run_store.rebuild()
+        store, added, aside, skipped = run_store.rebuild()
+        for folder, why in skipped:
+            print(f"skipped {folder}: {why}", file=sys.stderr)
         _emit({"database": str(store.path), "runs_added": added, "broken_file_moved_to": str(aside) if aside else None,
+               "folders_skipped": [{"folder": str(folder), "why": why} for folder, why in skipped],
                "runs": len(store.list())})
         return 0
     store = RunStore()

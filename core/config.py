@@ -18,6 +18,8 @@ MAX_TRAINING_GB_HIGH = 4096.0
 MAX_UPLOAD_ENV = "SENTIMENT_LAB_MAX_UPLOAD_MB"
 MAX_UPLOAD_MB_DEFAULT = 200
 MAX_QUEUED_PER_USER_ENV = "SENTIMENT_LAB_MAX_QUEUED_PER_USER"
+MAX_STUDENT_DATASETS_ENV = "SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB"
+MAX_STUDENT_DATASETS_MB_DEFAULT = 200
 DB_WAIT_ENV = "SENTIMENT_LAB_DB_WAIT_SECONDS"
 DB_WAIT_DEFAULT = 120
 
@@ -129,3 +131,10 @@ def max_upload_bytes() -> int:
     (SENTIMENT_LAB_MAX_UPLOAD_MB, default 200)."""
     value = _number(MAX_UPLOAD_ENV, 1e-6, 1e9, "a positive number of megabytes")
     return int((MAX_UPLOAD_MB_DEFAULT if value is None else value) * 2**20)
+
+
+def max_student_dataset_bytes() -> int:
+    """How much stored data-set space the imports of one student may take together
+    (SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB, default 200); the teacher has no limit."""
+    value = _number(MAX_STUDENT_DATASETS_ENV, 0, 1e9, "a number of megabytes, 0 or more")
+    return int((MAX_STUDENT_DATASETS_MB_DEFAULT if value is None else value) * 2**20)

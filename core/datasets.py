@@ -4,7 +4,9 @@ An imported data set lives in SENTIMENT_LAB_HOME/datasets/<name>/ as `meta.json`
 `words.json` (word -> frequency rank, like Keras's `imdb_word_index.json`) and `data.npz` (flat int32 ids, int64
 offsets and int8 labels per split: no object arrays, loaded without pickle). It is written into a hidden temporary
 folder and renamed into place, so a failed or interrupted import leaves nothing behind and other data sets are never
-touched. Loading gives the lab's own `Corpus` and `Vocabulary`, so featurisers and Explore read it like IMDB.
+touched. A data set belongs to whoever imported it (the command line's and older ones to the teacher): only they or
+the teacher may remove or replace it, checked here. Loading gives the lab's own `Corpus` and `Vocabulary`, so
+featurisers and Explore read it like IMDB.
 """
 from __future__ import annotations
 
@@ -19,13 +21,14 @@ import zipfile
 import unicodedata
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from core import atomic_file, config, registry, text_import, text_source, word_index
+from core import atomic_file, config, permissions, registry, text_import, text_source, word_index
 from core.data import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
+from core.people import Actor, as_actor
 from core.vocab import Vocabulary
 
 DEFAULT = "imdb"
@@ -92,6 +95,19 @@ class ImportedSource(DataSource):
 
     def describe(self) -> str:
         return f"imported data set {self.location}"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who imported a data set: their owner token (None or "cli": the teacher) and their name at the time."""
+
+    owner: str | None = None
+    owner_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Whose it is, in words: "the teacher" or the student's name."""
+        return permissions.owner_label(self)
 
 
 @dataclass(frozen=True)
@@ -234,7 +250,43 @@ def _stored_words_p95(folder: Path) -> int:
 
 def report(name: str) -> dict[str, Any]:
     """What the import of a stored data set did: its layout, split, class counts, dropped rows and notes."""
-    return _read_json(_folder(name) / META).get("report", {})
+    found = _read_json(_folder(name) / META)
+    return found.get("report", {}) if isinstance(found, dict) else {}
+
+
+def _ownership(meta: Any) -> Ownership:
+    """The owner a meta file records; none (or one that is not text) is the teacher's."""
+    meta = meta if isinstance(meta, dict) else {}
+    owner, owner_name = meta.get("owner"), meta.get("owner_name")
+    return Ownership(owner if isinstance(owner, str) else None, owner_name if isinstance(owner_name, str) else None)
+
+
+def ownership(name: str) -> Ownership:
+    """Who imported the data set `name` (IMDB, and data sets imported before owners were kept, are the teacher's)."""
+    if name == DEFAULT:
+        return Ownership()
+    folder = _folder(name)
+    try:
+        return _ownership(_read_json(folder / META))
+    except DatasetError:
+        return Ownership()  # a damaged data set is the teacher's to remove
+
+
+def _bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
+def owned_bytes(token: str) -> int:
+    """The stored size of the data sets a student imported (their per-student space counts against it)."""
+    total = 0
+    for name in names()[1:]:
+        folder = datasets_dir() / name
+        try:
+            if _ownership(json.loads((folder / META).read_text(encoding="utf-8"))).owner == token:
+                total += _bytes(folder)
+        except (OSError, ValueError):
+            continue  # a damaged data set is the teacher's to remove
+    return total
 
 
 def _read_dataset(folder: Path, info: DatasetInfo) -> Dataset:
@@ -394,18 +446,35 @@ def current_class_names(saved: dict[str, Any]) -> tuple[str, ...] | None:
     return found.class_names if found.fingerprint == saved.get("fingerprint") else None
 
 
+def _check_replace(actor: Actor, name: str, replace: bool) -> int:
+    """When `name` is taken: refused unless `replace` and `actor` may replace it. Returns the bytes of the data set
+    it replaces that count against the actor's own space (0 when there is none, or it is someone else's)."""
+    folder = datasets_dir() / name
+    if not folder.exists():
+        return 0
+    if not replace:
+        raise DatasetError(f"A data set named {name!r} already exists; choose another name (or replace it).")
+    owner = ownership(name)
+    permissions.check_dataset_change(actor, owner, name, "replace")
+    return _bytes(folder) if owner.owner == actor.token else 0
+
+
 def add(path: str | os.PathLike, name: str | None = None,
         options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE,
-        class_names: dict[str, str] | None = None) -> Imported:
-    """Import labelled text as a new data set (its classes named by `class_names`, label -> name, when given), or
-    raise one DatasetError and leave the store as it was."""
+        class_names: dict[str, str] | None = None, *, actor: Actor | str | None = None,
+        replace: bool = False) -> Imported:
+    """Import labelled text as a new data set owned by `actor` (None: the teacher at the command line), its classes
+    named by `class_names` (label -> name) when given, or raise
+    one DatasetError (PermissionDenied when the class settings or the data set's owner forbid it) and leave the
+    store as it was. `replace` swaps a data set of that name for the new one, when `actor` may change it."""
     started = time.perf_counter()
+    who = as_actor(actor)
     path = Path(path)
     name = check_name(name) if name is not None else default_name(path)
     check_test_size(test_size)
     root = datasets_dir()
-    if (root / name).exists():
-        raise DatasetError(f"A data set named {name!r} already exists; choose another name (or remove it first).")
+    owned = (0 if who.is_teacher else owned_bytes(who.token)) - _check_replace(who, name, replace)
+    permissions.check_import(who, owned)
     source = text_import.read(path, options)
     labels = tuple(text_source.label_order(source.labels))
     label_ids = {label: i for i, label in enumerate(labels)}
@@ -432,16 +501,18 @@ def add(path: str | os.PathLike, name: str | None = None,
         **({"too_little": note} if (note := too_little(_named(info, train_counts))) else {}),
         "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    root.mkdir(parents=True, exist_ok=True)
-    _sweep(root)
-    temp = root / f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    meta = {"format": FORMAT, "owner": who.token, "owner_name": who.name, "info": info.to_dict(), "report": report}
+    temp = _temp(root, name)
     try:
-        temp.mkdir()
-        _write(temp, {"format": FORMAT, "info": info.to_dict(), "report": report}, encoded.word_to_rank, corpus)
         try:
-            temp.rename(root / name)
-        except OSError:
-            raise DatasetError(f"A data set named {name!r} already exists; choose another name.") from None
+            root.mkdir(parents=True, exist_ok=True)
+            _sweep(root)
+            temp.mkdir()
+            _write(temp, meta, encoded.word_to_rank, corpus)
+        except OSError as exc:
+            raise _unwritable(exc) from None
+        permissions.check_import(who, owned, _bytes(temp))
+        _put_in_place(temp, root / name, replace)
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
@@ -474,15 +545,60 @@ def _named(described: DatasetInfo, counts: dict[str, int]) -> dict[str, int]:
     return {shown: counts.get(label, 0) for label, shown in zip(described.labels, described.class_names)}
 
 
-def remove(name: str) -> None:
-    """Delete an imported data set: renamed out of sight first, so it is never seen half-deleted."""
-    if name == DEFAULT:
-        raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
-    folder = _folder(name)
+def _temp(root: Path, name: str) -> Path:
+    """A hidden folder beside the data sets for one import or removal; `_sweep` clears it if its process dies."""
+    return root / f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _unwritable(exc: OSError) -> DatasetError:
+    return DatasetError(f"The data set could not be stored: the lab's folder is not writable ({exc.strerror or exc}). "
+                        f"Point {config.HOME_ENV} at a writable folder, or free some space.")
+
+
+def _put_in_place(temp: Path, target: Path, replace: bool) -> None:
+    """Rename the finished import into place; when replacing, the old data set is moved aside first and deleted
+    only once the new one is in place (put back if that fails)."""
+    old = _temp(target.parent, target.name) if replace and target.exists() else None
+    try:
+        if old is not None:
+            _forget(target)
+            target.rename(old)
+        temp.rename(target)
+    except OSError:
+        if old is not None and old.exists() and not target.exists():
+            old.rename(target)
+        elif old is not None:  # another import took the name meanwhile: the old one goes as asked
+            shutil.rmtree(old, ignore_errors=True)
+        raise DatasetError(f"A data set named {target.name!r} already exists; choose another name.") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _forget(folder: Path) -> None:
+    """Drop a data set's loaded copy from this process's memory."""
     try:
         registry.forget(_imported_key(folder, _read_info(folder).fingerprint))
     except DatasetError:
         pass  # a damaged data set was never loaded; removing it is the remedy its message gives
-    trash = folder.with_name(f"{TEMP_PREFIX}{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    folder.rename(trash)
+
+
+def remove(name: str, *, actor: Actor | str | None, active_runs: Sequence[int] = ()) -> None:
+    """Delete an imported data set (its importer or the teacher only; PermissionDenied names the owner otherwise),
+    unless runs are queued or training on it (`active_runs`, from the run store): they would fail for want of it.
+    Renamed out of sight first, so it is never seen half-deleted."""
+    if name == DEFAULT:
+        raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
+    folder = _folder(name)
+    permissions.check_dataset_change(as_actor(actor), ownership(name), name, "remove")
+    if active_runs:
+        runs = ", ".join(f"#{run_id}" for run_id in sorted(active_runs))
+        raise DatasetError(f"The data set {name!r} cannot be removed now: run{'s' if len(active_runs) > 1 else ''} "
+                           f"{runs} {'are' if len(active_runs) > 1 else 'is'} queued or training on it. Remove it "
+                           "once they have ended (or cancel them).")
+    _forget(folder)
+    trash = _temp(folder.parent, name)
+    try:
+        folder.rename(trash)
+    except OSError as exc:
+        raise _unwritable(exc) from None
     shutil.rmtree(trash, ignore_errors=True)

@@ -5,7 +5,8 @@ import argparse
 import sys
 
 from core import datasets, text_import, text_source
-from core.errors import DatasetError
+from core.errors import DatasetError, LabError
+from core.people import CLI  # the command line acts as the teacher: its imports are the teacher's
 
 
 def _options(args: argparse.Namespace) -> text_source.ReadOptions:
@@ -16,7 +17,8 @@ def _add(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
     names = datasets.parse_class_names(args.label_names) if args.label_names else None
-    imported = datasets.add(args.path, args.name, _options(args), args.test_size, names)
+    imported = datasets.add(args.path, args.name, _options(args), args.test_size, names, actor=CLI,
+                            replace=args.replace)
     _emit({**imported.info.to_dict(), "report": imported.report})
     if "too_little" in imported.report:
         print(f"warning: {imported.report['too_little']}", file=sys.stderr)
@@ -35,7 +37,8 @@ def _list(args: argparse.Namespace) -> int:
 
     for name in datasets.names():
         try:
-            _emit(datasets.info(name).to_dict())
+            owner = "built in" if name == datasets.DEFAULT else datasets.ownership(name).label
+            _emit({**datasets.info(name).to_dict(), "owner": owner})
         except DatasetError as exc:  # one damaged data set must not hide the others
             _emit({"name": name, "error": str(exc)})
     return 0
@@ -49,10 +52,21 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _active_runs(name: str) -> list[int]:
+    """The runs queued or training on data set `name`, from the run database (none when it cannot be read: the
+    data set may still be removed, and the database's own message comes with its next use)."""
+    from core.store import ACTIVE, RunStore
+
+    try:
+        return [r.id for r in RunStore().list(statuses=ACTIVE, dataset=name)]
+    except LabError:
+        return []
+
+
 def _remove(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
-    datasets.remove(args.name)
+    datasets.remove(args.name, actor=CLI, active_runs=_active_runs(args.name))
     _emit({"removed": args.name})
     return 0
 
@@ -78,6 +92,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      f"(each 1 to {datasets.MAX_CLASS_NAME} characters, all different)")
     add.add_argument("--test-size", type=float, default=datasets.TEST_SIZE,
                      help="share held out for testing when the source has no test split (default 0.2)")
+    add.add_argument("--replace", action="store_true", help="replace the data set of that name if there is one")
     add.set_defaults(func=_add)
     preview = commands.add_parser("preview", help="what `add` would read: first rows, columns, class counts")
     _reading_options(preview)

@@ -61,8 +61,9 @@ def disk_full(exc: BaseException | None) -> bool:
 
 
 def for_visitors(exc: BaseException) -> str:
-    """What a page shows of an error: its text without server paths, where it has such a version."""
-    return getattr(exc, "public", None) or str(exc)
+    """What a page shows of an error: its own version without server paths where it has one, else its text with
+    each absolute path cut to its last part (the server's log keeps the whole message)."""
+    return getattr(exc, "public", None) or without_paths(str(exc))
 
 
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/(?:[^\s/'\"():,]+/)+([^\s/'\"():,]+)")

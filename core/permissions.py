@@ -15,11 +15,16 @@ from core.people import Actor, PermissionDenied, teacher_owned
 SETTINGS_FILE = "classroom.json"
 
 
-class Owned(Protocol):
+class HasOwner(Protocol):
+    """Anything a person owns (a run, a data set): the owner token it records, None for the teacher's."""
+
+    owner: str | None
+
+
+class Owned(HasOwner, Protocol):
     """A run as any layer holds it (store record, live run, snapshot): what permissions need of it."""
 
     id: int
-    owner: str | None
 
 
 R = TypeVar("R", bound=Owned)
@@ -31,6 +36,7 @@ class ClassSettings:
 
     share_runs: bool = True  # students see and score with each other's runs
     free_training: bool = True  # students may train outside an assignment link
+    student_imports: bool = True  # students may import data sets (up to SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB each)
 
 
 def _settings_file(home: Path | None) -> Path:
@@ -62,15 +68,15 @@ def require_teacher(actor: Actor, action: str) -> None:
         raise PermissionDenied(f"Only the teacher can {action}: unlock the Teacher page with the teacher key first.")
 
 
-def owner_label(run: Owned) -> str:
-    """Whose a run is, in words."""
+def owner_label(run: HasOwner) -> str:
+    """Whose a run (or data set) is, in words."""
     if teacher_owned(run.owner):
         return "the teacher"
     return getattr(run, "owner_name", None) or "another student"
 
 
-def can_change(actor: Actor, run: Owned) -> bool:
-    """Whether `actor` may stop, rename, annotate or delete `run`: its owner or the teacher."""
+def can_change(actor: Actor, run: HasOwner) -> bool:
+    """Whether `actor` may stop, rename, annotate or delete `run` (or remove a data set): its owner or the teacher."""
     return actor.is_teacher or (not teacher_owned(run.owner) and run.owner == actor.token)
 
 
@@ -91,3 +97,32 @@ def visible(actor: Actor, runs: Iterable[R], settings: ClassSettings | None = No
     """The runs `actor` may see, in their order."""
     settings = settings if settings is not None else class_settings()
     return [run for run in runs if can_view(actor, run, settings)]
+
+
+# --- data sets ------------------------------------------------------------------------------------------------
+def check_dataset_change(actor: Actor, dataset: HasOwner, name: str, action: str) -> None:
+    """Refuse (PermissionDenied) when `actor` may not `action` (remove, replace) the data set `name`."""
+    if not can_change(actor, dataset):
+        raise PermissionDenied(f"The data set {name!r} belongs to {owner_label(dataset)}: only whoever imported it "
+                               f"or the teacher can {action} it.")
+
+
+def may_import(actor: Actor, settings: ClassSettings | None = None) -> bool:
+    """Whether `actor` may import data sets at all: the teacher always, students when the class settings allow."""
+    settings = settings if settings is not None else class_settings()
+    return actor.is_teacher or settings.student_imports
+
+
+def check_import(actor: Actor, owned_bytes: int, new_bytes: int = 0) -> None:
+    """Refuse (PermissionDenied) an import by a student when the class settings forbid it, or when their data sets
+    (`owned_bytes` stored, `new_bytes` more for this one) would go over the per-student space."""
+    if actor.is_teacher:
+        return
+    if not may_import(actor):
+        raise PermissionDenied("The teacher has turned off importing data sets for students: ask the teacher to "
+                               "import it, or to allow student imports on the Teacher page.")
+    limit = config.max_student_dataset_bytes()
+    if owned_bytes + new_bytes > limit:
+        raise PermissionDenied(f"Your data sets would take {(owned_bytes + new_bytes) / 2**20:,.1f} MB, over the "
+                               f"{limit / 2**20:,.4g} MB each student may import ({config.MAX_STUDENT_DATASETS_ENV} "
+                               "sets it): remove one of yours first.")

@@ -153,11 +153,19 @@ def dataset_rows(vocabulary: Vocabulary, num_words: int) -> np.ndarray:
         parts = [glove.rows.get(part) for part in _glove_tokens(word)]
         if parts and None not in parts:
             rows[i] = glove.matrix[parts].mean(axis=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npy")
-    np.save(tmp, rows, allow_pickle=False)
-    tmp.replace(path)
+    _keep(path, rows)
     return rows
+
+
+def _keep(path: Path, rows: np.ndarray) -> None:
+    """Cache the rows for next time; a lab folder that cannot be written (read-only, full) only costs the cache."""
+    tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npy")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(tmp, rows, allow_pickle=False)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

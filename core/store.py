@@ -202,10 +202,6 @@ def _free_bytes(folder: Path) -> int:
     return found.f_bavail * found.f_frsize
 
 
-def _number_or_none(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def _outcome_in(folder: Path, run_id: int) -> dict[str, Any] | None:
     """How run `run_id` ended, as its folder's marker noted it (`finish` writes it there before the database), when
     the folder agrees: a finished or stopped run's model is there. None when the folder does not say."""
@@ -218,7 +214,7 @@ def _outcome_in(folder: Path, run_id: int) -> dict[str, Any] | None:
     error = mark.get("error")
     return {"status": status, "error": error if isinstance(error, str) else None,
             "baseline": Baseline.from_dict(mark.get("baseline")),
-            **{k: _number_or_none(mark.get(k)) for k in ("train_seconds", "test_accuracy", "test_loss")}}
+            **{k: number(mark.get(k)) for k in ("train_seconds", "test_accuracy", "test_loss")}}
 
 
 def _saved_history(folder: Path) -> list[dict[str, Any]]:
@@ -694,11 +690,10 @@ class RunStore:
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
-        data = dict(row)
+        data = _checked_row(dict(row))
         for key in PRIVATE_COLUMNS:
             data.pop(key)
-        data["config"] = json.loads(data["config"])
-        data["baseline"] = Baseline.from_dict(_json_or_none(data.get("baseline")))
+        data["baseline"] = Baseline.from_dict(_json_value(data.get("baseline")))
         if data["model_dir"]:
             data["model_dir"] = str(self.home / data["model_dir"])  # absolute paths stay as they are
         return RunRecord(**data, history=history)
@@ -715,9 +710,7 @@ class RunStore:
             f"SELECT * FROM epochs WHERE run_id IN ({','.join('?' * len(run_ids))}) ORDER BY run_id, epoch", run_ids
         ).fetchall()
         for row in rows:
-            item = {k: row[k] for k in EPOCH_FIELDS}
-            item["probes"] = json.loads(row["probes"]) if row["probes"] else None
-            out[row["run_id"]].append(item)
+            out[row["run_id"]].append(_checked_epoch(row))
         return out
 
     def history(self, run_id: int) -> list[dict[str, Any]]:
@@ -774,6 +767,60 @@ class RunStore:
         return [r for r in self.list(statuses=USABLE) if r.model_dir and r.test_accuracy is not None]
 
 
+# --- what is read back is checked: a tampered record or folder never reaches a page as the wrong type ---------------
+RECORD_NUMBERS = ("started_at", "finished_at", "train_seconds", "test_accuracy", "test_loss")
+RECORD_TEXTS = ("name", "note", "preset", "status")  # never null
+RECORD_OPTIONAL_TEXTS = ("owner", "model_dir", "error", "dataset_fingerprint", "owner_name", "assignment")
+
+
+def number(value: Any) -> float | None:
+    """A finite number as float; None for anything else (text, a flag, NaN, null)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _json_value(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, (str, bytes)) else None
+    except ValueError:
+        return None
+
+
+def _checked_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A runs row with every field of the type RunRecord promises: a value of the wrong type (a test accuracy of
+    'abc', an accuracy of 7, unreadable JSON) is read as unknown, so one bad record cannot break a page."""
+    for key in RECORD_NUMBERS:
+        data[key] = number(data.get(key))
+    for key in ("test_accuracy",):
+        if data[key] is not None and not 0 <= data[key] <= 1:
+            data[key] = None
+    data["created_at"] = number(data.get("created_at")) or 0.0
+    for key in RECORD_TEXTS:
+        data[key] = "" if data.get(key) is None else str(data[key])
+    for key in RECORD_OPTIONAL_TEXTS:
+        data[key] = None if data.get(key) is None else str(data[key])
+    data["dataset"] = str(data.get("dataset") or "imdb")
+    config = _json_value(data.get("config"))
+    data["config"] = config if isinstance(config, dict) else {"preset": data["preset"]}
+    return data
+
+
+def _checked_epoch(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+    """One epoch's metrics as numbers (None where the stored value is not one) and its probe scores."""
+    item = {k: number(row[k]) for k in EPOCH_FIELDS}
+    item["epoch"] = int(item["epoch"]) if item["epoch"] is not None else 0
+    probes = _json_value(row["probes"]) if row["probes"] else None
+    item["probes"] = [_probe(p) for p in probes] if isinstance(probes, list) else None
+    return item
+
+
+def _probe(value: Any) -> float | list[float | None] | None:
+    """One pinned review's score: P(label 1) of a binary model, or each class's probability of a 3+ class one."""
+    return [number(p) for p in value] if isinstance(value, list) else number(value)
+
+
 def _set_aside(path: Path) -> Path | None:
     """Move a broken database (and its WAL files) out of the way under a dated name; never delete it."""
     if not path.exists():
@@ -787,19 +834,13 @@ def _set_aside(path: Path) -> Path | None:
     return aside
 
 
-def _json_or_none(text: str | None) -> Any:
-    """A stored JSON column's value; None for none or for text that is not JSON."""
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
-def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]:
+def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None, list[tuple[Path, str]]]:
     """Index again every run folder under runs/ that the database lacks: the cure for a lost, emptied or broken
-    database. A broken database file is moved aside (never deleted); a healthy one keeps its records.
+    database. A broken database file is moved aside (never deleted); a healthy one keeps its records. A folder that
+    cannot be indexed (a tampered or unreadable record) is skipped and reported; the others are indexed.
 
-    Returns the store, the ids of the runs added back, and where a broken file was moved.
+    Returns the store, the ids of the runs added back, where a broken file was moved, and each skipped folder
+    with the reason.
     """
     home = Path(home) if home is not None else config.lab_home()
     path, runs_dir = home / DATABASE, home / "runs"
@@ -813,44 +854,73 @@ def rebuild(home: Path | None = None) -> tuple[RunStore, list[int], Path | None]
         store = RunStore(home, rebuilding=True)
     with store._connect() as db:
         known = {int(row["id"]) for row in db.execute("SELECT id FROM runs")}
-    added = []
+    added, skipped = [], []
     for folder in _run_folders(runs_dir):
         run_id = int(folder.name)
-        if run_id in known:
+        if run_id in known or not 0 < run_id <= MAX_ID:
             continue
-        mark = bundle.marker(folder) or {}
         try:
-            saved = json.loads((folder / bundle.CONFIG).read_text())
-        except (OSError, ValueError):
-            saved = mark.get("config")
-        if not isinstance(saved, dict) or "preset" not in saved:
-            continue  # neither the bundle nor the marker says what was trained: not a run folder we can index
-        history = _saved_history(folder)
-        finished = (folder / bundle.MODEL).is_file()
-        status = mark.get("status") if finished and mark.get("status") in USABLE else "finished"
-        created = float(mark.get("created_at") or folder.stat().st_mtime)
-        try:
-            dataset = bundle.dataset_info(folder)
-        except (OSError, ValueError):
-            dataset = {}  # the run's configuration still names its data set; only the fingerprint is unknown
-        with store._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(
-                "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
-                " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment,"
-                " baseline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
-                 mark.get("owner"), created, folder.stat().st_mtime, mark.get("train_seconds"),
-                 mark.get("test_accuracy"), mark.get("test_loss"), store._stored_dir(folder),
-                 None if finished else "Restored by `runs rebuild`: the run has no saved model.",
-                 saved.get("dataset") or "imdb", dataset.get("fingerprint"), mark.get("owner_name"),
-                 mark.get("assignment"),
-                 json.dumps(mark["baseline"]) if isinstance(mark.get("baseline"), dict) else None),
-            )
-            for epoch in history:
-                db.execute(
-                    "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, *(epoch.get(k) for k in EPOCH_FIELDS)))
-            db.execute("COMMIT")
+            _index_folder(store, run_id, folder)
+        except (ValueError, TypeError, OSError) as exc:
+            skipped.append((folder, str(exc)))
+            continue
         added.append(run_id)
-    return store, added, aside
+    return store, added, aside, skipped
+
+
+def _marker_number(mark: dict[str, Any], key: str) -> float | None:
+    """A number the folder's marker holds (None when it holds none); a ValueError when it holds something else."""
+    value = mark.get(key)
+    if value is not None and number(value) is None:
+        raise ValueError(f"its marker's {key} is {str(value)[:40]!r}, not a number")
+    return number(value)
+
+
+def _index_folder(store: RunStore, run_id: int, folder: Path) -> None:
+    """Record one run folder in the database, or raise ValueError saying what in it cannot be trusted."""
+    mark = bundle.marker(folder)
+    if mark is None and (folder / bundle.MARKER).exists():
+        raise ValueError(f"its marker {bundle.MARKER} is not readable JSON")
+    mark = mark or {}
+    saved = _json_value(_read_text(folder / bundle.CONFIG))
+    if saved is None:
+        saved = mark.get("config")
+    if not isinstance(saved, dict) or not isinstance(saved.get("preset"), str):
+        raise ValueError(f"neither {bundle.CONFIG} nor its marker says what was trained")
+    history = _saved_history(folder)
+    finished = (folder / bundle.MODEL).is_file()
+    status = mark.get("status") if finished and mark.get("status") in USABLE else "finished"
+    accuracy = _marker_number(mark, "test_accuracy")
+    if accuracy is not None and not 0 <= accuracy <= 1:
+        raise ValueError(f"its marker's test_accuracy is {accuracy:g}, not between 0 and 1")
+    created = _marker_number(mark, "created_at") or folder.stat().st_mtime
+    try:
+        dataset = bundle.dataset_info(folder)
+    except (OSError, ValueError):
+        dataset = {}  # the run's configuration still names its data set; only the fingerprint is unknown
+    texts = {key: None if mark.get(key) is None else str(mark[key]) for key in ("owner", "owner_name", "assignment")}
+    figures = Baseline.from_dict(mark.get("baseline"))
+    with store._transaction() as db:
+        db.execute(
+            "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
+            " test_accuracy, test_loss, model_dir, error, dataset, dataset_fingerprint, owner_name, assignment,"
+            " baseline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, saved["preset"], json.dumps(saved), status if finished else "interrupted",
+             texts["owner"], created, folder.stat().st_mtime, _marker_number(mark, "train_seconds"),
+             accuracy, _marker_number(mark, "test_loss"), store._stored_dir(folder),
+             None if finished else "Restored by `runs rebuild`: the run has no saved model.",
+             str(saved.get("dataset") or "imdb"), dataset.get("fingerprint"), texts["owner_name"],
+             texts["assignment"], json.dumps(figures.to_dict()) if figures else None),
+        )
+        for epoch in history:
+            db.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", (run_id, epoch["epoch"], *(number(epoch.get(k)) for k in
+                                                                            EPOCH_FIELDS[1:])))
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
@@ -16,19 +17,22 @@ import numpy as np
 from core import config
 from core.errors import DatasetError
 from core.text_source import (PREVIEW_CHARS, PREVIEW_ROWS, SAMPLE_CHARS, Layout, LabelledText, Preview, ReadOptions,
-                              check_classes, check_size, kind_of_bytes, newlines)
+                              check_classes, check_size, kind_of_bytes, newlines, wide_text)
 from core.text_table import read_table
 
 SPLITS = ("train", "test")
 UNLABELLED = "unsup"  # Stanford's unlabelled reviews: not a class
+LATIN_1 = "latin-1"
 
 
-def _decode_bytes(data: bytes) -> tuple[str, bool]:
-    """One small file's text, and whether it needed the Latin-1 fallback."""
+def _decode_bytes(data: bytes) -> tuple[str, str]:
+    """One small file's text and its encoding: UTF-16/32 by its byte-order mark, else UTF-8, else Latin-1."""
+    wide = wide_text(data)
+    codec, name = (wide.codec, wide.name) if wide else ("utf-8-sig", "utf-8")
     try:
-        return data.decode("utf-8-sig"), False
+        return data.decode(codec), name
     except UnicodeDecodeError:
-        return data.decode("latin-1"), True
+        return data.decode("latin-1"), LATIN_1
 
 
 # --- folders and archives -----------------------------------------------------------------------------------------------
@@ -66,7 +70,8 @@ def _archive_files(path: Path) -> Iterator[tuple[str, bytes]]:
 
 def _read_tree(name: str, files: Iterable[tuple[str, bytes]], kind: str) -> LabelledText:
     rows: list[tuple[str, str, str, str]] = []  # (member, split, label, text)
-    fallbacks = skipped = empty = 0
+    encodings: Counter[str] = Counter()
+    skipped = empty = 0
     for member, data in files:
         split, label = _place(member)
         if label == UNLABELLED:
@@ -74,8 +79,8 @@ def _read_tree(name: str, files: Iterable[tuple[str, bytes]], kind: str) -> Labe
             continue
         if (what := kind_of_bytes(data[:SAMPLE_CHARS])) is not None:
             raise DatasetError(f"{member} in {name} is not a text file: it looks like {what}.")
-        text, fell_back = _decode_bytes(data)
-        fallbacks += fell_back
+        text, encoding = _decode_bytes(data)
+        encodings[encoding] += 1
         if not text.strip():
             empty += 1
             continue
@@ -93,11 +98,12 @@ def _read_tree(name: str, files: Iterable[tuple[str, bytes]], kind: str) -> Labe
     has_test = any(r[1] == "test" for r in rows)
     check_classes([r[2] for r in train], f"The train/ folders of {name}")
     notes = []
-    if fallbacks:
-        notes.append(f"{fallbacks:,} files were not valid UTF-8; read as Latin-1.")
+    if encodings[LATIN_1]:
+        notes.append(f"{encodings[LATIN_1]:,} files were not valid UTF-8; read as Latin-1.")
     if skipped:
         notes.append(f"{skipped:,} files under {UNLABELLED}/ (unlabelled reviews) were skipped.")
-    layout = Layout(kind, "utf-8 and latin-1" if fallbacks else "utf-8", columns=("split", "label", "text"),
+    layout = Layout(kind, " and ".join(sorted(encodings, key=lambda e: (-encodings[e], e.lower()))) or "utf-8",
+                    columns=("split", "label", "text"),
                     text_column="text", label_column="label", notes=tuple(notes))
     return LabelledText(
         [r[3] for r in rows], labels, np.array([r[1] == "test" for r in rows]) if has_test else None, layout,

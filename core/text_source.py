@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import codecs
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable
@@ -25,6 +26,25 @@ MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"SQLite format 3": "an SQLite database",
 }
+
+
+@dataclass(frozen=True)
+class WideText:
+    """A UTF-16 or UTF-32 encoding a file declares with its byte-order mark (Excel's "Unicode Text" is UTF-16 LE)."""
+
+    codec: str  # what Python decodes it with (it reads the mark and the byte order)
+    name: str  # what the import report says
+
+
+WIDE_BOMS = ((codecs.BOM_UTF32_LE, WideText("utf-32", "UTF-32 LE with BOM")),  # before UTF-16 LE: same first 2 bytes
+             (codecs.BOM_UTF32_BE, WideText("utf-32", "UTF-32 BE with BOM")),
+             (codecs.BOM_UTF16_LE, WideText("utf-16", "UTF-16 LE with BOM")),
+             (codecs.BOM_UTF16_BE, WideText("utf-16", "UTF-16 BE with BOM")))
+
+
+def wide_text(head: bytes) -> WideText | None:
+    """The UTF-16 or UTF-32 encoding whose byte-order mark starts `head`; None for anything else."""
+    return next((wide for bom, wide in WIDE_BOMS if head.startswith(bom)), None)
 
 
 @dataclass(frozen=True)
@@ -140,16 +160,35 @@ def check_classes(labels: list[str], where: str) -> None:
 
 
 def kind_of_bytes(head: bytes) -> str | None:
-    """What a non-text file looks like, from its first bytes; None when it may be text."""
+    """What a non-text file looks like, from its first bytes; None when it may be text. UTF-16 and UTF-32 text
+    (with its byte-order mark) is judged by its characters, not by the NUL bytes every such file holds."""
     for magic, what in MAGIC.items():
         if head.startswith(magic):
             return what
-    if b"\x00" in head:
+    wide = wide_text(head)
+    text = head.decode(wide.codec, "ignore") if wide else head.decode("latin-1")  # latin-1: one char per byte
+    if "\x00" in text:
         return "a binary file (it contains NUL bytes)"
-    controls = sum(1 for b in head if b < 32 and b not in b"\t\n\r\x0c")
-    if head and controls / len(head) > 0.05:
+    controls = sum(1 for c in text if c < " " and c not in "\t\n\r\x0c")
+    if text and controls / len(text) > 0.05:
         return "a binary file (it is mostly control characters)"
     return None
+
+
+FILE_NAME_BYTES = 120  # well under every file system's 255, with room for the lab's own suffixes
+
+
+def file_name(name: object) -> str:
+    """An uploaded file's name as the lab stores and shows it: its last part only, no control characters (NUL
+    included), at most 120 bytes with its extensions (.csv, .tar.gz) kept, and never empty or a folder's name."""
+    name = "".join(c for c in str(name).replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable()).strip()
+    ext = ""
+    for part in reversed(name.split(".")[1:][-2:]):
+        if not (0 < len(part) <= 4 and part.isascii() and part.isalnum()):
+            break
+        ext = f".{part}{ext}"
+    stem = name[:len(name) - len(ext)].encode()[:FILE_NAME_BYTES - len(ext)].decode("utf-8", "ignore").strip()
+    return stem + ext if stem.strip(".") else "upload" + ext
 
 
 def newlines(text: str) -> str:

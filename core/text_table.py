@@ -1,5 +1,5 @@
 """Reading a labelled CSV or TSV file: delimiter, quoting, header, text column and label column are detected
-(each can be given instead), UTF-8 with or without BOM, else Latin-1 and said so.
+(each can be given instead), UTF-8 with or without BOM, UTF-16 or UTF-32 with a BOM, else Latin-1 and said so.
 """
 from __future__ import annotations
 
@@ -12,28 +12,44 @@ from pathlib import Path
 
 from core.errors import DatasetError
 from core.text_source import (DELIMITERS, MAX_CLASSES, MIN_CLASSES, PREVIEW_ROWS, SAMPLE_CHARS, Layout,
-                              LabelledText, ReadOptions, check_classes, kind_of_bytes, newlines)
+                              LabelledText, ReadOptions, WideText, check_classes, kind_of_bytes, newlines,
+                              wide_text)
 
 LABEL_NAMES = ("label", "sentiment", "class", "category", "target", "polarity", "rating", "score", "stars", "y")
 DISTINCT_CAP = 1000  # distinct values counted exactly up to here, for messages
 
 
-def _encoding_of(path: Path) -> tuple[str, str | None]:
-    """`utf-8-sig` (BOM or not), or `latin-1` with a note saying where UTF-8 failed."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+def _encoding_of(path: Path, head: bytes) -> tuple[str, str, str | None]:
+    """The codec to read with, its name for the report, and a note when it is a fallback: UTF-16 or UTF-32 when a
+    byte-order mark says so (refused when the file is not), `utf-8-sig` (BOM or not), else Latin-1 saying where
+    UTF-8 failed."""
+    wide = wide_text(head)
+    codec = wide.codec if wide else "utf-8-sig"
+    decoder = codecs.getincrementaldecoder(codec)()
     offset = 0
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                return "latin-1", f"not valid UTF-8 (byte {offset + exc.start:,}); read as Latin-1"
+                return _fallback(path, wide, f"byte {offset + exc.start:,}")
             offset += len(chunk)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return "latin-1", "not valid UTF-8 (it ends inside a character); read as Latin-1"
-    return "utf-8-sig", None
+        return _fallback(path, wide, "it ends inside a character")
+    if wide:
+        return codec, wide.name, None
+    return codec, "utf-8 with BOM" if head.startswith(codecs.BOM_UTF8) else "utf-8", None
+
+
+def _fallback(path: Path, wide: WideText | None, where: str) -> tuple[str, str, str]:
+    """Latin-1 for a file that is not UTF-8; a file whose byte-order mark promises UTF-16/32 that it breaks is
+    refused."""
+    if wide:
+        raise DatasetError(f"{path.name} starts with a {wide.name.split(' with')[0]} byte-order mark but is not valid "
+                           f"{wide.codec.upper()} ({where}): save it again as UTF-8 (CSV UTF-8 in Excel).")
+    return "latin-1", "latin-1", f"not valid UTF-8 ({where}); read as Latin-1"
 
 
 def _is_number(value: str) -> bool:
@@ -210,7 +226,7 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
         head = f.read(SAMPLE_CHARS)
     if (what := kind_of_bytes(head)) is not None:
         raise DatasetError(f"{path.name} is not a text file: it looks like {what}.")
-    encoding, fallback = _encoding_of(path)
+    encoding, encoding_name, fallback = _encoding_of(path, head)
     with open(path, encoding=encoding, newline="") as f:
         sample = f.read(SAMPLE_CHARS)
     if not sample.strip():
@@ -240,9 +256,8 @@ def read_table(path: Path, options: ReadOptions) -> LabelledText:
     if text_i == label_i:
         raise DatasetError(f"The text and the label cannot both be column {names[text_i]!r}.")
     notes = [f"{path.name} is {fallback}."] if fallback else []
-    layout = Layout("table", "latin-1" if fallback else ("utf-8 with BOM" if head.startswith(codecs.BOM_UTF8)
-                                                          else "utf-8"),
-                    delimiter, header, quoting, tuple(names), names[text_i], names[label_i], tuple(notes))
+    layout = Layout("table", encoding_name, delimiter, header, quoting, tuple(names), names[text_i], names[label_i],
+                    tuple(notes))
     texts, labels, no_text, no_label = [], [], 0, 0
     for row in records:
         text = row[text_i] if text_i < len(row) else ""

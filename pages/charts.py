@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import escape
+from pages.ui import class_name, escape
 
 IMDB_LABELS = ("negative", "positive")
 COLORS = ("#1f5fbf", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#0b7285", "#e67700", "#495057")
@@ -122,7 +122,7 @@ def _probes(*, _texts: Sequence[str], _scores: Sequence[Sequence[Any]], data: st
                                  line={"color": COLORS[n % len(COLORS)], "width": 2.5},
                                  hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.3f}<extra></extra>"))
     fig.add_hline(y=0.5, line={"color": "#868e96", "dash": "dot"})
-    fig.update_yaxes(range=[0, 1], title_text=f"score (1 = {escape(labels[1], 'plotly')})")
+    fig.update_yaxes(range=[0, 1], title_text=f"score (1 = {escape(class_name(labels[1]), 'plotly')})")
     fig.update_xaxes(**_epoch_axis(epochs))
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Pinned reviews",
                       legend={"orientation": "h", "y": -0.3}, font={"size": 15})

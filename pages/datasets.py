@@ -15,13 +15,14 @@ from typing import Iterator
 import pandas as pd
 import streamlit as st
 
-from core import config, datasets, text_import, text_source
-from core.errors import LabError
+from core import config, datasets, permissions, text_import, text_source
+from core.errors import DatasetError, LabError
+from core.people import Actor
+from core.store import ACTIVE
 from core.text_source import DELIMITERS, Preview, ReadOptions
 from pages import dataset_picker, ui
 
 UPLOADS = ".uploads"  # under SENTIMENT_LAB_HOME; every folder in it is one upload being read
-TYPES = ["csv", "tsv", "txt", "gz", "tgz"]
 PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, for this session's upload
 REPORT = "_datasets_report"  # the last import's outcome, shown once
 CONFIRM = "_datasets_confirm_remove"  # the data set whose removal waits for a yes
@@ -37,11 +38,14 @@ def _upload_limit_mb() -> int:
 def _saved(upload) -> Iterator[Path]:
     """The upload as a file of the lab's own, removed (with its folder) afterwards whatever happens."""
     folder = config.lab_home() / UPLOADS / uuid.uuid4().hex
-    name = Path(upload.name).name.strip() or "upload"
-    folder.mkdir(parents=True)
     try:
-        path = folder / (name if name not in (".", "..") else "upload")
-        path.write_bytes(upload.getbuffer())
+        path = folder / text_source.file_name(upload.name)
+        try:
+            folder.mkdir(parents=True)
+            path.write_bytes(upload.getbuffer())
+        except OSError as exc:
+            raise DatasetError(f"The upload cannot be read: the lab's folder is not writable ({exc.strerror or exc}). "
+                               f"Point {config.HOME_ENV} at a writable folder, or free some space.") from None
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -60,7 +64,7 @@ def _preview(upload, options: ReadOptions) -> Preview | str:
     if key not in cache:
         cache.clear()  # one upload at a time: keep only its previews
         try:
-            text_source.check_size(upload.size, upload.name)
+            text_source.check_size(upload.size, text_source.file_name(upload.name))
             with st.spinner("Reading the file…"), _saved(upload) as path:
                 cache[key] = text_import.preview(path, options, rows=8)
         except LabError as exc:
@@ -136,14 +140,30 @@ def _show_preview(preview: Preview) -> None:
             st.caption("The source has its own test split (test/): it is kept as the test set.")
 
 
-def _import(upload, name: str, options: ReadOptions, test_size: float) -> None:
+def _import(upload, name: str, options: ReadOptions, test_size: float, replace: bool) -> None:
     try:
         with st.spinner("Importing…"), _saved(upload) as path:
-            imported = datasets.add(path, name, options, test_size)
+            imported = datasets.add(path, name, options, test_size, actor=ui.actor(), replace=replace)
     except LabError as exc:
         st.error(ui.escape(exc), icon="⚠️")
         return
     st.session_state[REPORT] = (imported.info, imported.report)
+
+
+def _replace_choice(name: str, me: Actor) -> bool:
+    """When the name is taken (perhaps by another browser's import a moment ago): a "replace" box for whoever may
+    replace that data set, a note naming its owner for anyone else."""
+    if name not in dataset_picker.available():
+        return False
+    owner = ui.attempt(lambda: datasets.ownership(name))
+    if owner is None:
+        return False
+    if not permissions.can_change(me, owner):
+        st.caption(f"A data set named {ui.escape(name)} was imported by {ui.escape(owner.label)}: choose another "
+                   "name.")
+        return False
+    return st.checkbox(f"Replace the data set {ui.escape(name)} (runs trained on it keep scoring)", key="ds_replace",
+                       help="Only whoever imported it, or the teacher, can replace it.")
 
 
 def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
@@ -157,7 +177,8 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
                               "training": [counts["train"].get(label, 0) for label in info.labels],
                               "test": [counts["test"].get(label, 0) for label in info.labels]})
         st.dataframe(table, hide_index=True)
-    lines = []
+    encoding = report.get("layout", {}).get("encoding")
+    lines = [f"Read as {ui.escape(encoding)}."] if isinstance(encoding, str) else []
     if report.get("dropped_empty_text"):
         lines.append(f"{_rows(report['dropped_empty_text'])} without text left out.")
     if report.get("dropped_empty_label"):
@@ -183,7 +204,8 @@ def _cancel_remove() -> None:
 def _remove(name: str) -> None:
     st.session_state.pop(CONFIRM, None)
     try:
-        datasets.remove(name)
+        active = [r.id for r in ui.store().list(statuses=ACTIVE, dataset=name)]
+        datasets.remove(name, actor=ui.actor(), active_runs=active)
     except LabError as exc:
         st.session_state[FLASH] = ("error", str(exc))
         return
@@ -202,27 +224,34 @@ def _confirm(name: str) -> None:
     no.button("Cancel", key="ds_remove_no", on_click=_cancel_remove)
 
 
-def _listing() -> None:
+def _listing(me: Actor) -> None:
     st.subheader("Data sets in this lab")
     kind, message = st.session_state.pop(FLASH, (None, None))
     if kind:
         (st.success if kind == "success" else st.error)(ui.escape(message))
-    rows, damaged = [], []
+    rows, damaged, owners = [], [], {}
     for name in dataset_picker.available():
         try:
             info = datasets.info(name)
+            owners[name] = datasets.ownership(name)
         except LabError as exc:
             damaged.append((name, str(exc)))
+            owners[name] = datasets.Ownership()  # a damaged data set is the teacher's to remove
             continue
         source = "built in: the IMDB movie reviews" if name == datasets.DEFAULT else info.source  # no server paths
         rows.append({"name": info.name, "source": source, "classes": ", ".join(info.class_names),
-                     "training": info.train_size, "test": info.test_size, "words": info.vocab_size})
+                     "training": info.train_size, "test": info.test_size, "words": info.vocab_size,
+                     "imported by": "built in" if name == datasets.DEFAULT else owners[name].label})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for name, message in damaged:
         st.error(ui.escape(message), icon="⚠️")
-    imported = [r["name"] for r in rows if r["name"] != datasets.DEFAULT] + [n for n, _ in damaged]
-    if not imported:
+    stored = [r["name"] for r in rows if r["name"] != datasets.DEFAULT] + [n for n, _ in damaged]
+    if not stored:
         st.caption("No data set has been imported yet.")
+        return
+    imported = [name for name in stored if permissions.can_change(me, owners[name])]
+    if not imported:
+        st.caption("Only whoever imported a data set, or the teacher, can remove it.")
         return
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("Remove a data set", imported, key="ds_remove_pick")
@@ -264,8 +293,16 @@ st.title("📚 Data sets")
 st.markdown("Import labelled text of your own, with **2 to 20 classes**: a CSV or TSV file (one text and one label "
             "per row), or a `.tar.gz` of `train/<label>/*.txt` and `test/<label>/*.txt` files. Then pick it on "
             "Explore, Train, Predict and Runs.")
-upload = st.file_uploader(f"Labelled text (up to {_upload_limit_mb():,} MB)", type=TYPES, key="ds_upload",
-                          max_upload_size=_upload_limit_mb())
+me = ui.visitor()
+upload = None
+if ui.attempt(lambda: permissions.may_import(me)):
+    # No `type=`: Streamlit checks a name against it before the page runs, and a name it refuses (a NUL in it)
+    # would break the session until a reload. The core reads the content, whatever the name says.
+    upload = st.file_uploader(f"Labelled text: .csv, .tsv, .txt, .tar.gz (up to {_upload_limit_mb():,} MB)",
+                              key="ds_upload", max_upload_size=_upload_limit_mb())
+else:
+    st.info("The teacher has turned off importing data sets for students: every data set below can be used on "
+            "Explore, Train, Predict and Runs.", icon="🔒")
 if REPORT in st.session_state:
     _show_report(*st.session_state.pop(REPORT))
 if upload is not None:
@@ -289,14 +326,16 @@ if upload is not None:
     if not isinstance(found, str):
         _show_preview(found)
         name_col, size_col = st.columns(2)
-        name = name_col.text_input("Name", value=datasets.default_name(Path(upload.name)), key=f"ds_name_{upload.file_id}",
+        suggested = datasets.default_name(Path(text_source.file_name(upload.name)))
+        name = name_col.text_input("Name", value=suggested, key=f"ds_name_{upload.file_id}",
                                    help="Letters, digits, - and _; it names the data set on every page.")
         test_size = size_col.slider("Test size", 0.05, 0.5, datasets.TEST_SIZE, step=0.05, format="%.2f",
                                     key="ds_test_size", disabled=found.has_test_split,
                                     help="The share of each class held out for testing (a test/ folder is kept "
                                          "as it is instead).")
+        replace = _replace_choice(name.strip(), me)
         if st.button("Import", type="primary", key="ds_import"):
-            _import(upload, name.strip(), _options(), test_size)
+            _import(upload, name.strip(), _options(), test_size, replace)
             if REPORT in st.session_state:
                 st.rerun()
-_listing()
+_listing(me)

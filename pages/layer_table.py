@@ -10,7 +10,8 @@ from core import hparams, models
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def rows(config: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Layer table for a throwaway copy of the architecture (never the model being trained)."""
-    model = models.describe(hparams.from_dict(config))
+def rows(config: dict[str, Any], num_classes: int) -> list[dict[str, Any]] | None:
+    """Layer table for a throwaway copy of the architecture (never the model being trained), with the output layer
+    of the data set's `num_classes` (one sigmoid unit for 2, a softmax unit per class for more)."""
+    model = models.describe(hparams.from_dict(config), num_classes)
     return models.summary_rows(model) if model is not None else None

@@ -72,13 +72,14 @@ def _verdict(verdict: Verdict) -> None:
     A model of 3+ classes shows the predicted class and its probability, then every class's probability."""
     labels = verdict.labels
     color = VERDICT_COLORS.get(verdict.label) or class_results.color(labels, verdict.predicted)
-    name = verdict.label.capitalize() if labels == evaluation.IMDB_LABELS else verdict.label
+    name = verdict.label.capitalize() if labels == evaluation.IMDB_LABELS else ui.class_name(verdict.label)
     if verdict.class_probabilities:
         detail = (f"probability <b>{verdict.score:.1%}</b> <span style='color:#555'>({verdict.margin:.1%} ahead of "
                   "the next class)</span>")
     else:
-        detail = (f"score <b>{verdict.score:.3f}</b> <span style='color:#555'>(0 = {ui.escape(labels[0], 'html')}, "
-                  f"1 = {ui.escape(labels[1], 'html')}; {verdict.margin:.3f} from the 0.5 line)</span>")
+        zero, one = (ui.escape(ui.class_name(label), "html") for label in labels)
+        detail = (f"score <b>{verdict.score:.3f}</b> <span style='color:#555'>(0 = {zero}, 1 = {one}; "
+                  f"{verdict.margin:.3f} from the 0.5 line)</span>")
     st.html(
         f"<div style='display:flex;align-items:center;gap:1.2rem;margin:.4rem 0 1rem'>"
         f"<span style='background:{color};color:white;font-size:2rem;font-weight:700;"
@@ -131,7 +132,7 @@ def _word_html(explanation: Explanation) -> str:
 def _directions(verdict: Verdict) -> tuple[str, str]:
     """What a word's green and red mean: towards label 1 or label 0, or for 3+ classes towards or away from the
     predicted class (the one the effects are measured on)."""
-    labels = [ui.escape(label, "html") for label in verdict.labels]
+    labels = [ui.escape(ui.class_name(label), "html") for label in verdict.labels]
     if verdict.class_probabilities:
         return f"pushes towards {labels[verdict.predicted]}", f"pushes away from {labels[verdict.predicted]}"
     return f"pushes towards {labels[1]}", f"pushes towards {labels[0]}"

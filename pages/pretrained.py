@@ -19,7 +19,7 @@ GAP = "GloVe minus scratch (points)"
 def _vector_runs() -> list[RunRecord]:
     """Finished runs of an architecture that starts from pretrained vectors (any setting but a random start)."""
     out = []
-    for record in ui.store().usable():
+    for record in ui.attempt(lambda: ui.store().usable()) or []:
         entry = architectures.ARCHITECTURES.get(record.config.get("architecture", ""))
         if entry is not None and "vectors" in entry.uses and record.config.get("vectors") != "random":
             out.append(record)

@@ -13,6 +13,9 @@ SETTINGS_LABELS = {
                    "Off: each student sees only their own runs on Runs and Predict (you still see all)."),
     "free_training": ("Students may train outside assignment links",
                       "Off: a student's training must come from one of your assignment links."),
+    "student_imports": ("Students may import data sets",
+                        "Off: only you import data sets (students still use every data set). On: each student may "
+                        "import up to SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB (default 200 MB) and remove their own."),
 }
 
 

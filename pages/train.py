@@ -167,7 +167,9 @@ def _before_training(hp: HParams) -> bool:
     if needed is None:
         return False
     params = memory.parameters(hp)
-    rows = layer_table.rows(hp.to_dict()) if params <= memory.LAYER_TABLE_MAX_PARAMS else None
+    info = dataset_picker.info(hp.dataset)
+    classes = info.num_classes if info is not None else 2
+    rows = layer_table.rows(hp.to_dict(), classes) if params <= memory.LAYER_TABLE_MAX_PARAMS else None
     wait = estimate.whole_wait(hp, ui.store().list(with_history=True))
     left, right = st.columns([3, 2])
     with left:

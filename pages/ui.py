@@ -280,6 +280,16 @@ def baseline_note(accuracy: float, figures: Baseline | None, labels: Sequence[st
         st.warning(escape(warning), icon="⚖️")
 
 
+def class_name(label: str) -> str:
+    """A class as a sentence names it: a label that is a number (a data set coded 0/1 or -1/0/1) reads "class 1",
+    so a score is "0 = class 0, 1 = class 1" and a verdict "class 1", never a bare "1" beside the numbers."""
+    try:
+        float(label)
+    except ValueError:
+        return label
+    return f"class {label}"
+
+
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 

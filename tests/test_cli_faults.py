@@ -97,6 +97,9 @@ def test_lab_home_on_a_read_only_file_system(cli_env):
             pytest.skip("/sys is writable here")
     proc = probe_cli("runs", env=cli_env, SENTIMENT_LAB_HOME=str(readonly))
     refused_before_tensorflow(proc, "SENTIMENT_LAB_HOME", "writable")
+    sentences = Path(cli_env["IMDB_DATA_DIR"]) / "text" / "amazon_cells_labelled.txt"
+    proc = core_cli("datasets", "add", str(sentences), env=cli_env, SENTIMENT_LAB_HOME=str(readonly))
+    assert_one_line_error(proc, "could not be stored", "not writable", "SENTIMENT_LAB_HOME")
 
 
 # --- --out ----------------------------------------------------------------------------------------------------------
@@ -245,3 +248,37 @@ def test_a_featurizer_that_does_not_match_its_model(cli_env, trained_run, tmp_pa
 def test_a_missing_model_folder_answers_without_tensorflow(cli_env, tmp_path):
     refused_before_tensorflow(probe_cli("predict", "--model", str(tmp_path / "nowhere"), "good film", env=cli_env),
                               "No saved model")
+
+
+def test_runs_rebuild_skips_and_reports_tampered_folders_and_indexes_the_rest(cli_env, tmp_path):
+    from core.store import RunStore
+    from test_store import _fake_bundle
+
+    home = tmp_path / "lab"
+    store = RunStore(home)
+    folders = {}
+    for _ in range(4):
+        run_id = store.create("dlwp", {"preset": "dlwp", "epochs": 2}, owner="tests")
+        folders[run_id] = store.claim_folder(run_id)
+        _fake_bundle(folders[run_id])
+        store.finish(run_id, "finished", train_seconds=1.5, test_accuracy=0.8, test_loss=0.4)
+    first, second, third, fourth = folders
+    marker = folders[first] / bundle.MARKER
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "test_accuracy": "abc"}))  # text for a number
+    (folders[second] / bundle.MARKER).write_text("{bad json")
+    (folders[second] / bundle.CONFIG).write_text("{bad json")
+    marker = folders[fourth] / bundle.MARKER
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "created_at": [1, 2]}))
+    store.path.unlink()
+
+    proc = core_cli("runs", "rebuild", env=cli_env, SENTIMENT_LAB_HOME=str(home))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    (out,) = json_lines(proc.stdout)
+    assert out["runs_added"] == [third] and out["runs"] == 1
+    skipped = {Path(s["folder"]).name: s["why"] for s in out["folders_skipped"]}
+    assert skipped == {str(first): "its marker's test_accuracy is 'abc', not a number",
+                       str(second): f"its marker {bundle.MARKER} is not readable JSON",
+                       str(fourth): "its marker's created_at is '[1, 2]', not a number"}
+    assert f"skipped {folders[first]}: its marker's test_accuracy is 'abc'" in proc.stderr
+    listed = json_lines(core_cli("runs", env=cli_env, SENTIMENT_LAB_HOME=str(home)).stdout)
+    assert [r["id"] for r in listed] == [third] and listed[0]["test_accuracy"] == 0.8

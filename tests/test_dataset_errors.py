@@ -271,3 +271,50 @@ def test_unusable_delimiter(env, data_dir):
 def test_column_options_are_refused_for_a_folder_layout(env, data_dir):
     refused(env, data_dir / "aclImdb_v1_labeled.tar.gz", "--text-column", "review",
             words=("laid out as train/<label>/*.txt", "CSV and TSV files only"))
+
+
+def excel_unicode_text(rows: list[tuple[str, str]], encoding: str = "utf-16") -> bytes:
+    """What Excel's "Unicode Text (*.txt)" writes: a header row, tab-separated, CRLF, UTF-16 LE with a BOM."""
+    return "".join(f"{t}\t{l}\r\n" for t, l in [("review", "sentiment"), *rows]).encode(encoding)
+
+
+@pytest.mark.parametrize("encoding, shown", [("utf-16", "UTF-16 LE with BOM"), ("utf-32-be", "UTF-32 BE with BOM")])
+def test_utf16_and_utf32_with_a_bom_are_read_and_the_encoding_reported(env, tmp_path, sentences, encoding, shown):
+    path = tmp_path / "unicode.txt"
+    data = excel_unicode_text([(f"{t} — café", l) for t, l in sentences[:60]], encoding)
+    path.write_bytes(data if encoding == "utf-16" else b"\x00\x00\xfe\xff" + data)
+    proc = core_cli("datasets", "add", str(path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    (out,) = json_lines(proc.stdout)
+    layout = out["report"]["layout"]
+    assert layout["encoding"] == shown and layout["delimiter"] == "tab" and layout["header"] is True
+    assert (layout["text_column"], layout["label_column"]) == ("review", "sentiment")
+    assert out["train_size"] + out["test_size"] == 60 and out["labels"] == ["0", "1"]
+    shown_rows = json_lines(core_cli("datasets", "preview", str(path), env=env).stdout)[0]["rows"]
+    assert shown_rows[0][0].endswith(" — café") and "\r" not in shown_rows[0][1]
+
+
+def test_binary_behind_a_utf16_bom_and_broken_utf16_are_still_refused(env, tmp_path, sentences):
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe" + b"\x01\x00\x00\x00\x41\x00" * 500)  # NUL and control characters
+    refused(env, binary, words=("binary.csv is not a text file", "binary file (it contains NUL bytes)"))
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"\xff\xfe" + bytes(range(256)) * 40)  # no valid UTF-16 either
+    refused(env, garbage, words=("garbage.csv starts with a UTF-16 LE byte-order mark but is not valid UTF-16",))
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(excel_unicode_text(sentences[:60]) + b"\x00\xd8\x41\x00")  # a lone high surrogate
+    refused(env, broken, words=("broken.txt starts with a UTF-16 LE byte-order mark but is not valid UTF-16",
+                                "save it again as UTF-8"))
+
+
+def test_a_folder_of_notepad_unicode_files_is_read_and_says_so(env, tmp_path, sentences):
+    root = tmp_path / "notes"
+    for n, (text, label) in enumerate(sentences[:40]):
+        (root / "train" / label).mkdir(parents=True, exist_ok=True)
+        encoding = "utf-16" if n % 2 else "utf-8"  # Notepad's "Unicode" beside plain UTF-8
+        (root / "train" / label / f"{n}.txt").write_bytes(text.encode(encoding))
+    proc = core_cli("datasets", "add", str(root), env=env)
+    assert proc.returncode == 0, proc.stderr
+    (out,) = json_lines(proc.stdout)
+    assert out["report"]["layout"]["encoding"] == "UTF-16 LE with BOM and utf-8"
+    assert out["train_size"] + out["test_size"] == 40

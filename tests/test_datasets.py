@@ -6,6 +6,7 @@ Every source is a real file: the UCI sentences, the airline tweets, the Stanford
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -16,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import data, datasets, features, hparams, text_import
+from core import data, datasets, features, hparams, permissions, text_import
 from core.data import INDEX_FROM, OOV, START
 from core.errors import DatasetError
+from core.people import Actor, PermissionDenied
 from kaggle_csv import ARCHIVE, write_kaggle_csv
 from test_cli import assert_one_line_error, core_cli, json_lines
 
@@ -219,8 +221,8 @@ def test_same_content_same_fingerprint_and_damage_is_caught(home, data_dir):
     (home / "datasets" / "one" / datasets.META).write_text("{not json")
     with pytest.raises(DatasetError, match="'one' is damaged .*meta.json is unreadable"):
         datasets.info("one")
-    datasets.remove("one")  # the remedy the message gives works on a damaged data set
-    datasets.remove("two")
+    datasets.remove("one", actor=None)  # the remedy the message gives works on a damaged data set
+    datasets.remove("two", actor=None)
     assert datasets.names() == ["imdb"]
 
 
@@ -277,3 +279,101 @@ def test_a_failed_import_of_an_existing_name_changes_nothing(env, home, data_dir
     assert proc.returncode == 2
     assert folder_digest(home / "datasets" / "taken") == before
     assert sorted(p.name for p in (home / "datasets").iterdir()) == ["taken"]
+
+
+# --- owners: the importer or the teacher removes or replaces a data set -------------------------------------------------
+ADA = Actor("ada-browser-token-0001", "Ada")
+BO = Actor("bo-browser-token-00002", "Bo")
+TEACHER = Actor("teacher-browser-00003", "Ms T", is_teacher=True)
+
+
+def test_a_students_data_set_is_removed_only_by_them_or_the_teacher(home, data_dir):
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "adas", actor=ADA)
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "spare", actor=ADA)
+    assert datasets.ownership("adas") == datasets.Ownership(ADA.token, "Ada")
+    with pytest.raises(PermissionDenied, match="'adas' belongs to Ada: only whoever imported it or the teacher can "
+                                               "remove it"):
+        datasets.remove("adas", actor=BO)
+    with pytest.raises(PermissionDenied, match="belongs to Ada: .* can replace it"):
+        datasets.add(data_dir / "text" / "imdb_labelled.txt", "adas", actor=BO, replace=True)
+    assert datasets.info("adas").source.startswith("amazon_cells_labelled.txt")
+    datasets.remove("adas", actor=ADA)
+    datasets.remove("spare", actor=TEACHER)
+    assert datasets.names() == ["imdb"]
+
+
+def test_cli_imports_and_data_sets_without_an_owner_are_the_teachers(env, home, data_dir):
+    add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "class-set")
+    assert datasets.ownership("class-set").label == "the teacher"
+    meta = home / "datasets" / "class-set" / datasets.META
+    old = json.loads(meta.read_text())
+    del old["owner"], old["owner_name"]  # imported before data sets had owners
+    meta.write_text(json.dumps(old))
+    assert datasets.ownership("class-set") == datasets.Ownership()
+    with pytest.raises(PermissionDenied, match="belongs to the teacher"):
+        datasets.remove("class-set", actor=ADA)
+    listed = json_lines(core_cli("datasets", "list", env=env).stdout)
+    assert [d["owner"] for d in listed] == ["built in", "the teacher"]
+    replaced = add(env, data_dir / "text" / "imdb_labelled.txt", "--name", "class-set", "--replace")
+    assert replaced["source"].startswith("imdb_labelled.txt")
+    assert_one_line_error(core_cli("datasets", "add", str(data_dir / "text" / "imdb_labelled.txt"), "--name",
+                                   "class-set", env=env), "already exists", "replace it")
+
+
+def test_the_class_settings_decide_whether_students_import_and_how_much(home, data_dir, monkeypatch):
+    sentences = data_dir / "text" / "amazon_cells_labelled.txt"
+    permissions.save_class_settings(TEACHER, student_imports=False)
+    with pytest.raises(PermissionDenied, match="turned off importing data sets for students"):
+        datasets.add(sentences, "nope", actor=ADA)
+    datasets.add(sentences, "teachers", actor=TEACHER)  # the teacher always may
+    permissions.save_class_settings(TEACHER, student_imports=True)
+    first = datasets.add(sentences, "first", actor=ADA)
+    used = datasets.owned_bytes(ADA.token)
+    assert used > 0 and datasets.owned_bytes(BO.token) == 0
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB", str(1.5 * used / 2**20))
+    with pytest.raises(PermissionDenied, match=r"over the .* MB each student may import "
+                                               r"\(SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB"):
+        datasets.add(sentences, "second", actor=ADA)
+    assert datasets.names() == ["imdb", "first", "teachers"], "nothing of the refused import is left"
+    again = datasets.add(sentences, "first", actor=ADA, replace=True)  # her own, replaced: the same space
+    assert again.info.fingerprint == first.info.fingerprint
+    datasets.add(sentences, "bos", actor=BO)  # each student has their own space
+
+
+def test_two_imports_of_one_name_at_once_leave_one_whole_data_set(home, data_dir):
+    """Two browsers press Import together: one data set is stored, the other import is told the name is taken."""
+    import threading
+
+    sources = [data_dir / "text" / "amazon_cells_labelled.txt", data_dir / "text" / "imdb_labelled.txt"]
+    outcomes: list[object] = []
+    start = threading.Barrier(2)
+
+    def press(path: Path, who: Actor) -> None:
+        start.wait()
+        try:
+            outcomes.append(datasets.add(path, "shared", actor=who))
+        except DatasetError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=press, args=pair) for pair in zip(sources, (ADA, BO))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    (won,) = [o for o in outcomes if isinstance(o, datasets.Imported)]
+    (lost,) = [o for o in outcomes if isinstance(o, str)]
+    assert lost.startswith("A data set named 'shared' already exists; choose another name")
+    assert datasets.load("shared").info == won.info, "the stored data set is the winner's, whole"
+    assert sorted(p.name for p in (home / "datasets").iterdir()) == ["shared"], "no temporary folder is left"
+
+
+def test_the_cli_does_not_remove_a_data_set_a_queued_run_needs(env, home, data_dir):
+    from core.store import RunStore
+
+    add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "phones")
+    store = RunStore(home)
+    queued = store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}, owner=ADA.token)
+    assert_one_line_error(core_cli("datasets", "remove", "phones", env=env),
+                          f"run #{queued} is queued or training on it")
+    store.finish(queued, "stopped")
+    assert core_cli("datasets", "remove", "phones", env=env).returncode == 0

@@ -158,7 +158,7 @@ def test_runs_rebuild_restores_the_data_set_of_a_run(tweets_run, tweets_dataset,
     from core import store
 
     shutil.copytree(tweets_run("dlwp").model_dir, tmp_path / "runs" / "1")
-    rebuilt, added, _ = store.rebuild(tmp_path)
+    rebuilt, added, _, _ = store.rebuild(tmp_path)
     assert added == [1]
     record = rebuilt.get(1)
     assert (record.dataset, record.dataset_fingerprint) == ("tweets", tweets_dataset.fingerprint)
@@ -193,7 +193,7 @@ def test_a_run_still_scores_after_its_data_set_is_removed(lab_home, data_dir, tr
     snap = train_run("dlwp", dataset="amazon-gone", epochs=1)
     assert [r.id for r in run_store.runs_of_dataset("amazon-gone")] == [snap.id]
     before = Scorer(snap.model_dir).probabilities("battery died after a day")
-    datasets.remove("amazon-gone")
+    datasets.remove("amazon-gone", actor=None)
     assert "amazon-gone" not in datasets.names()
     scorer = Scorer(snap.model_dir)  # a fresh load: vocabulary and labels come from the run folder
     assert scorer.probabilities("battery died after a day") == pytest.approx(before)

@@ -13,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
 from core import datasets
+from core.people import TEACHER_KEY_ENV, guest_name
 from pagetest import ok, open_page
+from test_page_classroom import KEY, as_teacher
 
 TEXT = DATA_DIR / "text"
 AMAZON = TEXT / "amazon_cells_labelled.txt"
@@ -38,6 +40,9 @@ def errors(at: AppTest) -> list[str]:
 
 def name_box(at: AppTest):
     return next(t for t in at.text_input if t.key.startswith("ds_name_"))
+
+
+ADA, BO = "ada-browser-token-0001", "bo-browser-token-00002"  # two students' browsers (owner tokens)
 
 
 def listed(at: AppTest) -> list[str]:
@@ -138,12 +143,12 @@ def test_over_the_size_limit_and_an_existing_name(home: Path, monkeypatch: pytes
 def test_removal_asks_first_and_counts_the_runs_that_used_it(home: Path) -> None:
     from core.store import RunStore
 
-    datasets.add(AMAZON, "phones")
-    datasets.add(AMAZON, "spare")
+    datasets.add(AMAZON, "phones", actor=ADA)
+    datasets.add(AMAZON, "spare", actor=ADA)
     store = RunStore(home)
     for _ in range(2):
-        store.create("dlwp", {"preset": "dlwp", "dataset": "phones"})
-    at = open_page("pages/datasets.py")
+        store.finish(store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}), "finished", test_accuracy=0.7)
+    at = open_page("pages/datasets.py", session={"owner": ADA})
     assert listed(at) == ["imdb", "phones", "spare"]
     ok(at.selectbox(key="ds_remove_pick").set_value("phones").run())
     ok(at.button(key="ds_remove").click().run())
@@ -202,3 +207,148 @@ def test_the_report_says_what_was_dropped_and_that_latin1_was_used(home: Path) -
     assert "1 row without text left out." in captions
     assert "1 row without a label left out." in captions
     assert any("not valid UTF-8" in c and "Latin-1" in c for c in captions), captions
+
+
+# --- owners ----------------------------------------------------------------------------------------------------
+def test_students_remove_only_their_own_data_sets_and_the_teacher_any(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv(TEACHER_KEY_ENV, KEY)
+    datasets.add(AMAZON, "class-set")  # from the command line: the teacher's
+    ada = upload(open_page("pages/datasets.py", session={"owner": ADA}), AMAZON.name, AMAZON.read_bytes())
+    name_box(ada).set_value("adas")
+    ok(ada.button(key="ds_import").click().run())
+    assert "Imported **adas**" in ada.success[0].value
+    owners = ada.dataframe[-1].value
+    assert dict(zip(owners["name"], owners["imported by"])) == {"imdb": "built in", "class-set": "the teacher",
+                                                                "adas": guest_name(ADA)}
+    assert ada.selectbox(key="ds_remove_pick").options == ["adas"], "only her own is offered for removal"
+
+    bo = open_page("pages/datasets.py", session={"owner": BO})
+    assert all(s.key != "ds_remove_pick" for s in bo.selectbox)
+    assert "Only whoever imported a data set, or the teacher, can remove it." in [c.value for c in bo.caption]
+    bo = upload(bo, AMAZON.name, AMAZON.read_bytes())  # the same name as Ada's: he may not replace it
+    name_box(bo).set_value("adas")
+    ok(bo.run())
+    assert all(c.key != "ds_replace" for c in bo.checkbox)
+    assert f"A data set named adas was imported by {guest_name(ADA)}: choose another name." in [
+        c.value for c in bo.caption]
+    ada = upload(open_page("pages/datasets.py", session={"owner": ADA}), AMAZON.name, AMAZON.read_bytes())
+    name_box(ada).set_value("adas")
+    ok(ada.run())
+    ok(ada.checkbox(key="ds_replace").check().run())  # her own: she may
+    ok(ada.button(key="ds_import").click().run())
+    assert "Imported **adas**" in ada.success[0].value
+
+    teacher = as_teacher(open_page("pages/datasets.py"))
+    ok(teacher.switch_page("pages/datasets.py").run())
+    assert teacher.selectbox(key="ds_remove_pick").options == ["adas", "class-set"]
+    ok(teacher.selectbox(key="ds_remove_pick").set_value("adas").run())
+    ok(teacher.button(key="ds_remove").click().run())
+    ok(teacher.button(key="ds_remove_yes").click().run())
+    assert datasets.names() == ["imdb", "class-set"]
+
+
+def test_the_teacher_turns_student_imports_off(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv(TEACHER_KEY_ENV, KEY)
+    teacher = as_teacher(open_page("pages/datasets.py"))
+    ok(teacher.toggle(key="teacher_student_imports").set_value(False).run())
+    ada = open_page("pages/datasets.py", session={"owner": ADA})
+    assert "turned off importing data sets for students" in ada.info[0].value
+    assert not ada.get("file_uploader")
+    ok(teacher.switch_page("pages/datasets.py").run())
+    assert teacher.get("file_uploader"), "the teacher still imports"
+
+
+@pytest.mark.parametrize("file_name", ["é" * 134 + ".tsv", "r" * 300 + ".tsv", "sent\x00ences.tsv"])
+def test_an_uploaded_file_with_an_odd_name_is_read_and_imported(home: Path, file_name: str) -> None:
+    at = upload(open_page("pages/datasets.py"), file_name, AMAZON.read_bytes())
+    assert not errors(at)
+    assert any("**1,000 labelled rows** read as TSV" in m.value for m in at.markdown)
+    ok(at.button(key="ds_import").click().run())
+    assert not errors(at)
+    (name,) = datasets.names()[1:]
+    assert datasets.info(name).source.endswith(".tsv (TSV)")
+    assert datasets.report(name)["file"].isprintable() and len(datasets.report(name)["file"].encode()) <= 120
+    ok(at.run())  # the session goes on
+
+
+def test_an_excel_unicode_text_file_is_imported_and_its_encoding_shown(home: Path) -> None:
+    rows = [("review", "sentiment"), *_sentences()[:80]]
+    content = "".join(f"{t}\t{l}\r\n" for t, l in rows).encode("utf-16")  # Excel's "Unicode Text (*.txt)"
+    at = upload(open_page("pages/datasets.py"), "grades.txt", content)
+    assert not errors(at)
+    assert any("**80 labelled rows** read as TSV, UTF-16 LE with BOM" in m.value for m in at.markdown)
+    ok(at.button(key="ds_import").click().run())
+    assert "Read as UTF-16 LE with BOM." in [c.value for c in at.caption]
+    assert datasets.info("grades").labels == ("0", "1")
+
+
+def test_two_browsers_import_the_same_file_at_the_same_time(home: Path) -> None:
+    ada = upload(open_page("pages/datasets.py", session={"owner": ADA}), AMAZON.name, AMAZON.read_bytes())
+    bo = upload(open_page("pages/datasets.py", session={"owner": BO}), AMAZON.name, AMAZON.read_bytes())
+    ok(ada.button(key="ds_import").click().run())
+    assert "Imported **amazon_cells_labelled**" in ada.success[0].value
+    ok(bo.button(key="ds_import").click().run())  # Bo's page still offered the name when he pressed Import
+    assert any("'amazon_cells_labelled' already exists" in e for e in errors(bo)), errors(bo)
+    assert f"A data set named amazon_cells_labelled was imported by {guest_name(ADA)}: choose another name." in [
+        c.value for c in bo.caption]
+    assert all(c.key != "ds_replace" for c in bo.checkbox), "he may not replace Ada's"
+    name_box(bo).set_value("bos-phones")
+    ok(bo.button(key="ds_import").click().run())
+    assert "Imported **bos-phones**" in bo.success[0].value
+    assert listed(bo) == ["imdb", "amazon_cells_labelled", "bos-phones"]
+    assert datasets.ownership("bos-phones").owner == BO and datasets.ownership("amazon_cells_labelled").owner == ADA
+
+
+def test_labels_that_are_numbers_on_explore_and_train(home: Path, tmp_path: Path) -> None:
+    """Sentiment coded -1, 0, 1, as many teachers' spreadsheets have it: three classes everywhere, in number order,
+    and the Train page's model ends in one softmax unit per class (it drew IMDB's single sigmoid unit)."""
+    import csv
+
+    with TWEETS.open(encoding="utf-8", newline="") as f:
+        rows = [(r["text"], {"negative": "-1", "neutral": "0", "positive": "1"}[r["airline_sentiment"]])
+                for _, r in zip(range(300), csv.DictReader(f))]
+    coded = tmp_path / "coded.csv"
+    with coded.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([("text", "sentiment"), *rows])
+    datasets.add(coded, "coded")
+    explore = open_page("pages/explore.py", dataset="coded")
+    assert any("3 classes: \\-1, 0, 1." in c.value for c in explore.caption)
+    train = open_page("pages/train.py", dataset="coded", preset="dlwp")
+    layers = train.dataframe[0].value
+    assert layers["output shape"].iloc[-1] == "(None, 3)" and layers["parameters"].iloc[-1] == 16 * 3 + 3
+    assert any(f"{layers['parameters'].sum():,} parameters in all." == c.value for c in train.caption)
+
+
+def test_a_data_set_with_a_queued_run_on_it_is_not_removed(home: Path) -> None:
+    """Before: the teacher removed it, and the student's run queued on it failed with "No data set named ..."."""
+    from core.store import RunStore
+
+    datasets.add(AMAZON, "phones", actor=ADA)
+    store = RunStore(home)
+    queued = store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}, owner=BO)
+    at = open_page("pages/datasets.py", session={"owner": ADA})
+    ok(at.button(key="ds_remove").click().run())
+    ok(at.button(key="ds_remove_yes").click().run())
+    assert f"run #{queued} is queued or training on it" in " ".join(errors(at)), errors(at)
+    assert datasets.names() == ["imdb", "phones"]
+    store.finish(queued, "finished", test_accuracy=0.7)
+    ok(at.button(key="ds_remove").click().run())
+    ok(at.button(key="ds_remove_yes").click().run())
+    assert datasets.names() == ["imdb"]
+
+
+def test_a_verdict_on_labels_that_are_numbers_names_the_class(home: Path) -> None:
+    """The UCI sentences are labelled 0 and 1: Predict said "1" and "(0 = 0, 1 = 1)"; it says "class 1"."""
+    from core import hparams
+    from core.runner import Runner
+    from core.store import RunStore
+
+    datasets.add(AMAZON, "phones")
+    snap = Runner(RunStore(home)).submit(hparams.make("fast", dataset="phones"), owner="tests",
+                                         probes=()).wait(timeout=300)
+    assert snap.status == "finished", snap.error
+    at = open_page("pages/predict.py", session={"owner": "tests"}, dataset="phones", run=str(snap.id))
+    at.text_area[0].input("Great phone, works very well, excellent battery.")
+    ok(next(b for b in at.button if b.label == "Score review").click().run())
+    verdict = at.get("html")[0].proto.body
+    assert ">class 1</span>" in verdict and "(0 = class 0, 1 = class 1; " in verdict, verdict

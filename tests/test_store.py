@@ -371,8 +371,8 @@ def test_rebuild_indexes_the_run_folders_again_and_keeps_the_broken_file(tmp_pat
     store.claim_folder(interrupted)
     store.path.write_bytes(b"garbage" * 100)
 
-    store, added, aside = rebuild(home)
-    assert added == [finished, interrupted]
+    store, added, aside, skipped = rebuild(home)
+    assert added == [finished, interrupted] and skipped == []
     assert aside is not None and aside.read_bytes() == b"garbage" * 100
     records = {r.id: r for r in store.list(with_history=True)}
     assert records[finished].status == "finished" and records[finished].test_accuracy == 0.8
