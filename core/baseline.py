@@ -50,14 +50,18 @@ class Baseline:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Baseline | None:
-        """The stored figures, or None when absent, of another version, or not a baseline (a run recorded before)."""
+    def from_dict(cls, d: Any) -> Baseline | None:
+        """The stored figures, or None when absent, of another version, or not figures (a run recorded before, or a
+        tampered record: every field must be a number, the accuracies between 0 and 1)."""
         if not isinstance(d, dict) or d.get("version") != VERSION:
             return None
-        try:
-            return cls(**{f: d[f] for f in cls.__dataclass_fields__})
-        except (KeyError, TypeError):
+        values = {f: d.get(f) for f in cls.__dataclass_fields__}
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in values.values()):
             return None
+        if not all(0 <= values[f] <= 1 for f in ("majority_accuracy", "tfidf_accuracy")):
+            return None
+        return cls(**{**values, "majority_class": int(values["majority_class"]), "train_size": int(values["train_size"]),
+                      "test_size": int(values["test_size"]), "features": int(values["features"])})
 
     def margin(self, accuracy: float) -> float:
         """How far from `accuracy` a model's test accuracy must be to differ by more than chance on this test split

@@ -409,12 +409,14 @@ def check_class_names(given: dict[str, str], labels: tuple[str, ...]) -> tuple[s
     return () if tuple(names) == labels else tuple(names)
 
 
-def name_classes(name: str, given: dict[str, str]) -> DatasetInfo:
-    """Give an imported data set's classes names every page shows. Its labels, content and fingerprint stay as
-    they are, so runs trained before still match it (and keep the description saved with their model)."""
+def name_classes(name: str, given: dict[str, str], *, actor: Actor | str | None) -> DatasetInfo:
+    """Give an imported data set's classes names every page shows (its importer or the teacher only). Its labels,
+    content and fingerprint stay as they are, so runs trained before still match it (and keep the description
+    saved with their model)."""
     if name == DEFAULT:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; its classes are named already.")
     folder = _folder(name)
+    permissions.check_dataset_change(as_actor(actor), ownership(name), name, "rename the classes of")
     meta = _read_json(folder / META)
     info = _read_info(folder)
     named = replace(info, label_names=check_class_names(given, info.labels))
@@ -460,12 +462,11 @@ def _check_replace(actor: Actor, name: str, replace: bool) -> int:
 
 
 def add(path: str | os.PathLike, name: str | None = None,
-        options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE,
-        class_names: dict[str, str] | None = None, *, actor: Actor | str | None = None,
-        replace: bool = False) -> Imported:
+        options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE, *,
+        actor: Actor | str | None = None, replace: bool = False,
+        class_names: dict[str, str] | None = None) -> Imported:
     """Import labelled text as a new data set owned by `actor` (None: the teacher at the command line), its classes
-    named by `class_names` (label -> name) when given, or raise
-    one DatasetError (PermissionDenied when the class settings or the data set's owner forbid it) and leave the
+    named by `class_names` (label -> name) when given, or raise one DatasetError (PermissionDenied when the class settings or the data set's owner forbid it) and leave the
     store as it was. `replace` swaps a data set of that name for the new one, when `actor` may change it."""
     started = time.perf_counter()
     who = as_actor(actor)

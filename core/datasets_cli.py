@@ -17,8 +17,8 @@ def _add(args: argparse.Namespace) -> int:
     from core.cli import _emit
 
     names = datasets.parse_class_names(args.label_names) if args.label_names else None
-    imported = datasets.add(args.path, args.name, _options(args), args.test_size, names, actor=CLI,
-                            replace=args.replace)
+    imported = datasets.add(args.path, args.name, _options(args), args.test_size, actor=CLI, replace=args.replace,
+                            class_names=names)
     _emit({**imported.info.to_dict(), "report": imported.report})
     if "too_little" in imported.report:
         print(f"warning: {imported.report['too_little']}", file=sys.stderr)

@@ -598,7 +598,7 @@ class RunStore:
                 self._insert_epoch(db, run_id, metrics, probes)
             db.execute("UPDATE runs SET status=?, finished_at=?, train_seconds=?, test_accuracy=?, test_loss=?, error=?,"
                        " baseline=? WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error,
-                                                 json.dumps(baseline.to_dict()) if baseline else None, run_id))
+                                                 _baseline_text(baseline), run_id))
 
     def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
         """Rename or annotate a run: its owner or the teacher only."""
@@ -686,7 +686,7 @@ class RunStore:
                        " AND status IN ('queued','running')",
                        (outcome["status"], now, *(outcome[k] for k in ("train_seconds", "test_accuracy", "test_loss",
                                                                       "error")),
-                        json.dumps(outcome["baseline"].to_dict()) if outcome["baseline"] else None, run_id))
+                        _baseline_text(outcome["baseline"]), run_id))
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
@@ -876,6 +876,11 @@ def _marker_number(mark: dict[str, Any], key: str) -> float | None:
     return number(value)
 
 
+def _baseline_text(figures: Baseline | None) -> str | None:
+    """The baseline column's value: the figures as JSON, or NULL when there are none."""
+    return json.dumps(figures.to_dict()) if figures else None
+
+
 def _index_folder(store: RunStore, run_id: int, folder: Path) -> None:
     """Record one run folder in the database, or raise ValueError saying what in it cannot be trusted."""
     mark = bundle.marker(folder)
@@ -899,7 +904,6 @@ def _index_folder(store: RunStore, run_id: int, folder: Path) -> None:
     except (OSError, ValueError):
         dataset = {}  # the run's configuration still names its data set; only the fingerprint is unknown
     texts = {key: None if mark.get(key) is None else str(mark[key]) for key in ("owner", "owner_name", "assignment")}
-    figures = Baseline.from_dict(mark.get("baseline"))
     with store._transaction() as db:
         db.execute(
             "INSERT INTO runs (id, preset, config, status, owner, created_at, finished_at, train_seconds,"
@@ -910,7 +914,7 @@ def _index_folder(store: RunStore, run_id: int, folder: Path) -> None:
              accuracy, _marker_number(mark, "test_loss"), store._stored_dir(folder),
              None if finished else "Restored by `runs rebuild`: the run has no saved model.",
              str(saved.get("dataset") or "imdb"), dataset.get("fingerprint"), texts["owner_name"],
-             texts["assignment"], json.dumps(figures.to_dict()) if figures else None),
+             texts["assignment"], _baseline_text(Baseline.from_dict(mark.get("baseline")))),
         )
         for epoch in history:
             db.execute(

@@ -258,12 +258,13 @@ def _listing(me: Actor) -> None:
     button.button("Remove…", key="ds_remove", on_click=_ask_remove, args=(chosen,))
     if st.session_state.get(CONFIRM) in imported:
         _confirm(st.session_state[CONFIRM])
-    _naming([r["name"] for r in rows if r["name"] != datasets.DEFAULT])
+    _naming([name for name in imported if name not in dict(damaged)])
 
 
 def _naming(imported: list[str]) -> None:
-    """Names for classes whose labels are numbers or codes; every page then shows the names. The data set's
-    content and fingerprint stay as they are, so runs trained on it before are unaffected."""
+    """Names for classes whose labels are numbers or codes, for the data sets this visitor may change; every page
+    then shows the names. The data set's content and fingerprint stay as they are, so runs trained on it before are
+    unaffected."""
     if not imported:
         return
     st.markdown("**Name the classes**")
@@ -279,7 +280,7 @@ def _naming(imported: list[str]) -> None:
                  for i, (label, name) in enumerate(zip(info.labels, info.class_names))}
         if st.form_submit_button("Save the class names"):
             try:
-                named = datasets.name_classes(chosen, given)
+                named = datasets.name_classes(chosen, given, actor=ui.actor())
             except LabError as exc:
                 st.error(ui.escape(exc), icon="⚠️")
                 return

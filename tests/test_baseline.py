@@ -16,7 +16,7 @@ from conftest import DATA_DIR
 from core import baseline, datasets, hparams
 from core.baseline import Baseline
 from core.errors import DatasetError
-from core.people import CLI
+from core.people import CLI, TEACHER_KEY_ENV
 from core.store import RunStore
 from pagetest import ok, open_page
 
@@ -98,15 +98,15 @@ def test_class_names_are_checked(home: Path) -> None:
 def test_naming_classes_keeps_the_fingerprint(home: Path) -> None:
     before = datasets.info(NAME)
     assert before.labels == ("0", "1") and before.class_names == ("unhappy", "happy")
-    renamed = datasets.name_classes(NAME, {"0": "grumpy"})
+    renamed = datasets.name_classes(NAME, {"0": "grumpy"}, actor=CLI)
     try:
         assert renamed.class_names == ("grumpy", "1") and renamed.fingerprint == before.fingerprint
         assert datasets.load(NAME).info.class_names == ("grumpy", "1")  # the loaded copy follows, content checked
         with pytest.raises(DatasetError, match="Two classes"):
-            datasets.name_classes(NAME, {"0": "1"})
+            datasets.name_classes(NAME, {"0": "1"}, actor=CLI)
         assert datasets.info(NAME).class_names == ("grumpy", "1"), "a refused name changes nothing"
     finally:
-        datasets.name_classes(NAME, NAMES)
+        datasets.name_classes(NAME, NAMES, actor=CLI)
 
 
 # --- pages --------------------------------------------------------------------------------------------------------
@@ -161,8 +161,14 @@ def test_a_run_recorded_before_baselines_still_shows(home: Path) -> None:
         store.delete(run_id, actor=CLI)
 
 
-def test_the_data_sets_page_names_classes(home: Path) -> None:
+def test_the_data_sets_page_names_classes(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("pages/datasets.py")
+    assert "ds_names_pick" not in [s.key for s in at.selectbox], "a student may not name the teacher's classes"
+    monkeypatch.setenv(TEACHER_KEY_ENV, "baseline-test-key")
+    at = open_page("pages/teacher.py")
+    at.text_input(key="teacher_key_input").input("baseline-test-key")
+    ok(at.button[0].click().run())
+    at = ok(at.switch_page("pages/datasets.py").run())
     at.selectbox(key="ds_names_pick").set_value(NAME).run()
     at.text_input(key=f"ds_class_{NAME}_0").input("<b>sad</b>")
     ok(at.button(key=f"FormSubmitter:ds_names_{NAME}-Save the class names").click().run())
@@ -173,7 +179,7 @@ def test_the_data_sets_page_names_classes(home: Path) -> None:
         ok(at.button(key=f"FormSubmitter:ds_names_{NAME}-Save the class names").click().run())
         assert any("Two classes would be called" in e.value for e in at.error)
     finally:
-        datasets.name_classes(NAME, NAMES)
+        datasets.name_classes(NAME, NAMES, actor=CLI)
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------
