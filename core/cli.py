@@ -64,7 +64,7 @@ def _import_keras() -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import architectures, config, estimate, hparams, memory
+    from core import architectures, config, datasets, estimate, evaluation, hparams, memory
     from core.store import RunStore
 
     # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
@@ -74,6 +74,9 @@ def _train(args: argparse.Namespace) -> int:
     memory.refuse_too_large(hp)
     config.training_nice()
     config.max_concurrent_trainings()
+    scarce = datasets.too_little_for(hp.dataset)
+    if scarce:
+        print(f"warning: {scarce}", file=sys.stderr)
     check = architectures.get(hp.architecture).preflight
     for level, text in check(hp) if check else []:  # refuses (LabError) when the architecture cannot train
         print(f"{level}: {text}", file=sys.stderr)
@@ -106,6 +109,7 @@ def _train(args: argparse.Namespace) -> int:
         "dataset": hp.dataset,
         "status": snap.status,
         "epochs": len(snap.history),
+        "stopped_because": evaluation.stop_reason(snap.history, hp.epochs, hp.patience, snap.status == "stopped"),
         "test_accuracy": snap.test_accuracy,
         "test_loss": snap.test_loss,
         "train_seconds": round(snap.train_seconds or 0.0, 3),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from core import datasets, text_import, text_source
 from core.errors import DatasetError, LabError
@@ -19,6 +20,8 @@ def _add(args: argparse.Namespace) -> int:
     imported = datasets.add(args.path, args.name, _options(args), args.test_size, actor=CLI, replace=args.replace,
                             class_names=names)
     _emit({**imported.info.to_dict(), "report": imported.report})
+    if "too_little" in imported.report:
+        print(f"warning: {imported.report['too_little']}", file=sys.stderr)
     return 0
 
 

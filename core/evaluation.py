@@ -27,6 +27,20 @@ def best_epoch(history: Sequence[dict[str, Any]]) -> int | None:
     return best["epoch"] if best else None
 
 
+def stop_reason(history: Sequence[dict[str, Any]], epochs: int, patience: int | None, stopped: bool) -> str:
+    """Why training ended, in one sentence: the budget of `epochs` ran out, early stopping (`patience` epochs
+    without a lower validation loss) ended it, or the user stopped it. With early stopping on, Keras restores the
+    weights of the epoch with the lowest validation loss whichever way it ended, and the sentence says so."""
+    done, best = len(history), best_epoch(history)
+    restored = f" The model is the one of epoch {best}, the lowest validation loss." if patience and best else ""
+    if stopped:
+        return f"Stopped by you after {done} of {epochs} epochs.{restored}"
+    if patience and done < epochs:
+        return (f"Early stopping ended training after epoch {done} of {epochs}: validation loss had not gone below "
+                f"epoch {best}'s for {patience} epochs.{restored}")
+    return f"Trained all {epochs} epochs of its budget.{restored}"
+
+
 def overfitting_note(history: Sequence[dict[str, Any]]) -> str | None:
     """A plain-language note when validation loss rose after its lowest point."""
     best = lowest_val_loss(history)

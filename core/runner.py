@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import (baseline, bundle, config, datasets, estimate, executors, memory, people, permissions, pins,
-                  priority, registry)
+from core import (baseline, bundle, config, datasets, estimate, evaluation, executors, memory, people, permissions,
+                  pins, priority, registry)
 from core.assignments import Assignment
 from core.datasets import Dataset
 from core.errors import LabError, StoreError, disk_full, for_visitors, without_paths
@@ -227,14 +227,18 @@ def _hooks(run: Run, store: RunStore) -> Hooks:
                  should_stop=lambda: run.stop_requested)
 
 
-def stopped_note(result: Result, batches: int) -> str:
-    """What a stopped run's model is: its whole epochs, and the part of the next one the stop cut short."""
+def stopped_note(result: Result, batches: int, restores_best: bool) -> str:
+    """What a stopped run's model is: its whole epochs, and the part of the next one the stop cut short; with early
+    stopping on, Keras restores the epoch of the lowest validation loss, and that is the model kept."""
     done = len(result.history)
     whole = f"{done} whole epoch{'' if done == 1 else 's'}"
+    best = evaluation.best_epoch(result.history) if restores_best else None
+    kept = (f"the model of epoch {best}, the lowest validation loss, is kept and tested" if best else
+            "the model as it was at the stop is kept and tested")
     if not result.stopped_at_batch:
-        return f"Stopped early by its owner after {whole}; the model as it was then is kept and tested."
+        return f"Stopped early by its owner after {whole}; {kept}."
     return (f"Stopped early by its owner during epoch {done + 1}, after {result.stopped_at_batch:,} of {batches:,} "
-            f"of its batches: the curves show the {whole}; the model as it was at the stop is kept and tested.")
+            f"of its batches: the curves show the {whole}; {kept}.")
 
 
 def _queue_key(run: Run) -> str | None:
@@ -477,7 +481,7 @@ class Runner:
         if result.out_dir is None:
             self._end(run, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
             return
-        note = stopped_note(result, run.snapshot().batches) if result.stopped else None
+        note = stopped_note(result, run.snapshot().batches, bool(run._state.hp.patience)) if result.stopped else None
         self._end(run, "stopped" if result.stopped else "finished", {"model_dir": str(result.out_dir)},
                   train_seconds=result.train_seconds, test_accuracy=result.test_accuracy, test_loss=result.test_loss,
                   error=note, baseline=figures)

@@ -172,6 +172,8 @@ def _replace_choice(name: str, me: Actor) -> bool:
 def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
     st.success(f"Imported **{ui.escape(info.name)}**: {info.num_classes} classes, {info.train_size:,} training and "
                f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
+    if report.get("too_little"):
+        st.warning(ui.escape(report["too_little"]), icon="🌱")
     counts = report.get("class_counts", {})
     if counts:
         table = pd.DataFrame({"class": list(info.class_names),

@@ -124,6 +124,9 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
     else:
         dataset = assignment.hparams().dataset
     notes = _init_from_url(assignment)
+    scarce = ui.attempt(lambda: datasets.too_little_for(dataset))
+    if scarce:
+        st.warning(ui.escape(scarce), icon="🌱")
     if assignment is None and st.session_state.get("_train_values_for") != dataset:  # this data set's ranges
         _load_preset_values(st.session_state.train_preset)
     for note in notes:
@@ -414,9 +417,12 @@ def _results(snap: Snapshot) -> None:
     if snap.status == "stopped" and snap.test_accuracy is None:
         st.info(ui.escape(snap.error or "The run was cancelled."))
         return
-    if snap.status == "stopped":
+    if snap.status == "stopped" and not snap.hp.patience:
         st.caption(ui.escape(snap.error or "Stopped early: these are the scores of the model as it was when it "
                                            "stopped."))
+    else:
+        st.markdown(ui.escape(evaluation.stop_reason(snap.history, snap.hp.epochs, snap.hp.patience,
+                                                     snap.status == "stopped")))
     best = evaluation.best_epoch(snap.history)
     if best is not None:
         st.markdown(f"Lowest validation loss at **epoch {best}** (green dotted line).")

@@ -104,7 +104,9 @@ def test_a_small_data_set_waits_far_less_than_imdb_and_scores_its_own_test_revie
     imdb = estimate.whole_wait(hparams.make(preset))
     small = estimate.whole_wait(hparams.make(preset, dataset=amazon_dataset.name))
     assert (imdb.test_reviews, small.test_reviews) == (25_000, amazon_dataset.test_size)
-    assert small.longest < imdb.longest / 4
+    # a small set's epoch budget is counted in optimizer steps (69 epochs of 22 steps for fast's 3 of 22 on IMDB),
+    # ended by early stopping: its longest wait is the whole budget, its shortest stops after patience + 1 epochs
+    assert small.longest < imdb.longest / 2 and small.shortest < imdb.longest / 4
     assert small.preparing < imdb.preparing and small.epoch < imdb.epoch / 10
     assert small.finishing < imdb.finishing / 3, "scoring 200 reviews, not 25,000"
 

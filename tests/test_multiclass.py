@@ -31,8 +31,8 @@ def test_ranges_and_presets_follow_the_chosen_data_set(amazon_dataset):
     assert ranges["limit"].high == amazon_dataset.train_size
     hp = hparams.make("fast", dataset="amazon")
     assert hp.dataset == "amazon" and hp.num_words == amazon_dataset.max_id + 1  # the preset's vocabulary, capped
-    assert hp.val_size == 100  # fast keeps 10% of IMDB for validation: 80 of 800, at least the lowest allowed
-    assert hparams.make("dlwp", dataset="amazon").val_size == 320  # dlwp keeps 40%
+    assert hp.val_size == 120  # an imported set keeps 15% of its training split for validation: 120 of 800
+    assert hparams.make("dlwp", dataset="amazon").val_size == 120
     assert hparams.from_dict(hp.to_dict()) == hp
     with pytest.raises(ConfigError, match=r"num_words=5000 is out of range: 100 to 1,"):
         hparams.make("dlwp", dataset="amazon", num_words=5000)
@@ -54,7 +54,7 @@ def test_the_memory_estimate_uses_the_data_sets_size(amazon_dataset):
     assert imdb.runtime == memory.RUNTIME_BYTES
     assert amazon.runtime == pytest.approx(memory.RUNTIME_BYTES - memory.IMDB_DATA_BYTES * (1 - 1000 / 50_000))
     assert amazon.features == imdb.features  # the same reviews fitted on, whichever data set they come from
-    assert hparams.make("dlwp", dataset="amazon").train_reviews() == 800 - 320  # its own training split
+    assert hparams.make("dlwp", dataset="amazon").train_reviews() == 800 - 120  # its own training split, less 15% for validation
 
 
 def test_every_architecture_takes_two_to_twenty_classes():

@@ -1,0 +1,132 @@
+"""Every preset on small and short labelled text, beside the baseline on the same split (issue 20's targets).
+
+    IMDB_DATA_DIR=../shared/data python benchmarks/bench_small_data.py [--presets fast,dlwp] [--sets amazon,tweets600]
+
+The data sets are imported as `python -m core datasets add` imports them (the lab's stratified 80/20 split, seed 113)
+into a temporary SENTIMENT_LAB_HOME: the UCI amazon and imdb sentences (`text/*_labelled.txt`), 600 airline tweets
+(`Tweets.csv` sampled with pandas `sample(600, random_state=0)`) and all the airline tweets. Each preset is trained
+as `python -m core train --dataset NAME --preset P` trains it (`core.training.train` with the preset fitted to the
+data set by `hparams.for_dataset`) and tested on the whole test split; the baseline (`core.runner.reference`, as
+every run gets it: the majority class, and TF-IDF 1-2 grams + logistic regression) is fitted on the same training
+texts. It prints one
+JSON line per training, then a Markdown table and, per data set, which targets hold: no preset at the majority
+class's level (at least 5 points above it where the baseline is), every preset within 5 points of the baseline,
+`fast` at most 1 point below it. The load average is printed at the start and the end, since other work on the
+machine slows every figure (accuracies do not depend on it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core import datasets, hparams, runner, training  # noqa: E402
+from core.evaluation import best_epoch  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+SETS = ("amazon", "imdb-sentences", "tweets600", "tweets")
+TITLES = {"amazon": "UCI amazon sentences", "imdb-sentences": "UCI imdb sentences",
+          "tweets600": "600 airline tweets", "tweets": "airline tweets, all"}
+TWEETS_SAMPLE = 600
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("IMDB_DATA_DIR") or DEFAULT_DATA).expanduser()
+
+
+def import_sets(text: Path, names: list[str], scratch: Path) -> None:
+    """The chosen sets, imported into the current SENTIMENT_LAB_HOME as a user would import them."""
+    sources = {"amazon": text / "amazon_cells_labelled.txt", "imdb-sentences": text / "imdb_labelled.txt",
+               "tweets": text / "Tweets.csv"}
+    if "tweets600" in names:
+        import pandas as pd
+
+        sources["tweets600"] = scratch / "tweets600.csv"
+        pd.read_csv(text / "Tweets.csv").sample(TWEETS_SAMPLE, random_state=0).to_csv(sources["tweets600"],
+                                                                                      index=False)
+    for name in names:
+        datasets.add(sources[name], name=name)
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+def run(name: str, preset: str, home: Path) -> dict:
+    """One preset trained and tested on one data set, with the baseline of the same split."""
+    dataset = datasets.load(name)
+    hp = hparams.make(preset, dataset=name)
+    started = time.perf_counter()
+    result = training.train(hp, dataset, (), home / "runs" / f"{name}-{preset}")
+    seconds = time.perf_counter() - started
+    reference = runner.reference(dataset, hp)  # computed once per split, as the lab computes it for a run
+    return {"dataset": name, "preset": preset, "rows": dataset.info.train_size + dataset.info.test_size,
+            "classes": dataset.info.num_classes, "test_accuracy": round(result.test_accuracy, 4),
+            "baseline": round(reference.tfidf_accuracy, 4), "majority": round(reference.majority_accuracy, 4),
+            "epochs": len(result.history), "epoch_budget": hp.epochs,
+            "best_epoch": best_epoch(result.history), "val_size": hp.val_size, "batch_size": hp.batch_size,
+            "maxlen": hp.maxlen, "num_words": hp.num_words, "seconds": round(seconds, 1),
+            "load_average": load_average()}
+
+
+def targets(rows: list[dict]) -> dict:
+    """Issue 20's targets on one data set's rows (accuracies in points)."""
+    base = max(r["baseline"] for r in rows)
+    majority = rows[0]["majority"]
+    floor = majority + 0.05 if base >= majority + 0.05 else majority
+    fast = [r["test_accuracy"] for r in rows if r["preset"] == "fast"]
+    return {"above_majority": all(r["test_accuracy"] > floor for r in rows),
+            "within_5_of_baseline": all(r["test_accuracy"] >= r["baseline"] - 0.05 for r in rows),
+            "fast_within_1_of_baseline": all(a >= base - 0.01 for a in fast) if fast else None}
+
+
+def table(rows: list[dict], presets: list[str]) -> str:
+    head = ["data set (rows, classes)", *presets, "TF-IDF + LR", "majority class"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in rows if r["dataset"] == name]
+        by_preset = {r["preset"]: r for r in mine}
+        bases = sorted({r["baseline"] for r in mine})
+        cells = [f"{by_preset[p]['test_accuracy']:.3f}" if p in by_preset else "" for p in presets]
+        lines.append(f"| {TITLES[name]} ({mine[0]['rows']:,}, {mine[0]['classes']}) | " + " | ".join(cells)
+                     + f" | {'/'.join(f'{b:.3f}' for b in bases)} | {mine[0]['majority']:.3f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default=",".join(hparams.PRESETS), help="comma-separated (default: all)")
+    parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {', '.join(SETS)}")
+    args = parser.parse_args()
+    presets = [hparams.preset_name(p) for p in args.presets.split(",")]
+    names = args.sets.split(",")
+    unknown = set(names) - set(SETS)
+    text = data_dir() / "text"
+    if unknown or not text.is_dir():
+        sys.exit(f"error: unknown set {', '.join(sorted(unknown))}" if unknown else
+                 f"error: {text} is missing (set IMDB_DATA_DIR to the data folder that holds text/).")
+    print(json.dumps({"command": " ".join(["python", *sys.argv]), "cpus": os.cpu_count(),
+                      "load_average_at_start": [round(v, 1) for v in os.getloadavg()]}), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["SENTIMENT_LAB_HOME"] = home
+        import_sets(text, names, Path(home))
+        for name in names:
+            for preset in presets:
+                rows.append(run(name, preset, Path(home)))
+                print(json.dumps(rows[-1]), flush=True)
+            print(json.dumps({"dataset": name, **targets([r for r in rows if r["dataset"] == name])}), flush=True)
+    print(json.dumps({"load_average_at_end": [round(v, 1) for v in os.getloadavg()]}))
+    print(table(rows, presets))
+
+
+if __name__ == "__main__":
+    main()

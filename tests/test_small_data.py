@@ -1,0 +1,113 @@
+"""Small and short labelled text (issue 20): presets fitted to the data set's size and text length learn on a few
+hundred real sentences, training says why it stopped, and too few examples per class are said at import and on
+Train, with the number.
+
+Real data: the UCI Amazon sentences of ../shared/data/text (800 training and 200 test sentences), trained with each
+preset's fitted settings through the real runner (seconds each: the texts are short).
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA_DIR
+from core import datasets, evaluation, hparams
+from pagetest import ok, open_page
+
+AMAZON = DATA_DIR / "text" / "amazon_cells_labelled.txt"
+
+
+def test_presets_fitted_to_short_sentences(amazon_dataset) -> None:
+    """Sequence length from the sentences' own lengths, early stopping on every preset, an epoch budget by steps,
+    and a validation share that leaves most of 800 sentences to learn from; IMDB's presets unchanged."""
+    sizes = hparams.sizes_of(amazon_dataset.name)
+    assert 10 <= sizes.words_p95 <= 40  # the 95th percentile of a product sentence, not IMDB's 500
+    for name, preset in hparams.PRESETS.items():
+        fitted = hparams.make(name, dataset=amazon_dataset.name)
+        assert fitted.maxlen == max(10, sizes.words_p95), name
+        assert fitted.patience, name
+        assert fitted.val_size == 120 and fitted.train_reviews() == 680, name
+        steps = math.ceil(fitted.train_reviews() / fitted.batch_size)
+        assert fitted.epochs * steps >= min(hparams.STEP_BUDGET, 100 * steps), name
+        assert fitted.num_words <= amazon_dataset.max_id + 1, name
+        assert hparams.for_dataset(preset, hparams.IMDB_SIZES) == preset, name
+    assert hparams.make("lstm", dataset=amazon_dataset.name).embedding_dim == (amazon_dataset.max_id + 1) // 16 < 120
+
+
+@pytest.mark.parametrize("preset", list(hparams.PRESETS))
+def test_every_preset_learns_a_few_hundred_sentences(preset: str, amazon_dataset, train_run) -> None:
+    """Test accuracy above the majority class by more than noise: three standard errors of a coin on the 200 test
+    sentences (10.6 points)."""
+    snap = train_run(preset, dataset=amazon_dataset.name)
+    test = datasets.load(amazon_dataset.name).corpus.test
+    majority = max(test.y.mean(), 1 - test.y.mean())
+    noise = 3 * math.sqrt(majority * (1 - majority) / len(test))
+    assert snap.test_accuracy > majority + noise, (preset, snap.test_accuracy, majority)
+    reason = evaluation.stop_reason(snap.history, snap.hp.epochs, snap.hp.patience, False)
+    assert f"epoch {evaluation.best_epoch(snap.history)}" in reason
+
+
+def test_stop_reason_says_why_training_ended() -> None:
+    history = [{"epoch": n, "val_loss": loss} for n, loss in enumerate((0.6, 0.5, 0.55, 0.56), start=1)]
+    early = evaluation.stop_reason(history, 40, 2, False)
+    assert early.startswith("Early stopping ended training after epoch 4 of 40")
+    assert "The model is the one of epoch 2" in early
+    assert evaluation.stop_reason(history, 4, None, False) == "Trained all 4 epochs of its budget."
+    assert evaluation.stop_reason(history, 40, 2, True).startswith("Stopped by you after 4 of 40 epochs.")
+
+
+@pytest.fixture
+def few_sentences(tmp_path: Path) -> Path:
+    """160 Amazon sentences, 80 of each class: 64 of each to train on after the 80/20 split."""
+    lines = AMAZON.read_text(encoding="utf-8").splitlines()
+    picked = [line for line in lines if line.endswith("\t0")][:80] + [line for line in lines if line.endswith("\t1")][:80]
+    path = tmp_path / "few.txt"
+    path.write_text("\n".join(picked) + "\n", encoding="utf-8")
+    return path
+
+
+def test_too_little_to_learn_is_said_at_import_and_on_train(few_sentences: Path, cli_env: dict, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    env = {**cli_env, "SENTIMENT_LAB_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "core", "datasets", "add", str(few_sentences), "--name", "few"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    warning = f"warning: Too little to learn from: these classes have fewer than {datasets.MIN_PER_CLASS} training " \
+              "examples ('0': 64, '1': 64)."
+    assert warning in done.stderr
+    assert json.loads(done.stdout)["report"]["too_little"].startswith(warning.removeprefix("warning: "))
+
+    trained = subprocess.run([sys.executable, "-m", "core", "train", "--dataset", "few", "--preset", "dlwp"],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    assert warning in trained.stderr
+    summary = json.loads(trained.stdout.splitlines()[-1])
+    assert summary["stopped_because"] == evaluation.stop_reason(
+        [json.loads(line) for line in trained.stdout.splitlines()[:-1]], 100, 4, False)
+
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
+    at = open_page("pages/train.py", dataset="few", preset="fast")
+    assert any("'0': 64, '1': 64" in w.value and "Too little to learn" in w.value for w in at.warning)
+    assert not any("Too little" in w.value for w in open_page("pages/train.py", preset="fast").warning)  # IMDB
+
+
+def test_enough_examples_say_nothing(amazon_dataset) -> None:
+    assert datasets.too_little_for(amazon_dataset.name) is None  # 400 training sentences per class
+    assert datasets.too_little({"a": 100, "b": 99}) .startswith("Too little to learn from: this class has")
+
+
+def test_too_little_to_learn_is_said_on_the_data_sets_page_after_import(few_sentences: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(tmp_path / "home"))
+    at = open_page("pages/datasets.py")
+    at.file_uploader(key="ds_upload").set_value(("few.txt", few_sentences.read_bytes(), "text/plain"))
+    at = ok(at.run())
+    ok(at.button(key="ds_import").click().run())
+    assert "Imported **few**" in at.success[0].value
+    assert any("Too little to learn from" in w.value and "'0': 64, '1': 64" in w.value for w in at.warning)
