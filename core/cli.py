@@ -152,15 +152,43 @@ def _predict(args: argparse.Namespace) -> int:
     lines = [InputLine(t) for t in args.text] if args.text else read_lines(sys.stdin.buffer.read())
     if not lines:
         raise LabError("No text to score: pass TEXT arguments or lines on standard input.")
-    scorer = Scorer(args.model)
+    scorers = [(folder, Scorer(folder)) for folder in args.model]  # every model loads before any line is printed
+    verdicts = [scorer.verdicts([line.text for line in lines]) for _, scorer in scorers]
+    for n, line in enumerate(lines):  # with several models, one line per text and model, the text's lines together
+        for (folder, scorer), verdict in zip(scorers, (row[n] for row in verdicts)):
+            _emit({**({"model": folder} if len(scorers) > 1 else {}), **_scored(line, scorer, verdict)})
+    return 0
+
+
+def _scored(line, scorer, verdict) -> dict[str, Any]:
+    """One text's JSON line from one model."""
     imported = scorer.hp.dataset != DEFAULT_DATASET
-    for line, verdict in zip(lines, scorer.verdicts([line.text for line in lines])):
-        notes = [note for note in (line.note, verdict.note) if note]
-        classes = {"class": verdict.leaning, "probabilities": dict(zip(scorer.labels, (round(p, 6) for p in
-                                                                                   verdict.probabilities)))}
-        _emit({"text": line.text, "score": round(verdict.score, 6), "verdict": verdict.label,
-               **({"dataset": scorer.hp.dataset, **classes} if imported else {}),
-               **({"note": "; ".join(notes)} if notes else {})})
+    notes = [note for note in (line.note, verdict.note) if note]
+    classes = {"class": verdict.leaning, "probabilities": dict(zip(scorer.labels, (round(p, 6) for p in
+                                                                               verdict.probabilities)))}
+    return {"text": line.text, "score": round(verdict.score, 6), "verdict": verdict.label,
+            **({"dataset": scorer.hp.dataset, **classes} if imported else {}),
+            **({"note": "; ".join(notes)} if notes else {})}
+
+
+def _run_folder(value: str) -> Path:
+    """A run given as its number ("12" or "#12", from the run store) or as its folder."""
+    text = value.strip().removeprefix("#")
+    if text.isdecimal() and len(text) <= 18:
+        from core.store import RunStore
+
+        record = RunStore().get(int(text))
+        if not record.model_dir:
+            raise LabError(f"Run #{record.id} has no model folder: it is {record.status}.")
+        return Path(record.model_dir)
+    return Path(value).expanduser()
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core import raw_text_model
+
+    out = raw_text_model.export(_run_folder(args.run), args.out)
+    _emit({"run": args.run, "file": str(out), "bytes": out.stat().st_size})
     return 0
 
 
@@ -224,9 +252,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder for the model (default: under SENTIMENT_LAB_HOME)")
     train.set_defaults(func=_train)
     predict = sub.add_parser("predict", help="score texts with a saved run")
-    predict.add_argument("--model", required=True, help="a run folder")
+    predict.add_argument("--model", required=True, action="append",
+                         help="a run folder; repeat it to compare models (one line per text and model)")
     predict.add_argument("text", nargs="*", help="texts to score (default: lines of standard input)")
     predict.set_defaults(func=_predict)
+    export = sub.add_parser("export", help="write a run's model as one .keras file that reads raw text in plain Keras")
+    export.add_argument("run", help="a run number (see `runs`) or a run folder")
+    export.add_argument("--out", required=True, help="the .keras file to write")
+    export.set_defaults(func=_export)
     runs = sub.add_parser("runs", help="list runs, `runs show ID`, or `runs rebuild` (index the run folders again)")
     runs.add_argument("action", nargs="?", choices=("list", "show", "rebuild"), default="list")
     runs.add_argument("id", nargs="?", type=int)

@@ -197,6 +197,11 @@ class NGrams:
             self._strength = rank, by_strength
         return self._strength
 
+    def strongest_first(self) -> np.ndarray:
+        """Every feature id (1-based), strongest |r| first: the order in which a review's features are kept."""
+        by_strength = self._ranks()[1]
+        return by_strength[by_strength != 0]
+
     def _chunk_features(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(review in the chunk, feature id) of every known feature of `_chunk_codes`, each review's strongest first."""
         (rank, by_strength), bits = self._ranks(), self.n_features.bit_length()

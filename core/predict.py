@@ -126,6 +126,10 @@ class Scorer:
     def encode(self, text: str) -> list[int]:
         return self.bundle.vocabulary.encode(text, self.hp.num_words)
 
+    def score_ids(self, seqs: list[list[int]]) -> np.ndarray:
+        """Scores of id sequences (each starting with the start id), as `outputs` gives them for texts."""
+        return self._score_ids(seqs)
+
     def _score_ids(self, seqs: list[list[int]]) -> np.ndarray:
         """(n,) P(label 1) from a binary model, (n, k) class probabilities from a model of 3+ classes."""
         with self._lock:
@@ -136,6 +140,11 @@ class Scorer:
         for text in texts:
             _check_text(text)
         return self._score_ids([self.encode(t) for t in texts])
+
+    def outputs(self, texts: list[str]) -> np.ndarray:
+        """What the model outputs for each text: (n,) P(label 1) from a binary model, (n, k) class probabilities
+        from a model of 3+ classes (what an exported raw-text model gives too)."""
+        return self._scores(texts)
 
     def score(self, texts: list[str]) -> list[float]:
         """Each text's score (binary: P(label 1); 3+ classes: the predicted class's probability); an empty or

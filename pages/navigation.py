@@ -20,6 +20,7 @@ def _pages() -> list[st.Page]:
         st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
         st.Page("pages/predict.py", title="Predict", icon="💬", url_path="predict"),
         st.Page("pages/runs.py", title="Runs", icon="🗂️", url_path="runs"),
+        st.Page("pages/word_map.py", title="Word map", icon="🗺️", url_path="word_map"),
         st.Page("pages/datasets.py", title="Data sets", icon="📚", url_path="datasets"),
         st.Page("pages/board.py", title="Class board", icon="🏆", url_path="board"),
         st.Page("pages/pretrained.py", title="Pretrained", icon="🧭", url_path="pretrained"),

@@ -10,7 +10,7 @@ from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
 from core.store import RunRecord
-from pages import class_results, dataset_picker, present, ui
+from pages import class_results, compare_view, dataset_picker, present, ui
 
 VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
 CUT = "_predict_cut_from"  # how long the text pasted last was, when it was cut to the limit
@@ -241,3 +241,6 @@ if record is not None:
                 if not projector:  # the projector shows the verdict and the word effects only
                     with st.expander("What the model saw"):
                         _model_view(explanation, scorer)
+if record is not None:  # several models side by side, on this review, the examples and edits of it
+    compare_view.show(me, record, EXAMPLES if dataset_picker.of_run(record) == datasets.DEFAULT else {},
+                      st.session_state.get("predict_text", ""))

@@ -5,7 +5,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import datasets, export, hparams, permissions, predict
+from core import datasets, export, hparams, permissions, predict, raw_text_model
 from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, dataset_picker, ui
@@ -233,6 +233,19 @@ def _downloads(record: RunRecord) -> None:
         next(slots).download_button(f"⬇ Model (.keras, {model.size / 1e6:.1f} MB)", data=model_bytes,
                            file_name=export.download_name(record, ".keras"), mime="application/octet-stream",
                            key=f"runs_dl_model_{record.id}", on_click="ignore", width="stretch")
+        run_dir = record.model_dir
+
+        def raw_text_bytes() -> bytes:  # built on click: a few seconds, up to 30 for the fast preset
+            return raw_text_model.exported_bytes(run_dir)
+
+        next(slots).download_button("⬇ Model for plain Keras (reads raw text)", data=raw_text_bytes,
+                                    file_name=export.download_name(record, "-raw-text.keras"),
+                                    mime="application/octet-stream", key=f"runs_dl_raw_{record.id}",
+                                    on_click="ignore", width="stretch",
+                                    help="One .keras file that scores raw strings with this run's own "
+                                         "tokenizer and vocabulary, in any Python with TensorFlow and Keras: "
+                                         "`keras.saving.load_model(FILE).predict(tf.constant([\"a wonderful "
+                                         "film\"]))`. No lab code needed. See the README.")
     if record.history:
         next(slots).download_button("⬇ History (.csv)", data=export.history_csv(record.history),
                            file_name=export.download_name(record, "-history.csv"), mime="text/csv",

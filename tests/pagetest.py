@@ -46,3 +46,17 @@ def recorded_runs(home: Path, count: int, padding: int = 0) -> Path:
     with sqlite3.connect(store.path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return store.path
+
+
+def trained_home(home: Path, presets, settings: dict) -> Path:
+    """`home` with one finished run of each of `presets` (repeats allowed), trained through the real Runner with
+    `settings[preset]` (e.g. conftest.TINY)."""
+    from core import hparams
+    from core.runner import Runner
+    from core.store import RunStore
+
+    for preset in presets:
+        snap = Runner(RunStore(home)).submit(hparams.make(preset, **settings[preset]), owner="tests",
+                                             probes=()).wait(timeout=900)
+        assert snap.status == "finished", snap.error
+    return home

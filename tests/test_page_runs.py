@@ -106,7 +106,10 @@ def test_picking_runs_overlays_their_curves(home: Path) -> None:
     charts = at.get("plotly_chart")
     assert len(charts) == 1
     assert len(at.tabs) == 2  # one details tab per picked run
-    assert len([b for b in at.get("download_button")]) == 4  # model and history of each
+    buttons = at.get("download_button")
+    assert len(buttons) == 6  # model, model for plain Keras, and history of each
+    raw = [b for b in buttons if "plain Keras" in b.proto.label]
+    assert len(raw) == 2 and all("raw text" in b.proto.label for b in raw)
     assert not at.exception
 
 
