@@ -136,3 +136,16 @@ def test_presets_fitted_to_a_smaller_data_set_keep_their_steps_per_epoch():
     assert hparams.for_dataset(hparams.PRESETS["mslearn"], hparams.Sizes(800, 2_000, 200)).batch_size == 32
     for name, preset in hparams.PRESETS.items():
         assert hparams.for_dataset(preset, hparams.IMDB_SIZES) == preset, name
+
+
+def test_small_sets_get_a_smaller_lstm_with_dropout_and_large_ones_do_not():
+    """Under 15,000 fitted texts lstm gets 16 units, at most 64 dimensions a word and dropout 0.5 (measured: README
+    "Small data sets"); a set of IMDB's size keeps the preset's shape."""
+    small = hparams.Sizes(800, 2_700, 200, 35)
+    lstm = hparams.for_dataset(hparams.PRESETS["lstm"], small)
+    assert (lstm.units, lstm.embedding_dim, lstm.dropout) == (16, 64, 0.5)
+    tiny_vocabulary = hparams.for_dataset(hparams.PRESETS["lstm"], hparams.Sizes(800, 400, 200, 35))
+    assert tiny_vocabulary.embedding_dim == 401 // 16  # the vocabulary's cap, when it is tighter
+    large = hparams.Sizes(30_000, 50_000, 5_000, 200)
+    assert hparams.for_dataset(hparams.PRESETS["lstm"], large).units == 120
+    assert hparams.for_dataset(hparams.PRESETS["lstm"], large).dropout == 0.0
