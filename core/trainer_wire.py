@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from core import errors, hparams
+from core import baseline, errors, hparams
 from core.errors import LabError
 from core.people import Actor, PermissionDenied
 
@@ -141,9 +141,10 @@ def actor_from_dict(values: Any) -> Actor:
 
 
 def snapshot_to_dict(snapshot: Any) -> dict[str, Any]:
-    """A runner Snapshot as JSON-ready values (its settings as their dict)."""
+    """A runner Snapshot as JSON-ready values (its settings and baseline figures as their dicts)."""
     values = {f.name: getattr(snapshot, f.name) for f in fields(snapshot)}
     values["hp"] = snapshot.hp.to_dict()
+    values["baseline"] = snapshot.baseline.to_dict() if snapshot.baseline is not None else None
     return values
 
 
@@ -153,6 +154,7 @@ def snapshot_from_dict(values: dict[str, Any]) -> Any:
     return Snapshot(**{
         **values,
         "hp": hparams.HParams(**values["hp"]),  # the service validated these settings before queueing them
+        "baseline": baseline.Baseline.from_dict(values.get("baseline")),
         "history": tuple(values["history"]),
         "probes": tuple(values["probes"]),
         "probe_scores": tuple(tuple(row) for row in values["probe_scores"]),

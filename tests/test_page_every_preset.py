@@ -56,7 +56,8 @@ def test_train_shows_the_results_of_a_finished_run_of_every_preset(preset: str, 
 def test_runs_shows_the_details_of_a_run_of_every_preset(preset: str, home: dict[str, int]) -> None:
     at = open_page("pages/runs.py", run=str(home[preset]))
     assert at.multiselect(key="runs_pick").value[0] == home[preset]
-    assert not at.error and not at.warning, texts(at)
+    # a tiny run may fall short of the baseline, which the page says (⚖️); nothing else warns
+    assert not at.error and not [w for w in at.warning if w.icon != "⚖️"], texts(at)
     assert f"Run #{home[preset]} · preset **{preset}**" in texts(at)
     assert any(m.label == "Test accuracy" and m.value.endswith("%") for m in at.metric)
 
