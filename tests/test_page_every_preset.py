@@ -68,7 +68,7 @@ def test_runs_compares_a_run_of_every_preset(home: dict[str, int]) -> None:
     (curves,) = specs(at)
     assert {t["name"].split(" · ")[0] for t in curves["data"]} == {f"#{i} {p}" for p, i in home.items()}
     assert len(at.tabs) == len(home), "one details tab per picked run"
-    assert len(at.get("download_button")) == 2 * len(home), "each run's model and history"
+    assert len(at.get("download_button")) == 3 * len(home), "each run's model, its raw-text model and history"
     assert not at.error
 
 
