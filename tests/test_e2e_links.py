@@ -83,7 +83,7 @@ def _visit(context, server: StreamlitServer, path: str):
 
 
 def _picked(page, label: str) -> str:
-    return page.get_by_role("combobox", name=label).input_value()
+    return page.get_by_role("combobox", name=label, exact=True).input_value()
 
 
 def _alice(browser, server: StreamlitServer, viewport: dict = VIEWPORT):
