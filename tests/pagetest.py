@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,23 @@ REPO = Path(__file__).resolve().parents[1]
 
 def ok(at: AppTest) -> AppTest:
     assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Every text a page shows, for assertions and for failure messages."""
+    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def train_from_page(at: AppTest, timeout: float) -> AppTest:
+    """Press Start on an open Train page and rerun it, as its own refresh does, until the run's test accuracy shows."""
+    ok(next(b for b in at.button if b.label == "▶ Start training").click().run())
+    deadline = time.monotonic() + timeout
+    while not any(m.label == "Test accuracy" for m in at.metric):
+        assert time.monotonic() < deadline, f"the run did not finish in {timeout} s:\n{texts(at)}"
+        time.sleep(2)
+        ok(at.run())
     return at
 
 

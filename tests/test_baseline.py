@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,7 @@ from core.baseline import Baseline
 from core.errors import DatasetError
 from core.people import CLI, TEACHER_KEY_ENV
 from core.store import RunStore
-from pagetest import ok, open_page
+from pagetest import ok, open_page, texts, train_from_page
 
 AMAZON = DATA_DIR / "text" / "amazon_cells_labelled.txt"
 NAME = "sentences"
@@ -47,11 +46,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, small_file: Path) -> Path:
 def home(lab: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(lab))
     return lab
-
-
-def texts(at) -> str:
-    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
 
 
 # --- the figures --------------------------------------------------------------------------------------------------
@@ -112,12 +106,7 @@ def test_naming_classes_keeps_the_fingerprint(home: Path) -> None:
 # --- pages --------------------------------------------------------------------------------------------------------
 def test_train_predict_runs_and_board_show_the_baseline_and_the_names(home: Path) -> None:
     at = open_page("pages/train.py", session={"owner": "tests"}, dataset=NAME, preset="fast", epochs="1")
-    ok(next(b for b in at.button if b.label == "▶ Start training").click().run())
-    deadline = time.monotonic() + TRAIN_TIMEOUT
-    while not any(m.label == "Test accuracy" for m in at.metric):
-        assert time.monotonic() < deadline, f"the run did not finish in {TRAIN_TIMEOUT} s:\n{texts(at)}"
-        time.sleep(2)
-        ok(at.run())
+    train_from_page(at, TRAIN_TIMEOUT)
     record = RunStore(home).list()[0]
     figures = record.baseline
     assert figures is not None and figures.test_size == 80

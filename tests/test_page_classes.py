@@ -7,7 +7,6 @@ The data set is the first rows of the airline tweets (three classes, emoji, quot
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
 from core import datasets
-from pagetest import ok, open_page
+from pagetest import ok, open_page, texts, train_from_page
 
 TWEETS = DATA_DIR / "text" / "Tweets.csv"
 NAME = "tweets3"
@@ -47,11 +46,6 @@ def home(lab: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return lab
 
 
-def texts(at: AppTest) -> str:
-    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
-
-
 def specs(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
@@ -75,12 +69,7 @@ def test_train_a_three_class_run_and_see_every_class(home: Path) -> None:
     at = open_page("pages/train.py", dataset=NAME, epochs="1", val_size="100")
     at.text_input[0].input("the flight was late and the crew rude")
     ok(at.button(key="FormSubmitter:pin_form-📌 Pin").click().run())
-    ok(next(b for b in at.button if b.label == "▶ Start training").click().run())
-    deadline = time.monotonic() + TRAIN_TIMEOUT
-    while not any(m.label == "Test accuracy" for m in at.metric):
-        assert time.monotonic() < deadline, f"the run did not finish in {TRAIN_TIMEOUT} s:\n{texts(at)}"
-        time.sleep(2)
-        ok(at.run())
+    train_from_page(at, TRAIN_TIMEOUT)
     assert "· finished" in texts(at), texts(at)
 
     heatmaps = [t for spec in specs(at) for t in spec["data"] if t.get("type") == "heatmap"]
