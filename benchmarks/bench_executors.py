@@ -55,15 +55,16 @@ def main() -> None:
     os.environ["SENTIMENT_LAB_HOME"] = home
     import ray
 
-    from core import data, hparams
-    from core.executors import ThreadExecutor
-    from core.ray_executor import RayExecutor
+    from core import hparams
+    from core.data import imdb
+    from core.execution.base import ThreadExecutor
+    from core.execution.ray_executor import RayExecutor
     from core.runner import Runner
     from core.store import RunStore
-    from core.vocab import load_vocabulary
+    from core.data.vocab import load_vocabulary
 
     hp = hparams.make("dlwp", **({"limit": args.limit} if args.limit else {}))
-    corpus, vocabulary = data.load_corpus(), load_vocabulary()
+    corpus, vocabulary = imdb.load_corpus(), load_vocabulary()
     store = RunStore()
     thread = Runner(store, executor=ThreadExecutor(), max_concurrent=1)
     executor = RayExecutor(num_cpus=args.ray_cpus)

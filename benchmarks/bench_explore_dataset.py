@@ -73,7 +73,8 @@ def main() -> None:
     if args.view:
         one_view()
         return
-    from core import config, datasets
+    from core import config
+    from core.data import datasets
     from kaggle_csv import ARCHIVE, write_kaggle_csv
 
     home = Path(args.home or tempfile.mkdtemp(prefix="bench-explore-"))

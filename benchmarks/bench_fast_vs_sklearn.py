@@ -89,12 +89,13 @@ def warm_worker() -> None:
     sys.path.insert(0, str(REPO))
     import keras  # noqa: F401 - the app's pages import it at start-up
 
-    from core import data, hparams
+    from core import hparams
+    from core.data import imdb
     from core.runner import Runner
     from core.store import RunStore
-    from core.vocab import load_vocabulary
+    from core.data.vocab import load_vocabulary
 
-    data.load_corpus()
+    imdb.load_corpus()
     load_vocabulary()
     runner = Runner(RunStore())
     clicks = []

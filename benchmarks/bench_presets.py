@@ -71,7 +71,7 @@ def plain_keras_data() -> dict[str, np.ndarray]:
     """Deep Learning with Python, listing 4.x: load with num_words=10000, vectorise to multi-hot, hold out 10,000."""
     import gc
 
-    from core.data import load_data  # keras.datasets.imdb.load_data, step for step, over the local files
+    from core.data.imdb import load_data  # keras.datasets.imdb.load_data, step for step, over the local files
 
     (train_data, train_labels), (test_data, test_labels) = load_data(num_words=10_000)
 
@@ -156,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="sentiment-lab-bench-"))
     os.environ["SENTIMENT_LAB_HOME"] = str(home)
     try:
-        from core import data
+        from core.data import imdb
 
-        emit({"data": data.load_corpus().source.describe(), "cpus": os.cpu_count(), "load_average": os.getloadavg()})
+        emit({"data": imdb.load_corpus().source.describe(), "cpus": os.cpu_count(), "load_average": os.getloadavg()})
         names = [] if args.presets == "none" else [n.strip() for n in args.presets.split(",") if n.strip()]
         for name in names:
             emit(train_preset(name, args.limit, args.epochs))

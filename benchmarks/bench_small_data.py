@@ -28,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core import datasets, hparams, runner, training  # noqa: E402
+from core import hparams, runner, training  # noqa: E402
+from core.data import datasets
 from core.evaluation import best_epoch  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"

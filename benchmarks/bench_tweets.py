@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from core import datasets, hparams, text_import, text_source, training  # noqa: E402
+from core import hparams, training  # noqa: E402
+from core.data import datasets, text_import, text_source
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 

@@ -332,10 +332,12 @@ def killed_serve(lab: Lab) -> Result:
 
 CLIENT = """
 import sys
-from core import hparams, people, trainer_wire
-from core.people import Actor
+from core import hparams
+from core.classroom import people
+from core.serving import trainer_wire
+from core.classroom.people import Actor
 from core.store import RunStore
-from core.trainer_client import RunnerClient
+from core.serving.trainer_client import RunnerClient
 runner = RunnerClient(RunStore(), trainer_wire.socket_path())
 teacher = Actor("teacher-browser", "teacher", is_teacher=True)
 """

@@ -16,15 +16,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 
-from core import data, features, hparams  # noqa: E402
+from core import features, hparams  # noqa: E402
+from core.data import imdb
 from core.ngram_model import build_model  # noqa: E402
 
 
 def main(argv: list[str]) -> None:
     overrides = dict(arg.split("=", 1) for arg in argv)
     hp = hparams.make("fast", **overrides)
-    corpus = data.load_corpus()
-    train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
+    corpus = imdb.load_corpus()
+    train_idx, val_idx = imdb.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
     train, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
     keras.utils.set_random_seed(hp.seed)
 

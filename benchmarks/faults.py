@@ -146,7 +146,7 @@ def delete_user_folder(lab: Lab) -> Result:
     before = digest(thesis)
     rc, s, msg, _ = lab.cli("train", "--preset", "dlwp", *TINY, "--out", str(thesis))
     if rc == 0:  # the run was allowed into the folder: delete it as the Runs page does
-        lab.python("from core.people import CLI; from core.store import RunStore; s = RunStore(); "
+        lab.python("from core.classroom.people import CLI; from core.store import RunStore; s = RunStore(); "
                    "s.delete(s.list()[0].id, actor=CLI)")
     return Result("1 --out into a user's folder, then delete the run", rc, s, msg,
                   (thesis / "chapter1.tex").exists() and digest(thesis) == before)
@@ -159,7 +159,7 @@ def delete_legacy_record(lab: Lab) -> Result:
     for name in ("model.keras", "config.json", "history.json"):
         (thesis / name).write_text("x")
     rc, s, msg, _ = lab.python(
-        "from core.people import CLI; from core.store import RunStore; s = RunStore(); r = s.create('dlwp', {}); "
+        "from core.classroom.people import CLI; from core.store import RunStore; s = RunStore(); r = s.create('dlwp', {}); "
         f"s.set_model_dir(r, {str(thesis)!r}); s.finish(r, 'finished'); s.delete(r, actor=CLI); "
         "print('deleted run', r)")
     return Result("1 delete a run recorded (by an older lab) with a user's folder", rc, s, msg,

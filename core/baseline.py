@@ -1,7 +1,7 @@
 """Two reference figures beside every result, on the run's own split: always answering the majority class, and
 TF-IDF word 1-2 grams with logistic regression (scikit-learn), the classical baseline a teacher recognises.
 
-Both read the lab's encoded form (`core.data.Split`: word ids), so IMDB and imported text go through one path and
+Both read the lab's encoded form (`core.data.imdb.Split`: word ids), so IMDB and imported text go through one path and
 the split is exactly the run's: fitted on the reviews the model fits on, its regularisation C chosen on the run's
 validation reviews (as the model's best epoch is), tested on the test split. scikit-learn's default C = 1 is far
 too strong for a few hundred short texts (600 airline tweets: 0.65, the majority class's level, against 0.72 at
@@ -21,8 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core import data
-from core.data import OOV, Ragged, Split
+from core.data import imdb
+from core.data.imdb import OOV, Ragged, Split
 
 VERSION = 1  # raised when the figures would change for the same split (a stored figure of another version is stale)
 MAX_FEATURES = 100_000  # the most frequent 1-2 grams of the training reviews; IMDB has ~1.5M, a small set far fewer
@@ -101,7 +101,7 @@ def class_name(labels: Sequence[str], i: int) -> str:
 def for_run(train: Split, test: Split, val_size: int, limit: int | None) -> Baseline:
     """The figures for a run of these settings (`HParams.val_size` and `.limit`): fitted on the training reviews
     the run fits on, C chosen on its validation reviews, tested on `test`."""
-    fit_idx, val_idx = data.train_val_indices(len(train), val_size, limit)
+    fit_idx, val_idx = imdb.train_val_indices(len(train), val_size, limit)
     return compute(train.take(fit_idx), test, train.take(val_idx))
 
 

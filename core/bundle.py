@@ -13,11 +13,11 @@ import numpy as np
 
 from core import features
 from core.evaluation import TEST_SCORES
-from core.data import OOV, START, Ragged
+from core.data.imdb import OOV, START, Ragged
 from core.errors import ModelFileError
 from core.features import Featurizer
 from core.hparams import IMDB_SIZES, HParams, Sizes, from_dict
-from core.vocab import Vocabulary
+from core.data.vocab import Vocabulary
 
 MODEL = "model.keras"
 CONFIG = "config.json"

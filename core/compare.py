@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 from core import predict
 from core.predict import Explanation
 from core.store import RunRecord
-from core.vocab import FILTERS
+from core.data.vocab import FILTERS
 
 SEPARATORS = FILTERS + " \r"  # what ends a word for the tokenizer (and a carriage return, for pasted text)
 

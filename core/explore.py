@@ -12,9 +12,9 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from core.data import INDEX_FROM, OOV, START, Corpus, Ragged, Split
+from core.data.imdb import INDEX_FROM, OOV, START, Corpus, Ragged, Split
 from core.errors import DataError, quoted
-from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
+from core.data.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 SPLITS: tuple[str, ...] = ("train", "test")
 LABEL_FILTERS: tuple[str, ...] = ("all", "positive", "negative")

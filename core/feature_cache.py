@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core import config, features
-from core.data import Split
+from core.data.imdb import Split
 from core.features import Featurizer
 from core.hparams import HParams
 from core.store import DATABASE

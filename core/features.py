@@ -11,7 +11,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from core.data import OOV, Ragged
+from core.data.imdb import OOV, Ragged
 from core.hparams import HParams
 
 

@@ -9,7 +9,7 @@ from core import architectures
 from core.errors import ConfigError, LabError, quoted, shortened
 
 if TYPE_CHECKING:
-    from core.datasets import DatasetInfo
+    from core.data.datasets import DatasetInfo
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 VECTORS = ("fine-tuned", "frozen", "random")
@@ -199,7 +199,7 @@ def dataset_name(value: Any) -> str:
     name = DEFAULT_DATASET if value is None or str(value).strip() == "" else str(value).strip()
     if name.lower() == DEFAULT_DATASET:
         return DEFAULT_DATASET
-    from core import datasets
+    from core.data import datasets
 
     available = datasets.names()
     if name not in available:
@@ -212,7 +212,7 @@ def sizes_of(name: str) -> Sizes:
     """A data set's sizes: IMDB's are constants; an imported one's come from its small metadata file."""
     if name == DEFAULT_DATASET:
         return IMDB_SIZES
-    from core import datasets
+    from core.data import datasets
 
     try:
         found = datasets.info(dataset_name(name))

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core import config, data, features, hparams, models, priority, registry, training
+from core import config, features, hparams, models, priority, registry, training
+from core.data import imdb
 from core.errors import LabError
 from core.hparams import HParams
 from core.predict import score_ragged
@@ -127,7 +128,7 @@ class LearningCurve:
 
     def run(self) -> None:
         """Every size, both starts, in order; each point is published as soon as it is measured."""
-        corpus = data.load_corpus()
+        corpus = imdb.load_corpus()
         test = corpus.test.take(np.arange(min(self.test_reviews, len(corpus.test))))
         for reviews in self.sizes:
             for vectors, label in STARTS.items():
@@ -136,7 +137,7 @@ class LearningCurve:
                     self._points.append(replace(point, start=label))
 
 
-def measure(hp: HParams, corpus: data.Corpus, test: data.Split) -> Point:
+def measure(hp: HParams, corpus: imdb.Corpus, test: imdb.Split) -> Point:
     """Train `hp` on its first `limit` training reviews (no validation: nothing is tuned) and score `test`."""
     import keras
 

@@ -150,7 +150,7 @@ def runtime_bytes(dataset: str) -> float:
     """The lab with a data set loaded: IMDB's measured figure, its data part scaled by the data set's reviews."""
     if dataset == DEFAULT_DATASET:
         return RUNTIME_BYTES
-    from core import datasets
+    from core.data import datasets
 
     try:
         info = datasets.info(dataset)

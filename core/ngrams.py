@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.data import OOV, Ragged
+from core.data.imdb import OOV, Ragged
 from core.features import Remark, WordOf, listed
 from core.hparams import HParams
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from core import atomic_file, config
-from core.datasets import DEFAULT
+from core.data.datasets import DEFAULT
 
 MAX_PINS = 8
 MAX_PIN_CHARS = 300  # a pin is a line of a chart's legend, not a whole review

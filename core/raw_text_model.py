@@ -1,7 +1,7 @@
 """A run's model as one `.keras` file that reads raw strings and loads in plain Keras: no `core`, no custom objects.
 
 The lab turns text into ids with the Keras `Tokenizer` rule (lower-case, each filter character becomes a space,
-split on spaces; see core.vocab). `TextVectorization` cannot apply that rule by itself: its punctuation option
+split on spaces; see core.data.vocab). `TextVectorization` cannot apply that rule by itself: its punctuation option
 deletes the characters (joining "film.<br" into "filmbr") and deletes apostrophes the word index keeps ("don't"),
 and a custom standardize function would have to be registered wherever the file is loaded. So the file tokenises
 with stock pieces only:
@@ -31,10 +31,10 @@ import numpy as np
 
 from core import bundle as bundles
 from core import registry
-from core.data import INDEX_FROM, OOV, START
+from core.data.imdb import INDEX_FROM, OOV, START
 from core.errors import ConfigError, quoted
 from core.predict import MAX_TEXT_CHARS
-from core.vocab import FILTERS, OOV_MARK
+from core.data.vocab import FILTERS, OOV_MARK
 
 MODULI = (16_777_213, 16_777_199)  # primes below 2**24: every table value is exact in float32
 BASES = (911_382_323 % MODULI[0], 972_663_749 % MODULI[1])

@@ -5,7 +5,7 @@ The queue is fair across students: the next run to start is the oldest queued ru
 longest since their own last start (round-robin), and a student may have at most SENTIMENT_LAB_MAX_QUEUED_PER_USER
 runs waiting. Only a run's owner or the teacher may stop it; the teacher may move a queued run to the front.
 
-The executor (`core.executors`: a thread of this process, or a Ray cluster) runs `core.training.train`; this module
+The executor (`core.execution`: a thread of this process, or a Ray cluster) runs `core.training.train`; this module
 keeps the queue, the live state and every write to the run store. Every epoch is written to the store as it
 finishes, so a crash loses at most the epoch in progress.
 """
@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import (baseline, bundle, config, datasets, estimate, evaluation, executors, memory, people, permissions,
-                  pins, priority, registry)
-from core.assignments import Assignment
-from core.datasets import Dataset
+from core import baseline, bundle, config, estimate, evaluation, execution, memory, pins, priority, registry
+from core.data import datasets
+from core.classroom import people, permissions
+from core.classroom.assignments import Assignment
+from core.data.datasets import Dataset
 from core.errors import LabError, StoreError, disk_full, for_visitors, without_paths
-from core.executors import Executor, Job
+from core.execution.base import Executor, Job
 from core.hparams import HParams
-from core.people import Actor, as_actor
+from core.classroom.people import Actor, as_actor
 from core.store import ACTIVE, RunRecord, RunStore
 from core.training import Hooks, Result
 
@@ -409,7 +410,7 @@ class Runner:
 
     def executor(self) -> Executor:
         """The executor given, or the one SENTIMENT_LAB_EXECUTOR selects (a ConfigError if it names none)."""
-        return self._executor if self._executor is not None else executors.from_env()
+        return self._executor if self._executor is not None else execution.from_env()
 
     def _limit(self) -> float:
         """How many runs may leave the queue at once: all of them when a cluster schedules them itself."""

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from core import bundle, config, evaluation, permissions, registry
+from core import bundle, config, evaluation, registry
+from core.classroom import permissions
 from core.baseline import Baseline
 from core.errors import RunNotFoundError, StoreBusy, StoreError, disk_full
-from core.people import Actor
+from core.classroom.people import Actor
 
 ACTIVE = ("queued", "running")
 USABLE = ("finished", "stopped")  # a model was saved and can score text

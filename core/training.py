@@ -13,9 +13,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, data, feature_cache, priority, verdict
-from core.data import Ragged
-from core.datasets import Dataset
+from core import bundle, feature_cache, priority, verdict
+from core.data import imdb
+from core.data.imdb import Ragged
+from core.data.datasets import Dataset
 from core.features import Featurizer
 from core.hparams import HParams
 from core.predict import score_matrix, score_ragged
@@ -72,7 +73,7 @@ def score_metrics(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return (binary_metrics if np.ndim(scores) == 1 else multiclass_metrics)(y, scores)
 
 
-def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Dataset, test: data.Split,
+def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Dataset, test: imdb.Split,
                   history: list[dict[str, Any]], out_dir: Path, hooks: Hooks,
                   x_test: np.ndarray | None = None) -> tuple[float, float]:
     """Score every test review (`x_test`: already featurised), then write the bundle and the scores; returns test
@@ -147,7 +148,7 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     result = Result()
     corpus, vocabulary, num_classes = dataset.corpus, dataset.vocabulary, dataset.info.num_classes
     hooks.phase("preparing", 0)
-    train_idx, val_idx = data.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
+    train_idx, val_idx = imdb.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
     train_split, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
     featurizer, x_train, x_val, x_test, _ = feature_cache.featurise(hp, train_split, val, corpus.test)
     encoded = [vocabulary.encode(p, hp.num_words) for p in probes]

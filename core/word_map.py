@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core import predict, registry
-from core.data import INDEX_FROM, START
+from core.data.imdb import INDEX_FROM, START
 from core.errors import ConfigError
 
 MAX_WORDS = 5_000

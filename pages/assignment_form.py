@@ -1,5 +1,5 @@
 """Assignment links on the pages: the teacher's form on Train that turns the current settings into a link, and the
-link as students open it. The limits themselves are checked in core (core.assignments) when a run is submitted."""
+link as students open it. The limits themselves are checked in core (core.classroom.assignments) when a run is submitted."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from core import assignments
-from core.assignments import Assignment
+from core.classroom import assignments
+from core.classroom.assignments import Assignment
 from core.errors import quoted
 from core.hparams import PARAMS, HParams
 from pages import ui

@@ -7,9 +7,11 @@ from typing import Callable
 
 import streamlit as st
 
-from core import baseline, board, datasets, hparams
+from core import baseline, hparams
+from core.classroom import board
+from core.data import datasets
 from core.errors import LabError
-from core.people import Actor
+from core.classroom.people import Actor
 from core.runner import Snapshot
 from core.store import ACTIVE, RunRecord
 from pages import charts, present, ui

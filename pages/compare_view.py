@@ -8,10 +8,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core import compare, export, permissions
+from core import compare, export
+from core.classroom import permissions
 from core.compare import Change, Grid, ModelResult
 from core.store import RunRecord
-from core.vocab import split_words
+from core.data.vocab import split_words
 from pages import dataset_picker, ui
 
 PICK = "compare_runs"

@@ -9,8 +9,8 @@ from typing import Callable
 
 import streamlit as st
 
-from core import datasets
-from core.datasets import DEFAULT, Dataset, DatasetInfo
+from core.data import datasets
+from core.data.datasets import DEFAULT, Dataset, DatasetInfo
 from core.errors import LabError
 from core.store import RunRecord
 from pages import ui

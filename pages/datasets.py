@@ -1,6 +1,6 @@
 """Data sets: import labelled text (CSV, TSV, or a .tar.gz of train/<label>/*.txt folders) and manage the imported ones.
 
-Reading, detection, checks and storage are core.datasets and core.text_import; this page uploads, previews with
+Reading, detection, checks and storage are core.data.datasets and core.data.text_import; this page uploads, previews with
 overridable choices, imports, and lists. The upload is written to a temporary folder in the lab's home (keeping the
 file's own name, which the data set's source and default name come from) and deleted after each read. A session
 holds one pending upload in the server's memory (a new one replaces it), released once imported.
@@ -16,11 +16,13 @@ from typing import Iterator
 import pandas as pd
 import streamlit as st
 
-from core import config, datasets, permissions, text_import, text_source
+from core import config
+from core.data import datasets, text_import, text_source
+from core.classroom import permissions
 from core.errors import DatasetError, LabError
-from core.people import Actor
+from core.classroom.people import Actor
 from core.store import ACTIVE
-from core.text_source import DELIMITERS, Preview, ReadOptions
+from core.data.text_source import DELIMITERS, Preview, ReadOptions
 from pages import dataset_picker, server_limits, ui
 
 UPLOADS = ".uploads"  # under SENTIMENT_LAB_HOME; every folder in it is one upload being read

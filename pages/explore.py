@@ -11,11 +11,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import data, datasets, explore
-from core.datasets import DatasetInfo
+from core import explore
+from core.data import datasets, imdb
+from core.data.datasets import DatasetInfo
 from core.errors import LabError, quoted
 from core.hparams import PARAMS
-from core.vocab import Vocabulary
+from core.data.vocab import Vocabulary
 from pages import charts, dataset_picker, explore_cache, ui
 
 VOCAB_STEPS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # below the data set's own "all"
@@ -136,12 +137,12 @@ def _legend(num_words: int) -> None:
 def _pin(vocab: Vocabulary, ids: np.ndarray, dataset: str) -> None:
     """Pin a review (its words, without the start mark) for the Train page's per-epoch probe chart on its data set
     (decoded on click, not on every view)."""
-    words = ids[1:] if len(ids) and ids[0] == data.START else ids
+    words = ids[1:] if len(ids) and ids[0] == imdb.START else ids
     refused = ui.pin_probe(vocab.decode(words), dataset)
     st.toast(refused or "Pinned: the Train page scores this review after every epoch.", icon="📌")
 
 
-def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: int, vocab: Vocabulary,
+def _show_review(info: DatasetInfo, split: imdb.Split, split_name: str, index: int, vocab: Vocabulary,
                  num_words: int, phrase: Sequence[int], show_ids: bool, note: str = "", key: str = "list") -> None:
     """One review in a bordered card: index, label, length, decoded text and optionally its raw ids.
 
@@ -176,7 +177,7 @@ def _show_review(info: DatasetInfo, split: data.Split, split_name: str, index: i
 # --- Reviews tab ------------------------------------------------------------------------------------------------
 
 
-def _reviews_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
+def _reviews_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
                  num_words: int, show_ids: bool) -> None:
     split = explore.split_of(corpus, split_name)
     search_col, jump_col, per_page_col = st.columns([4, 2, 1], vertical_alignment="bottom")
@@ -281,7 +282,7 @@ def _readable(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def _balance_figure(info: DatasetInfo, corpus: data.Corpus) -> go.Figure:
+def _balance_figure(info: DatasetInfo, corpus: imdb.Corpus) -> go.Figure:
     fig = go.Figure()
     per_split = {s: np.bincount(explore.split_of(corpus, s).y, minlength=info.num_classes) for s in explore.SPLITS}
     for label, name, color in _classes(info):
@@ -308,7 +309,7 @@ def _words_figure(words: Sequence[explore.WordCount], num_words: int) -> go.Figu
     return fig
 
 
-def _charts_tab(info: DatasetInfo, corpus: data.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
+def _charts_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
                 num_words: int) -> None:
     split = explore.split_of(corpus, split_name)
     where = SPLIT_NAMES[split_name]

@@ -3,7 +3,7 @@
 A page script runs again on every view, so a cached function defined in it built its cache wrapper again each
 time (about 2 ms of the server's CPU per Explore view); defined here, in a module imported once, they are not.
 Keys are the data set's name and content fingerprint and the split's name; the data set itself is cached per
-server by core.datasets. Their parameters are keyword-only: Streamlit names each positional argument of a cached
+server by core.data.datasets. Their parameters are keyword-only: Streamlit names each positional argument of a cached
 call through inspect.signature, about 25 µs an argument on every call, and a page view makes several calls.
 """
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Sequence
 import numpy as np
 import streamlit as st
 
-from core import data, datasets, explore
-from core.vocab import Vocabulary
+from core import explore
+from core.data import datasets, imdb
+from core.data.vocab import Vocabulary
 from pages import ui
 
 PREVIEW_WORDS = 300
@@ -28,7 +29,7 @@ STYLES = {
 TEXT_STYLE = "font-size:1.3rem;line-height:2.05;color:#111;word-wrap:break-word;"
 
 
-def _split(name: str, fingerprint: str, split: str) -> data.Split:
+def _split(name: str, fingerprint: str, split: str) -> imdb.Split:
     return explore.split_of(datasets.load(name).corpus, split)
 
 
@@ -67,7 +68,7 @@ def _review_html(words: Sequence[explore.Word], num_words: int) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=512)
-def review_text(*, _split: data.Split, _vocab: Vocabulary, name: str, fingerprint: str, split_name: str, index: int,
+def review_text(*, _split: imdb.Split, _vocab: Vocabulary, name: str, fingerprint: str, split_name: str, index: int,
                 num_words: int, phrase: tuple[int, ...]) -> tuple[str, str, int, bool, int]:
     """A review's text as HTML (the first PREVIEW_WORDS words, the rest), the rest's length, whether the rest holds a
     search match, and how many words num_words clips: the same for every visitor, and decoding it id by id was the

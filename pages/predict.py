@@ -5,7 +5,9 @@ import time
 
 import streamlit as st
 
-from core import datasets, evaluation, export, permissions, predict
+from core import evaluation, export, predict
+from core.data import datasets
+from core.classroom import permissions
 from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict

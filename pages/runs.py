@@ -5,7 +5,9 @@ from typing import Callable
 
 import streamlit as st
 
-from core import datasets, export, hparams, permissions, predict, raw_text_model
+from core import export, hparams, predict, raw_text_model
+from core.data import datasets
+from core.classroom import permissions
 from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
 from pages import charts, dataset_picker, ui

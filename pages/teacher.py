@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import assignments, permissions
+from core.classroom import assignments, permissions
 from core.errors import LabError
-from core.assignments import Assignment
+from core.classroom.assignments import Assignment
 from pages import assignment_form, ui
 
 SETTINGS_LABELS = {

@@ -7,12 +7,14 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, bundle, datasets, estimate, evaluation, hparams, memory, permissions
-from core.assignments import Assignment
+from core import architectures, bundle, estimate, evaluation, hparams, memory
+from core.data import datasets
+from core.classroom import permissions
+from core.classroom.assignments import Assignment
 from core.errors import ConfigError, LabError, quoted
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Snapshot
-from core.trainer_client import AnyRun
+from core.serving.trainer_client import AnyRun
 from pages import assignment_form, charts, class_results, dataset_picker, layer_table, present, ui
 
 # --- settings ----------------------------------------------------------------------------------------------

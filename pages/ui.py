@@ -12,14 +12,17 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import baseline, config, data, people, pins, registry, trainer_wire
+from core import baseline, config, pins, registry
+from core.data import imdb
+from core.classroom import people
+from core.serving import trainer_wire
 from core.baseline import Baseline
 from core.errors import LabError, for_visitors
-from core.people import Actor
+from core.classroom.people import Actor
 from core.runner import Runner
 from core.store import RunStore
-from core.trainer_client import RunnerClient
-from core.vocab import Vocabulary, load_vocabulary
+from core.serving.trainer_client import RunnerClient
+from core.data.vocab import Vocabulary, load_vocabulary
 from pages import server_limits
 
 T = TypeVar("T")
@@ -133,8 +136,8 @@ def loading(message: str, ready: bool, action: Callable[[], T]) -> T:
         return action()
 
 
-def corpus() -> data.Corpus:
-    return loading("Loading the IMDB reviews…", data.corpus_loaded(), data.load_corpus)
+def corpus() -> imdb.Corpus:
+    return loading("Loading the IMDB reviews…", imdb.corpus_loaded(), imdb.load_corpus)
 
 
 def vocabulary() -> Vocabulary:
@@ -153,7 +156,7 @@ def attempt(action: Callable[[], T]) -> T | None:
         return None
 
 
-def require_data() -> data.Corpus:
+def require_data() -> imdb.Corpus:
     """The corpus, or a clear message and the end of this page's script."""
     loaded = attempt(corpus)
     if loaded is None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import export, permissions, word_map
+from core import export, word_map
+from core.classroom import permissions
 from core.store import RunRecord
 from pages import dataset_picker, ui
 

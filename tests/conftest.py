@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 
 if TYPE_CHECKING:
-    from core.datasets import Dataset
+    from core.data.datasets import Dataset
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = (REPO / ".." / "shared" / "data").resolve()
@@ -125,14 +125,14 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def corpus():
-    from core.data import load_corpus
+    from core.data.imdb import load_corpus
 
     return load_corpus()
 
 
 @pytest.fixture(scope="session")
 def vocabulary():
-    from core.vocab import load_vocabulary
+    from core.data.vocab import load_vocabulary
 
     return load_vocabulary()
 
@@ -148,8 +148,8 @@ def short_test_split(reviews: int = 1000) -> Callable[[str], Dataset]:
     """A data-set loader for `Runner(dataset=...)` whose test split is the first `reviews` test reviews (the split is
     shuffled, so they are a fair sample): for runs whose tests do not read the whole split's scores. Scoring all
     25,000 IMDB test reviews is a good part of a tiny run; the lab itself always tests on the whole split."""
-    from core import datasets
-    from core.data import Corpus
+    from core.data import datasets
+    from core.data.imdb import Corpus
 
     def load(name: str):
         whole = datasets.load(name)
@@ -204,7 +204,8 @@ def core_main(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
 def train_run(run_store):
     """A function that trains a run (`dlwp` unless preset= says otherwise) through the real Runner and
     returns its final Snapshot; `test_reviews=N` tests it on the first N test reviews only (`short_test_split`)."""
-    from core import datasets, hparams
+    from core import hparams
+    from core.data import datasets
     from core.runner import Runner
 
     def train(preset: str = "dlwp", timeout: float = 600, test_reviews: int | None = None, **overrides):
@@ -253,7 +254,7 @@ def transfer_run(train_run):
 
 def _import_dataset(lab_home: Path, file_name: str, name: str):
     """A real labelled-text file of ../shared/data/text imported into the session's lab home (once per session)."""
-    from core import datasets
+    from core.data import datasets
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SENTIMENT_LAB_HOME", str(lab_home))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from core.executors import Job, ThreadExecutor
+from core.execution.base import Job, ThreadExecutor
 from core.training import Hooks, Result
 
 HOLD_SECONDS = 600  # a held run that nobody stops fails after this, instead of hanging the test session

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from conftest import DATA_DIR
-from core import baseline, datasets, hparams
+from core import baseline, hparams
+from core.data import datasets
 from core.baseline import Baseline
 from core.errors import DatasetError
-from core.people import CLI, TEACHER_KEY_ENV
+from core.classroom.people import CLI, TEACHER_KEY_ENV
 from core.store import RunStore
 from pagetest import ok, open_page, texts, train_from_page
 

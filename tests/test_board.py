@@ -1,4 +1,4 @@
-"""The class board's engine (core/board.py): rows from a real run store, differences from the preset, groups of the
+"""The class board's engine (core/classroom/board.py): rows from a real run store, differences from the preset, groups of the
 same idea, the leaderboard, hiding, clearing for a new lesson (runs kept) and the CSV export, each with the
 classroom's rules: only the teacher hides, clears and exports, and sharing turned off keeps others' runs off a
 student's board."""
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core import assignments, board, hparams, permissions
+from core import hparams
+from core.classroom import assignments, board, permissions
 from core.errors import StoreError
-from core.people import CLI_OWNER, Actor, PermissionDenied
+from core.classroom.people import CLI_OWNER, Actor, PermissionDenied
 from core.runner import Snapshot
 from core.store import RunStore
 

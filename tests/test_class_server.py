@@ -9,19 +9,19 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from core import config, estimate, hparams, people, permissions, web_proxy
+from core import config, estimate, hparams
+from core.classroom import people, permissions
+from core.serving import web_proxy
 from core.errors import ConfigError, DatasetError
-from core.people import Actor, PermissionDenied
+from core.classroom.people import Actor, PermissionDenied
 from core.runner import QueueFull, Runner
-from core.text_import import preview
-from core.text_source import MAX_COLUMNS
+from core.data.text_import import preview
+from core.data.text_source import MAX_COLUMNS
 from e2e_server import StreamlitServer, alive, child_pids, free_port
 from pagetest import open_page
 from test_cli_faults import probe_cli, refused_before_tensorflow
@@ -241,7 +241,7 @@ def test_a_file_of_too_many_columns_is_refused_at_its_first_row(tmp_path):
 
 
 def test_a_file_of_too_many_rows_is_refused(tmp_path, monkeypatch):
-    from core import text_table
+    from core.data import text_table
 
     monkeypatch.setattr(text_table, "MAX_TEXTS", 50)
     path = tmp_path / "long.csv"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import assignments, hparams, people, permissions
+from core import hparams
+from core.classroom import assignments, people, permissions
 from core.errors import ConfigError, LabError
-from core.people import Actor, PermissionDenied
+from core.classroom.people import Actor, PermissionDenied
 from core.runner import QueueFull, Runner
 from core.store import RunStore
 from conftest import short_test_split

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import data, features
-from core.data import OOV, START, Ragged
+from core import features
+from core.data import imdb
+from core.data.imdb import OOV, START, Ragged
 from core.errors import DataError
 
 NUM_WORDS = 10_000
@@ -42,7 +43,7 @@ def test_every_review_starts_with_the_start_char_and_uses_index_from(corpus):
 
 
 def test_word_index_is_the_keras_one():
-    index, source = data.load_word_index()
+    index, source = imdb.load_word_index()
     assert source.kind == "folder"
     assert len(index) == 88_584
     assert index["the"] == 1
@@ -52,7 +53,7 @@ def test_word_index_is_the_keras_one():
 # --- load_data against Keras's own implementation -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ours_10k():
-    return data.load_data(num_words=NUM_WORDS)
+    return imdb.load_data(num_words=NUM_WORDS)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_load_data_equals_keras_load_data(ours_10k, keras_load_data):
 
 def test_load_data_with_maxlen_and_skip_top_equals_keras(keras_load_data):
     kwargs = dict(num_words=5_000, maxlen=300, skip_top=20)
-    _same(data.load_data(**kwargs), keras_load_data(**kwargs))
+    _same(imdb.load_data(**kwargs), keras_load_data(**kwargs))
 
 
 def test_load_data_num_words_semantics(ours_10k):
@@ -105,7 +106,7 @@ def test_load_corpus_uses_the_same_shuffle_as_load_data(corpus, ours_10k):
 
 def test_maxlen_keeps_only_shorter_reviews(corpus):
     maxlen = 200
-    (x_train, y_train), (x_test, y_test) = data.load_data(num_words=NUM_WORDS, maxlen=maxlen)
+    (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=NUM_WORDS, maxlen=maxlen)
     assert all(len(x) < maxlen for x in x_train)
     assert all(len(x) < maxlen for x in x_test)
     keep = corpus.train.x.lengths < maxlen
@@ -116,19 +117,19 @@ def test_maxlen_keeps_only_shorter_reviews(corpus):
 
 def test_maxlen_that_keeps_nothing_is_refused():
     with pytest.raises(DataError, match="maxlen=2"):
-        data.load_data(maxlen=2)
+        imdb.load_data(maxlen=2)
 
 
 # --- validation comes from the training split only ------------------------------------------------------------------
 def test_validation_is_carved_from_training_reviews_only(corpus):
     n = len(corpus.train)
-    train_idx, val_idx = data.train_val_indices(n, 10_000, None)
+    train_idx, val_idx = imdb.train_val_indices(n, 10_000, None)
     assert np.array_equal(val_idx, np.arange(10_000))  # DLWP: the first 10,000 training reviews
     assert len(train_idx) == 15_000
     assert not set(train_idx.tolist()) & set(val_idx.tolist())
     assert max(train_idx.max(), val_idx.max()) < n  # indices into corpus.train: test reviews are never used
 
-    limited, val = data.train_val_indices(n, 500, 2000)
+    limited, val = imdb.train_val_indices(n, 500, 2000)
     assert len(limited) == 2000 and len(val) == 500
     assert not set(limited.tolist()) & set(val.tolist())
 
@@ -136,7 +137,7 @@ def test_validation_is_carved_from_training_reviews_only(corpus):
 @pytest.mark.parametrize("val_size", [0, 25_000, -1])
 def test_impossible_validation_size_is_refused(val_size):
     with pytest.raises(DataError, match="Validation size"):
-        data.train_val_indices(25_000, val_size, None)
+        imdb.train_val_indices(25_000, val_size, None)
 
 
 # --- vectorisers on real reviews -------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def test_ragged_take_matches_the_reviews(corpus):
 def test_missing_data_folder_is_a_data_error(tmp_path, monkeypatch):
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match="IMDB_DATA_DIR") as info:
-        data.raw_arrays()
+        imdb.raw_arrays()
     assert "imdb.npz" in str(info.value)
 
 
@@ -190,18 +191,18 @@ def test_corrupt_npz_is_a_data_error(tmp_path, monkeypatch, data_dir):
     (tmp_path / "imdb_word_index.json").symlink_to(data_dir / "imdb_word_index.json")
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match="corrupt"):
-        data.load_corpus()
+        imdb.load_corpus()
 
 
 def test_npz_without_the_imdb_arrays_is_a_data_error(tmp_path, monkeypatch):
     np.savez(tmp_path / "imdb.npz", something=np.arange(3))
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match="x_train"):
-        data.raw_arrays()
+        imdb.raw_arrays()
 
 
 def test_corrupt_word_index_is_a_data_error(tmp_path, monkeypatch):
     (tmp_path / "imdb_word_index.json").write_text("{not json")
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match="corrupt"):
-        data.load_word_index()
+        imdb.load_word_index()

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import data, datasets, features, hparams, permissions, text_import
-from core.data import INDEX_FROM, OOV, START
+from core import features, hparams
+from core.data import datasets, imdb, text_import
+from core.classroom import permissions
+from core.data.imdb import INDEX_FROM, OOV, START
 from core.errors import DatasetError
-from core.people import Actor, PermissionDenied
+from core.classroom.people import Actor, PermissionDenied
 from kaggle_csv import ARCHIVE, write_kaggle_csv
 from test_cli import assert_one_line_error, core_cli, json_lines
 
@@ -72,7 +74,7 @@ def test_tweets_import_with_three_classes_and_a_stratified_split(env, data_dir):
     for label, total in TWEET_CLASSES.items():
         assert abs(counts["test"][label] - 0.2 * total) <= 1
     assert out["train_size"] + out["test_size"] == 14_640
-    assert report["split"] == {"kind": "stratified", "test_size": 0.2, "seed": data.SEED}
+    assert report["split"] == {"kind": "stratified", "test_size": 0.2, "seed": imdb.SEED}
 
     dataset = datasets.load("Tweets")
     assert dataset.info.to_dict() == {k: v for k, v in out.items() if k != "report"}
@@ -183,7 +185,7 @@ def test_imported_corpus_feeds_todays_featurisers_and_a_keras_fit(home, data_dir
     datasets.add(data_dir / "text" / "imdb_labelled.txt", "sentences")
     dataset = datasets.load("sentences")
     corpus, info = dataset.corpus, dataset.info
-    assert isinstance(corpus, data.Corpus) and corpus.train.y.dtype == np.int8
+    assert isinstance(corpus, imdb.Corpus) and corpus.train.y.dtype == np.int8
     assert corpus.train.x.ids.dtype == np.int32 and corpus.train.x.offsets.dtype == np.int64
     assert int(corpus.train.x.ids.max()) == info.max_id == info.vocab_size + INDEX_FROM
     assert all(corpus.train.x[i][0] == START for i in range(len(corpus.train)))

@@ -36,8 +36,9 @@ KEY = "teacher-key-for-the-link-tests"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The lab home (data set, runs) and the server on it; {"server", "home", "runs": {what: run id}}."""
-    from core import datasets, hparams
-    from core.people import Actor
+    from core import hparams
+    from core.data import datasets
+    from core.classroom.people import Actor
     from core.runner import Runner
     from core.store import RunStore
 

@@ -17,8 +17,9 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from core import assignments, hparams  # noqa: E402
-from core.people import Actor  # noqa: E402
+from core import hparams  # noqa: E402
+from core.classroom import assignments
+from core.classroom.people import Actor  # noqa: E402
 from core.store import RunStore  # noqa: E402
 from e2e_server import StreamlitServer, serving  # noqa: E402
 from test_e2e import TRAIN_SECONDS, VIEWPORT, assert_no_exception, open_page, settle  # noqa: E402

@@ -12,9 +12,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from core import explore  # noqa: E402
-from core.data import INDEX_FROM, START, Ragged, Split, load_corpus  # noqa: E402
+from core.data.imdb import INDEX_FROM, START, Ragged, Split, load_corpus  # noqa: E402
 from core.errors import DataError  # noqa: E402
-from core.vocab import Vocabulary, load_vocabulary  # noqa: E402
+from core.data.vocab import Vocabulary, load_vocabulary  # noqa: E402
 
 # A tiny word index: rank r has id r + 3.
 WORDS = {"the": 1, "movie": 2, "was": 3, "great": 4, "not": 5, "bad": 6, "waste": 7, "of": 8, "time": 9}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core import features
-from core.data import OOV
+from core.data.imdb import OOV
 
 
 def test_multi_hot_describes_its_positions(corpus, vocabulary):

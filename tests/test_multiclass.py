@@ -8,7 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from core import bundle, datasets, evaluation, hparams, memory, verdict
+from core import bundle, evaluation, hparams, memory, verdict
+from core.data import datasets
 from core.errors import ConfigError
 from core.predict import Scorer
 from core.store import RunStore

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from core import data, features, hparams
+from core import features, hparams
+from core.data import imdb
 from core.ngram_model import build_model
 from core.ngrams import NGrams, _review_keys
 
@@ -17,7 +18,7 @@ N_TRAIN, N_TEST = 3000, 500
 
 
 @pytest.fixture(scope="module")
-def splits(corpus) -> tuple[data.Split, data.Split]:
+def splits(corpus) -> tuple[imdb.Split, imdb.Split]:
     return corpus.train.take(np.arange(N_TRAIN)), corpus.test.take(np.arange(N_TEST))
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import DATA_DIR
-from core import datasets, features, hparams
+from core import features, hparams
+from core.data import datasets
 from core.ngram_model import build_model
 from core.ngrams import NGrams
 

@@ -17,8 +17,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from conftest import DATA_DIR  # noqa: E402
 from pagetest import ok  # noqa: E402
 
-from core import assignments, datasets, hparams, permissions  # noqa: E402
-from core.people import CLI, TEACHER_KEY_ENV  # noqa: E402
+from core import hparams  # noqa: E402
+from core.classroom import assignments, permissions
+from core.data import datasets
+from core.classroom.people import CLI, TEACHER_KEY_ENV  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 TEACHER_KEYS = ("board_hide", "board_clear")

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
-from core import datasets
+from core.data import datasets
 from pagetest import ok, open_page, texts, train_from_page
 
 TWEETS = DATA_DIR / "text" / "Tweets.csv"

@@ -15,8 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import assignments, hparams  # noqa: E402
-from core.people import TEACHER_KEY_ENV, Actor  # noqa: E402
+from core import hparams  # noqa: E402
+from core.classroom import assignments
+from core.classroom.people import TEACHER_KEY_ENV, Actor  # noqa: E402
 from core.store import RunStore  # noqa: E402
 from pagetest import ok, open_page  # noqa: E402
 
@@ -207,7 +208,7 @@ def test_a_student_cancels_each_of_their_queued_runs_on_the_runs_page(home, monk
 
 
 def test_with_free_training_off_a_student_sees_why_before_pressing_start(home):
-    from core import permissions
+    from core.classroom import permissions
 
     home.mkdir(parents=True)
     permissions.save_class_settings(TEACHER, home, free_training=False)

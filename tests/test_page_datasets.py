@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
-from core import datasets
-from core.people import TEACHER_KEY_ENV, guest_name
+from core.data import datasets
+from core.classroom.people import TEACHER_KEY_ENV, guest_name
 from pagetest import ok, open_page
 from test_page_classroom import KEY, as_teacher
 

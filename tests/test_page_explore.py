@@ -13,8 +13,8 @@ import pytest  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core import explore  # noqa: E402
-from core.data import load_corpus  # noqa: E402
-from core.vocab import load_vocabulary  # noqa: E402
+from core.data.imdb import load_corpus  # noqa: E402
+from core.data.vocab import load_vocabulary  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 HEADER = re.compile(r"#### Review #(\d+) .*:(red|green)-badge\[(negative|positive)\]")

@@ -8,7 +8,7 @@ import pytest
 
 from pagetest import open_page
 
-from core import data
+from core.data import imdb
 
 
 def page_text(at) -> str:
@@ -49,6 +49,6 @@ def test_a_corrupt_data_file_is_explained_without_the_path(tmp_path: Path, monke
 
 def test_the_engine_error_keeps_the_path_for_the_cli(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))
-    with pytest.raises(data.DataError) as caught:
-        data.load_corpus()
+    with pytest.raises(imdb.DataError) as caught:
+        imdb.load_corpus()
     assert str(tmp_path) in str(caught.value) and str(tmp_path) not in caught.value.public

@@ -19,7 +19,7 @@ from conftest import clone_run  # noqa: E402
 from pagetest import copy_home, open_page  # noqa: E402
 
 from core import bundle, hparams  # noqa: E402
-from core.people import CLI  # noqa: E402
+from core.classroom.people import CLI  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 FAILED_MESSAGE = "ResourceExhaustedError: out of memory while allocating the batch"

@@ -369,7 +369,8 @@ def test_a_link_value_out_of_range_keeps_its_warning_for_a_visitor_with_a_finish
 def test_a_run_whose_data_set_was_removed_shows_no_error(home: Path, tmp_path: Path) -> None:
     import csv
 
-    from core import datasets, hparams
+    from core import hparams
+    from core.data import datasets
     from conftest import DATA_DIR
     from pages import ui
 

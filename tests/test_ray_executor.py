@@ -15,8 +15,8 @@ ray = pytest.importorskip("ray", reason="the Ray tests need requirements-cluster
 
 from core import bundle, evaluation, hparams  # noqa: E402
 from core.predict import Scorer  # noqa: E402
-from core.people import CLI  # noqa: E402
-from core.ray_executor import RayExecutor  # noqa: E402
+from core.classroom.people import CLI  # noqa: E402
+from core.execution.ray_executor import RayExecutor  # noqa: E402
 from core.runner import Runner  # noqa: E402
 from conftest import short_test_split  # noqa: E402
 

@@ -4,10 +4,7 @@ where the local Ray must outlive the first training and serve the next one."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +12,7 @@ pytest.importorskip("ray", reason="the Ray tests need requirements-cluster.txt i
 
 from core import hparams  # noqa: E402
 from core.store import RunStore  # noqa: E402
-from core.trainer_client import RunnerClient  # noqa: E402
+from core.serving.trainer_client import RunnerClient  # noqa: E402
 from e2e_server import serving  # noqa: E402
 from test_classroom import ADA  # noqa: E402
 from test_cli import core_cli, json_lines  # noqa: E402

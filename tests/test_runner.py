@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import bundle, config, evaluation, executors, hparams
+from core import bundle, config, evaluation, execution, hparams
 from core.errors import ConfigError, InputTextError, ModelFileError, StoreError
 from core.predict import Scorer
-from core.people import CLI
+from core.classroom.people import CLI
 from core.runner import Runner
 from conftest import short_test_split
 
@@ -198,7 +198,7 @@ def test_a_run_folder_that_cannot_be_written_is_refused_before_training(run_stor
 
 
 def test_an_unknown_executor_fails_the_run_with_a_clear_message(run_store, monkeypatch):
-    monkeypatch.setenv(executors.EXECUTOR_ENV, "spark")
+    monkeypatch.setenv(execution.EXECUTOR_ENV, "spark")
     snap = Runner(run_store).submit(hparams.make("dlwp", limit=300, val_size=100, epochs=1), probes=()).wait(120)
     assert snap.status == "failed"
     assert snap.error == "SENTIMENT_LAB_EXECUTOR must be one of thread, ray, not 'spark'."
@@ -207,7 +207,7 @@ def test_an_unknown_executor_fails_the_run_with_a_clear_message(run_store, monke
 def test_ray_is_imported_only_when_the_ray_executor_is_chosen():
     code = "import sys, core.runner, core.cli; core.runner.executors.from_env(); assert 'ray' not in sys.modules"
     proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, executors.EXECUTOR_ENV: "thread"})
+                          text=True, timeout=300, env={**os.environ, execution.EXECUTOR_ENV: "thread"})
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 

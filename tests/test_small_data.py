@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA_DIR
-from core import datasets, evaluation, hparams
+from core import evaluation, hparams
+from core.data import datasets
 from pagetest import ok, open_page
 
 AMAZON = DATA_DIR / "text" / "amazon_cells_labelled.txt"

@@ -15,7 +15,7 @@ import pytest
 
 from core import bundle
 from core.errors import RunNotFoundError
-from core.people import CLI
+from core.classroom.people import CLI
 from core.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from core import hparams, trainer_service, trainer_wire
+from core import hparams
+from core.serving import trainer_service, trainer_wire
 from core.errors import ConfigError, LabError
-from core.people import PermissionDenied
+from core.classroom.people import PermissionDenied
 from core.runner import QueueFull, Runner
-from core.trainer_client import RunnerClient
-from core.trainer_wire import TrainerUnavailable
+from core.serving.trainer_client import RunnerClient
+from core.serving.trainer_wire import TrainerUnavailable
 from conftest import short_test_split
 from gate import GateExecutor
 from test_classroom import ADA, BO, LONG, TEACHER, TINY

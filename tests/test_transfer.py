@@ -78,7 +78,7 @@ def test_frozen_vectors_do_not_change(train_run):
     hp = hparams.make("transfer", vectors="frozen", **TINY)
     snap = train_run("transfer", vectors="frozen", **TINY)
     model = bundle.load(snap.model_dir).model
-    from core.vocab import load_vocabulary
+    from core.data.vocab import load_vocabulary
 
     start = pretrained.start_matrix(pretrained.dataset_rows(load_vocabulary(), hp.num_words), hp.seed)
     np.testing.assert_array_equal(_embedding(model), start)
@@ -88,7 +88,7 @@ def test_frozen_vectors_do_not_change(train_run):
 def test_fine_tuned_vectors_move(transfer_run):
     snap = transfer_run
     hp = snap.hp
-    from core.vocab import load_vocabulary
+    from core.data.vocab import load_vocabulary
 
     start = pretrained.start_matrix(pretrained.dataset_rows(load_vocabulary(), hp.num_words), hp.seed)
     assert np.abs(_embedding(bundle.load(snap.model_dir).model) - start).max() > 1e-3

@@ -12,7 +12,8 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path
 
-from core import bundle, data, datasets, export, registry
+from core import bundle, export, registry
+from core.data import datasets, imdb
 from core.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,10 +61,10 @@ def test_the_registry_says_what_is_in_memory(monkeypatch, tmp_path) -> None:
     registry.forget(key)
     assert not registry.has(key)
 
-    imdb = datasets.info()  # reads IMDB into memory
-    assert data.corpus_loaded() and datasets.loaded(imdb)
+    info = datasets.info()  # reads IMDB into memory
+    assert imdb.corpus_loaded() and datasets.loaded(info)
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path))  # another source, not read yet: a page shows its spinner
-    assert not data.corpus_loaded() and not datasets.loaded(replace(imdb))
+    assert not imdb.corpus_loaded() and not datasets.loaded(replace(info))
 
 
 _OPENED: list[list[str]] = []  # while a test watches: the files this process opens (Python's "open" audit event)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from core import features
-from core.data import OOV, START
-from core.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
+from core.data.imdb import OOV, START
+from core.data.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 NUM_WORDS = 10_000
 

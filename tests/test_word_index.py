@@ -6,9 +6,9 @@ import importlib
 import numpy as np
 import pytest
 
-from core import text_import, text_source, word_index
-from core.data import INDEX_FROM, OOV, START
-from core.vocab import split_words
+from core.data import text_import, text_source, word_index
+from core.data.imdb import INDEX_FROM, OOV, START
+from core.data.vocab import split_words
 
 FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 

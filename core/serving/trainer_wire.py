@@ -15,7 +15,7 @@ from typing import Any
 
 from core import baseline, errors, hparams
 from core.errors import LabError
-from core.people import Actor, PermissionDenied
+from core.classroom.people import Actor, PermissionDenied
 
 TRAINER_ENV = "SENTIMENT_LAB_TRAINER_SOCKET"
 MAX_LINE = 64 * 1024 * 1024  # a state answer with every run's epochs stays far below this

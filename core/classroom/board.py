@@ -4,7 +4,7 @@ Rows come from the run store (what is kept) overlaid with the runner's live snap
 so a training shows its progress between epochs. The board's own state (when the lesson started, which runs the
 teacher hid) is a small JSON file in the lab home: clearing the board for a new lesson moves the lesson start,
 it never deletes a run, so earlier lessons stay on the Runs page and on disk. Who may do what is the classroom's
-rule (core/permissions.py): only the teacher hides, clears and exports, and a student sees only their own runs
+rule (core/classroom/permissions.py): only the teacher hides, clears and exports, and a student sees only their own runs
 when the teacher has turned sharing off.
 """
 from __future__ import annotations
@@ -19,10 +19,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from core import assignments, atomic_file, config, hparams, permissions
+from core import atomic_file, config, hparams
+from core.classroom import assignments, permissions
 from core.baseline import Baseline
 from core.errors import LabError, StoreError
-from core.people import Actor
+from core.classroom.people import Actor
 from core.store import ACTIVE, RunRecord
 
 if TYPE_CHECKING:

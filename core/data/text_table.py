@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from core.errors import DatasetError
-from core.text_source import (DELIMITERS, MAX_CELLS, MAX_CLASSES, MAX_COLUMNS, MAX_TEXTS, MIN_CLASSES, PREVIEW_ROWS,
+from core.data.text_source import (DELIMITERS, MAX_CELLS, MAX_CLASSES, MAX_COLUMNS, MAX_TEXTS, MIN_CLASSES, PREVIEW_ROWS,
                               SAMPLE_CHARS, Layout, LabelledText, ReadOptions, WideText, check_classes, kind_of_bytes,
                               newlines, wide_text)
 

@@ -1,51 +1,18 @@
 """Where a training runs: on a thread of this process (`thread`, the default) or as a task on a Ray cluster (`ray`).
 
-The runner keeps the queue, the live state and the run store; an executor only turns a `Job` into a
-`training.Result`, reporting progress through the job's hooks as it goes. Ray is imported only by `RayExecutor`.
+`core.execution.base` holds what every executor shares; this package chooses one from the process's settings.
+Ray is imported only by `core.execution.ray_executor`, and only when it is chosen.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
-
-from core import registry, training
-from core.datasets import Dataset
+from core import registry
 from core.errors import ConfigError
-from core.hparams import HParams
-from core.training import Hooks, Result
+from core.execution.base import Executor, ThreadExecutor
 
 EXECUTOR_ENV = "SENTIMENT_LAB_EXECUTOR"
 RAY_CPUS_ENV = "SENTIMENT_LAB_RAY_CPUS"
 EXECUTORS = ("thread", "ray")
-
-
-@dataclass(frozen=True)
-class Job:
-    """One training to run, and the data set it trains on (`hp.dataset`, loaded)."""
-
-    hp: HParams
-    probes: tuple[str, ...]
-    out_dir: Path
-    dataset: Dataset
-    nice: int = 0
-
-
-class Executor(Protocol):
-    #: True when something other than the server's queue decides how many trainings run at once (a cluster).
-    schedules_itself: bool
-
-    def train(self, job: Job, hooks: Hooks) -> Result: ...
-
-
-class ThreadExecutor:
-    """Trains in the calling thread (the runner gives each run its own), writing the bundle to the run folder."""
-
-    schedules_itself = False
-
-    def train(self, job: Job, hooks: Hooks) -> Result:
-        return training.train(job.hp, job.dataset, job.probes, job.out_dir, hooks, job.nice)
 
 
 def selected() -> str:
@@ -71,7 +38,7 @@ def ray_cpus() -> int:
 def from_env() -> Executor:
     """The executor of this process's settings; one Ray executor (one cluster connection) per process."""
     if selected() == "ray":
-        from core.ray_executor import RayExecutor
+        from core.execution.ray_executor import RayExecutor
 
         return registry.shared(("executor", "ray", ray_cpus()), lambda: RayExecutor(num_cpus=ray_cpus()))
     return ThreadExecutor()

@@ -1,5 +1,5 @@
 """One training queue for several web processes: the lab's Runner in a process of its own, answering on a Unix
-socket (`core.trainer_wire`). `python -m core serve` starts it beside the web processes, so the class shares one
+socket (`core.serving.trainer_wire`). `python -m core serve` starts it beside the web processes, so the class shares one
 fair queue and one trainer however many processes serve the pages.
 
 Requests (one JSON object per connection, `op` names it): `state` (every run's snapshot and the queue's order),
@@ -20,12 +20,15 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from core import assignments, config, datasets, hparams, trainer_wire
+from core import config, hparams
+from core.classroom import assignments
+from core.data import datasets
+from core.serving import trainer_wire
 from core.errors import LabError, RunNotFoundError, shortened
-from core.people import CLI
+from core.classroom.people import CLI
 from core.runner import Run, Runner
 from core.store import RunRecord, RunStore
-from core.trainer_wire import BadRequest, actor_from_dict, snapshot_to_dict
+from core.serving.trainer_wire import BadRequest, actor_from_dict, snapshot_to_dict
 
 PAST_MAX_AGE_S = 30.0  # how old the earlier runs' epochs behind a queue estimate may be
 

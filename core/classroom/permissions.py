@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Iterable, Protocol, TypeVar
 
-from core import atomic_file, config, people
-from core.people import Actor, PermissionDenied, teacher_owned
+from core import atomic_file, config
+from core.classroom import people
+from core.classroom.people import Actor, PermissionDenied, teacher_owned
 
 SETTINGS_FILE = "classroom.json"
 

@@ -1,5 +1,5 @@
 """The training queue as a web process sees it when the class is served by several processes: the same calls as
-`core.runner.Runner`, answered by the one trainer service (`core.trainer_service`).
+`core.runner.Runner`, answered by the one trainer service (`core.serving.trainer_service`).
 
 Every page view of every session reads the runs' live state, so that state is fetched once per STATE_MAX_AGE_S
 for the whole process and shared; a change made from this process (submit, stop, move) is seen at once.
@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from core import trainer_wire
-from core.assignments import Assignment
+from core.serving import trainer_wire
+from core.classroom.assignments import Assignment
 from core.hparams import HParams
-from core.people import Actor, as_actor
+from core.classroom.people import Actor, as_actor
 from core.runner import DEFAULT_PROBES, QueueInfo, Run, Snapshot
 from core.store import RunRecord, RunStore
-from core.trainer_wire import TrainerUnavailable
+from core.serving.trainer_wire import TrainerUnavailable
 
 STATE_MAX_AGE_S = 0.3  # live views refresh every second or more; a class shares one read per this interval
 TIMEOUT_S = 30.0

@@ -1,4 +1,4 @@
-"""Reading labelled text: a CSV/TSV file (see `core.text_table`), or a folder or .tar.gz archive laid out as
+"""Reading labelled text: a CSV/TSV file (see `core.data.text_table`), or a folder or .tar.gz archive laid out as
 train/<label>/*.txt (+ test/<label>/*.txt, kept as the test split), and the preview shown before importing.
 
 Nothing here encodes or stores; it turns a user's file into texts and label names, or one specific DatasetError.
@@ -16,9 +16,9 @@ import numpy as np
 
 from core import config
 from core.errors import DatasetError
-from core.text_source import (PREVIEW_CHARS, PREVIEW_ROWS, SAMPLE_CHARS, Layout, LabelledText, Preview, ReadOptions,
+from core.data.text_source import (PREVIEW_CHARS, PREVIEW_ROWS, SAMPLE_CHARS, Layout, LabelledText, Preview, ReadOptions,
                               check_classes, check_size, check_texts, kind_of_bytes, newlines, wide_text)
-from core.text_table import read_table
+from core.data.text_table import read_table
 
 SPLITS = ("train", "test")
 UNLABELLED = "unsup"  # Stanford's unlabelled reviews: not a class

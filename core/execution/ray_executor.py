@@ -19,13 +19,14 @@ from typing import Any, Iterator
 import ray
 import ray.exceptions
 
-from core import bundle, data, features, models, training
-from core.datasets import Dataset, DatasetInfo
+from core import bundle, features, models, training
+from core.data import imdb
+from core.data.datasets import Dataset, DatasetInfo
 from core.errors import LabError
-from core.executors import Job
+from core.execution.base import Job
 from core.hparams import HParams, from_dict
 from core.training import Hooks, Result
-from core.vocab import Vocabulary
+from core.data.vocab import Vocabulary
 
 CORE_DIR = Path(__file__).resolve().parent
 BATCH_REPORTS_PER_SECOND = 4
@@ -116,7 +117,7 @@ def _bundle_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
-def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], info: DatasetInfo, corpus: data.Corpus,
+def _train_on_worker(hp_values: dict[str, Any], probes: tuple[str, ...], info: DatasetInfo, corpus: imdb.Corpus,
                      vocabulary: Vocabulary, cpus: int, nice: int) -> Iterator[tuple]:
     """The Ray task: trains on a thread of the worker and yields what happens, ending with the bundle's files.
 
@@ -194,10 +195,10 @@ class RayExecutor:
     def __init__(self, num_cpus: int = 1) -> None:
         self.num_cpus = num_cpus
         self._lock = threading.Lock()
-        self._shared: tuple[data.Corpus, Vocabulary, ray.ObjectRef, ray.ObjectRef] | None = None
+        self._shared: tuple[imdb.Corpus, Vocabulary, ray.ObjectRef, ray.ObjectRef] | None = None
         self._task = ray.remote(num_returns="streaming", max_calls=1, max_retries=0)(_train_on_worker)
 
-    def share(self, corpus: data.Corpus, vocabulary: Vocabulary) -> tuple[ray.ObjectRef, ray.ObjectRef]:
+    def share(self, corpus: imdb.Corpus, vocabulary: Vocabulary) -> tuple[ray.ObjectRef, ray.ObjectRef]:
         """The corpus and vocabulary in the object store, put there once (again only if they change)."""
         with self._lock:
             if self._shared is None or self._shared[0] is not corpus or self._shared[1] is not vocabulary:

@@ -3,7 +3,7 @@
 One Streamlit process runs every page script of its sessions under one interpreter lock, so a class of 60 waits
 on itself however many cores the machine has. This starts the trainer service (one fair training queue, outside
 the web processes), `--web-processes` Streamlit processes on local ports, and a relay on the public port that
-keeps each browser on one of them (`core.web_proxy`). Stopping it (Ctrl+C or SIGTERM) stops them all; a training
+keeps each browser on one of them (`core.serving.web_proxy`). Stopping it (Ctrl+C or SIGTERM) stops them all; a training
 in progress is stopped and kept as a stopped run with its finished epochs.
 
 A web process that dies is started again on its port (its browsers reconnect to a live one meanwhile); the lab
@@ -24,7 +24,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from core import config, people, trainer_wire, web_proxy
+from core import config
+from core.classroom import people
+from core.serving import trainer_wire, web_proxy
 from core.errors import ConfigError, LabError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -3,28 +3,24 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from core.cli.output import emit
 from core.errors import LabError
 from core.hparams import DEFAULT_DATASET, PARAMS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj), flush=True)
-
-
 def _info(args: argparse.Namespace) -> int:
-    from core import data
+    from core.data import imdb
 
-    corpus = data.load_corpus()
-    words, _ = data.load_word_index()
-    _emit({
+    corpus = imdb.load_corpus()
+    words, _ = imdb.load_word_index()
+    emit({
         "source": corpus.source.kind,
         "location": corpus.source.location,
         "train_reviews": len(corpus.train),
@@ -64,7 +60,8 @@ def _import_keras() -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core import architectures, config, datasets, estimate, evaluation, hparams, memory
+    from core import architectures, config, estimate, evaluation, hparams, memory
+    from core.data import datasets
     from core.store import RunStore
 
     # Everything that can be refused is checked before Keras and TensorFlow are imported: a bad command answers
@@ -95,7 +92,7 @@ def _train(args: argparse.Namespace) -> int:
     while True:
         snap = run.wait(timeout=0.2)
         for epoch in snap.history[printed:]:
-            _emit(epoch)
+            emit(epoch)
         printed = len(snap.history)
         if not snap.active:
             break
@@ -103,7 +100,7 @@ def _train(args: argparse.Namespace) -> int:
         raise LabError(f"Training failed: {snap.error}")
     if snap.error:  # stopped before an epoch ended, or finished but not recorded yet: worth a line
         print(f"warning: {snap.error}", file=sys.stderr, flush=True)
-    _emit({
+    emit({
         "run_id": snap.id,
         "preset": hp.preset,
         "dataset": hp.dataset,
@@ -123,7 +120,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _baseline(snap: Any) -> dict[str, Any]:
     """The reference figures of the run's split beside its test accuracy, and a warning when it is no better."""
-    from core import baseline, datasets
+    from core import baseline
+    from core.data import datasets
 
     labels = datasets.class_names_of(snap.hp.dataset)
     warning = baseline.comparison(snap.test_accuracy, snap.baseline, labels)
@@ -135,7 +133,8 @@ def _baseline(snap: Any) -> dict[str, Any]:
 
 def _class_results(name: str, model_dir: str | None) -> dict[str, Any]:
     """For 3+ classes: each class's precision, recall and support, and the confusion matrix (rows: true class)."""
-    from core import datasets, evaluation
+    from core import evaluation
+    from core.data import datasets
 
     dataset = datasets.load(name)
     if model_dir is None or dataset.info.num_classes < 3:
@@ -156,7 +155,7 @@ def _predict(args: argparse.Namespace) -> int:
     verdicts = [scorer.verdicts([line.text for line in lines]) for _, scorer in scorers]
     for n, line in enumerate(lines):  # with several models, one line per text and model, the text's lines together
         for (folder, scorer), verdict in zip(scorers, (row[n] for row in verdicts)):
-            _emit({**({"model": folder} if len(scorers) > 1 else {}), **_scored(line, scorer, verdict)})
+            emit({**({"model": folder} if len(scorers) > 1 else {}), **_scored(line, scorer, verdict)})
     return 0
 
 
@@ -188,7 +187,7 @@ def _export(args: argparse.Namespace) -> int:
     from core import raw_text_model
 
     out = raw_text_model.export(_run_folder(args.run), args.out)
-    _emit({"run": args.run, "file": str(out), "bytes": out.stat().st_size})
+    emit({"run": args.run, "file": str(out), "bytes": out.stat().st_size})
     return 0
 
 
@@ -200,7 +199,7 @@ def _runs(args: argparse.Namespace) -> int:
         store, added, aside, skipped = run_store.rebuild()
         for folder, why in skipped:
             print(f"skipped {folder}: {why}", file=sys.stderr)
-        _emit({"database": str(store.path), "runs_added": added, "broken_file_moved_to": str(aside) if aside else None,
+        emit({"database": str(store.path), "runs_added": added, "broken_file_moved_to": str(aside) if aside else None,
                "folders_skipped": [{"folder": str(folder), "why": why} for folder, why in skipped],
                "runs": len(store.list())})
         return 0
@@ -208,23 +207,23 @@ def _runs(args: argparse.Namespace) -> int:
     if args.action == "show":
         if args.id is None:
             raise LabError("Usage: python -m core runs show ID")
-        _emit(store.get(args.id).to_dict())
+        emit(store.get(args.id).to_dict())
         return 0
     for record in store.list():
         item = record.to_dict()
         item.pop("history")
-        _emit(item)
+        emit(item)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from core import serve
+    from core.serving import serve
 
     return serve.serve(args.port, args.web_processes, args.address)
 
 
 def _trainer(args: argparse.Namespace) -> int:
-    from core import trainer_service
+    from core.serving import trainer_service
 
     return trainer_service.run_until_stopped(Path(args.socket))
 
@@ -273,7 +272,7 @@ def parser() -> argparse.ArgumentParser:
     trainer = sub.add_parser("trainer", help="the training queue of `serve`, on a Unix socket (started by serve)")
     trainer.add_argument("--socket", required=True, help="the socket to listen on")
     trainer.set_defaults(func=_trainer)
-    from core.datasets_cli import add_commands
+    from core.cli.datasets import add_commands
 
     add_commands(sub)
     return top

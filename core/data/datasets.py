@@ -25,11 +25,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core import atomic_file, config, permissions, registry, text_import, text_source, word_index
-from core.data import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
+from core import atomic_file, config, registry
+from core.classroom import permissions
+from core.data import text_import, text_source, word_index
+from core.data.imdb import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
-from core.people import Actor, as_actor
-from core.vocab import Vocabulary
+from core.classroom.people import Actor, as_actor
+from core.data.vocab import Vocabulary
 
 DEFAULT = "imdb"
 IMDB_LABELS = ("negative", "positive")
@@ -130,8 +132,8 @@ def fingerprint(corpus: Corpus, word_to_rank: dict[str, int], labels: tuple[str,
 
 
 def _imdb() -> Dataset:
-    from core.data import load_corpus
-    from core.vocab import load_vocabulary
+    from core.data.imdb import load_corpus
+    from core.data.vocab import load_vocabulary
 
     corpus, vocabulary = load_corpus(), load_vocabulary()
     info = DatasetInfo(DEFAULT, corpus.source.describe(), IMDB_LABELS, len(corpus.train), len(corpus.test),

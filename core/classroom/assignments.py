@@ -15,8 +15,8 @@ from typing import Any, Sequence
 from core import atomic_file, config, hparams
 from core.errors import ConfigError, quoted
 from core.hparams import PARAMS, PRESETS, HParams, Param
-from core.people import Actor, PermissionDenied, short_text
-from core.permissions import require_teacher
+from core.classroom.people import Actor, PermissionDenied, short_text
+from core.classroom.permissions import require_teacher
 
 FOLDER = "assignments"
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,40}")

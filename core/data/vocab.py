@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.data import INDEX_FROM, OOV, START
+from core.data.imdb import INDEX_FROM, OOV, START
 
 PAD = 0
 START_MARK, OOV_MARK = ">", "?"
@@ -96,6 +96,6 @@ class Vocabulary:
 def load_vocabulary() -> Vocabulary:
     """The configured source's word index, read once per process."""
     from core import config, registry
-    from core.data import load_word_index
+    from core.data.imdb import load_word_index
 
     return registry.shared(("vocabulary", str(config.data_dir())), lambda: Vocabulary(load_word_index()[0]))

@@ -1,6 +1,6 @@
 """Imported text to word ids the way Keras encoded IMDB, with the vocabulary learned from the training split only.
 
-HTML tags such as `<br />` are removed, then `core.vocab.split_words` splits the text. A word's id is its frequency
+HTML tags such as `<br />` are removed, then `core.data.vocab.split_words` splits the text. A word's id is its frequency
 rank in the training split + 3 (1 = start of review, 2 = unknown); ties keep the order in which the training split
 first uses the words, as Keras's `Tokenizer` orders them. Words seen only in the test split are unknown (2), as they
 would be for a model that never saw them.
@@ -15,8 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-from core.data import INDEX_FROM, OOV, START, Ragged
-from core.vocab import split_words
+from core.data.imdb import INDEX_FROM, OOV, START, Ragged
+from core.data.vocab import split_words
 
 # A tag starts with a letter (or `/` and a letter), so "a < b", "<3" and ">:(" stay text.
 HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")

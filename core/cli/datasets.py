@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core import datasets, text_import, text_source
+from core.data import datasets, text_import, text_source
 from core.errors import DatasetError, LabError
-from core.people import CLI  # the command line acts as the teacher: its imports are the teacher's
+from core.cli.output import emit
+from core.classroom.people import CLI  # the command line acts as the teacher: its imports are the teacher's
 
 
 def _options(args: argparse.Namespace) -> text_source.ReadOptions:
@@ -14,41 +15,33 @@ def _options(args: argparse.Namespace) -> text_source.ReadOptions:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from core.cli import _emit
-
     names = datasets.parse_class_names(args.label_names) if args.label_names else None
     imported = datasets.add(args.path, args.name, _options(args), args.test_size, actor=CLI, replace=args.replace,
                             class_names=names)
-    _emit({**imported.info.to_dict(), "report": imported.report})
+    emit({**imported.info.to_dict(), "report": imported.report})
     if "too_little" in imported.report:
         print(f"warning: {imported.report['too_little']}", file=sys.stderr)
     return 0
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from core.cli import _emit
-
-    _emit(text_import.preview(args.path, _options(args), rows=args.rows).to_dict())
+    emit(text_import.preview(args.path, _options(args), rows=args.rows).to_dict())
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.cli import _emit
-
     for name in datasets.names():
         try:
             owner = "built in" if name == datasets.DEFAULT else datasets.ownership(name).label
-            _emit({**datasets.info(name).to_dict(), "owner": owner})
+            emit({**datasets.info(name).to_dict(), "owner": owner})
         except DatasetError as exc:  # one damaged data set must not hide the others
-            _emit({"name": name, "error": str(exc)})
+            emit({"name": name, "error": str(exc)})
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from core.cli import _emit
-
     info = datasets.info(args.name)
-    _emit({**info.to_dict(), "report": datasets.report(args.name) if args.name != datasets.DEFAULT else {}})
+    emit({**info.to_dict(), "report": datasets.report(args.name) if args.name != datasets.DEFAULT else {}})
     return 0
 
 
@@ -64,10 +57,8 @@ def _active_runs(name: str) -> list[int]:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from core.cli import _emit
-
     datasets.remove(args.name, actor=CLI, active_runs=_active_runs(args.name))
-    _emit({"removed": args.name})
+    emit({"removed": args.name})
     return 0
 
 

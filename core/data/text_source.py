@@ -1,6 +1,6 @@
 """What every labelled-text source reads into, and the checks they share: size limit, binary files, classes.
 
-`core.text_table` reads CSV/TSV files; `core.text_import` reads folders and archives and picks the reader.
+`core.data.text_table` reads CSV/TSV files; `core.data.text_import` reads folders and archives and picks the reader.
 """
 from __future__ import annotations
 
