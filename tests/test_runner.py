@@ -205,7 +205,7 @@ def test_an_unknown_executor_fails_the_run_with_a_clear_message(run_store, monke
 
 
 def test_ray_is_imported_only_when_the_ray_executor_is_chosen():
-    code = "import sys, core.runner, core.cli; core.runner.executors.from_env(); assert 'ray' not in sys.modules"
+    code = "import sys, core.runner, core.cli; core.runner.execution.from_env(); assert 'ray' not in sys.modules"
     proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
                           text=True, timeout=300, env={**os.environ, execution.EXECUTOR_ENV: "thread"})
     assert proc.returncode == 0, proc.stderr[-2000:]

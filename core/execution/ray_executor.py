@@ -28,7 +28,7 @@ from core.hparams import HParams, from_dict
 from core.training import Hooks, Result
 from core.data.vocab import Vocabulary
 
-CORE_DIR = Path(__file__).resolve().parent
+CORE_DIR = Path(__file__).resolve().parents[1]
 BATCH_REPORTS_PER_SECOND = 4
 CONNECT_TIMEOUT = 5  # seconds
 AUTH_MODE_ENV = "RAY_AUTH_MODE"

@@ -29,7 +29,7 @@ from core.classroom import people
 from core.serving import trainer_wire, web_proxy
 from core.errors import ConfigError, LabError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120.0
 MAX_WEB_PROCESSES = 16
 MAX_SOCKET_PATH = 100  # Linux allows 107 bytes for a Unix socket's path
