@@ -12,7 +12,7 @@ import numpy as np
 
 from core import atomic_file, features
 from core.evaluation import TEST_SCORES
-from core.data.imdb import OOV, START, Ragged
+from core.data.imdb import LABELS as IMDB_LABELS, OOV, START, Ragged
 from core.errors import ModelFileError
 from core.features import Featurizer
 from core.hparams import IMDB_SIZES, HParams, Sizes, from_dict
@@ -25,7 +25,6 @@ FEATURIZER_ARRAYS = "featurizer.npz"
 WORD_INDEX = "word_index.json.gz"
 HISTORY = "history.json"
 DATASET = "dataset.json"  # the data set's description (labels, sizes, fingerprint): the run scores without it
-IMDB_LABELS = ("negative", "positive")  # runs saved before data sets trained on IMDB
 MARKER = ".sentiment-lab-run.json"  # written when a run claims the folder: which run, and whether the lab made it
 FILES = (MODEL, CONFIG, FEATURIZER, FEATURIZER_ARRAYS, WORD_INDEX, HISTORY, DATASET, TEST_SCORES)
 
