@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,10 +17,8 @@ def write(path: Path, fill: Callable[[Path], None], partial: Path | None = None)
     knows the names to sweep (a run folder's). It keeps `path`'s suffix, by which numpy and Keras choose the format,
     and is removed when `fill` fails.
     """
-    if partial is None:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-        os.close(fd)
-        partial = Path(name)
+    if partial is None:  # made by `fill`, so the file gets the usual permissions (mkstemp's are the owner's only)
+        partial = path.with_name(f".{path.stem}-{secrets.token_hex(8)}{path.suffix}")
     try:
         fill(partial)
         with open(partial, "rb") as f:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +53,13 @@ def test_a_named_partial_file_is_used_and_renamed(tmp_path: Path) -> None:
     assert seen == [".model.partial.keras"]
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
     assert (tmp_path / "model.keras").read_bytes() == b"whole"
+
+
+def test_a_written_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    """An exported model is a file for its user to share: not readable by its owner alone, as a mkstemp file is."""
+    mask = os.umask(0o022)
+    try:
+        atomic_file.write_bytes(tmp_path / "model.keras", b"x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "model.keras").stat().st_mode & 0o777 == 0o644
