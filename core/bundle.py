@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core import features
+from core import atomic_file, features
 from core.evaluation import TEST_SCORES
-from core.data.imdb import OOV, START, Ragged
+from core.data.imdb import LABELS as IMDB_LABELS, OOV, START, Ragged
 from core.errors import ModelFileError
 from core.features import Featurizer
 from core.hparams import IMDB_SIZES, HParams, Sizes, from_dict
@@ -26,7 +25,6 @@ FEATURIZER_ARRAYS = "featurizer.npz"
 WORD_INDEX = "word_index.json.gz"
 HISTORY = "history.json"
 DATASET = "dataset.json"  # the data set's description (labels, sizes, fingerprint): the run scores without it
-IMDB_LABELS = ("negative", "positive")  # runs saved before data sets trained on IMDB
 MARKER = ".sentiment-lab-run.json"  # written when a run claims the folder: which run, and whether the lab made it
 FILES = (MODEL, CONFIG, FEATURIZER, FEATURIZER_ARRAYS, WORD_INDEX, HISTORY, DATASET, TEST_SCORES)
 
@@ -42,28 +40,17 @@ OWN_NAMES = frozenset(FILES + PARTIALS + (MARKER,))  # everything a run may leav
 
 
 def _atomic(path: Path, write) -> None:
-    """Write through a temporary sibling, fsync, then rename over `path`."""
-    tmp = path.with_name(partial_name(path.name))
-    write(tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
-
-    _atomic(path, write)
+    """Write through the file's partial name (the run store sweeps those a crash left), never half a file."""
+    atomic_file.write(path, write, partial=path.with_name(partial_name(path.name)))
 
 
 def write_file(path: Path, data: bytes) -> None:
     """One file of a bundle that was saved elsewhere (a cluster worker), written as safely as `save` does."""
-    _write_bytes(path, data)
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_json(path: Path, value: Any) -> None:
-    _write_bytes(path, json.dumps(value, indent=1).encode())
+    _atomic(path, lambda tmp: tmp.write_text(json.dumps(value, indent=1)))
 
 
 def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: Vocabulary,
@@ -81,7 +68,7 @@ def save(run_dir: Path, model, featurizer: Featurizer, hp: HParams, vocabulary: 
     arrays = featurizer.arrays()
     if arrays:
         _atomic(run_dir / FEATURIZER_ARRAYS, lambda tmp: np.savez(tmp, **arrays))
-    _write_bytes(run_dir / WORD_INDEX, gzip.compress(json.dumps(vocabulary.word_to_rank).encode(), 6))
+    write_file(run_dir / WORD_INDEX, gzip.compress(json.dumps(vocabulary.word_to_rank).encode(), 6))
     write_json(run_dir / HISTORY, history)
     if test_scores is not None:
         _atomic(run_dir / TEST_SCORES, lambda tmp: np.save(tmp, test_scores))

@@ -53,25 +53,17 @@ def lab_home() -> Path:
 
 def _whole_number(name: str, low: int, high: int, default: int, meaning: str) -> int:
     """An integer setting from the environment, or a ConfigError that names it and its range."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {meaning}, not {raw!r}.")
-    return value
+    value = _number(name, low, high, f"a whole number from {meaning}", int)
+    return default if value is None else int(value)
 
 
-def _number(name: str, low: float, high: float, wording: str) -> float | None:
+def _number(name: str, low: float, high: float, wording: str, kind: type = float) -> float | None:
     """A number setting from the environment (None when unset), or a ConfigError that names it and its range."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
         value = float("nan")
     if not low <= value <= high:  # also false for nan

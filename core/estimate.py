@@ -99,6 +99,17 @@ def refuse_too_long(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | 
     return wait
 
 
+def short_time(seconds: float | None) -> str:
+    """A wait or a duration as the pages say it: "under 1 s", "40 s", "2.5 min" ("–" when unknown)."""
+    if seconds is None:
+        return "–"
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"
+
+
 def _minutes(seconds: float) -> str:
     minutes = seconds / 60
     if minutes >= 48 * 60:

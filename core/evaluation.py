@@ -8,11 +8,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from core.data import imdb
 from core.errors import ModelFileError
 from core.verdict import predicted, probabilities
 
 TEST_SCORES = "test_scores.npy"
-IMDB_LABELS = ("negative", "positive")
 
 
 def lowest_val_loss(history: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
@@ -57,7 +57,7 @@ def class_names(num_classes: int, labels: Sequence[str] | None = None) -> tuple[
     """The classes' names: `labels` when given, IMDB's for two classes, else "class 0", "class 1", ..."""
     if labels is not None:
         return tuple(str(label) for label in labels)
-    return IMDB_LABELS if num_classes == 2 else tuple(f"class {i}" for i in range(num_classes))
+    return imdb.LABELS if num_classes == 2 else tuple(f"class {i}" for i in range(num_classes))
 
 
 def num_classes(scores: np.ndarray) -> int:

@@ -12,13 +12,13 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from core.data.imdb import INDEX_FROM, OOV, START, Corpus, Ragged, Split
+from core.data.imdb import INDEX_FROM, LABELS, OOV, START, Corpus, Ragged, Split
 from core.errors import DataError, quoted
 from core.data.vocab import OOV_MARK, START_MARK, Vocabulary, split_words
 
 SPLITS: tuple[str, ...] = ("train", "test")
 LABEL_FILTERS: tuple[str, ...] = ("all", "positive", "negative")
-LABEL_NAMES: dict[int, str] = {0: "negative", 1: "positive"}
+LABEL_NAMES: dict[int, str] = dict(enumerate(LABELS))
 WordKind = Literal["start", "unknown", "clipped", "word"]
 
 

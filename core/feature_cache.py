@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from core import config, features
+from core import atomic_file, config, features
 from core.data.imdb import Split
 from core.features import Featurizer
 from core.hparams import HParams
@@ -116,14 +115,7 @@ def _write(folder: Path, key: str, done: Featurised) -> None:
         arrays[f"{name}_counts"], arrays[f"{name}_values"] = _packed(matrix)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".writing-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, folder / f"{key}{SUFFIX}")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_file.write(folder / f"{key}{SUFFIX}", lambda tmp: np.savez(tmp, **arrays))
         _prune(folder)
     except OSError:
         return  # a full or read-only disk costs the next training its head start, nothing more

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from core import config, registry
+from core import atomic_file, config, registry
 from core.data.imdb import INDEX_FROM, Ragged
 from core.errors import LabError
 from core.features import Sequences
@@ -159,13 +158,11 @@ def dataset_rows(vocabulary: Vocabulary, num_words: int) -> np.ndarray:
 
 def _keep(path: Path, rows: np.ndarray) -> None:
     """Cache the rows for next time; a lab folder that cannot be written (read-only, full) only costs the cache."""
-    tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.npy")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(tmp, rows, allow_pickle=False)
-        tmp.replace(path)
+        atomic_file.write(path, lambda tmp: np.save(tmp, rows, allow_pickle=False))
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 @dataclass(frozen=True)

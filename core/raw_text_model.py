@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core import bundle as bundles
-from core import registry
+from core import atomic_file, registry
 from core.data.imdb import INDEX_FROM, OOV, START
 from core.errors import ConfigError, quoted
 from core.predict import MAX_TEXT_CHARS
@@ -255,12 +255,9 @@ def export(run_dir: Path | str, out: Path | str) -> Path:
     if not out.parent.is_dir():
         raise ConfigError(f"The folder {out.parent} does not exist: create it first, or choose another --out.")
     model = build(bundles.load(run_dir))
-    tmp = out.with_name(f".{out.stem}.partial.keras")
     try:
-        model.save(tmp)
-        tmp.replace(out)
+        atomic_file.write(out, model.save)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ConfigError(f"Could not write {out}: {exc.strerror or exc}.") from None
     return out
 

@@ -95,6 +95,14 @@ class QueueInfo:
     students: int
     wait_seconds: float
 
+    def message(self) -> str:
+        """What the run's owner reads while it waits: its place, who is ahead of it, and about how long."""
+        waiting = self.position - 1
+        people = "person" if self.students == 1 else "people"  # the teacher is one of them, not a student
+        return (f"Waiting for the trainer: your run is number {self.position} in the queue. Ahead of it: {waiting} "
+                f"waiting and {self.ahead - waiting} training (from {self.students} {people}), about "
+                f"{estimate.short_time(self.wait_seconds)} to wait.")
+
 
 @dataclass
 class _State:

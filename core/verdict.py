@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
+from core.data import imdb
+
 THRESHOLD = 0.5
 UNSURE_MARGIN = 0.1  # scores from 0.4 to 0.6 are too close to the line to call
-IMDB_LABELS = ("negative", "positive")
 Label = str  # a class name ("positive", "negative" for IMDB), "unsure" or "no known words"
 
 
@@ -43,11 +44,11 @@ class Verdict:
 
     score: float  # binary: P(label 1); 3+ classes: the predicted class's probability
     known_words: int  # words of the review the model has an id for (the start mark and ? not counted)
-    labels: tuple[str, ...] = IMDB_LABELS  # class names in class-id order
+    labels: tuple[str, ...] = imdb.LABELS  # class names in class-id order
     class_probabilities: tuple[float, ...] = ()  # 3+ classes: one per class; empty for a binary model
 
     @classmethod
-    def of(cls, scores: np.ndarray, known_words: int, labels: tuple[str, ...] = IMDB_LABELS) -> "Verdict":
+    def of(cls, scores: np.ndarray, known_words: int, labels: tuple[str, ...] = imdb.LABELS) -> "Verdict":
         """The verdict on one review's scores: a binary model's P(label 1), or a 3+-class model's probabilities."""
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         if scores.size == 1:

@@ -3,33 +3,21 @@ curves overlaid. The teacher (unlocked on the Teacher page) can hide runs, expor
 a new lesson; with sharing turned off, a student's board lists only their own runs."""
 from __future__ import annotations
 
-from typing import Callable
-
 import streamlit as st
 
 from core import baseline, hparams
 from core.classroom import board
 from core.data import datasets
-from core.errors import LabError
 from core.classroom.people import Actor
 from core.runner import Snapshot
 from core.store import ACTIVE, RunRecord
-from pages import charts, present, ui
+from pages import charts, confirm, present, run_table, ui
 
 PICK = "board_pick"
-CONFIRM = "board_confirm_clear"
-FLASH = "board_flash"
+FLOW = confirm.Flow("board")  # whether clearing the board waits for a yes; what the last action did
 MAX_PICK = 8
 LIVE_SECONDS = 2.0  # while a run trains or waits: progress and queue places move between epochs
 IDLE_SECONDS = 5.0  # otherwise: a new run from any student appears within this long
-
-
-def _act(action: Callable[[], str]) -> None:
-    """A teacher button's callback: the outcome is shown once on the next draw."""
-    try:
-        st.session_state[FLASH] = ("success", action())
-    except LabError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
 
 
 def _hide(run_ids: list[int], hidden: bool) -> None:
@@ -39,16 +27,12 @@ def _hide(run_ids: list[int], hidden: bool) -> None:
         runs = ", ".join(f"#{i}" for i in run_ids)
         return f"{'Hid' if hidden else 'Showed again'} {runs} on the board."
 
-    _act(change)
+    FLOW.run(change)
 
 
-def _clear() -> None:
-    def clear() -> str:
-        board.clear_lesson(actor=ui.actor())
-        return "The board is clear for a new lesson; its runs are kept on the Runs page."
-
-    st.session_state.pop(CONFIRM, None)
-    _act(clear)
+def _clear() -> str:
+    board.clear_lesson(actor=ui.actor())
+    return "The board is clear for a new lesson; its runs are kept on the Runs page."
 
 
 def _busy(records: list[RunRecord]) -> bool:
@@ -65,34 +49,24 @@ def _table(rows: list[board.Row]) -> None:
     table = [{
         "Rank": r.rank, "Run": r.run_id, "Student": r.student, "Name": r.name, "Assignment": r.assignment,
         **({"Data set": r.dataset} if datasets else {}), "Preset": r.preset, "Changed settings": r.changes_text,
-        "Best val. acc.": None if r.best_val_accuracy is None else round(100 * r.best_val_accuracy, 1),
-        "Test acc.": None if r.test_accuracy is None else round(100 * r.test_accuracy, 1),
-        "Majority class": _majority(r), "TF-IDF + LR": None if r.baseline is None else
-        round(100 * r.baseline.tfidf_accuracy, 1),
+        "Best val. acc.": run_table.percent(r.best_val_accuracy), "Test acc.": run_table.percent(r.test_accuracy),
+        "Majority class": _majority(r),
+        "TF-IDF + LR": run_table.percent(r.baseline.tfidf_accuracy if r.baseline is not None else None),
         "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
-        "Time": ui.seconds(r.seconds), "Status": f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}",
+        "Time": ui.seconds(r.seconds), "Status": run_table.status(r.status, r.status_text),
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
     } for r in rows]
-    st.dataframe(ui.table(table), hide_index=True, width="stretch", row_height=40, placeholder="–", key="board_table",
-                 height=min(44 + 40 * len(table), 640), column_config={
-                     "Rank": st.column_config.NumberColumn("Rank", width=55, help="Equal test accuracies share a place"),
-                     "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
-                     "Assignment": st.column_config.TextColumn("Assignment", help="The assignment link the run "
-                                                               "was started from"),
-                     "Changed settings": st.column_config.TextColumn("Changed settings", width="medium",
-                                                                     help="The settings that differ from the preset "
-                                                                     "(as fitted to the run's data set)"),
-                     "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%"),
-                     "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%"),
-                     "Majority class": st.column_config.TextColumn(
-                         "Majority class", help="Baseline: always answering the most common class, on the same "
-                         "test reviews (– when not known: runs recorded before baselines)"),
-                     "TF-IDF + LR": st.column_config.NumberColumn(
-                         "TF-IDF + LR", format="%.1f%%", help="Baseline: TF-IDF word 1-2 grams and logistic "
-                         "regression on the same split"),
-                     "Tried by": st.column_config.TextColumn("Tried by", help="Runs of this lesson with the same "
-                                                             "preset and changed settings (any seed)"),
-                 })
+    run_table.show(table, "board_table", 640, {
+        "Rank": st.column_config.NumberColumn("Rank", width=55, help="Equal test accuracies share a place"),
+        "Assignment": st.column_config.TextColumn("Assignment", help="The assignment link the run was started from"),
+        "Changed settings": st.column_config.TextColumn("Changed settings", width="medium", help="The settings "
+                                                        "that differ from the preset (as fitted to the run's data set)"),
+        "Majority class": st.column_config.TextColumn(
+            "Majority class", help="Baseline: always answering the most common class, on the same test reviews (– "
+            "when not known: runs recorded before baselines)"),
+        "Tried by": st.column_config.TextColumn("Tried by", help="Runs of this lesson with the same preset and "
+                                                "changed settings (any seed)"),
+    })
 
 
 def _majority(r: board.Row) -> str | None:
@@ -118,7 +92,7 @@ def _present_table(rows: list[board.Row]) -> None:
     fitting the width (an HTML table: the data grid draws its cells on a canvas, in its own small type)."""
     cells = []
     for r in rows:
-        status = f"{ui.STATUS_ICONS.get(r.status, '')} {r.status_text}"
+        status = run_table.status(r.status, r.status_text)
         cells.append(
             f"<tr class='{'top' if r.rank == 1 else ''}'><td class='num'>{r.rank or '–'}</td>"
             f"<td>{ui.escape(r.student, 'html')}</td><td class='num'>{ui.percent(r.test_accuracy)}</td>"
@@ -165,25 +139,11 @@ def _teacher_tools(rows: list[board.Row], shown_hidden: bool, me: Actor) -> None
     c3.download_button("⬇ Export the board (.csv)", data=lambda: board.csv_text(rows, actor=me),
                        file_name="class-board.csv", mime="text/csv", key="board_csv", on_click="ignore",
                        width="stretch")
-    if st.session_state.get(CONFIRM):
-        st.warning("Clear the board for a new lesson? Its runs leave the board but stay kept (Runs page, and on "
-                   "disk).", icon="🧹")
-        y, n, _ = st.columns([1, 1, 2])
-        y.button("Yes, clear the board", key="board_clear_yes", type="primary", on_click=_clear, width="stretch")
-        n.button("Cancel", key="board_clear_no", on_click=lambda: st.session_state.pop(CONFIRM, None),
-                 width="stretch")
+    if FLOW.asked():
+        FLOW.confirm("Clear the board for a new lesson? Its runs leave the board but stay kept (Runs page, and on "
+                     "disk).", "🧹", "Yes, clear the board", ("board_clear_yes", "board_clear_no"), _clear)
     else:
-        c4.button("🧹 Clear for a new lesson…", key="board_clear", width="stretch",
-                  on_click=lambda: st.session_state.update({CONFIRM: True}))
-
-
-def _show_flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if kind == "success":
-        st.success(ui.escape(message), icon="✅")
-        st.toast(ui.escape(message), icon="✅")
-    elif kind == "error":
-        st.error(ui.escape(message), icon="⚠️")
+        c4.button("🧹 Clear for a new lesson…", key="board_clear", width="stretch", on_click=FLOW.ask)
 
 
 def _board(live: bool, projector: bool, me: Actor) -> None:
@@ -199,7 +159,7 @@ def _board(live: bool, projector: bool, me: Actor) -> None:
         return
     if _busy(records) != live:  # a run started or the last one ended: poll at the other pace
         st.rerun(scope="app")
-    _show_flash()
+    FLOW.show()
     if not rows:
         st.info("No runs in this lesson yet. Each run started on the Train page appears here as it trains.", icon="🏆")
         return

@@ -1,4 +1,5 @@
-"""Plotly figures the pages share: learning curves (one run or several), probe scores, confusion matrix.
+"""Plotly figures of the pages: learning curves (one run or several), probe scores, confusion matrix, and Explore's
+review lengths, class balance and most frequent words.
 
 Labels may be user text (run names, pinned reviews): they are escaped for Plotly's pseudo-HTML, and hover text
 reads them through `%{fullData.name}`, never by pasting them into a hover template.
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from core.data import imdb
+from core.explore import LengthHistogram, Truncation, WordCount
+from pages import palette
 from pages.ui import class_name, escape
 
-IMDB_LABELS = ("negative", "positive")
-COLORS = ("#1f5fbf", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#0b7285", "#e67700", "#495057")
 SHARED_FIGURES = 256  # the figures kept: a class's runs, each as it grows epoch by epoch
 TICK_STEPS = ((20, 1), (50, 5))  # (longest run, epochs between ticks); longer runs get a tick every 10 epochs
 
@@ -72,7 +75,7 @@ def _curves(*, _series: Sequence[tuple[str, Sequence[dict[str, Any]]]], data: st
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
     for n, (label, history) in enumerate(series):
         label = escape(label, "plotly")
-        color = COLORS[n % len(COLORS)]
+        color = palette.SERIES[n % len(palette.SERIES)]
         epochs_x = [h["epoch"] for h in history]
         seconds = [h.get("seconds") for h in history]
         width = 3 if n == 0 else 1.5
@@ -89,9 +92,9 @@ def _curves(*, _series: Sequence[tuple[str, Sequence[dict[str, Any]]]], data: st
                 ), row=1, col=col)
     if best_epoch is not None:
         for col in (1, 2):
-            fig.add_vline(x=best_epoch, line={"color": "#2b8a3e", "dash": "dot", "width": 2}, row=1, col=col)
+            fig.add_vline(x=best_epoch, line={"color": palette.POSITIVE, "dash": "dot", "width": 2}, row=1, col=col)
         fig.add_annotation(x=best_epoch, y=0.0, yref="paper", xref="x", text=f"lowest val loss (epoch {best_epoch})",
-                           showarrow=False, yanchor="bottom", xanchor="right", xshift=-4, font={"color": "#2b8a3e"})
+                           showarrow=False, yanchor="bottom", xanchor="right", xshift=-4, font={"color": palette.POSITIVE})
     fig.update_xaxes(**_epoch_axis(epochs))
     fig.update_yaxes(type="log" if log_loss else "linear", row=1, col=1)
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.25},
@@ -100,7 +103,7 @@ def _curves(*, _series: Sequence[tuple[str, Sequence[dict[str, Any]]]], data: st
 
 
 def probes(texts: Sequence[str], scores: Sequence[Sequence[Any]], *, epochs: int | None = None,
-           labels: Sequence[str] = IMDB_LABELS) -> SharedFigure:
+           labels: Sequence[str] = imdb.LABELS) -> SharedFigure:
     """Each pinned review's score after every epoch, so a class can watch the model change its mind.
 
     A binary model's scores are one P(label 1) per review: one line per review. A model of 3+ classes gives each
@@ -119,7 +122,7 @@ def _probes(*, _texts: Sequence[str], _scores: Sequence[Sequence[Any]], data: st
     for n, text in enumerate(texts):
         ys = [row[n] for row in scores if n < len(row)]
         fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers", name=_short(text),
-                                 line={"color": COLORS[n % len(COLORS)], "width": 2.5},
+                                 line={"color": palette.SERIES[n % len(palette.SERIES)], "width": 2.5},
                                  hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.3f}<extra></extra>"))
     fig.add_hline(y=0.5, line={"color": "#868e96", "dash": "dot"})
     fig.update_yaxes(range=[0, 1], title_text=f"score (1 = {escape(class_name(labels[1]), 'plotly')})")
@@ -145,7 +148,7 @@ def _class_probes(texts: Sequence[str], scores: Sequence[Sequence[Sequence[float
             name = escape(label, "plotly")
             fig.add_trace(go.Scatter(
                 x=list(range(1, len(per_epoch) + 1)), y=[p[k] for p in per_epoch], mode="lines+markers", name=name,
-                legendgroup=name, showlegend=n == 0, line={"color": COLORS[k % len(COLORS)], "width": 2.5},
+                legendgroup=name, showlegend=n == 0, line={"color": palette.SERIES[k % len(palette.SERIES)], "width": 2.5},
                 hovertemplate="%{fullData.name}<br>epoch %{x}: %{y:.3f}<extra></extra>"),
                 row=n // cols + 1, col=n % cols + 1)
     fig.update_yaxes(range=[0, 1])
@@ -159,7 +162,7 @@ def _class_probes(texts: Sequence[str], scores: Sequence[Sequence[Sequence[float
     return fig
 
 
-def confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str] = IMDB_LABELS) -> go.Figure:
+def confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str] = imdb.LABELS) -> go.Figure:
     """A k x k test confusion matrix (rows: the true class) with counts written in the cells."""
     names = [escape(label, "plotly") for label in labels]
     k = len(names)
@@ -169,4 +172,76 @@ def confusion(matrix: Sequence[Sequence[int]], labels: Sequence[str] = IMDB_LABE
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=300 if k <= 2 else 220 + 45 * k, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       font={"size": 15})
+    return fig
+
+
+# --- Explore's figures of a data set (drawn per view of its Charts tab, not shared) ---------------------------
+Classes = Sequence[tuple[int, str, str]]  # (class id, name, colour) in the order the figures draw them
+
+
+def lengths(classes: Classes, hist: LengthHistogram, trunc: Truncation) -> go.Figure:
+    """Review lengths per class as filled step lines (readable where they overlap), maxlen and what it cuts."""
+    width, cap = hist.width, hist.cap
+    edges = np.append(hist.edges, cap + width)  # the overflow bin sits just right of the cap
+    ranges = [f"{int(a):,}–{int(a) + width - 1:,} ids" for a in hist.edges[:-1]] + [f"over {cap:,} ids"]
+    fig = go.Figure()
+    for label, name, color in classes:
+        counts = np.append(hist.counts[label], hist.overflow[label])
+        fig.add_scatter(x=edges[:-1] + width / 2, y=counts, customdata=ranges, name=escape(name, "plotly"),
+                        mode="lines", line={"color": color, "width": 3, "shape": "hvh"}, fill="tozeroy",
+                        fillcolor=palette.rgba(color, 0.15),
+                        hovertemplate="%{fullData.name}<br>%{customdata}: %{y:,} reviews<extra></extra>")
+    top = cap + width
+    note = {"y": 0.98, "yref": "paper", "showarrow": False, "font": {"size": 20, "color": "#111"},
+            "bgcolor": "rgba(255,255,255,0.85)"}
+    if trunc.maxlen <= top:
+        fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor=palette.NEGATIVE, opacity=0.07, line_width=0)
+        fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
+        left = trunc.maxlen < 0.6 * top
+        fig.add_annotation(x=trunc.maxlen, text=f"<b>{trunc.sentence()}</b>", xanchor="left" if left else "right",
+                           xshift=8 if left else -8, **note)
+    else:  # maxlen far past these texts: the axis keeps to the texts
+        fig.add_annotation(x=0.98, xref="paper", xanchor="right", text=f"<b>{trunc.sentence()}</b> (maxlen "
+                           f"{trunc.maxlen:,} is past the longest)", **note)
+    fig.update_xaxes(title_text=f"review length in ids (words + the > start mark) · last step: longer than {cap:,}",
+                     range=[0, top])
+    fig.update_yaxes(title_text="reviews", rangemode="tozero")
+    return _readable(fig, height=440)
+
+
+def _readable(fig: go.Figure, height: int) -> go.Figure:
+    """Projector-sized text everywhere (the Streamlit theme would otherwise shrink ticks and legends)."""
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font={"size": 16},
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right",
+                              "font": {"size": 16}})
+    fig.update_xaxes(tickfont={"size": 15}, title_font={"size": 16})
+    fig.update_yaxes(tickfont={"size": 15}, title_font={"size": 16})
+    return fig
+
+
+def balance(classes: Classes, per_split: Mapping[str, Sequence[int]]) -> go.Figure:
+    """Reviews of each class in each split (`per_split`: counts by class id, keyed by the split's name)."""
+    fig = go.Figure()
+    for label, name, color in classes:
+        counts = [int(split[label]) for split in per_split.values()]
+        fig.add_bar(x=list(per_split), y=counts, name=escape(name, "plotly"),
+                    text=[f"{c:,}" for c in counts], textposition="inside", textfont={"size": 20, "color": "#fff"},
+                    marker={"color": color}, hovertemplate="%{fullData.name}: %{y:,} reviews<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="reviews")
+    return _readable(fig, height=380)
+
+
+def top_words(words: Sequence[WordCount], num_words: int) -> go.Figure:
+    """The most frequent words as bars: blue when num_words keeps them, orange when they would become ?."""
+    kept = [w.id < num_words for w in words]
+    fig = go.Figure(go.Bar(
+        x=[w.count for w in words], y=[f"{w.word} (#{w.rank:,})" for w in words], orientation="h",
+        marker={"color": [palette.BLUE if k else palette.ORANGE for k in kept]}, text=[f"{w.count:,}" for w in words],
+        textposition="outside", textfont={"size": 16}, cliponaxis=False, customdata=[[w.id, w.rank] for w in words],
+        hovertemplate="%{y}: %{x:,} times<br>id %{customdata[0]}, rank %{customdata[1]:,}<extra></extra>"))
+    fig.update_xaxes(title_text="occurrences")
+    _readable(fig, height=max(300, 34 * len(words) + 90))
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 17})
+    fig.update_layout(margin={"l": 10, "r": 70, "t": 10, "b": 10})
     return fig

@@ -1,26 +1,15 @@
 """How the pages show a model's classes, for IMDB's two and a user's data set's 2 to 20: the test confusion matrix with
-per-class precision and recall, the most confident mistakes naming both classes, and a text's class probabilities.
+per-class precision and recall, and the most confident mistakes naming both classes.
 
 Class names come from the user's data set: they are shown through ui.escape (markdown, html) or charts (plotly).
 """
 from __future__ import annotations
-
-from typing import Sequence
 
 import streamlit as st
 
 from core import evaluation
 from core.errors import LabError
 from pages import charts, dataset_picker, ui
-
-IMDB_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a"}
-
-
-def color(labels: Sequence[str], k: int) -> str:
-    """A class's colour: IMDB's green and red, otherwise the charts' colour for its id."""
-    if tuple(labels) == evaluation.IMDB_LABELS:
-        return IMDB_COLORS[labels[k]]
-    return charts.COLORS[k % len(charts.COLORS)]
 
 
 def _sure(confidence: float) -> str:
@@ -62,20 +51,3 @@ def where_it_goes_wrong(run_id: int, model_dir: str, dataset: str, num_words: in
                          f"({_sure(m.confidence)} sure)")
             with st.expander(ui.escape(title)):
                 st.markdown(ui.escape(loaded.vocabulary.decode(test.x[m.index], num_words)))
-
-
-def probabilities_html(labels: Sequence[str], probabilities: Sequence[float], predicted: int) -> str:
-    """Every class's probability as a bar, most probable first, the predicted class in bold."""
-    order = sorted(range(len(labels)), key=lambda k: -probabilities[k])
-    rows = []
-    for k in order:
-        weight = "700" if k == predicted else "400"
-        rows.append(
-            f"<div style='display:grid;grid-template-columns:12rem 1fr 4.5rem;align-items:center;gap:0 .5rem;"
-            f"font-weight:{weight}'><span style='text-align:right;overflow:hidden;text-overflow:ellipsis'>"
-            f"{ui.escape(labels[k], 'html')}</span><div style='background:#eef2f8;border-radius:.2rem'><div "
-            f"style='height:1.3rem;width:{100 * probabilities[k]:.1f}%;background:{color(labels, k)};"
-            f"border-radius:.2rem'></div></div><span style='font-variant-numeric:tabular-nums'>"
-            f"{probabilities[k]:.1%}</span></div>")
-    return ("<div style='font-size:1.1rem;line-height:1.8rem;margin:.4rem 0 1rem'><div style='font-weight:700;"
-            "margin-bottom:.3rem'>Probability of each class</div>" + "".join(rows) + "</div>")

@@ -13,7 +13,7 @@ from core.classroom import permissions
 from core.compare import Change, Grid, ModelResult
 from core.store import RunRecord
 from core.data.vocab import split_words
-from pages import dataset_picker, ui
+from pages import dataset_picker, palette, ui
 
 PICK = "compare_runs"
 TEXT = "compare_text"  # the review the comparison was made on
@@ -23,7 +23,6 @@ BASE = "compare_base"  # the review the edits started from
 HISTORY = "compare_history"  # [(what was done, edited text)], newest last
 WORD = "compare_word"  # the word picked to remove or replace
 NEW_WORD = "compare_new_word"
-VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}
 TOP_WORDS = 8  # words per model in the small multiples
 
 
@@ -51,7 +50,7 @@ def scores_chart(results: Sequence[ModelResult]) -> go.Figure:
     names = [ui.escape(r.name, "plotly") for r in results]
     verdicts = [r.explanation.verdict for r in results]
     fig = go.Figure(go.Bar(x=[v.score for v in verdicts], y=names, orientation="h",
-                           marker_color=[VERDICT_COLORS.get(v.label, "#1f5fbf") for v in verdicts],
+                           marker_color=[palette.VERDICT.get(v.label, palette.BLUE) for v in verdicts],
                            text=[f"{v.score:.3f} {ui.escape(v.label, 'plotly')}" for v in verdicts],
                            textposition="auto"))
     binary = not any(v.class_probabilities for v in verdicts)
@@ -59,7 +58,7 @@ def scores_chart(results: Sequence[ModelResult]) -> go.Figure:
                       xaxis=dict(range=[0, 1], title="score (P(label 1))" if binary else "predicted class's probability"),
                       yaxis=dict(autorange="reversed"))
     if binary:
-        fig.add_vline(x=0.5, line_dash="dot", line_color="#495057")
+        fig.add_vline(x=0.5, line_dash="dot", line_color=palette.GREY)
     return fig
 
 
@@ -73,7 +72,7 @@ def effects_chart(results: Sequence[ModelResult]) -> go.Figure:
         effects = {w.text: w.effect for w in result.explanation.words if w.effect is not None}
         top = sorted(effects.items(), key=lambda kv: abs(kv[1]), reverse=True)[:TOP_WORDS][::-1]
         fig.add_trace(go.Bar(x=[v for _, v in top], y=[ui.escape(w, "plotly") for w, _ in top], orientation="h",
-                             marker_color=["#2b8a3e" if v > 0 else "#c92a2a" for _, v in top], showlegend=False,
+                             marker_color=[palette.signed(v) for _, v in top], showlegend=False,
                              hovertemplate="%{y}: %{x:+.4f}<extra></extra>"),
                       row=n // cols + 1, col=n % cols + 1)
     fig.update_layout(height=60 + 230 * rows, margin=dict(l=10, r=10, t=40, b=10))
@@ -194,8 +193,7 @@ def _what_if(runs: list[RunRecord], original: str) -> None:
 def change_chart(changes: Sequence[Change]) -> go.Figure:
     """Each model's score difference, edited minus original."""
     fig = go.Figure(go.Bar(x=[c.difference for c in changes], y=[ui.escape(c.model, "plotly") for c in changes],
-                           orientation="h", marker_color=["#2b8a3e" if c.difference > 0 else "#c92a2a"
-                                                          for c in changes],
+                           orientation="h", marker_color=[palette.signed(c.difference) for c in changes],
                            text=[f"{c.difference:+.3f}" for c in changes], textposition="auto"))
     fig.update_layout(height=80 + 40 * len(changes), margin=dict(l=10, r=10, t=30, b=10),
                       xaxis_title="score change (edited − original)", yaxis=dict(autorange="reversed"))

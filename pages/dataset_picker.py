@@ -44,6 +44,11 @@ def _from_url(options: list[str]) -> None:
 def follow(name: str) -> None:
     """Switch this session (and the URL) to `name`, the data set of a run a link opened, before `choose` draws."""
     st.session_state[CHOICE] = name
+    _in_url(name)
+
+
+def _in_url(name: str) -> None:
+    """Name the chosen data set in the URL (IMDB, the default, by leaving it out), as already applied."""
     if name == DEFAULT:
         st.query_params.pop(PARAM, None)
     else:
@@ -75,11 +80,7 @@ def choose(key: str, *, on_change: Callable[[], None] | None = None, container=s
     name = container.selectbox("Data set", options, key=key, on_change=_chosen, args=(key, on_change),
                                format_func=lambda n: "all data sets" if n == ALL else n,
                                help="IMDB is built in; import your own labelled text on the Data sets page.")
-    if name == DEFAULT:
-        st.query_params.pop(PARAM, None)
-    else:
-        st.query_params[PARAM] = name
-    st.session_state[LINKED] = st.query_params.get(PARAM)
+    _in_url(name)
     return None if name == ALL else name
 
 

@@ -11,7 +11,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pandas as pd
 import streamlit as st
@@ -23,13 +23,12 @@ from core.errors import DatasetError, LabError
 from core.classroom.people import Actor
 from core.store import ACTIVE
 from core.data.text_source import DELIMITERS, Preview, ReadOptions
-from pages import dataset_picker, server_limits, ui
+from pages import confirm, dataset_picker, server_limits, ui
 
 UPLOADS = ".uploads"  # under SENTIMENT_LAB_HOME; every folder in it is one upload being read
 PREVIEWS = "_datasets_previews"  # (file id, options) -> Preview or error text, for this session's upload
 REPORT = "_datasets_report"  # the last import's outcome, shown once
-CONFIRM = "_datasets_confirm_remove"  # the data set whose removal waits for a yes
-FLASH = "_datasets_flash"
+FLOW = confirm.Flow("_datasets")  # the data set whose removal waits for a yes; what the last change did
 IMPORTED = "_ds_imported"  # the file id of the upload imported last: its Import button gives way to a note
 DETECTED = None
 
@@ -198,24 +197,14 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
 
 
 # --- the list and removal ----------------------------------------------------------------------------------------
-def _ask_remove(name: str) -> None:
-    st.session_state[CONFIRM] = name
-
-
-def _cancel_remove() -> None:
-    st.session_state.pop(CONFIRM, None)
-
-
-def _remove(name: str) -> None:
-    st.session_state.pop(CONFIRM, None)
-    try:
+def _remove(name: str) -> Callable[[], str]:
+    def remove() -> str:
         active = [r.id for r in ui.store().list(statuses=ACTIVE, dataset=name)]
         datasets.remove(name, actor=ui.actor(), active_runs=active)
-    except LabError as exc:
-        st.session_state[FLASH] = ("error", str(exc))
-        return
-    dataset_picker.forget()
-    st.session_state[FLASH] = ("success", f"Removed the data set {name}.")
+        dataset_picker.forget()
+        return f"Removed the data set {name}."
+
+    return remove
 
 
 def _confirm(name: str) -> None:
@@ -223,17 +212,13 @@ def _confirm(name: str) -> None:
     used = (f" {runs} run{'s were' if runs != 1 else ' was'} trained on it: {'they keep' if runs != 1 else 'it keeps'} "
             "scoring on Predict (a run keeps its own vocabulary), but cannot be trained again on this data set."
             if runs else " No run was trained on it.")
-    st.warning(f"Remove the data set **{ui.escape(name)}**? Its stored texts are deleted.{used}", icon="🗑️")
-    yes, no, _ = st.columns([1, 1, 4])
-    yes.button("Yes, remove it", key="ds_remove_yes", type="primary", on_click=_remove, args=(name,))
-    no.button("Cancel", key="ds_remove_no", on_click=_cancel_remove)
+    FLOW.confirm(f"Remove the data set **{ui.escape(name)}**? Its stored texts are deleted.{used}", "🗑️",
+                 "Yes, remove it", ("ds_remove_yes", "ds_remove_no"), _remove(name))
 
 
 def _listing(me: Actor) -> None:
     st.subheader("Data sets in this lab")
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if kind:
-        (st.success if kind == "success" else st.error)(ui.escape(message))
+    FLOW.show()
     rows, damaged, owners = [], [], {}
     for name in dataset_picker.available():
         try:
@@ -260,9 +245,9 @@ def _listing(me: Actor) -> None:
         return
     pick, button = st.columns([3, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("Remove a data set", imported, key="ds_remove_pick")
-    button.button("Remove…", key="ds_remove", on_click=_ask_remove, args=(chosen,))
-    if st.session_state.get(CONFIRM) in imported:
-        _confirm(st.session_state[CONFIRM])
+    button.button("Remove…", key="ds_remove", on_click=FLOW.ask, args=(chosen,))
+    if FLOW.asked() in imported:
+        _confirm(FLOW.asked())
     _naming([name for name in imported if name not in dict(damaged)])
 
 
@@ -290,7 +275,7 @@ def _naming(imported: list[str]) -> None:
                 st.error(ui.escape(exc), icon="⚠️")
                 return
             dataset_picker.forget()
-            st.session_state[FLASH] = ("success", f"The classes of {chosen} are now: {', '.join(named.class_names)}.")
+            FLOW.say("success", f"The classes of {chosen} are now: {', '.join(named.class_names)}.")
             st.rerun()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import explore
@@ -17,17 +16,15 @@ from core.data.datasets import DatasetInfo
 from core.errors import LabError, quoted
 from core.hparams import PARAMS
 from core.data.vocab import Vocabulary
-from pages import charts, dataset_picker, explore_cache, ui
+from pages import charts, dataset_picker, explore_cache, palette, ui
 
 VOCAB_STEPS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # below the data set's own "all"
 DEFAULT_VOCAB = 10_000
 VOCAB_LINKED = "_explore_num_words_url"  # the `num_words` URL value already applied to the slider
 PER_PAGE = (5, 10, 20, 50)
 TABS = ("Reviews", "Charts", "Word index")
-LABEL_COLORS = {0: "#c92a2a", 1: "#2b8a3e"}
 BADGE_COLORS = ("blue", "orange", "violet", "green", "red", "gray")
 SPLIT_NAMES = {"train": "training", "test": "test"}
-FONT = {"size": 16}
 
 
 # --- the data set's classes ------------------------------------------------------------------------------------
@@ -49,8 +46,14 @@ def _label_id(info: DatasetInfo, name: str) -> int | None:
 def _classes(info: DatasetInfo) -> list[tuple[int, str, str]]:
     """(id, name, colour) of each class in the order charts draw them: IMDB positive first, in its own colours."""
     if _is_imdb(info):
-        return [(k, explore.LABEL_NAMES[k], LABEL_COLORS[k]) for k in (1, 0)]
-    return [(k, name, charts.COLORS[k % len(charts.COLORS)]) for k, name in enumerate(info.class_names)]
+        return [(k, explore.LABEL_NAMES[k], palette.IMDB_CLASSES[explore.LABEL_NAMES[k]]) for k in (1, 0)]
+    return [(k, name, palette.SERIES[k % len(palette.SERIES)]) for k, name in enumerate(info.class_names)]
+
+
+def _per_split(info: DatasetInfo, corpus: imdb.Corpus) -> dict[str, np.ndarray]:
+    """Reviews of each class in each split, by the split's name as the page says it."""
+    return {SPLIT_NAMES[s]: np.bincount(explore.split_of(corpus, s).y, minlength=info.num_classes)
+            for s in explore.SPLITS}
 
 
 def _badge(info: DatasetInfo, label: int) -> str:
@@ -242,73 +245,6 @@ def _reviews_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, spli
 # --- Charts tab ------------------------------------------------------------------------------------------------
 
 
-def _lengths_figure(info: DatasetInfo, hist: explore.LengthHistogram, trunc: explore.Truncation) -> go.Figure:
-    """Review lengths per label as filled step lines (readable where they overlap), maxlen and what it cuts."""
-    width, cap = hist.width, hist.cap
-    edges = np.append(hist.edges, cap + width)  # the overflow bin sits just right of the cap
-    ranges = [f"{int(a):,}–{int(a) + width - 1:,} ids" for a in hist.edges[:-1]] + [f"over {cap:,} ids"]
-    fig = go.Figure()
-    for label, name, color in _classes(info):
-        counts = np.append(hist.counts[label], hist.overflow[label])
-        fill = f"rgba({int(color[1:3], 16)},{int(color[3:5], 16)},{int(color[5:7], 16)},0.15)"
-        fig.add_scatter(x=edges[:-1] + width / 2, y=counts, customdata=ranges, name=ui.escape(name, "plotly"),
-                        mode="lines", line={"color": color, "width": 3, "shape": "hvh"}, fill="tozeroy",
-                        fillcolor=fill, hovertemplate="%{fullData.name}<br>%{customdata}: %{y:,} reviews<extra></extra>")
-    top = cap + width
-    note = {"y": 0.98, "yref": "paper", "showarrow": False, "font": {"size": 20, "color": "#111"},
-            "bgcolor": "rgba(255,255,255,0.85)"}
-    if trunc.maxlen <= top:
-        fig.add_vrect(x0=trunc.maxlen, x1=top, fillcolor="#c92a2a", opacity=0.07, line_width=0)
-        fig.add_vline(x=trunc.maxlen, line={"color": "#111", "dash": "dash", "width": 3})
-        left = trunc.maxlen < 0.6 * top
-        fig.add_annotation(x=trunc.maxlen, text=f"<b>{trunc.sentence()}</b>", xanchor="left" if left else "right",
-                           xshift=8 if left else -8, **note)
-    else:  # maxlen far past these texts: the axis keeps to the texts
-        fig.add_annotation(x=0.98, xref="paper", xanchor="right", text=f"<b>{trunc.sentence()}</b> (maxlen "
-                           f"{trunc.maxlen:,} is past the longest)", **note)
-    fig.update_xaxes(title_text=f"review length in ids (words + the > start mark) · last step: longer than {cap:,}",
-                     range=[0, top])
-    fig.update_yaxes(title_text="reviews", rangemode="tozero")
-    return _readable(fig, height=440)
-
-
-def _readable(fig: go.Figure, height: int) -> go.Figure:
-    """Projector-sized text everywhere (the Streamlit theme would otherwise shrink ticks and legends)."""
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font=FONT,
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right",
-                              "font": {"size": 16}})
-    fig.update_xaxes(tickfont={"size": 15}, title_font={"size": 16})
-    fig.update_yaxes(tickfont={"size": 15}, title_font={"size": 16})
-    return fig
-
-
-def _balance_figure(info: DatasetInfo, corpus: imdb.Corpus) -> go.Figure:
-    fig = go.Figure()
-    per_split = {s: np.bincount(explore.split_of(corpus, s).y, minlength=info.num_classes) for s in explore.SPLITS}
-    for label, name, color in _classes(info):
-        counts = [int(per_split[s][label]) for s in explore.SPLITS]
-        fig.add_bar(x=[SPLIT_NAMES[s] for s in explore.SPLITS], y=counts, name=ui.escape(name, "plotly"),
-                    text=[f"{c:,}" for c in counts], textposition="inside", textfont={"size": 20, "color": "#fff"},
-                    marker={"color": color}, hovertemplate="%{fullData.name}: %{y:,} reviews<extra></extra>")
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title_text="reviews")
-    return _readable(fig, height=380)
-
-
-def _words_figure(words: Sequence[explore.WordCount], num_words: int) -> go.Figure:
-    kept = [w.id < num_words for w in words]
-    fig = go.Figure(go.Bar(
-        x=[w.count for w in words], y=[f"{w.word} (#{w.rank:,})" for w in words], orientation="h",
-        marker={"color": ["#1f5fbf" if k else "#e67700" for k in kept]}, text=[f"{w.count:,}" for w in words],
-        textposition="outside", textfont={"size": 16}, cliponaxis=False, customdata=[[w.id, w.rank] for w in words],
-        hovertemplate="%{y}: %{x:,} times<br>id %{customdata[0]}, rank %{customdata[1]:,}<extra></extra>"))
-    fig.update_xaxes(title_text="occurrences")
-    _readable(fig, height=max(300, 34 * len(words) + 90))
-    fig.update_yaxes(autorange="reversed", tickfont={"size": 17})
-    fig.update_layout(margin={"l": 10, "r": 70, "t": 10, "b": 10})
-    return fig
-
-
 def _charts_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split_name: str, label_name: str,
                 num_words: int) -> None:
     split = explore.split_of(corpus, split_name)
@@ -321,7 +257,7 @@ def _charts_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split
     trunc = explore.truncation(lengths, maxlen)
     cap, width = explore.length_bins(lengths, maxlen)
     hist = explore.length_histogram(lengths, split.y, bin_width=width, cap=cap, num_classes=info.num_classes)
-    st.plotly_chart(_lengths_figure(info, hist, trunc), width="stretch", key="lengths_chart")
+    st.plotly_chart(charts.lengths(_classes(info), hist, trunc), width="stretch", key="lengths_chart")
     per_label = {name: explore.truncation(lengths[split.y == k], maxlen) for k, name, _ in _classes(info)}
     st.markdown(
         f"**{trunc.sentence()}**: {trunc.truncated:,} of {trunc.total:,} {where} reviews have more than "
@@ -334,7 +270,7 @@ def _charts_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split
     balance_col, words_col = st.columns([2, 3])
     with balance_col:
         st.subheader("Label balance")
-        st.plotly_chart(_balance_figure(info, corpus), width="stretch", key="balance_chart")
+        st.plotly_chart(charts.balance(_classes(info), _per_split(info, corpus)), width="stretch", key="balance_chart")
     with words_col:
         scope = f"{ui.escape(label_name)} {where} reviews" if label_name != "all" else f"{where} reviews"
         st.subheader(f"Most frequent words in the {scope}")
@@ -344,7 +280,7 @@ def _charts_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split
                                      help="Like Keras skip_top: leaves out 'the', 'and', 'a'… to show the telling words.")
         counts = _counts(info, split_name, _label_id(info, label_name))
         words = explore.top_words(counts, vocab, n, skip_top=int(skip))
-        st.plotly_chart(_words_figure(words, num_words), width="stretch", key="words_chart")
+        st.plotly_chart(charts.top_words(words, num_words), width="stretch", key="words_chart")
         st.caption(f"Blue: kept by num_words {_vocab_label(num_words)}; orange: would become ?.")
 
 

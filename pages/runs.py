@@ -8,14 +8,12 @@ import streamlit as st
 from core import export, hparams, predict, raw_text_model
 from core.data import datasets
 from core.classroom import permissions
-from core.errors import LabError
 from core.store import ACTIVE, USABLE, RunRecord
-from pages import charts, dataset_picker, ui
+from pages import charts, confirm, dataset_picker, run_link, run_table, ui
 
 PICK = "runs_pick"  # the run ids picked to compare and manage
 LINKED = "_runs_linked_run"  # the `run` URL value already applied to the picked runs
-CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
-FLASH = "runs_flash"  # (kind, message) shown once after an action
+FLOW = confirm.Flow("runs")  # the run id whose deletion waits for a yes; what the last action did
 MAX_PICK = 8
 WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
 STATUS_ICONS = ui.STATUS_ICONS
@@ -26,46 +24,17 @@ def _label(record: RunRecord) -> str:
     return f"#{record.id}{name} · {record.preset} · {record.status} · {permissions.owner_label(record)}"
 
 
-def _flash(kind: str, message: str) -> None:
-    st.session_state[FLASH] = (kind, message)
-
-
-def _show_flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    message = ui.escape(message)  # it may quote a run's name
-    if kind == "success":
-        st.success(message, icon="✅")
-        st.toast(message, icon="✅")  # seen even when the form that saved is far down the page
-    elif kind == "error":
-        st.error(message, icon="⚠️")
-
-
 # --- actions (button callbacks: they run before the page is drawn again) --------------------------------------
-def _guarded(action: Callable[[], str]) -> None:
-    try:
-        _flash("success", action())
-    except LabError as exc:
-        _flash("error", str(exc))
-
-
 def _save_text(run_id: int) -> None:
     def save() -> str:
         ui.store().update_text(run_id, actor=ui.actor(), name=st.session_state.get(f"runs_name_{run_id}", ""),
                                note=st.session_state.get(f"runs_note_{run_id}", ""))
         return f"Saved the name and note of run #{run_id}."
 
-    _guarded(save)
+    FLOW.run(save)
 
 
-def _ask_delete(run_id: int) -> None:
-    st.session_state[CONFIRM] = run_id
-
-
-def _cancel_delete() -> None:
-    st.session_state.pop(CONFIRM, None)
-
-
-def _delete(run_id: int) -> None:
+def _delete(run_id: int) -> Callable[[], str]:
     def delete() -> str:
         store = ui.store()
         record = store.get(run_id)
@@ -76,8 +45,7 @@ def _delete(run_id: int) -> None:
             predict.forget(record.model_dir)
         return f"Deleted run #{run_id} ({record.title}), its curves and its model files."
 
-    st.session_state.pop(CONFIRM, None)
-    _guarded(delete)
+    return delete
 
 
 def _stop(run_id: int) -> None:
@@ -90,7 +58,7 @@ def _stop(run_id: int) -> None:
         return (f"Cancelled run #{run_id}: it has left the queue." if queued else
                 f"Stopping run #{run_id} after its current batch; the model so far is kept and tested.")
 
-    _guarded(stop)
+    FLOW.run(stop)
 
 
 # --- pieces of the page ---------------------------------------------------------------------------------------
@@ -101,7 +69,7 @@ def _filters(records: list[RunRecord]) -> list[RunRecord]:
     c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
     chosen_presets = c1.multiselect("Preset", presets, key="runs_f_preset", placeholder="all presets")
     chosen_statuses = c2.multiselect("Status", statuses, key="runs_f_status", placeholder="all statuses",
-                                     format_func=lambda s: f"{STATUS_ICONS.get(s, '')} {s}")
+                                     format_func=run_table.status)
     text = c3.text_input("Search name and note", key="runs_f_text", placeholder="e.g. dropout, best, #12")
     order = c4.selectbox("Sort", export.SORTS, key="runs_f_sort")
     shown = export.filter_runs(records, presets=chosen_presets, statuses=chosen_statuses, text=text)
@@ -116,36 +84,24 @@ def _table(shown: list[RunRecord], total: int, dataset: str | None) -> None:
     rows = [{"Run": row.pop("Run"), "Student": permissions.owner_label(record),
              **dataset_picker.with_dataset(row, record)} for row, record in zip(export.run_rows(shown), shown)]
     for row in rows:
-        row["Status"] = f"{STATUS_ICONS.get(row['Status'], '')} {row['Status']}"
-        for column in ("Best val. acc.", "Test acc.", "Majority class", "TF-IDF + LR"):  # as percentages, so every row shows one decimal
-            row[column] = None if row[column] is None else float(f"{100 * row[column]:.1f}")
-    st.dataframe(
-        ui.table(rows), hide_index=True, width="stretch", row_height=40, key="runs_table", placeholder="–",
-        height=min(44 + 40 * len(rows), 520),
-        column_config={
-            "Run": st.column_config.NumberColumn("Run", format="#%d", width=60),
-            "Student": st.column_config.TextColumn("Student", width=100),
-            "Preset": st.column_config.TextColumn("Preset", width=80),
-            "Status": st.column_config.TextColumn("Status", width=115),
-            "Epochs": st.column_config.TextColumn("Epochs", width=70, help="Finished of planned"),
-            "Date": st.column_config.TextColumn("Date", width=135),
-            "Batch": st.column_config.NumberColumn("Batch", width=65),
-            "Best val. acc.": st.column_config.NumberColumn("Best val. acc.", format="%.1f%%",
-                                                           help="Highest validation accuracy over the epochs"),
-            "Test acc.": st.column_config.NumberColumn("Test acc.", format="%.1f%%",
-                                                       help="Accuracy on the test reviews of its data set"),
-            "Majority class": st.column_config.NumberColumn(
-                "Majority class", format="%.1f%%", help="Baseline: always answering the most common class of the "
-                "training reviews, on the same test reviews (– for runs recorded before baselines)"),
-            "TF-IDF + LR": st.column_config.NumberColumn(
-                "TF-IDF + LR", format="%.1f%%", help="Baseline: TF-IDF word 1-2 grams and logistic regression, "
-                "fitted on the run's training reviews and tested on the same test reviews"),
-            "Learning rate": st.column_config.NumberColumn("Learning rate", format="%g", width=110),
-            "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
-            "Model settings": st.column_config.TextColumn("Model settings", width="medium",
-                                                          help="The settings this preset's architecture uses"),
-        },
-    )
+        row["Status"] = run_table.status(row["Status"])
+        for column in ("Best val. acc.", "Test acc.", "Majority class", "TF-IDF + LR"):  # one decimal in every row
+            row[column] = run_table.percent(row[column])
+    run_table.show(rows, "runs_table", 520, {
+        "Student": st.column_config.TextColumn("Student", width=100),
+        "Preset": st.column_config.TextColumn("Preset", width=80),
+        "Status": st.column_config.TextColumn("Status", width=115),
+        "Epochs": st.column_config.TextColumn("Epochs", width=70, help="Finished of planned"),
+        "Date": st.column_config.TextColumn("Date", width=135),
+        "Batch": st.column_config.NumberColumn("Batch", width=65),
+        "Majority class": st.column_config.NumberColumn(
+            "Majority class", format="%.1f%%", help="Baseline: always answering the most common class of the "
+            "training reviews, on the same test reviews (– for runs recorded before baselines)"),
+        "Learning rate": st.column_config.NumberColumn("Learning rate", format="%g", width=110),
+        "Duration (s)": st.column_config.NumberColumn("Duration", format="%.0f s", width=85),
+        "Model settings": st.column_config.TextColumn("Model settings", width="medium",
+                                                      help="The settings this preset's architecture uses"),
+    })
     st.caption(f"Showing {len(shown)} of {total} runs{ui.escape(on)}. Click a column header to sort by it; scroll sideways for "
                "every setting and the notes.")
 
@@ -153,18 +109,9 @@ def _table(shown: list[RunRecord], total: int, dataset: str | None) -> None:
 def _follow_link() -> None:
     """A `?run=ID` link puts that run first among the picked ones and switches the data-set picker to its data set,
     whatever it held; once per link value."""
-    wanted = st.query_params.get("run")
-    if wanted is None or wanted == st.session_state.get(LINKED):
-        return
-    st.session_state[LINKED] = wanted
-    try:
-        record = export.linked_run(wanted, ui.store().list(), "is not on this server (it may have been deleted)")
-        permissions.check_view(me, record)
-    except LabError as exc:
-        st.warning(ui.escape(exc), icon="🔗")
-        return
-    st.session_state[PICK] = [record.id] + [i for i in st.session_state.get(PICK, []) if i != record.id]
-    dataset_picker.follow(dataset_picker.of_run(record))
+    record = run_link.follow(LINKED, me, lambda: ui.store().list(), "is not on this server (it may have been deleted)")
+    if record is not None:
+        st.session_state[PICK] = [record.id] + [i for i in st.session_state.get(PICK, []) if i != record.id]
 
 
 def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]:
@@ -181,11 +128,7 @@ def _picker(records: list[RunRecord], shown: list[RunRecord]) -> list[RunRecord]
         help=f"Their learning curves are drawn together below (up to {MAX_PICK}), each with its own details.",
     )
     chosen = [by_id[i] for i in st.session_state[PICK] if i in by_id]
-    if chosen:  # the address names the run in focus, so it can be shared
-        st.query_params["run"] = str(chosen[0].id)
-        st.session_state[LINKED] = str(chosen[0].id)
-    else:
-        st.query_params.pop("run", None)
+    run_link.show(LINKED, chosen[0].id if chosen else None)
     return chosen
 
 
@@ -269,13 +212,10 @@ def _edit(record: RunRecord) -> None:
 
 
 def _delete_controls(record: RunRecord) -> None:
-    if st.session_state.get(CONFIRM) == record.id:
-        st.warning(f"Delete **{ui.escape(record.title)}** for good? This removes its record, its curves and its "
-                   "model files. It cannot be undone.", icon="🗑")
-        c1, c2, _ = st.columns([1, 1, 2])
-        c1.button("Yes, delete it", type="primary", key=f"runs_del_yes_{record.id}", on_click=_delete,
-                  args=(record.id,), width="stretch")
-        c2.button("Cancel", key=f"runs_del_no_{record.id}", on_click=_cancel_delete, width="stretch")
+    if FLOW.asked() == record.id:
+        FLOW.confirm(f"Delete **{ui.escape(record.title)}** for good? This removes its record, its curves and its "
+                     "model files. It cannot be undone.", "🗑", "Yes, delete it",
+                     (f"runs_del_yes_{record.id}", f"runs_del_no_{record.id}"), _delete(record.id))
     elif record.status in ACTIVE:  # every waiting run of a student can be cancelled here, not only the newest
         queued = record.status == "queued"
         st.button("✕ Cancel this run" if queued else "⏹ Stop this run", key=f"runs_stop_{record.id}",
@@ -283,7 +223,7 @@ def _delete_controls(record: RunRecord) -> None:
                   help="It leaves the queue; nothing is trained." if queued else
                   "It stops after its current batch; the model so far is kept and tested.")
     else:
-        st.button("🗑 Delete this run…", key=f"runs_del_{record.id}", on_click=_ask_delete, args=(record.id,),
+        st.button("🗑 Delete this run…", key=f"runs_del_{record.id}", on_click=FLOW.ask, args=(record.id,),
                   help="You will be asked to confirm.")
 
 
@@ -324,7 +264,7 @@ def _watch(token: tuple) -> None:
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗂️ Runs")
 me = ui.visitor()
-_show_flash()
+FLOW.show()
 token = ui.attempt(lambda: ui.store().changes())  # read first: a change while the page draws is not missed
 records = ui.attempt(lambda: permissions.visible(me, ui.store().list(with_history=True)))
 if records is None or token is None:

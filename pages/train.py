@@ -7,11 +7,11 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, bundle, estimate, evaluation, hparams, memory
-from core.data import datasets
+from core import architectures, bundle, estimate, evaluation, hparams, memory, train_link
+from core.data import datasets, imdb
 from core.classroom import permissions
 from core.classroom.assignments import Assignment
-from core.errors import ConfigError, LabError, quoted
+from core.errors import ConfigError, LabError
 from core.hparams import PARAMS, PRESETS, HParams
 from core.runner import Snapshot
 from core.serving.trainer_client import AnyRun
@@ -39,17 +39,6 @@ def _load_preset_values(name: str, base: HParams | None = None) -> None:
     st.session_state._train_values_for = st.session_state.get(dataset_picker.CHOICE)
 
 
-def _clamped(param: hparams.Param, raw: str, base: HParams) -> tuple[Any, str | None]:
-    """A URL value made safe for its widget, with a note when it had to change."""
-    if raw == "" and param.optional:
-        return None, None
-    try:
-        return param.check(raw), None
-    except ConfigError as exc:
-        fallback = getattr(base, param.name)
-        return fallback, f"{exc} The preset's value {fallback} is used instead."
-
-
 def _init_from_url(assignment: Assignment | None) -> list[str]:
     """On a session's first visit, take the preset and values from the shared link (an assignment's values, and
     from the link only the settings it lets students change)."""
@@ -57,31 +46,19 @@ def _init_from_url(assignment: Assignment | None) -> list[str]:
     if st.session_state.get("_train_init") == link:  # once per session, and again for another assignment link
         return []
     st.session_state._train_init = link
-    params = st.query_params
-    notes = []
+    params = st.query_params.to_dict()
     if assignment is not None:
         st.session_state.train_preset = assignment.preset
         _load_preset_values(assignment.preset, assignment.hparams())
-        for name in assignment.allowed:
-            if name in params:
-                value, note = _clamped(assignment.param(name), params[name], assignment.hparams())
-                st.session_state[_key(name)] = value
-                if note:
-                    notes.append(note)
-        return notes
-    try:
-        name = hparams.preset_name(params.get("preset", "dlwp"))  # any case: ?preset=DLWP
-    except ConfigError:
-        notes.append(f"The link names an unknown preset {quoted(params.get('preset'))}; showing dlwp.")
-        name = "dlwp"
-    st.session_state.train_preset = name
-    _load_preset_values(name)
-    for param in PARAMS.values():
-        if param.name in params:
-            value, note = _clamped(hparams.ranges_for(_sizes())[param.name], params[param.name], _fitted(name))
-            st.session_state[_key(param.name)] = value
-            if note:
-                notes.append(note)
+        found, notes = train_link.values(params, assignment.allowed, assignment.param, assignment.hparams())
+    else:
+        name, note = train_link.preset(params.get("preset"))
+        st.session_state.train_preset = name
+        _load_preset_values(name)
+        found, notes = train_link.values(params, PARAMS, hparams.ranges_for(_sizes()).__getitem__, _fitted(name))
+        notes = [note, *notes] if note else notes
+    for name, value in found.items():
+        st.session_state[_key(name)] = value
     return notes
 
 
@@ -292,20 +269,13 @@ def _time_left(snap: Snapshot) -> str:
 
 
 def _queue_text(snap: Snapshot) -> str:
-    """"Your run is number 3 in the queue. Ahead of it: 2 waiting and 1 training (from 2 people), about 40 s to
-    wait."""
+    """Where the run waits in the queue (`QueueInfo.message`), or "Starting…" once it has left it."""
     run = ui.runner().get(snap.id)
     key = f"_train_past_{snap.id}"  # earlier runs' epochs for the estimates, read once per run
     if key not in st.session_state:
         st.session_state[key] = ui.store().list(with_history=True)
     info = ui.runner().queue_info(run, st.session_state[key]) if run is not None else None
-    if info is None:
-        return "Starting…"
-    waiting, training = info.position - 1, info.ahead - (info.position - 1)
-    people = "person" if info.students == 1 else "people"  # the teacher is one of them, not a student
-    return (f"Waiting for the trainer: your run is number {info.position} in the queue. Ahead of it: {waiting} "
-            f"waiting and {training} training (from {info.students} {people}), about "
-            f"{ui.seconds(info.wait_seconds)} to wait.")
+    return "Starting…" if info is None else info.message()
 
 
 def _progress(snap: Snapshot) -> None:
@@ -347,9 +317,9 @@ def _labels(snap: Snapshot) -> tuple[str, ...]:
         pass
     try:
         saved = bundle.dataset_info(Path(snap.model_dir)) if snap.model_dir else {}
-        return tuple(saved.get("label_names") or saved["labels"]) if saved else charts.IMDB_LABELS
+        return tuple(saved.get("label_names") or saved["labels"]) if saved else imdb.LABELS
     except (OSError, ValueError, KeyError):
-        return charts.IMDB_LABELS
+        return imdb.LABELS
 
 
 def _curves(snap: Snapshot, compare: bool) -> None:

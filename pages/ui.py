@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import baseline, config, pins, registry
+from core import baseline, config, estimate, pins, registry
 from core.data import imdb
 from core.classroom import people
 from core.serving import trainer_wire
@@ -305,14 +305,7 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 1:
-        return "under 1 s"
-    if value < 90:
-        return f"{value:.0f} s"
-    return f"{value / 60:.1f} min"
+seconds = estimate.short_time  # the wording of the queue message, which core makes
 
 
 def pinned_probes(dataset: str) -> list[str]:

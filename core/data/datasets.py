@@ -28,13 +28,12 @@ import numpy as np
 from core import atomic_file, config, registry
 from core.classroom import permissions
 from core.data import text_import, text_source, word_index
-from core.data.imdb import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
+from core.data.imdb import INDEX_FROM, LABELS as IMDB_LABELS, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
 from core.classroom.people import Actor, as_actor
 from core.data.vocab import Vocabulary
 
 DEFAULT = "imdb"
-IMDB_LABELS = ("negative", "positive")
 FORMAT = 1
 META, WORDS, DATA = "meta.json", "words.json", "data.npz"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

@@ -17,6 +17,7 @@ KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 KERAS_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 KERAS_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
 START, OOV, INDEX_FROM, SEED = 1, 2, 3, 113
+LABELS = ("negative", "positive")  # the class names of labels 0 and 1
 REMEDY = (
     "set IMDB_DATA_DIR to a folder holding imdb.npz and imdb_word_index.json, "
     "or go online so Keras can download the IMDB data"
