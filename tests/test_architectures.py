@@ -17,7 +17,7 @@ def test_every_preset_has_a_registered_architecture_whose_settings_exist():
     for preset in hparams.PRESETS.values():
         entry = architectures.get(preset.architecture)
         assert set(entry.uses) <= set(hparams.PARAMS), entry.name
-        assert preset.used() == entry.uses + hparams.COMMON
+        assert hparams.used(preset) == entry.uses + hparams.COMMON
         assert "binary" in entry.label_kinds
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from core import atomic_file, config, hparams
+from core import architectures, atomic_file, config, hparams, settings
 from core.classroom import assignments, permissions
 from core.baseline import Baseline
 from core.errors import LabError, StoreError
@@ -33,8 +33,6 @@ STATE_FILE = "board.json"
 SORTS = ("Newest first", "Leaderboard (test accuracy)", "Best validation accuracy")
 LEADERBOARD = SORTS[1]
 NOT_IN_GROUP_KEY = ("seed",)  # the same settings with another seed is the same idea, tried again
-# Settings some architecture reads; a run's difference from its preset counts only those its own one reads.
-_ARCHITECTURE_SETTINGS = {name for uses in hparams.USES.values() for name in uses}
 _NOT_SETTINGS = ("preset", "architecture", "dataset")  # the data set has its own column
 CSV_COLUMNS = ("Rank", "Run", "Student", "Name", "Assignment", "Data set", "Preset", "Changed settings",
                "Best val. acc.", "Test acc.", "Epochs", "Seconds", "Status", "Tried by")
@@ -71,7 +69,7 @@ class Row:
     group_size: int = 1
     group_best: bool = True  # the best test accuracy among its group (or the only one)
     rank: int | None = None  # leaderboard place; equal test accuracies share it
-    dataset: str = hparams.DEFAULT_DATASET
+    dataset: str = settings.DEFAULT_DATASET
     assignment: str | None = None  # the title of the assignment the run answered
     baseline: Baseline | None = None  # majority class and TF-IDF + LR on the run's split; None: not (yet) known
 
@@ -154,7 +152,7 @@ def fitted_preset(preset: str, dataset: str) -> hparams.HParams | None:
     """The preset's values as a run on `dataset` started from them (`hparams.for_dataset`); the preset as it is
     when the data set has been removed; None for an unknown preset (from an older lab)."""
     base = hparams.PRESETS.get(preset)
-    if base is None or dataset == hparams.DEFAULT_DATASET:
+    if base is None or dataset == settings.DEFAULT_DATASET:
         return base
     try:
         return hparams.for_dataset(base, hparams.sizes_of(dataset))
@@ -169,20 +167,22 @@ def differences(preset: str, values: Mapping[str, Any], base: hparams.HParams | 
     A run of an unknown preset (from an older lab) is compared with nothing and shows no difference.
     """
     if base is None:
-        base = fitted_preset(preset, values.get("dataset") or hparams.DEFAULT_DATASET)
+        base = fitted_preset(preset, values.get("dataset") or settings.DEFAULT_DATASET)
     if base is None:
         return {}
-    uses = set(hparams.USES.get(values.get("architecture", base.architecture), ()))
+    uses = set(architectures.uses(values.get("architecture", base.architecture)))
+    # settings some architecture reads count only when the run's own one reads them
+    some = {name for entry in architectures.ARCHITECTURES.values() for name in entry.uses}
     names = [f.name for f in fields(hparams.HParams)
-             if f.name not in _NOT_SETTINGS and (f.name not in _ARCHITECTURE_SETTINGS or f.name in uses)]
+             if f.name not in _NOT_SETTINGS and (f.name not in some or f.name in uses)]
     return {name: values[name] for name in names if name in values and values[name] != getattr(base, name)}
 
 
-def group_key(preset: str, changes: Mapping[str, Any], dataset: str = hparams.DEFAULT_DATASET) -> str:
+def group_key(preset: str, changes: Mapping[str, Any], dataset: str = settings.DEFAULT_DATASET) -> str:
     """The same text for two runs that tried the same idea: data set (when not IMDB), preset and changed settings,
     the seed left out."""
     tried = ", ".join(f"{k}={_text(v)}" for k, v in sorted(changes.items()) if k not in NOT_IN_GROUP_KEY)
-    on = "" if dataset == hparams.DEFAULT_DATASET else f"{dataset} · "
+    on = "" if dataset == settings.DEFAULT_DATASET else f"{dataset} · "
     return f"{on}{preset}: {tried or 'preset as it is'}"
 
 
