@@ -1,4 +1,6 @@
-"""Hyperparameters, their allowed ranges, and the named presets that reproduce the reference notebooks."""
+"""Hyperparameters: their allowed ranges, validation, and presets fitted to a data set. The settings themselves are
+`core.settings.HParams`; the named presets that reproduce the reference notebooks are in their architectures'
+registry entries (`core.architectures`)."""
 from __future__ import annotations
 
 import math

@@ -34,13 +34,14 @@ def test_an_unknown_architecture_is_a_clear_error():
         architectures.get("cnn")
 
 
-def test_no_module_outside_the_registry_branches_on_an_architecture_name():
+def test_no_module_outside_the_registry_branches_on_an_architecture_or_featuriser_kind():
     names = "|".join(architectures.ARCHITECTURES)
-    branch = re.compile(rf"architecture\s*(==|!=|in)\s*[(\"'].*({names})")
+    kinds = "|".join({entry.featurizer_kind for entry in architectures.ARCHITECTURES.values()})
+    branch = re.compile(rf"(architecture\s*(==|!=|in)\s*[(\"'].*({names}))|(kind\s*(==|!=|in)\s*[(\"'].*({kinds}))")
     offenders = [
         f"{path.relative_to(REPO)}:{n}"
         for folder in ("core", "pages")
-        for path in (REPO / folder).glob("*.py")
+        for path in (REPO / folder).rglob("*.py")
         if path.name != "architectures.py"
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if branch.search(line)
