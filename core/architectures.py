@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from functools import reduce
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core import registry
@@ -231,12 +231,12 @@ DESCRIPTIONS: dict[str, str] = registry.shared(("architecture preset description
 def register(entry: Architecture) -> Architecture:
     """Adds `entry` and its presets to the lab: the Train form, the CLI, validation, training, estimates, scoring
     and export all read it from here. A name already taken is a programming error (ValueError)."""
-    taken = [n for n in (entry.name,) if n in ARCHITECTURES] + [p.name for p in entry.presets if p.name in PRESETS]
+    taken = [entry.name] * (entry.name in ARCHITECTURES) + [p.name for p in entry.presets if p.name in PRESETS]
     if taken:
-        raise ValueError(f"{', '.join(taken)} is registered already.")
+        raise ValueError(f"Already registered: {', '.join(taken)}.")
     ARCHITECTURES[entry.name] = entry
     for preset in entry.presets:
-        PRESETS[preset.name] = replace(HParams(preset.name, entry.name), **preset.settings)
+        PRESETS[preset.name] = HParams(preset.name, entry.name, **preset.settings)
         DESCRIPTIONS[preset.name] = preset.description
     return entry
 

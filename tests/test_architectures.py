@@ -53,3 +53,9 @@ def test_dropout_without_a_hidden_layer_is_refused_for_every_architecture_with_a
     for preset in ("dlwp", "mslearn"):
         with pytest.raises(ConfigError, match="dropout needs at least one hidden layer"):
             hparams.make(preset, hidden_layers=0, dropout=0.3)
+
+
+def test_a_name_taken_by_an_entry_or_a_preset_cannot_be_registered_again():
+    with pytest.raises(ValueError, match="Already registered: lstm, lstm"):
+        architectures.register(architectures.get("lstm"))
+    assert list(hparams.PRESETS) == ["dlwp", "mslearn", "lstm", "fast", "transfer"]
