@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from core import architectures
+from core import architectures, settings
 from core.errors import ConfigError, quoted, shortened
 from core.settings import IMDB_SIZES, MAX_WORD_ID, TRAIN_REVIEWS, HParams, Sizes, dataset_name, sizes_of
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 VECTORS = ("fine-tuned", "frozen", "random")
+DEFAULT_DATASET = settings.DEFAULT_DATASET  # what a configuration without a data set trains on
 MAX_VAL_SIZE = 20_000
 MIN_FIT = 100  # training reviews validation must leave to fit on
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from core import architectures, config
 from core.errors import ConfigError, LabError
-from core.settings import DEFAULT_DATASET, HParams, sizes_of
+from core.hparams import DEFAULT_DATASET, HParams, sizes_of
 
 GB = 2**30
 FLOAT = 4  # bytes of a float32 or int32

@@ -7,7 +7,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import baseline, settings
+from core import baseline, hparams
 from core.classroom import board
 from core.data import datasets
 from core.errors import LabError
@@ -61,7 +61,7 @@ def _snapshots() -> dict[int, Snapshot]:
 
 
 def _table(rows: list[board.Row]) -> None:
-    datasets = any(r.dataset != settings.DEFAULT_DATASET for r in rows)  # a column only when it tells runs apart
+    datasets = any(r.dataset != hparams.DEFAULT_DATASET for r in rows)  # a column only when it tells runs apart
     table = [{
         "Rank": r.rank, "Run": r.run_id, "Student": r.student, "Name": r.name, "Assignment": r.assignment,
         **({"Data set": r.dataset} if datasets else {}), "Preset": r.preset, "Changed settings": r.changes_text,

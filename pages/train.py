@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import architectures, bundle, estimate, evaluation, hparams, memory, settings
+from core import architectures, bundle, estimate, evaluation, hparams, memory
 from core.data import datasets
 from core.classroom import permissions
 from core.classroom.assignments import Assignment
@@ -24,7 +24,7 @@ def _key(name: str) -> str:
 
 def _sizes() -> hparams.Sizes:
     """The chosen data set's sizes, which its ranges and fitted presets come from."""
-    return hparams.sizes_of(st.session_state.get(dataset_picker.CHOICE, settings.DEFAULT_DATASET))
+    return hparams.sizes_of(st.session_state.get(dataset_picker.CHOICE, hparams.DEFAULT_DATASET))
 
 
 def _fitted(name: str) -> HParams:
@@ -155,7 +155,7 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
         return None
     changed = {p: v for p, v in values.items() if v != getattr(base, p)}
     link = ({"assignment": assignment.id} if assignment is not None else
-            {"preset": name, **({"dataset": dataset} if dataset != settings.DEFAULT_DATASET else {})})
+            {"preset": name, **({"dataset": dataset} if dataset != hparams.DEFAULT_DATASET else {})})
     st.query_params.from_dict({**link, **{p: "" if v is None else str(v) for p, v in changed.items()}})
     try:
         return hparams.make(name, dataset=dataset, **fixed, **values)
@@ -457,7 +457,7 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
     if assignment is not None:
         pinned_on = assignment.hparams().dataset
     else:
-        pinned_on = st.session_state.get(dataset_picker.CHOICE, settings.DEFAULT_DATASET)
+        pinned_on = st.session_state.get(dataset_picker.CHOICE, hparams.DEFAULT_DATASET)
     _probes_editor(pinned_on)
     busy = snap is not None and snap.active
     refusal = None

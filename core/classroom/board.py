@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from core import architectures, atomic_file, config, hparams, settings
+from core import architectures, atomic_file, config, hparams
 from core.classroom import assignments, permissions
 from core.baseline import Baseline
 from core.errors import LabError, StoreError
@@ -69,7 +69,7 @@ class Row:
     group_size: int = 1
     group_best: bool = True  # the best test accuracy among its group (or the only one)
     rank: int | None = None  # leaderboard place; equal test accuracies share it
-    dataset: str = settings.DEFAULT_DATASET
+    dataset: str = hparams.DEFAULT_DATASET
     assignment: str | None = None  # the title of the assignment the run answered
     baseline: Baseline | None = None  # majority class and TF-IDF + LR on the run's split; None: not (yet) known
 
@@ -152,7 +152,7 @@ def fitted_preset(preset: str, dataset: str) -> hparams.HParams | None:
     """The preset's values as a run on `dataset` started from them (`hparams.for_dataset`); the preset as it is
     when the data set has been removed; None for an unknown preset (from an older lab)."""
     base = hparams.PRESETS.get(preset)
-    if base is None or dataset == settings.DEFAULT_DATASET:
+    if base is None or dataset == hparams.DEFAULT_DATASET:
         return base
     try:
         return hparams.for_dataset(base, hparams.sizes_of(dataset))
@@ -167,7 +167,7 @@ def differences(preset: str, values: Mapping[str, Any], base: hparams.HParams | 
     A run of an unknown preset (from an older lab) is compared with nothing and shows no difference.
     """
     if base is None:
-        base = fitted_preset(preset, values.get("dataset") or settings.DEFAULT_DATASET)
+        base = fitted_preset(preset, values.get("dataset") or hparams.DEFAULT_DATASET)
     if base is None:
         return {}
     uses = set(architectures.uses(values.get("architecture", base.architecture)))
@@ -178,11 +178,11 @@ def differences(preset: str, values: Mapping[str, Any], base: hparams.HParams | 
     return {name: values[name] for name in names if name in values and values[name] != getattr(base, name)}
 
 
-def group_key(preset: str, changes: Mapping[str, Any], dataset: str = settings.DEFAULT_DATASET) -> str:
+def group_key(preset: str, changes: Mapping[str, Any], dataset: str = hparams.DEFAULT_DATASET) -> str:
     """The same text for two runs that tried the same idea: data set (when not IMDB), preset and changed settings,
     the seed left out."""
     tried = ", ".join(f"{k}={_text(v)}" for k, v in sorted(changes.items()) if k not in NOT_IN_GROUP_KEY)
-    on = "" if dataset == settings.DEFAULT_DATASET else f"{dataset} · "
+    on = "" if dataset == hparams.DEFAULT_DATASET else f"{dataset} · "
     return f"{on}{preset}: {tried or 'preset as it is'}"
 
 

@@ -10,8 +10,7 @@ from typing import Any, Sequence
 
 from core.cli.output import emit
 from core.errors import LabError
-from core.hparams import PARAMS
-from core.settings import DEFAULT_DATASET
+from core.hparams import DEFAULT_DATASET, PARAMS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
