@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
     _, test_acc = model.evaluate(x_test, corpus.test.y, batch_size=1024, verbose=0)
     t_test = time.perf_counter() - t0
 
-    print(f"hparams: {', '.join(f'{k}={getattr(hp, k)}' for k in hp.used())}")
+    print(f"hparams: {', '.join(f'{k}={getattr(hp, k)}' for k in hparams.used(hp))}")
     print(f"features: {feat.n_features - 1} n-grams, width {feat.width}, train {x_train.shape}")
     print("val_accuracy per epoch:", " ".join(f"{a:.4f}" for a in history.history["val_accuracy"]))
     print(f"featurisation_s={t_feat:.1f} fit_s={t_fit:.1f} training_total_s={t_feat + t_fit:.1f} "

@@ -1,8 +1,10 @@
 """The one registry of model architectures: everything that differs between them, in one entry each.
 
-Adding an architecture is one `Architecture(...)` entry below (plus its tests): its name, the settings it reads,
-how it featurises reviews, how it builds its Keras model, its time-estimate rate, its memory figures and the label
-kinds it handles.
+Adding an architecture is one `register(Architecture(...))` call plus its Keras builder: its name, its presets
+(settings and a line for the preset picker), the settings it reads, how it featurises reviews and restores a saved
+featuriser, how it builds its Keras model, its time-estimate rate, its memory figures, how its raw-text export and
+word map read the model, and the label kinds it handles. The lab's own entries are registered at the end of this
+module; tests/toy_architecture.py registers one from outside core.
 Nothing else in the lab branches on an architecture's name.
 
 Builders and featurisers are named as "module:function" and imported on first use, so reading the registry (the
@@ -11,24 +13,34 @@ settings form, validation, the CLI's flags) never loads Keras.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from functools import reduce
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from core import registry
 from core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from core.hparams import HParams, Sizes
+from core.settings import MAX_WORD_ID, HParams, Sizes
 
 
 def _lazy(target: str) -> Callable[..., Any]:
-    """A function that imports "module:name" on its first call and forwards to it."""
+    """A function that imports "module:name" (or "module:Class.method") on its first call and forwards to it."""
     module, name = target.split(":")
 
     def call(*args: Any) -> Any:
-        return getattr(importlib.import_module(module), name)(*args)
+        return reduce(getattr, name.split("."), importlib.import_module(module))(*args)
 
     call.__name__ = name
     return call
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point: the settings that differ from HParams's defaults, and one line (at most 80
+    characters) for the preset picker; the README's Presets table has the details."""
+
+    name: str
+    description: str
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,8 @@ class Architecture:
     name: str
     uses: tuple[str, ...]  # the settings it reads; the form shows only these (plus the common ones)
     featurizer: Callable[["HParams"], Any]  # an unfitted featuriser for these settings
+    featurizer_kind: str  # the `kind` its featuriser saves in a run folder ...
+    restore: Callable[[dict[str, Any], dict[str, Any]], Any]  # ... and the featuriser back from (state, arrays)
     build: Callable[["HParams", Any, int], Any]  # (settings, fitted featuriser, classes) -> uncompiled keras.Model
     base_rate: float  # reviews per second per epoch at the work() == 1 shape, on 2 CPU cores
     work: Callable[["HParams"], float]  # relative cost of one review, so runs of other shapes can be compared
@@ -56,6 +70,12 @@ class Architecture:
     preflight: Callable[["HParams"], list[str]] | None = None  # warnings before training; raises LabError to refuse
     # the settings it changes for an imported data set, given the common fitting (`hparams.for_dataset`) and sizes
     fit: Callable[["HParams", "Sizes"], dict[str, Any]] | None = None
+    presets: tuple[Preset, ...] = ()
+    # the raw-text export's scores (core.raw_text_model): (token ids, fitted featuriser, trained model) -> scores
+    raw_text_scores: Callable[[Any, Any, Any], Any] = _lazy("core.raw_text_model:sequence_scores")
+    # the word map's rows (core.word_map): (fitted featuriser, trained model) -> (one row per word id, their source)
+    word_rows: Callable[[Any, Any], Any] = _lazy("core.word_map:embedding_rows")
+    keras_layers: str = ""  # a module whose import registers the custom Keras layers a saved model of it needs
 
 
 def _flatten_work(hp: "HParams") -> float:
@@ -103,11 +123,18 @@ def _fit_lstm(hp: "HParams", sizes: "Sizes") -> dict[str, Any]:
 # Reviews per second per epoch (training and validation together) with the presets' shapes on 2 CPU cores,
 # measured with `python -m core train` (benchmarks/bench_presets.py): dlwp 0.35 s, mslearn 1.4 s and fast 1.7 s
 # per epoch of 25,000 reviews; lstm 1.3 s per epoch of 700 reviews. Conservative, since other work slows them.
-_ENTRIES = (
+_LAB_ENTRIES = (
     Architecture(
         "multihot_mlp",
         uses=("num_words", "hidden_layers", "units", "dropout"),
         featurizer=_lazy("core.features:multi_hot_featurizer"),
+        featurizer_kind="multihot",
+        restore=_lazy("core.features:MultiHot.from_state"),
+        presets=(Preset("dlwp", "Deep Learning with Python ch. 4: multi-hot → Dense 16 → Dense 16, rmsprop",
+                        dict(num_words=10_000, hidden_layers=2, units=16, optimizer="rmsprop", learning_rate=0.001,
+                             batch_size=512, epochs=4)),),
+        raw_text_scores=_lazy("core.raw_text_model:multi_hot_scores"),
+        word_rows=_lazy("core.word_map:dense_rows"),
         build=_lazy("core.models:multihot_mlp"),
         base_rate=40_000.0,
         work=lambda hp: hp.num_words * max(hp.units, 1) / (10_000 * 16),
@@ -121,6 +148,11 @@ _ENTRIES = (
         "embedding_flatten",
         uses=("num_words", "maxlen", "embedding_dim", "hidden_layers", "units", "dropout"),
         featurizer=_lazy("core.features:sequence_featurizer"),
+        featurizer_kind="sequences",
+        restore=_lazy("core.features:Sequences.from_state"),
+        presets=(Preset("mslearn", "Microsoft Learn lab: Embedding 32 over 500 ids → Flatten → 2 × Dense 16, adam",
+                        dict(num_words=10_000, maxlen=500, embedding_dim=32, hidden_layers=2, units=16,
+                             optimizer="adam", learning_rate=0.001, batch_size=128, epochs=5)),),
         build=_lazy("core.models:embedding_flatten"),
         base_rate=15_000.0,
         work=_flatten_work,
@@ -132,6 +164,11 @@ _ENTRIES = (
         "lstm",
         uses=("num_words", "maxlen", "embedding_dim", "units", "dropout"),
         featurizer=_lazy("core.features:sequence_featurizer"),
+        featurizer_kind="sequences",
+        restore=_lazy("core.features:Sequences.from_state"),
+        presets=(Preset("lstm", "Embedding 120 → LSTM 120, adam, early stopping keeps the best epoch",
+                        dict(num_words=5_000, maxlen=500, embedding_dim=120, units=120, optimizer="adam",
+                             learning_rate=0.001, batch_size=64, epochs=20, patience=5)),),
         build=_lazy("core.models:lstm"),
         base_rate=400.0,
         work=_lstm_work,
@@ -145,6 +182,14 @@ _ENTRIES = (
         "ngram_nb",
         uses=("num_words", "ngrams", "max_features", "dropout"),
         featurizer=_lazy("core.ngrams:featurizer"),
+        featurizer_kind="ngrams",
+        restore=_lazy("core.ngrams:NGrams.from_state"),
+        presets=(Preset("fast", "Ours (NBSVM): 1-3-grams × naive-Bayes ratios → linear; 0.92 in seconds",
+                        dict(num_words=MAX_WORD_ID + 1, ngrams=3, max_features=1_000_000, dropout=0.0,
+                             optimizer="rmsprop", learning_rate=0.005, batch_size=1024, epochs=3, val_size=2_500)),),
+        raw_text_scores=_lazy("core.raw_text_model:ngram_model_scores"),
+        word_rows=_lazy("core.word_map:ngram_rows"),
+        keras_layers="core.ngram_model",
         build=_lazy("core.ngram_model:build_model"),
         base_rate=12_000.0,
         work=lambda hp: 1.0,
@@ -161,6 +206,12 @@ _ENTRIES = (
         "pretrained_mean",
         uses=("num_words", "maxlen", "vectors", "hidden_layers", "units", "dropout"),
         featurizer=_lazy("core.pretrained:featurizer"),
+        featurizer_kind="sequences",  # saved as plain Sequences: the trained embedding is in the model's weights
+        restore=_lazy("core.features:Sequences.from_state"),
+        presets=(Preset("transfer", "After the TF Hub tutorial: GloVe 50d vectors → mean of words → Dense 16, adam",
+                        dict(num_words=20_000, maxlen=500, embedding_dim=50, hidden_layers=1, units=16,
+                             optimizer="adam", learning_rate=0.001, batch_size=512, epochs=40, patience=3,
+                             vectors="fine-tuned")),),
         build=_lazy("core.models:pretrained_mean"),
         base_rate=7_500.0,  # about half mslearn's rate per review when both were timed under the same load
         work=_mean_work,
@@ -170,7 +221,24 @@ _ENTRIES = (
     ),
 )
 
-ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in _ENTRIES}
+# Registered entries, and their presets by name with one line each for the preset picker: process-wide, so they
+# live in core.registry like every long-lived object; `register` is the only writer.
+ARCHITECTURES: dict[str, Architecture] = registry.shared(("architectures",), dict)
+PRESETS: dict[str, HParams] = registry.shared(("architecture presets",), dict)
+DESCRIPTIONS: dict[str, str] = registry.shared(("architecture preset descriptions",), dict)
+
+
+def register(entry: Architecture) -> Architecture:
+    """Adds `entry` and its presets to the lab: the Train form, the CLI, validation, training, estimates, scoring
+    and export all read it from here. A name already taken is a programming error (ValueError)."""
+    taken = [entry.name] * (entry.name in ARCHITECTURES) + [p.name for p in entry.presets if p.name in PRESETS]
+    if taken:
+        raise ValueError(f"Already registered: {', '.join(taken)}.")
+    ARCHITECTURES[entry.name] = entry
+    for preset in entry.presets:
+        PRESETS[preset.name] = HParams(preset.name, entry.name, **preset.settings)
+        DESCRIPTIONS[preset.name] = preset.description
+    return entry
 
 
 def get(name: str) -> Architecture:
@@ -179,3 +247,21 @@ def get(name: str) -> Architecture:
         return ARCHITECTURES[name]
     except KeyError:
         raise ConfigError(f"architecture={name!r} is not one of {', '.join(ARCHITECTURES)}.") from None
+
+
+def uses(name: str) -> tuple[str, ...]:
+    """The settings architecture `name` reads; none for one this lab does not know (a run from an older lab)."""
+    entry = ARCHITECTURES.get(name)
+    return entry.uses if entry else ()
+
+
+def restore_featurizer(state: dict[str, Any], arrays: dict[str, Any]) -> Any:
+    """A saved featuriser back, by the `kind` its state names (a KeyError for a kind no entry registers)."""
+    for entry in ARCHITECTURES.values():
+        if entry.featurizer_kind == state["kind"]:
+            return entry.restore(state, arrays)
+    raise KeyError(f"featuriser kind {state['kind']!r}")
+
+
+for _entry in _LAB_ENTRIES:
+    register(_entry)

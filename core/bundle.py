@@ -3,6 +3,7 @@ half-written model that looks complete (each file is written under a temporary n
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from core import atomic_file, features
+from core import architectures, atomic_file, features
 from core.evaluation import TEST_SCORES
 from core.data.imdb import LABELS as IMDB_LABELS, OOV, START, Ragged
 from core.errors import ModelFileError
-from core.features import Featurizer
+from core.model_input import Featurizer
 from core.hparams import IMDB_SIZES, HParams, Sizes, from_dict
 from core.data.vocab import Vocabulary
 
@@ -189,11 +190,13 @@ def load(run_dir: Path | str) -> Bundle:
 
     import keras
 
-    from core import ngram_model  # noqa: F401 - registers the n-gram model's custom layers
     try:
         dataset = dataset_info(run_dir)
         labels = tuple(str(label) for label in dataset.get("label_names") or dataset.get("labels", IMDB_LABELS))
         hp = from_dict(json.loads((run_dir / CONFIG).read_text()), _sizes(dataset))
+        layers = architectures.get(hp.architecture).keras_layers
+        if layers:
+            importlib.import_module(layers)  # registers the architecture's custom Keras layers before loading
         state = json.loads((run_dir / FEATURIZER).read_text())
         arrays_path = run_dir / FEATURIZER_ARRAYS
         arrays = dict(np.load(arrays_path)) if arrays_path.exists() else {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from core import bundle, hparams, registry
+from core import architectures, bundle, registry
 from core.errors import RunNotFoundError, quoted
 from core.store import EPOCH_FIELDS, RunRecord
 
@@ -24,8 +24,8 @@ SHORT = {
 
 
 def key_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The settings a run's architecture reads (hparams.USES), in the order the Train form shows them."""
-    names = hparams.USES.get(config.get("architecture", ""), ())
+    """The settings a run's architecture reads (its registry entry's), in the order the Train form shows them."""
+    names = architectures.uses(config.get("architecture", ""))
     return {name: config.get(name) for name in names}
 
 

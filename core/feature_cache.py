@@ -26,7 +26,7 @@ import numpy as np
 
 from core import atomic_file, config, features
 from core.data.imdb import Split
-from core.features import Featurizer
+from core.model_input import Featurizer
 from core.hparams import HParams
 from core.store import DATABASE
 

@@ -7,12 +7,14 @@ page) and `state()` / `from_state()` so a run folder holds everything needed to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any
 
 import numpy as np
 
+from core import architectures
 from core.data.imdb import OOV, Ragged
-from core.hparams import HParams
+from core.model_input import Featurizer, Remark, WordOf, listed
+from core.settings import HParams
 
 
 def clip_vocabulary(ids: np.ndarray, num_words: int) -> np.ndarray:
@@ -45,32 +47,6 @@ def pad(x: Ragged, maxlen: int, num_words: int | None = None) -> np.ndarray:
     src = np.repeat(x.offsets[1:] - kept, kept) + within
     out[rows, cols] = ids[src]
     return out
-
-
-WordOf = Callable[[int], str]  # an id to the word shown for it (Vocabulary.id_to_word)
-SHOWN = 60  # positions or features listed in a remark before "…"
-
-
-@dataclass(frozen=True)
-class Remark:
-    """One sentence about what the model received; `warning` when part of the review never reached it."""
-
-    text: str
-    warning: bool = False
-
-
-class ModelInput(Protocol):
-    """What one featuriser handed the model for one review. Each featuriser has its own kind, which alone knows
-    its fields, so a page asks only for `input_ids` and `remarks` and never for another featuriser's fields."""
-
-    input_ids: list[int]
-
-    def remarks(self, word: WordOf) -> list[Remark]: ...
-
-
-def listed(items: list[str], limit: int = SHOWN) -> str:
-    """The first `limit` items, comma-separated, with "…" when some are left out."""
-    return ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
 
 
 @dataclass(frozen=True)
@@ -109,20 +85,6 @@ class SequenceInput:
         return [Remark(f"{self.length:,} ids, padded in front with {self.padding:,} zeros to maxlen {self.maxlen:,}.")]
 
 
-class Featurizer(Protocol):
-    kind: str
-
-    def fit(self, x: Ragged, y: np.ndarray) -> None: ...
-
-    def transform(self, x: Ragged) -> np.ndarray: ...
-
-    def describe(self, ids: list[int]) -> ModelInput: ...
-
-    def state(self) -> dict[str, Any]: ...
-
-    def arrays(self) -> dict[str, np.ndarray]: ...
-
-
 @dataclass
 class MultiHot:
     """Multi-hot bag of words over the `num_words` most frequent ids."""
@@ -142,6 +104,10 @@ class MultiHot:
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_words": self.num_words}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> MultiHot:
+        return cls(int(state["num_words"]))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {}
@@ -169,6 +135,10 @@ class Sequences:
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "num_words": self.num_words, "maxlen": self.maxlen}
 
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Sequences:
+        return cls(int(state["num_words"]), int(state["maxlen"]))
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {}
 
@@ -183,18 +153,9 @@ def sequence_featurizer(hp: HParams) -> Sequences:
 
 def for_hparams(hp: HParams) -> Featurizer:
     """The featuriser an architecture reads, not yet fitted."""
-    from core import architectures
-
     return architectures.get(hp.architecture).featurizer(hp)
 
 
 def from_state(state: dict[str, Any], arrays: dict[str, np.ndarray]) -> Featurizer:
-    """A saved featuriser back, with any fitted arrays; its state's `kind` says which class it is."""
-    from core.ngrams import NGrams
-
-    kinds: dict[str, Any] = {
-        "multihot": lambda: MultiHot(state["num_words"]),
-        "sequences": lambda: Sequences(state["num_words"], state["maxlen"]),
-        "ngrams": lambda: NGrams.from_state(state, arrays),
-    }
-    return kinds[state["kind"]]()
+    """A saved featuriser back, with any fitted arrays: the entry that registered its state's `kind` restores it."""
+    return architectures.restore_featurizer(state, arrays)

@@ -1,36 +1,24 @@
-"""Hyperparameters, their allowed ranges, and the named presets that reproduce the reference notebooks."""
+"""Hyperparameters: their allowed ranges, validation, and presets fitted to a data set. The settings themselves are
+`core.settings.HParams`; the named presets that reproduce the reference notebooks are in their architectures'
+registry entries (`core.architectures`)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
 
-from core import architectures
-from core.errors import ConfigError, LabError, quoted, shortened
+from core import architectures, settings
+from core.errors import ConfigError, quoted, shortened
+from core.settings import IMDB_SIZES, MAX_WORD_ID, TRAIN_REVIEWS, HParams, Sizes, dataset_name, sizes_of
 
 if TYPE_CHECKING:
     from core.data.datasets import DatasetInfo
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd")
 VECTORS = ("fine-tuned", "frozen", "random")
-TRAIN_REVIEWS = TEST_REVIEWS = 25_000
-MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
-DEFAULT_DATASET = "imdb"
+DEFAULT_DATASET = settings.DEFAULT_DATASET  # what a configuration without a data set trains on
 MAX_VAL_SIZE = 20_000
 MIN_FIT = 100  # training reviews validation must leave to fit on
-
-
-class Sizes(NamedTuple):
-    """What a data set's ranges and wait estimate depend on: its training reviews, its highest word id and its test
-    reviews (a DatasetInfo has all three)."""
-
-    train_size: int
-    max_id: int
-    test_size: int
-    words_p95: int = 0  # ids per training text at the 95th percentile; 0 where unknown
-
-
-IMDB_SIZES = Sizes(TRAIN_REVIEWS, MAX_WORD_ID, TEST_REVIEWS)  # known without loading the data
 
 
 @dataclass(frozen=True)
@@ -114,72 +102,18 @@ PARAMS: dict[str, Param] = {
     )
 }
 
-# Which settings each architecture reads (owned by its registry entry); the form shows only these.
-USES: dict[str, tuple[str, ...]] = {a.name: a.uses for a in architectures.ARCHITECTURES.values()}
 COMMON = ("optimizer", "learning_rate", "batch_size", "epochs", "val_size", "patience", "seed", "limit")
 
 
-@dataclass(frozen=True)
-class HParams:
-    """A complete, validated training configuration."""
-
-    preset: str
-    architecture: str
-    num_words: int = 10_000
-    maxlen: int = 500
-    embedding_dim: int = 32
-    hidden_layers: int = 2
-    units: int = 16
-    dropout: float = 0.0
-    optimizer: str = "rmsprop"
-    learning_rate: float = 0.001
-    batch_size: int = 512
-    epochs: int = 4
-    val_size: int = 10_000
-    patience: int | None = None
-    seed: int = 0
-    limit: int | None = None
-    ngrams: int = 2
-    max_features: int = 200_000
-    vectors: str = "fine-tuned"
-    dataset: str = DEFAULT_DATASET
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def used(self) -> tuple[str, ...]:
-        """The settings this configuration's architecture actually reads."""
-        return architectures.get(self.architecture).uses + COMMON
-
-    def train_reviews(self, sizes: Sizes | None = None) -> int:
-        """How many reviews will be fitted on (`sizes`: the data set's, looked up by name when not given)."""
-        left = (sizes or sizes_of(self.dataset)).train_size - self.val_size
-        return left if self.limit is None else min(self.limit, left)
-
-
-PRESETS: dict[str, HParams] = {
-    "dlwp": HParams("dlwp", "multihot_mlp", num_words=10_000, hidden_layers=2, units=16, optimizer="rmsprop",
-                    learning_rate=0.001, batch_size=512, epochs=4),
-    "mslearn": HParams("mslearn", "embedding_flatten", num_words=10_000, maxlen=500, embedding_dim=32, hidden_layers=2,
-                       units=16, optimizer="adam", learning_rate=0.001, batch_size=128, epochs=5),
-    "lstm": HParams("lstm", "lstm", num_words=5_000, maxlen=500, embedding_dim=120, units=120, optimizer="adam",
-                    learning_rate=0.001, batch_size=64, epochs=20, patience=5),
-    "fast": HParams("fast", "ngram_nb", num_words=MAX_WORD_ID + 1, ngrams=3, max_features=1_000_000, dropout=0.0,
-                    optimizer="rmsprop", learning_rate=0.005, batch_size=1024, epochs=3, val_size=2_500),
-    "transfer": HParams("transfer", "pretrained_mean", num_words=20_000, maxlen=500, embedding_dim=50, hidden_layers=1,
-                        units=16, optimizer="adam", learning_rate=0.001, batch_size=512, epochs=40, patience=3,
-                        vectors="fine-tuned"),
-}
-
-# One line each, short enough for the preset picker at 1,400 px; the README's Presets table has the details.
-DESCRIPTIONS: dict[str, str] = {
-    "dlwp": "Deep Learning with Python ch. 4: multi-hot → Dense 16 → Dense 16, rmsprop",
-    "mslearn": "Microsoft Learn lab: Embedding 32 over 500 ids → Flatten → 2 × Dense 16, adam",
-    "lstm": "Embedding 120 → LSTM 120, adam, early stopping keeps the best epoch",
-    "fast": "Ours (NBSVM): 1-3-grams × naive-Bayes ratios → linear; 0.92 in seconds",
-    "transfer": "After the TF Hub tutorial: GloVe 50d vectors → mean of words → Dense 16, adam",
-}
+# Every registered architecture's presets by name, and one line each for the preset picker (its entry holds both).
+PRESETS: dict[str, HParams] = architectures.PRESETS
+DESCRIPTIONS: dict[str, str] = architectures.DESCRIPTIONS
 DESCRIPTION_CHARS = 80
+
+
+def used(hp: HParams) -> tuple[str, ...]:
+    """The settings this configuration's architecture actually reads; the form shows only these."""
+    return architectures.get(hp.architecture).uses + COMMON
 
 
 def preset_name(text: str) -> str:
@@ -192,33 +126,6 @@ def preset_name(text: str) -> str:
 
 def preset(name: str) -> HParams:
     return PRESETS[preset_name(name)]
-
-
-def dataset_name(value: Any) -> str:
-    """The name of an existing data set (IMDB for an empty value), or a ConfigError listing the data sets."""
-    name = DEFAULT_DATASET if value is None or str(value).strip() == "" else str(value).strip()
-    if name.lower() == DEFAULT_DATASET:
-        return DEFAULT_DATASET
-    from core.data import datasets
-
-    available = datasets.names()
-    if name not in available:
-        raise ConfigError(f"dataset={quoted(value)} is not a data set of this lab: choose one of "
-                          f"{', '.join(available)} (`python -m core datasets add` imports one).")
-    return name
-
-
-def sizes_of(name: str) -> Sizes:
-    """A data set's sizes: IMDB's are constants; an imported one's come from its small metadata file."""
-    if name == DEFAULT_DATASET:
-        return IMDB_SIZES
-    from core.data import datasets
-
-    try:
-        found = datasets.info(dataset_name(name))
-    except LabError as exc:
-        raise ConfigError(str(exc)) from None
-    return Sizes(found.train_size, found.max_id, found.test_size, found.words_p95)
 
 
 def ranges_for(info: "DatasetInfo | Sizes") -> dict[str, Param]:

@@ -5,7 +5,7 @@ import keras
 from keras import layers
 
 from core import architectures
-from core.features import Featurizer
+from core.model_input import Featurizer
 from core.hparams import HParams
 
 

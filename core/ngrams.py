@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.data.imdb import OOV, Ragged
-from core.features import Remark, WordOf, listed
-from core.hparams import HParams
+from core.model_input import Remark, WordOf, listed
+from core.settings import HParams
 
 ROW_BITS = 12  # a (n-gram key, review in chunk) pair packs into one int64 as key << ROW_BITS | review
 CHUNK = 1 << ROW_BITS  # reviews per chunk; keys stay below 88,589**3 < 2**(63 - ROW_BITS), so codes fit int64

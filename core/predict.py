@@ -12,7 +12,7 @@ from core.data import datasets
 from core.data.imdb import Ragged
 from core.data.imdb import OOV
 from core.errors import InputTextError
-from core.features import ModelInput
+from core.model_input import ModelInput
 from core.verdict import Verdict
 from core.data.vocab import OOV_MARK, Token
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core import bundle as bundles
-from core import atomic_file, registry
+from core import architectures, atomic_file, registry
 from core.data.imdb import INDEX_FROM, OOV, START
 from core.errors import ConfigError, quoted
 from core.predict import MAX_TEXT_CHARS
@@ -222,6 +222,25 @@ def ngram_scores(ids, featurizer, weights: np.ndarray, bias: np.ndarray):
     return keras.layers.Activation("sigmoid" if logits == 1 else "softmax", name="score")(logit)
 
 
+def sequence_scores(ids, featurizer, model):
+    """A model that reads padded ids (an Embedding first), on the raw-text ids."""
+    return model(padded(ids, featurizer.maxlen))
+
+
+def multi_hot_scores(ids, featurizer, model):
+    """A model that reads multi-hot rows, on the raw-text ids."""
+    return model(multi_hot(ids, featurizer.num_words))
+
+
+def ngram_model_scores(ids, featurizer, model):
+    """The n-gram model's scores, from its learned w, fixed r and b (see `ngram_scores`)."""
+    import keras
+
+    dot = model.get_layer("nb_dot")
+    w, r, b = (np.asarray(keras.ops.convert_to_numpy(v)) for v in (dot.w, dot.r, dot.b))
+    return ngram_scores(ids, featurizer, w * r, b)
+
+
 def build(loaded: bundles.Bundle):
     """The run's model behind the raw-text tokenizer, with its class names in a `class_names` StringLookup layer
     (read with `get_vocabulary(include_special_tokens=False)`); the output is the lab's: P(label 1) for two classes,
@@ -233,14 +252,7 @@ def build(loaded: bundles.Bundle):
     num_words = min(loaded.hp.num_words, featurizer.num_words)
     text = keras.Input(shape=(), dtype="string", name="text")
     ids = token_ids(text, loaded.vocabulary.word_to_rank, num_words)
-    if featurizer.kind == "ngrams":
-        dot = model.get_layer("nb_dot")
-        w, r, b = (np.asarray(keras.ops.convert_to_numpy(v)) for v in (dot.w, dot.r, dot.b))
-        scores = ngram_scores(ids, featurizer, w * r, b)
-    elif featurizer.kind == "multihot":
-        scores = model(multi_hot(ids, featurizer.num_words))
-    else:
-        scores = model(padded(ids, featurizer.maxlen))
+    scores = architectures.get(loaded.hp.architecture).raw_text_scores(ids, featurizer, model)
     names = keras.layers.StringLookup(vocabulary=list(loaded.labels), oov_token="\x00", name="class_names")(text)
     scores = scores + ops.zeros_like(scores) * ops.expand_dims(ops.cast(names, scores.dtype), -1)
     return keras.Model(text, scores, name=f"sentiment_lab_{loaded.hp.architecture}")

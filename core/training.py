@@ -17,7 +17,7 @@ from core import bundle, feature_cache, priority, verdict
 from core.data import imdb
 from core.data.imdb import Ragged
 from core.data.datasets import Dataset
-from core.features import Featurizer
+from core.model_input import Featurizer
 from core.hparams import HParams
 from core.predict import score_matrix, score_ragged
 

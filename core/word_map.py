@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import predict, registry
+from core import architectures, predict, registry
 from core.data.imdb import INDEX_FROM, START
 from core.errors import ConfigError
 
@@ -63,21 +63,32 @@ class WordMap:
 
 
 def _rows(scorer: predict.Scorer) -> tuple[np.ndarray, str]:
-    """One row per word id from the model's first layer, and where they come from."""
-    featurizer, model = scorer.bundle.featurizer, scorer.bundle.model
-    if featurizer.kind == "ngrams":
-        dot = model.get_layer("nb_dot")
-        w, r = (np.asarray(v).reshape(len(np.asarray(v)), -1) for v in (dot.w.numpy(), dot.r.numpy()))
-        ids = np.arange(featurizer.num_words)
-        at = np.searchsorted(featurizer.keys, ids)
-        at = np.minimum(at, len(featurizer.keys) - 1)
-        known = featurizer.keys[at] == ids
-        rows = np.zeros((len(ids), 3 * w.shape[1]), dtype=np.float32)
-        rows[known] = np.concatenate([w, r, w * r], axis=1)[at[known] + 1]
-        return rows, "the n-gram model's one-word features (w, r and w × r per class)"
-    if featurizer.kind == "multihot":
-        dense = next(layer for layer in model.layers if layer.get_weights())
-        return np.asarray(dense.get_weights()[0]), f"the first Dense layer's weights ({dense.name}, one row per word)"
+    """One row per word id from the model's first layer, and where they come from (the architecture's entry says
+    how to read them)."""
+    return architectures.get(scorer.hp.architecture).word_rows(scorer.bundle.featurizer, scorer.bundle.model)
+
+
+def ngram_rows(featurizer, model) -> tuple[np.ndarray, str]:
+    """The n-gram model's one-word features: w, r and w × r per class."""
+    dot = model.get_layer("nb_dot")
+    w, r = (np.asarray(v).reshape(len(np.asarray(v)), -1) for v in (dot.w.numpy(), dot.r.numpy()))
+    ids = np.arange(featurizer.num_words)
+    at = np.searchsorted(featurizer.keys, ids)
+    at = np.minimum(at, len(featurizer.keys) - 1)
+    known = featurizer.keys[at] == ids
+    rows = np.zeros((len(ids), 3 * w.shape[1]), dtype=np.float32)
+    rows[known] = np.concatenate([w, r, w * r], axis=1)[at[known] + 1]
+    return rows, "the n-gram model's one-word features (w, r and w × r per class)"
+
+
+def dense_rows(featurizer, model) -> tuple[np.ndarray, str]:
+    """A multi-hot model's first Dense layer: one row per word."""
+    dense = next(layer for layer in model.layers if layer.get_weights())
+    return np.asarray(dense.get_weights()[0]), f"the first Dense layer's weights ({dense.name}, one row per word)"
+
+
+def embedding_rows(featurizer, model) -> tuple[np.ndarray, str]:
+    """The word vectors of a model's layer named "embedding"."""
     return np.asarray(model.get_layer("embedding").get_weights()[0]), "the Embedding layer's word vectors"
 
 

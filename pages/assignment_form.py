@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from core import hparams
 from core.classroom import assignments
 from core.classroom.assignments import Assignment
 from core.errors import quoted
@@ -52,7 +53,7 @@ def maker(hp: HParams) -> None:
     with st.expander("🎓 Make an assignment link from these settings"):
         st.caption("Students who open the link see only the settings you allow, within your ranges; every other "
                    "setting stays as it is set above. The server refuses any other values.")
-        names = st.multiselect("Settings students may change", list(hp.used()), key="assign_allowed",
+        names = st.multiselect("Settings students may change", list(hparams.used(hp)), key="assign_allowed",
                                format_func=lambda n: PARAMS[n].label)
         ranges = {name: _range_inputs(name, getattr(hp, name)) for name in names}
         title = st.text_input("Title", key="assign_title", max_chars=assignments.MAX_TITLE,

@@ -5,7 +5,7 @@ from typing import Callable
 
 import streamlit as st
 
-from core import export, hparams, predict, raw_text_model
+from core import architectures, export, hparams, predict, raw_text_model
 from core.data import datasets
 from core.classroom import permissions
 from core.store import ACTIVE, USABLE, RunRecord
@@ -236,7 +236,7 @@ def _details(record: RunRecord) -> None:
     c4.metric("Duration", ui.seconds(record.duration))
     if record.test_accuracy is not None:
         ui.baseline_note(record.test_accuracy, record.baseline, datasets.class_names_of(record.dataset))
-    used = hparams.USES.get(record.config.get("architecture", ""), ()) + hparams.COMMON
+    used = architectures.uses(record.config.get("architecture", "")) + hparams.COMMON
     settings = " · ".join(f"{k} = {record.config.get(k)}" for k in used if k in record.config)
     st.caption(f"Run #{record.id} · preset **{record.preset}** · {record.config.get('architecture', '?')} · {settings}")
     if record.note:

@@ -116,11 +116,11 @@ def _settings(assignment: Assignment | None = None) -> HParams | None:
             on_change=lambda: _load_preset_values(st.session_state.train_preset),
         )
         base, fixed, ranges = _fitted(name), {}, hparams.ranges_for(_sizes())
-        shown, param_of = base.used(), ranges.__getitem__
+        shown, param_of = hparams.used(base), ranges.__getitem__
     else:
         assignment_form.describe(assignment)
         name, base = assignment.preset, assignment.hparams()
-        shown = tuple(p for p in base.used() if p in assignment.allowed)
+        shown = tuple(p for p in hparams.used(base) if p in assignment.allowed)
         fixed = {p: getattr(base, p) for p in PARAMS if p not in assignment.allowed}
         param_of = assignment.param
     cols = st.columns(4)

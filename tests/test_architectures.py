@@ -17,7 +17,7 @@ def test_every_preset_has_a_registered_architecture_whose_settings_exist():
     for preset in hparams.PRESETS.values():
         entry = architectures.get(preset.architecture)
         assert set(entry.uses) <= set(hparams.PARAMS), entry.name
-        assert preset.used() == entry.uses + hparams.COMMON
+        assert hparams.used(preset) == entry.uses + hparams.COMMON
         assert "binary" in entry.label_kinds
 
 
@@ -34,13 +34,14 @@ def test_an_unknown_architecture_is_a_clear_error():
         architectures.get("cnn")
 
 
-def test_no_module_outside_the_registry_branches_on_an_architecture_name():
+def test_no_module_outside_the_registry_branches_on_an_architecture_or_featuriser_kind():
     names = "|".join(architectures.ARCHITECTURES)
-    branch = re.compile(rf"architecture\s*(==|!=|in)\s*[(\"'].*({names})")
+    kinds = "|".join({entry.featurizer_kind for entry in architectures.ARCHITECTURES.values()})
+    branch = re.compile(rf"(architecture\s*(==|!=|in)\s*[(\"'].*({names}))|(kind\s*(==|!=|in)\s*[(\"'].*({kinds}))")
     offenders = [
         f"{path.relative_to(REPO)}:{n}"
         for folder in ("core", "pages")
-        for path in (REPO / folder).glob("*.py")
+        for path in (REPO / folder).rglob("*.py")
         if path.name != "architectures.py"
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if branch.search(line)
@@ -52,3 +53,9 @@ def test_dropout_without_a_hidden_layer_is_refused_for_every_architecture_with_a
     for preset in ("dlwp", "mslearn"):
         with pytest.raises(ConfigError, match="dropout needs at least one hidden layer"):
             hparams.make(preset, hidden_layers=0, dropout=0.3)
+
+
+def test_a_name_taken_by_an_entry_or_a_preset_cannot_be_registered_again():
+    with pytest.raises(ValueError, match="Already registered: lstm, lstm"):
+        architectures.register(architectures.get("lstm"))
+    assert list(hparams.PRESETS) == ["dlwp", "mslearn", "lstm", "fast", "transfer"]

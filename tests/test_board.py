@@ -203,7 +203,7 @@ def test_the_assignment_column_names_each_runs_assignment(store):
 def test_runs_on_another_data_set_compare_with_the_preset_fitted_to_it(store, lab_home, amazon_dataset, monkeypatch):
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(lab_home))  # where the session imported amazon's sentences
     preset, fitted = hparams.PRESETS["dlwp"], hparams.make("dlwp", dataset="amazon")
-    refit = {k: getattr(fitted, k) for k in fitted.used() if getattr(fitted, k) != getattr(preset, k)}
+    refit = {k: getattr(fitted, k) for k in hparams.used(fitted) if getattr(fitted, k) != getattr(preset, k)}
     assert "val_size" in refit  # amazon's few sentences get a smaller validation set than IMDB's
     as_is = _record(store, dataset="amazon")
     changed = _record(store, dataset="amazon", dropout=0.3)

@@ -76,8 +76,8 @@ def _folder(home: Path | None) -> Path:
 
 def _narrowed(hp: HParams, name: str, allowed: Sequence[Any]) -> list[Any]:
     """One allowed setting's range (or choices), checked against the setting's own range."""
-    if name not in hp.used():
-        raise ConfigError(f"{name} is not a setting of the {hp.preset} preset: choose among {', '.join(hp.used())}.")
+    if name not in hparams.used(hp):
+        raise ConfigError(f"{name} is not a setting of the {hp.preset} preset: choose among {', '.join(hparams.used(hp))}.")
     param = PARAMS[name]
     if param.choices:
         chosen = [param.check(c) for c in allowed]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from core import atomic_file, config, hparams
+from core import architectures, atomic_file, config, hparams
 from core.classroom import assignments, permissions
 from core.baseline import Baseline
 from core.errors import LabError, StoreError
@@ -33,8 +33,6 @@ STATE_FILE = "board.json"
 SORTS = ("Newest first", "Leaderboard (test accuracy)", "Best validation accuracy")
 LEADERBOARD = SORTS[1]
 NOT_IN_GROUP_KEY = ("seed",)  # the same settings with another seed is the same idea, tried again
-# Settings some architecture reads; a run's difference from its preset counts only those its own one reads.
-_ARCHITECTURE_SETTINGS = {name for uses in hparams.USES.values() for name in uses}
 _NOT_SETTINGS = ("preset", "architecture", "dataset")  # the data set has its own column
 CSV_COLUMNS = ("Rank", "Run", "Student", "Name", "Assignment", "Data set", "Preset", "Changed settings",
                "Best val. acc.", "Test acc.", "Epochs", "Seconds", "Status", "Tried by")
@@ -172,9 +170,11 @@ def differences(preset: str, values: Mapping[str, Any], base: hparams.HParams | 
         base = fitted_preset(preset, values.get("dataset") or hparams.DEFAULT_DATASET)
     if base is None:
         return {}
-    uses = set(hparams.USES.get(values.get("architecture", base.architecture), ()))
+    uses = set(architectures.uses(values.get("architecture", base.architecture)))
+    # settings some architecture reads count only when the run's own one reads them
+    some = {name for entry in architectures.ARCHITECTURES.values() for name in entry.uses}
     names = [f.name for f in fields(hparams.HParams)
-             if f.name not in _NOT_SETTINGS and (f.name not in _ARCHITECTURE_SETTINGS or f.name in uses)]
+             if f.name not in _NOT_SETTINGS and (f.name not in some or f.name in uses)]
     return {name: values[name] for name in names if name in values and values[name] != getattr(base, name)}
 
 
