@@ -144,7 +144,7 @@ def test_a_database_locked_for_a_while_delays_the_run_but_does_not_cost_it(cli_e
     assert _read(home, "SELECT COUNT(*) FROM epochs WHERE run_id=?", (result["run_id"],)) == [(2,)]
 
 
-def test_a_database_locked_past_the_wait_keeps_the_model_and_records_it_later(cli_env, tmp_path):
+def test_a_database_locked_past_the_wait_keeps_the_model_and_records_it_later(cli_env, core_main, tmp_path):
     """Before: with the lock held 75 s the run failed, kept no model, and stayed `running` after the process
     exited. Now the model is saved, the user is told, and the next command records the run from its folder."""
     home = tmp_path / "lab"
@@ -167,7 +167,7 @@ def test_a_database_locked_past_the_wait_keeps_the_model_and_records_it_later(cl
     shown = json_lines(core_cli("runs", "show", str(result["run_id"]), env=env).stdout)[0]
     assert (shown["status"], shown["test_accuracy"]) == ("finished", result["test_accuracy"]), shown
     assert [e["epoch"] for e in shown["history"]] == [1, 2]
-    predicted = core_cli("predict", "--model", result["model_path"], "a wonderful film", env=env)
+    predicted = core_main("predict", "--model", result["model_path"], "a wonderful film")  # in this process
     assert predicted.returncode == 0, predicted.stderr[-2000:]
 
 
