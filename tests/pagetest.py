@@ -66,15 +66,15 @@ def recorded_runs(home: Path, count: int, padding: int = 0) -> Path:
     return store.path
 
 
-def trained_home(home: Path, presets, settings: dict) -> Path:
-    """`home` with one finished run of each of `presets` (repeats allowed), trained through the real Runner with
-    `settings[preset]` (e.g. conftest.TINY)."""
-    from core import hparams
-    from core.runner import Runner
+def preset_home(home: Path, presets, every_preset_home: tuple[Path, dict[str, int]]) -> Path:
+    """`home` with one finished run of each of `presets` (repeats allowed), owned by "tests": copies of the
+    session's tiny run of each preset (conftest's `every_preset_home`, trained with conftest.TINY), not new
+    trainings."""
+    from conftest import clone_run
     from core.store import RunStore
 
+    source, ids = every_preset_home
+    store = RunStore(home)
     for preset in presets:
-        snap = Runner(RunStore(home)).submit(hparams.make(preset, **settings[preset]), owner="tests",
-                                             probes=()).wait(timeout=900)
-        assert snap.status == "finished", snap.error
+        clone_run(source, ids[preset], store)
     return home

@@ -23,6 +23,7 @@ from core.runner import QueueFull, Runner
 from core.data.text_import import preview
 from core.data.text_source import MAX_COLUMNS
 from e2e_server import StreamlitServer, alive, child_pids, free_port
+from gate import GateExecutor
 from pagetest import open_page
 from test_cli_faults import probe_cli, refused_before_tensorflow
 from test_runner import _wait_for
@@ -129,7 +130,7 @@ def test_a_student_is_a_name_and_every_guest_shares_one_turn():
 
 def test_twelve_guest_browsers_are_not_twelve_students(run_store, monkeypatch):
     monkeypatch.delenv(config.MAX_QUEUED_PER_USER_ENV, raising=False)
-    runner = Runner(run_store, max_concurrent=1)
+    runner = Runner(run_store, max_concurrent=1, executor=GateExecutor())  # the teacher's run holds the trainer
     holder = runner.submit(hparams.make("dlwp", **LONG), owner=TEACHER, probes=())
     _wait_for(lambda: holder.snapshot().status == "running", 60, "the first run to start")
     tiny = hparams.make("dlwp", **TINY)

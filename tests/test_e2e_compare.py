@@ -13,9 +13,9 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from conftest import DATA_DIR, TINY  # noqa: E402
+from conftest import DATA_DIR  # noqa: E402
 from e2e_server import StreamlitServer  # noqa: E402
-from pagetest import trained_home  # noqa: E402
+from pagetest import preset_home  # noqa: E402
 from test_e2e import VIEWPORT, assert_no_exception, settle  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +23,8 @@ REVIEW = "This movie was not bad at all, and the ending was wonderful."
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    home = trained_home(tmp_path_factory.mktemp("e2e-compare-home"), ("dlwp", "mslearn"), TINY)
+def server(tmp_path_factory: pytest.TempPathFactory, every_preset_home):
+    home = preset_home(tmp_path_factory.mktemp("e2e-compare-home"), ("dlwp", "mslearn"), every_preset_home)
     logs = tmp_path_factory.mktemp("e2e-compare-logs")
     with StreamlitServer(DATA_DIR, home, logs / "streamlit.log") as srv:
         yield srv

@@ -1,6 +1,7 @@
 """The raw-text model file: `python -m core export RUN --out FILE` writes one .keras file per run that plain Keras
 loads, in a Python that never imports `core`, and scores raw strings as the lab does (every preset, and a model of
-3 classes), within 1e-5 on 1,000 texts."""
+3 classes), within 1e-5 on 1,000 texts. The runs are the session's (`every_preset_home`, the tweets runs); one
+export runs as a user runs it, in a subprocess, the others and the message tests in this process (`core_main`)."""
 from __future__ import annotations
 
 import csv
@@ -10,13 +11,15 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.predict import Scorer
-from conftest import TINY, DATA_DIR
+from core.store import RunStore
+from conftest import DATA_DIR
 from test_cli import assert_one_line_error, core_cli, json_lines
 
 TOLERANCE = 1e-5
@@ -72,8 +75,9 @@ def plain_keras_scores(texts: list[str], files: dict[str, Path], tmp: Path) -> d
     return json.loads((tmp / "out.json").read_text())
 
 
-def export(run_id: int, out: Path, cli_env) -> Path:
-    proc = core_cli("export", str(run_id), "--out", str(out), env=cli_env, timeout=600)
+def export(run_id: int, out: Path, run) -> Path:
+    """`python -m core export RUN --out OUT` by `run` (`core_cli` with its environment, or `core_main`)."""
+    proc = run("export", str(run_id), "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json_lines(proc.stdout)[-1]["file"] == str(out)
     return out
@@ -87,21 +91,26 @@ def assert_same(lab: np.ndarray, exported: list, name: str) -> None:
     assert worst <= TOLERANCE, f"{name}: largest difference {worst:.2e}"
 
 
-def test_every_preset_exports_and_scores_raw_text_as_the_lab(train_run, cli_env, data_dir, tmp_path):
+def test_every_preset_exports_and_scores_raw_text_as_the_lab(every_preset_home, core_main, cli_env, data_dir,
+                                                              tmp_path, monkeypatch):
+    home, ids = every_preset_home
+    monkeypatch.setenv("SENTIMENT_LAB_HOME", str(home))
     texts = imdb_texts(data_dir) + ODD
-    runs = {preset: train_run(preset, **TINY[preset]) for preset in TINY}
-    files = {preset: export(snap.id, tmp_path / f"run-{snap.id}-{preset}.keras", cli_env)
-             for preset, snap in runs.items()}
+    in_a_process = partial(core_cli, env=dict(cli_env, SENTIMENT_LAB_HOME=str(home)), timeout=600)
+    files = {preset: export(run_id, tmp_path / f"run-{run_id}-{preset}.keras",
+                            in_a_process if preset == "dlwp" else core_main)
+             for preset, run_id in ids.items()}
     exported = plain_keras_scores(texts, files, tmp_path)
-    for preset, snap in runs.items():
+    store = RunStore(home)
+    for preset, run_id in ids.items():
         assert exported[preset]["classes"] == ["negative", "positive"]
-        assert_same(Scorer(snap.model_dir).outputs(texts), exported[preset]["scores"], preset)
+        assert_same(Scorer(store.get(run_id).model_dir).outputs(texts), exported[preset]["scores"], preset)
 
 
-def test_three_classes_give_probabilities_and_class_names(tweets_run, cli_env, tmp_path):
+def test_three_classes_give_probabilities_and_class_names(tweets_run, core_main, tmp_path):
     texts = tweet_texts() + ODD
     runs = {preset: tweets_run(preset) for preset in ("fast", "dlwp")}
-    files = {preset: export(snap.id, tmp_path / f"tweets-{preset}.keras", cli_env) for preset, snap in runs.items()}
+    files = {preset: export(snap.id, tmp_path / f"tweets-{preset}.keras", core_main) for preset, snap in runs.items()}
     exported = plain_keras_scores(texts, files, tmp_path)
     for preset, snap in runs.items():
         assert exported[preset]["classes"] == list(Scorer(snap.model_dir).labels) == ["negative", "neutral", "positive"]
@@ -112,9 +121,9 @@ def test_three_classes_give_probabilities_and_class_names(tweets_run, cli_env, t
 
 
 @pytest.mark.parametrize("out, words", [("model.h5", [".keras"]), ("missing/model.keras", ["does not exist"])])
-def test_bad_destination_is_one_line(trained_run, cli_env, tmp_path, out, words):
-    assert_one_line_error(core_cli("export", str(trained_run.id), "--out", str(tmp_path / out), env=cli_env), *words)
+def test_bad_destination_is_one_line(trained_run, core_main, tmp_path, out, words):
+    assert_one_line_error(core_main("export", str(trained_run.id), "--out", str(tmp_path / out)), *words)
 
 
-def test_unknown_run_is_one_line(cli_env, tmp_path):
-    assert_one_line_error(core_cli("export", "999999", "--out", str(tmp_path / "m.keras"), env=cli_env), "#999999")
+def test_unknown_run_is_one_line(core_main, tmp_path):
+    assert_one_line_error(core_main("export", "999999", "--out", str(tmp_path / "m.keras")), "#999999")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import hparams  # noqa: E402
+from core import hparams, registry  # noqa: E402
 from core.classroom import assignments
 from core.classroom.people import TEACHER_KEY_ENV, Actor  # noqa: E402
+from core.runner import Runner  # noqa: E402
 from core.store import RunStore  # noqa: E402
+from gate import GateExecutor  # noqa: E402
 from pagetest import ok, open_page  # noqa: E402
 
 KEY = "class-key-for-tests"
@@ -38,6 +39,15 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
 
 
+def gated_queue(home: Path) -> Runner:
+    """The server's training queue for `home` (the one the pages share, made here before any page makes it), whose
+    first run holds the trainer until it is stopped without training (gate.py)."""
+    from pages import ui
+
+    return registry.shared(("training queue", str(home)),
+                           lambda: Runner(ui._store(str(home)), max_concurrent=1, executor=GateExecutor()))
+
+
 def as_teacher(at: AppTest) -> AppTest:
     """Unlock teacher actions in this session on the Teacher page, then come back to the page it was on."""
     ok(at.switch_page("pages/teacher.py").run())
@@ -48,6 +58,7 @@ def as_teacher(at: AppTest) -> AppTest:
 
 
 def test_a_visitor_picks_a_name_and_their_run_records_it(home):
+    queue = gated_queue(home)  # the run is recorded as it is queued; it need not train
     at = open_page("pages/train.py", preset="dlwp", limit="200", val_size="100", epochs="1")
     assert "until you pick a name" in " ".join(c.value for c in at.sidebar.caption)
     ok(at.sidebar.text_input(key="ui_name").input("   ").run())
@@ -57,13 +68,11 @@ def test_a_visitor_picks_a_name_and_their_run_records_it(home):
     assert "You are **Ada   \\<b\\>L\\</b\\>**" not in texts(at.sidebar)  # one space, and escaped
     assert "Ada \\<b\\>L\\</b\\>" in " ".join(c.value for c in at.sidebar.caption)
     ok([b for b in at.button if b.label == "▶ Start training"][0].click().run())
-    run_id = at.session_state["train_run_id"]
-    deadline = time.monotonic() + 300
-    while RunStore(home).get(run_id).status in ("queued", "running"):
-        assert time.monotonic() < deadline
-        time.sleep(1)
-    record = RunStore(home).get(run_id)
+    run = queue.get(at.session_state["train_run_id"])
+    record = RunStore(home).get(run.id)
     assert (record.owner_name, record.owner) == ("Ada <b>L</b>", at.session_state["owner"])
+    run.stop(TEACHER)
+    assert run.wait(timeout=60).status == "stopped"
 
 
 def test_the_teacher_page_needs_the_key_and_then_changes_the_class_settings(home):
@@ -157,9 +166,7 @@ def test_the_runs_page_offers_changes_only_to_the_owner_and_the_teacher(home):
 
 
 def test_the_teacher_moves_a_queued_run_to_the_front_and_cancels_another(home):
-    from pages import ui
-
-    runner = ui._runner(str(home))  # the server's queue, as the pages share it
+    runner = gated_queue(home)
     holder = runner.submit(hparams.make("dlwp", limit=4000, val_size=500, epochs=60, batch_size=16),
                            owner=TEACHER, probes=())
     tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)
@@ -182,10 +189,8 @@ def test_the_teacher_moves_a_queued_run_to_the_front_and_cancels_another(home):
 
 
 def test_a_student_cancels_each_of_their_queued_runs_on_the_runs_page(home, monkeypatch):
-    from pages import ui
-
     monkeypatch.setenv("SENTIMENT_LAB_MAX_QUEUED_PER_USER", "3")
-    runner = ui._runner(str(home))
+    runner = gated_queue(home)
     holder = runner.submit(hparams.make("dlwp", limit=4000, val_size=500, epochs=60, batch_size=16),
                            owner=TEACHER, probes=())
     tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1)

@@ -12,8 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from conftest import TINY  # noqa: E402
-from pagetest import copy_home, ok, open_page, trained_home  # noqa: E402
+from pagetest import copy_home, ok, open_page, preset_home  # noqa: E402
 from test_cli import core_cli, json_lines  # noqa: E402
 
 from core import compare  # noqa: E402
@@ -24,8 +23,9 @@ REVIEW = "This movie was not bad at all, and the ending was wonderful."
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:  # two dlwp runs: only the better is picked by default
-    return trained_home(tmp_path_factory.mktemp("compare-template"), PRESETS + ("dlwp",), TINY)
+def template_home(tmp_path_factory: pytest.TempPathFactory, every_preset_home) -> Path:
+    # two dlwp runs: only the better is picked by default
+    return preset_home(tmp_path_factory.mktemp("compare-template"), PRESETS + ("dlwp",), every_preset_home)
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ os.environ.setdefault("IMDB_DATA_DIR", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from conftest import TINY  # noqa: E402
-from pagetest import copy_home, ok, open_page, trained_home  # noqa: E402
+from pagetest import copy_home, ok, open_page, preset_home  # noqa: E402
 
 from core import word_map  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
@@ -22,8 +22,8 @@ from core.store import RunStore  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return trained_home(tmp_path_factory.mktemp("word-map-template"), TINY, TINY)
+def template_home(tmp_path_factory: pytest.TempPathFactory, every_preset_home) -> Path:
+    return preset_home(tmp_path_factory.mktemp("word-map-template"), TINY, every_preset_home)
 
 
 @pytest.fixture()

@@ -20,7 +20,8 @@ from test_cli import core_cli, json_lines  # noqa: E402
 pytestmark = pytest.mark.ray
 SMALL = dict(limit=1000, val_size=200, epochs=1)
 TIMEOUT = 600  # seconds: starting Ray, then a worker that starts TensorFlow, on a shared machine
-IDLE_GAP_S = 30  # between the two trainings of `serve`: the first run's thread and worker are long gone
+IDLE_GAP_S = 10  # between the two trainings of `serve`: the first run's thread has ended (Ray's processes die at
+# once with the thread that started them) and its worker has exited after its one task
 
 
 def _without_ray_settings(env: dict[str, str]) -> dict[str, str]:

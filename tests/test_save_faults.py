@@ -129,10 +129,12 @@ def _train_with_lock(env: dict[str, str], home: Path, hold_s: float | None):
 
 
 def test_a_database_locked_for_a_while_delays_the_run_but_does_not_cost_it(cli_env, tmp_path):
-    """Before: a lock held for 45 s failed the run ("database is locked") and kept no model."""
+    """Before: a lock held for 45 s failed the run ("database is locked") and kept no model: the lab waited only
+    SQLite's 30 s, not its own wait (default 120 s). A lock held 10 s, twice Python's own SQLite wait (5 s), within a
+    wait of 30 s, shows the same."""
     home = tmp_path / "lab"
-    env = dict(cli_env, SENTIMENT_LAB_HOME=str(home))  # the default wait, 120 s
-    trainer, _ = _train_with_lock(env, home, hold_s=35)  # longer than SQLite's 30 s the lab waited before
+    env = dict(cli_env, SENTIMENT_LAB_HOME=str(home), SENTIMENT_LAB_DB_WAIT_SECONDS="30")
+    trainer, _ = _train_with_lock(env, home, hold_s=10)
     out, err = trainer.communicate()
     assert trainer.returncode == 0, err[-2000:]
     result = json_lines(out)[-1]
@@ -142,7 +144,7 @@ def test_a_database_locked_for_a_while_delays_the_run_but_does_not_cost_it(cli_e
     assert _read(home, "SELECT COUNT(*) FROM epochs WHERE run_id=?", (result["run_id"],)) == [(2,)]
 
 
-def test_a_database_locked_past_the_wait_keeps_the_model_and_records_it_later(cli_env, tmp_path):
+def test_a_database_locked_past_the_wait_keeps_the_model_and_records_it_later(cli_env, core_main, tmp_path):
     """Before: with the lock held 75 s the run failed, kept no model, and stayed `running` after the process
     exited. Now the model is saved, the user is told, and the next command records the run from its folder."""
     home = tmp_path / "lab"
@@ -165,7 +167,7 @@ def test_a_database_locked_past_the_wait_keeps_the_model_and_records_it_later(cl
     shown = json_lines(core_cli("runs", "show", str(result["run_id"]), env=env).stdout)[0]
     assert (shown["status"], shown["test_accuracy"]) == ("finished", result["test_accuracy"]), shown
     assert [e["epoch"] for e in shown["history"]] == [1, 2]
-    predicted = core_cli("predict", "--model", result["model_path"], "a wonderful film", env=env)
+    predicted = core_main("predict", "--model", result["model_path"], "a wonderful film")  # in this process
     assert predicted.returncode == 0, predicted.stderr[-2000:]
 
 
