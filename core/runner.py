@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import baseline, bundle, config, estimate, evaluation, execution, memory, pins, priority, registry
+from core import baseline, bundle, config, estimate, evaluation, execution, memory, pins, prepared, priority, registry
 from core.data import datasets
 from core.classroom import people, permissions
 from core.classroom.assignments import Assignment
@@ -94,6 +94,7 @@ class QueueInfo:
     ahead: int
     students: int
     wait_seconds: float
+    result_seconds: float = 0.0  # until its results: the wait, then its own estimate (`estimate.queue_forecast`)
 
 
 @dataclass
@@ -368,22 +369,44 @@ class Runner:
         return None
 
     def queue_info(self, run: Run, past: Sequence[RunRecord] = ()) -> QueueInfo | None:
-        """Where a waiting run stands, and the expected wait from the estimates (`past`: runs with their epochs, for
-        this server's pace); None when the run is not waiting."""
+        """Where a waiting run stands, and the expected wait and time to its results from the estimates (`past`: runs
+        with their epochs, for this server's pace); None when the run is not waiting."""
         with self._lock:
             order = self._order()
             training = [self._runs[i] for i in self._active if i in self._runs]
         if run not in order:
             return None
         ahead = order[:order.index(run)]
-        work = sum(estimate.whole_wait(r._state.hp, past).longest for r in ahead)
-        for r in training:  # ahead too, for what they have left
-            started = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
-            elapsed = time.time() - started if started else 0.0
-            work += max(estimate.whole_wait(r._state.hp, past).longest - elapsed, 0.0)
-        slots = max(1, min(self.max_concurrent, len(training) or 1))
+        start, result = self.forecasts(past)[run.id]
         students = len({_queue_key(r) for r in ahead + training})
-        return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, work / slots)
+        return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, start, result)
+
+    def forecasts(self, past: Sequence[RunRecord] = ()) -> dict[int, tuple[float, float]]:
+        """Seconds from now until each waiting run starts and until its results, by its id, from the estimates of
+        the runs ahead of it and of those training (`estimate.queue_forecast`). The first run of a configuration
+        prepares its data; the later ones find them ready (`core.prepared`)."""
+        with self._lock:
+            order = self._order()
+            training = [self._runs[i] for i in self._active if i in self._runs]
+            started = [r._state.hp for r in self._runs.values() if r._state.status != "queued"]
+        ready = {prepared.configuration(hp) for hp in started}
+        waits: dict[tuple[HParams, bool], float] = {}  # a class's runs mostly share their settings
+
+        def seconds(hp: HParams) -> float:
+            data = prepared.configuration(hp)
+            key = (hp, data in ready)
+            if key not in waits:
+                waits[key] = estimate.whole_wait(hp, past, data_ready=key[1]).longest
+            ready.add(data)
+            return waits[key]
+
+        left = []
+        for r in training:  # ahead of every waiting run, for what they have left
+            began = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
+            elapsed = time.time() - began if began else 0.0
+            left.append(max(seconds(r._state.hp) - elapsed, 0.0))
+        times = estimate.queue_forecast([seconds(r._state.hp) for r in order], left, self.max_concurrent)
+        return {r.id: t for r, t in zip(order, times)}
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
         """Start this waiting run next (the teacher only)."""

@@ -293,7 +293,7 @@ def _time_left(snap: Snapshot) -> str:
 
 def _queue_text(snap: Snapshot) -> str:
     """"Your run is number 3 in the queue. Ahead of it: 2 waiting and 1 training (from 2 people), about 40 s to
-    wait."""
+    wait; your results in about 52 s."""
     run = ui.runner().get(snap.id)
     key = f"_train_past_{snap.id}"  # earlier runs' epochs for the estimates, read once per run
     if key not in st.session_state:
@@ -305,7 +305,7 @@ def _queue_text(snap: Snapshot) -> str:
     people = "person" if info.students == 1 else "people"  # the teacher is one of them, not a student
     return (f"Waiting for the trainer: your run is number {info.position} in the queue. Ahead of it: {waiting} "
             f"waiting and {training} training (from {info.students} {people}), about "
-            f"{ui.seconds(info.wait_seconds)} to wait.")
+            f"{ui.seconds(info.wait_seconds)} to wait; your results in about {ui.seconds(info.result_seconds)}.")
 
 
 def _progress(snap: Snapshot) -> None:
