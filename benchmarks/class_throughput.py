@@ -12,8 +12,9 @@ What it does, all on localhost:
    the `--set` settings through `core/serving/trainer_client.py`, as the Train page does; the queue's forecast for
    each run (`queue_info`, what the Train page shows) is read right after the submissions.
 3. Follows the runs until every one has ended, then prints one line per run (status, test accuracy, its phases'
-   seconds, when its result came, what was forecast for it) and the time from the first submission to the first
-   and the last result.
+   seconds, when its result came, what was forecast for it), the time from the first submission to the first and
+   the last result, and the CPU seconds the server's processes used meanwhile (on a shared machine a steadier
+   figure than the wall time).
 """
 from __future__ import annotations
 
@@ -87,6 +88,22 @@ def _wait_for_trainer(server: subprocess.Popen, client: RunnerClient, home: Path
     raise SystemExit("error: the trainer service did not answer within 180 s")
 
 
+def _cpu_seconds(session: int) -> float:
+    """CPU seconds used so far by every process of the server's session (trainer, web processes, a local Ray), with
+    those of its children that have ended (a Ray worker after its task): a figure the machine's other load does not
+    inflate as much as wall time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # field 6 of stat: the session id
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
@@ -111,6 +128,7 @@ def main() -> int:
         _wait_for_trainer(server, client, home)
         print(f"serve is up ({args.executor}); {args.students} students submit {args.preset} "
               f"{' '.join(args.set)}; load average before {load_before[0]:.2f}", flush=True)
+        cpu0 = _cpu_seconds(server.pid)
         t0 = time.time()
         runs = [client.submit(hp, Actor(f"bench-student-{n:03d}", f"Student {n + 1}"))
                 for n in range(args.students)]
@@ -126,6 +144,7 @@ def main() -> int:
                 raise SystemExit(f"error: not every run had ended after {args.timeout:.0f} s")
             time.sleep(0.5)
         load_after = os.getloadavg()
+        cpu = _cpu_seconds(server.pid) - cpu0
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -148,7 +167,8 @@ def main() -> int:
     print(f"\n{args.preset} N={args.students} executor={args.executor}: first result {min(ends):.1f} s, "
           f"last result {max(ends):.1f} s ({_minutes(max(ends))}); per run (prepare to save) median "
           f"{statistics.median(per_run):.2f} s; test accuracy {min(accs, default=0):.4f}-{max(accs, default=0):.4f}; "
-          f"{len(failed)} not finished; load average {load_before[0]:.2f} before, {load_after[0]:.2f} at the end")
+          f"{len(failed)} not finished; server CPU {cpu:.0f} s in all, {cpu / len(snaps):.1f} s per run; "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} at the end")
     for s in failed:
         print(f"  run {s.id} {s.status}: {s.error}")
     return 1 if failed else 0

@@ -248,13 +248,16 @@ def _queue_key(run: Run) -> str | None:
     return people.queue_key(run.owner, run.owner_name)
 
 
+def _reference_key(dataset: Dataset, hp: HParams) -> tuple:
+    return ("baseline", dataset.info.fingerprint, hp.val_size, hp.limit, baseline.VERSION)
+
+
 def reference(dataset: Dataset, hp: HParams) -> baseline.Baseline | None:
     """The baseline figures of a run's split, computed once per data set content and split in this process (the
     runs of a class mostly share one); None, and a line in the server's log, if they cannot be computed: a missing
     reference figure never costs a finished run."""
-    key = ("baseline", dataset.info.fingerprint, hp.val_size, hp.limit, baseline.VERSION)
     try:
-        return registry.shared(key, lambda: baseline.for_run(dataset.corpus.train, dataset.corpus.test,
+        return registry.shared(_reference_key(dataset, hp), lambda: baseline.for_run(dataset.corpus.train, dataset.corpus.test,
                                                               hp.val_size, hp.limit))
     except Exception as exc:  # noqa: BLE001 - the run's own result stands without its baseline
         print(f"baseline of {dataset.info.name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -466,6 +469,8 @@ class Runner:
             dataset = self._dataset(s.hp.dataset)
             self.store.set_dataset_fingerprint(run.id, dataset.info.fingerprint)
             job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
+            if not registry.has(_reference_key(dataset, s.hp)):  # the first run of a split: made while it trains
+                threading.Thread(target=reference, args=(dataset, s.hp), name="baseline", daemon=True).start()
             result = executor.train(job, _hooks(run, self.store))
             figures = None
             if result.out_dir is not None:
