@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import baseline, bundle, config, estimate, evaluation, execution, memory, pins, prepared, priority, registry
+from core import baseline, bundle, concurrency, config, estimate, evaluation, execution, memory, pins, prepared, priority, registry
 from core.data import datasets
 from core.classroom import people, permissions
 from core.classroom.assignments import Assignment
@@ -269,9 +269,11 @@ class Runner:
     cluster will take); further requests wait, taking turns by owner."""
 
     def __init__(self, store: RunStore, max_concurrent: int = 1,
-                 dataset: Callable[[str], Dataset] = datasets.load, executor: Executor | None = None) -> None:
+                 dataset: Callable[[str], Dataset] = datasets.load, executor: Executor | None = None,
+                 small_together: bool = False) -> None:
         self.store = store
         self.max_concurrent = max_concurrent
+        self.small_together = small_together  # only small trainings share the slots (`core.concurrency`)
         self._executor = executor
         self._dataset = dataset  # a data set by name, loaded once per name and content (core.registry)
         self._lock = threading.Lock()
@@ -408,7 +410,10 @@ class Runner:
             began = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
             elapsed = time.time() - began if began else 0.0
             left.append(max(seconds(r._state.hp) - elapsed, 0.0))
-        times = estimate.queue_forecast([seconds(r._state.hp) for r in order], left, self.max_concurrent)
+        slots = self.max_concurrent
+        if self.small_together and not all(concurrency.small(r._state.hp) for r in order + training):
+            slots = 1  # a large training ahead runs alone (an estimate: small ones may still pair up around it)
+        times = estimate.queue_forecast([seconds(r._state.hp) for r in order], left, slots)
         return {r.id: t for r, t in zip(order, times)}
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
@@ -451,6 +456,9 @@ class Runner:
             starting = []
             while (self._queue or self._front) and len(self._active) < limit:
                 run = self._order()[0]
+                if self.small_together and limit != math.inf and not concurrency.may_run_together(
+                        [self._runs[i]._state.hp for i in self._active] + [run._state.hp]):
+                    break  # a large training runs alone; the queue's order stays as it is
                 (self._front if run in self._front else self._queue).remove(run)
                 self._last_start[_queue_key(run)] = next(self._ticks)
                 self._active.add(run.id)

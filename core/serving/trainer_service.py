@@ -20,7 +20,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from core import config, hparams
+from core import concurrency, hparams
 from core.classroom import assignments
 from core.data import datasets
 from core.serving import trainer_wire
@@ -142,7 +142,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 def serve(path: Path, runner: Runner | None = None) -> _Server:
     """Listen on `path` (a fresh socket, only this user may connect) and answer on background threads; `runner`
     defaults to one over the lab home's run store."""
-    runner = runner or Runner(RunStore(), max_concurrent=config.max_concurrent_trainings())
+    runner = runner or Runner(RunStore(), **concurrency.runner_settings())
     trainer_wire.claim(path)
     old_mask = os.umask(0o177)
     try:
