@@ -9,6 +9,7 @@ both down and double the memory. Measured in the README ("A class presses Start 
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Iterable, Sequence
 
@@ -18,11 +19,14 @@ from core.store import RunRecord
 
 DEFAULT_TOGETHER = 2  # small trainings at once when SENTIMENT_LAB_MAX_TRAININGS is unset
 SMALL_SECONDS = 120.0  # the longest estimated training that runs beside another by default
+SMALL_STEPS = 2_000  # and the most batches it may fit: the estimate's rates per review do not see that tiny
+# batches cost far more per review (a dlwp of 4,000 reviews in batches of 16 for 60 epochs is 15,000 steps)
 
 
 def small(hp: HParams, past: Iterable[RunRecord] = ()) -> bool:
     """Whether a training is short enough to share the cores with another by default."""
-    return estimate.whole_wait(hp, past).longest <= SMALL_SECONDS
+    steps = math.ceil(hp.train_reviews() / hp.batch_size) * hp.epochs
+    return steps <= SMALL_STEPS and estimate.whole_wait(hp, past).longest <= SMALL_SECONDS
 
 
 def may_run_together(trainings: Sequence[HParams], past: Sequence[RunRecord] = ()) -> bool:
