@@ -32,7 +32,8 @@ def test_a_configuration_whose_data_are_prepared_waits_only_for_its_model():
     assert later.preparing < first.preparing and later.epoch == first.epoch and later.finishing == first.finishing
 
 
-def test_the_runner_forecasts_each_waiting_run_and_the_board_shows_it(run_store):
+def test_the_runner_forecasts_each_waiting_run_and_the_board_shows_it(run_store, monkeypatch):
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAINING_MINUTES", "10080")  # the holder, whatever pace earlier runs set
     runner = Runner(run_store, max_concurrent=1, dataset=short_test_split(), executor=GateExecutor())
     holder = runner.submit(hparams.make("dlwp", **LONG), owner=TEACHER, probes=())
     try:
