@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import baseline, bundle, concurrency, config, estimate, evaluation, execution, memory, pins, prepared, priority, registry
+from core import (baseline, bundle, concurrency, config, estimate, evaluation, execution, memory, pins, prepared,
+                  priority, registry)
 from core.data import datasets
 from core.classroom import people, permissions
 from core.classroom.assignments import Assignment
@@ -257,8 +258,8 @@ def reference(dataset: Dataset, hp: HParams) -> baseline.Baseline | None:
     runs of a class mostly share one); None, and a line in the server's log, if they cannot be computed: a missing
     reference figure never costs a finished run."""
     try:
-        return registry.shared(_reference_key(dataset, hp), lambda: baseline.for_run(dataset.corpus.train, dataset.corpus.test,
-                                                              hp.val_size, hp.limit))
+        return registry.shared(_reference_key(dataset, hp), lambda: baseline.for_run(
+            dataset.corpus.train, dataset.corpus.test, hp.val_size, hp.limit))
     except Exception as exc:  # noqa: BLE001 - the run's own result stands without its baseline
         print(f"baseline of {dataset.info.name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return None
@@ -382,7 +383,10 @@ class Runner:
         if run not in order:
             return None
         ahead = order[:order.index(run)]
-        start, result = self.forecasts(past)[run.id]
+        times = self.forecasts(past).get(run.id)
+        if times is None:  # it started meanwhile
+            return None
+        start, result = times
         students = len({_queue_key(r) for r in ahead + training})
         return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, start, result)
 

@@ -149,7 +149,8 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     corpus, vocabulary, num_classes = dataset.corpus, dataset.vocabulary, dataset.info.num_classes
     hooks.phase("preparing", 0)
     ready = prepared.for_run(hp, dataset)  # shared with the other runs of this configuration: read-only
-    featurizer, x_train, y_train, x_val, y_val = ready.featurizer, ready.x_train, ready.y_train, ready.x_val, ready.y_val
+    featurizer, x_train, y_train, x_val, y_val = (ready.featurizer, ready.x_train, ready.y_train, ready.x_val,
+                                                  ready.y_val)
     encoded = [vocabulary.encode(p, hp.num_words) for p in probes]
     x_probe = featurizer.transform(Ragged.from_lists(encoded)) if probes else None
 
