@@ -72,7 +72,8 @@ def _number(name: str, low: float, high: float, wording: str, kind: type = float
 
 
 def max_concurrent_trainings() -> int:
-    """How many trainings may run at once on this server (SENTIMENT_LAB_MAX_TRAININGS: 1 to 16, default 1)."""
+    """How many trainings may run at once on this server (SENTIMENT_LAB_MAX_TRAININGS: 1 to 16, default 1); when it
+    is unset, a server runs two small trainings at once (`core.concurrency`)."""
     return _whole_number(MAX_TRAININGS_ENV, 1, MAX_TRAININGS_HIGH, 1,
                          f"1 to {MAX_TRAININGS_HIGH} (trainings at once on this server)")
 

@@ -7,9 +7,10 @@ preparing and finishing are scaled by how much slower (or faster) than those rat
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from statistics import median
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from core import architectures, config
 from core.errors import ConfigError
@@ -72,14 +73,17 @@ class Wait:
         return self.fewest_epochs < self.epochs
 
 
-def whole_wait(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None) -> Wait:
-    """The estimate before the run starts; `sizes` as for `seconds_per_epoch`."""
+def whole_wait(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None,
+               data_ready: bool = False) -> Wait:
+    """The estimate before the run starts; `sizes` as for `seconds_per_epoch`; `data_ready` when an earlier run of
+    the same configuration has prepared its data already (`core.prepared`), so only the model is built."""
     sizes = sizes or sizes_of(hp.dataset)
     epoch, basis = seconds_per_epoch(hp, past, sizes)
     pace = min(max(epoch / _base_epoch(hp, sizes), 0.25), 4.0)  # this server against the measured rates
     reviews = hp.train_reviews(sizes) + hp.val_size
     arch = architectures.get(hp.architecture)
-    preparing = (reviews * arch.prepare_us * arch.featurise_scale(hp) / 1e6 + SETUP_SECONDS) * pace
+    featurising = 0.0 if data_ready else reviews * arch.prepare_us * arch.featurise_scale(hp) / 1e6
+    preparing = (featurising + SETUP_SECONDS) * pace
     finishing = (sizes.test_size * arch.score_us * (arch.score_scale or arch.featurise_scale)(hp) / 1e6
                  + arch.save_seconds) * pace
     fewest = min(hp.epochs, hp.patience + 1) if hp.patience else hp.epochs
@@ -146,3 +150,19 @@ def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, p
         spent = in_phase + (phase_seconds.get("evaluating", 0.0) if phase == "saving" else 0.0)
         return max(0.0, wait.finishing * pace - spent)
     return None
+
+
+
+def queue_forecast(waiting: Sequence[float], training_left: Sequence[float], slots: int) -> list[tuple[float, float]]:
+    """Seconds from now until each waiting run starts and until its result: `slots` trainings run at once; those
+    training now free their slots after `training_left` seconds each, and the `waiting` runs (their whole
+    estimates, in the order they will start) each take the first slot that frees."""
+    free = sorted(training_left)[:max(1, slots)]
+    free += [0.0] * (max(1, slots) - len(free))
+    heapq.heapify(free)
+    times = []
+    for seconds in waiting:
+        start = heapq.heappop(free)
+        times.append((start, start + seconds))
+        heapq.heappush(free, start + seconds)
+    return times

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core import baseline, bundle, config, estimate, evaluation, execution, memory, pins, priority, registry
+from core import (baseline, bundle, concurrency, config, estimate, evaluation, execution, memory, pins, prepared,
+                  priority, registry)
 from core.data import datasets
 from core.classroom import people, permissions
 from core.classroom.assignments import Assignment
@@ -94,6 +95,7 @@ class QueueInfo:
     ahead: int
     students: int
     wait_seconds: float
+    result_seconds: float = 0.0  # until its results: the wait, then its own estimate (`estimate.queue_forecast`)
 
     def message(self) -> str:
         """What the run's owner reads while it waits: its place, who is ahead of it, and about how long."""
@@ -101,7 +103,8 @@ class QueueInfo:
         people = "person" if self.students == 1 else "people"  # the teacher is one of them, not a student
         return (f"Waiting for the trainer: your run is number {self.position} in the queue. Ahead of it: {waiting} "
                 f"waiting and {self.ahead - waiting} training (from {self.students} {people}), about "
-                f"{estimate.short_time(self.wait_seconds)} to wait.")
+                f"{estimate.short_time(self.wait_seconds)} to wait; your results in about "
+                f"{estimate.short_time(self.result_seconds)}.")
 
 
 @dataclass
@@ -255,14 +258,17 @@ def _queue_key(run: Run) -> str | None:
     return people.queue_key(run.owner, run.owner_name)
 
 
+def _reference_key(dataset: Dataset, hp: HParams) -> tuple:
+    return ("baseline", dataset.info.fingerprint, hp.val_size, hp.limit, baseline.VERSION)
+
+
 def reference(dataset: Dataset, hp: HParams) -> baseline.Baseline | None:
     """The baseline figures of a run's split, computed once per data set content and split in this process (the
     runs of a class mostly share one); None, and a line in the server's log, if they cannot be computed: a missing
     reference figure never costs a finished run."""
-    key = ("baseline", dataset.info.fingerprint, hp.val_size, hp.limit, baseline.VERSION)
     try:
-        return registry.shared(key, lambda: baseline.for_run(dataset.corpus.train, dataset.corpus.test,
-                                                              hp.val_size, hp.limit))
+        return registry.shared(_reference_key(dataset, hp), lambda: baseline.for_run(
+            dataset.corpus.train, dataset.corpus.test, hp.val_size, hp.limit))
     except Exception as exc:  # noqa: BLE001 - the run's own result stands without its baseline
         print(f"baseline of {dataset.info.name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return None
@@ -273,9 +279,11 @@ class Runner:
     cluster will take); further requests wait, taking turns by owner."""
 
     def __init__(self, store: RunStore, max_concurrent: int = 1,
-                 dataset: Callable[[str], Dataset] = datasets.load, executor: Executor | None = None) -> None:
+                 dataset: Callable[[str], Dataset] = datasets.load, executor: Executor | None = None,
+                 small_together: bool = False) -> None:
         self.store = store
         self.max_concurrent = max_concurrent
+        self.small_together = small_together  # only small trainings share the slots (`core.concurrency`)
         self._executor = executor
         self._dataset = dataset  # a data set by name, loaded once per name and content (core.registry)
         self._lock = threading.Lock()
@@ -376,22 +384,50 @@ class Runner:
         return None
 
     def queue_info(self, run: Run, past: Sequence[RunRecord] = ()) -> QueueInfo | None:
-        """Where a waiting run stands, and the expected wait from the estimates (`past`: runs with their epochs, for
-        this server's pace); None when the run is not waiting."""
+        """Where a waiting run stands, and the expected wait and time to its results from the estimates (`past`: runs
+        with their epochs, for this server's pace); None when the run is not waiting."""
         with self._lock:
             order = self._order()
             training = [self._runs[i] for i in self._active if i in self._runs]
         if run not in order:
             return None
         ahead = order[:order.index(run)]
-        work = sum(estimate.whole_wait(r._state.hp, past).longest for r in ahead)
-        for r in training:  # ahead too, for what they have left
-            started = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
-            elapsed = time.time() - started if started else 0.0
-            work += max(estimate.whole_wait(r._state.hp, past).longest - elapsed, 0.0)
-        slots = max(1, min(self.max_concurrent, len(training) or 1))
+        times = self.forecasts(past).get(run.id)
+        if times is None:  # it started meanwhile
+            return None
+        start, result = times
         students = len({_queue_key(r) for r in ahead + training})
-        return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, work / slots)
+        return QueueInfo(len(ahead) + 1, len(ahead) + len(training), students, start, result)
+
+    def forecasts(self, past: Sequence[RunRecord] = ()) -> dict[int, tuple[float, float]]:
+        """Seconds from now until each waiting run starts and until its results, by its id, from the estimates of
+        the runs ahead of it and of those training (`estimate.queue_forecast`). The first run of a configuration
+        prepares its data; the later ones find them ready (`core.prepared`)."""
+        with self._lock:
+            order = self._order()
+            training = [self._runs[i] for i in self._active if i in self._runs]
+            started = [r._state.hp for r in self._runs.values() if r._state.status != "queued"]
+        ready = {prepared.configuration(hp) for hp in started}
+        waits: dict[tuple[HParams, bool], float] = {}  # a class's runs mostly share their settings
+
+        def seconds(hp: HParams) -> float:
+            data = prepared.configuration(hp)
+            key = (hp, data in ready)
+            if key not in waits:
+                waits[key] = estimate.whole_wait(hp, past, data_ready=key[1]).longest
+            ready.add(data)
+            return waits[key]
+
+        left = []
+        for r in training:  # ahead of every waiting run, for what they have left
+            began = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
+            elapsed = time.time() - began if began else 0.0
+            left.append(max(seconds(r._state.hp) - elapsed, 0.0))
+        slots = self.max_concurrent
+        if self.small_together and not all(concurrency.small(r._state.hp) for r in order + training):
+            slots = 1  # a large training ahead runs alone (an estimate: small ones may still pair up around it)
+        times = estimate.queue_forecast([seconds(r._state.hp) for r in order], left, slots)
+        return {r.id: t for r, t in zip(order, times)}
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
         """Start this waiting run next (the teacher only)."""
@@ -433,6 +469,9 @@ class Runner:
             starting = []
             while (self._queue or self._front) and len(self._active) < limit:
                 run = self._order()[0]
+                if self.small_together and limit != math.inf and not concurrency.may_run_together(
+                        [self._runs[i]._state.hp for i in self._active] + [run._state.hp]):
+                    break  # a large training runs alone; the queue's order stays as it is
                 (self._front if run in self._front else self._queue).remove(run)
                 self._last_start[_queue_key(run)] = next(self._ticks)
                 self._active.add(run.id)
@@ -451,6 +490,8 @@ class Runner:
             dataset = self._dataset(s.hp.dataset)
             self.store.set_dataset_fingerprint(run.id, dataset.info.fingerprint)
             job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
+            if not registry.has(_reference_key(dataset, s.hp)):  # the first run of a split: made while it trains
+                threading.Thread(target=reference, args=(dataset, s.hp), name="baseline", daemon=True).start()
             result = executor.train(job, _hooks(run, self.store))
             figures = None
             if result.out_dir is not None:

@@ -13,13 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import bundle, feature_cache, priority, verdict
+from core import bundle, prepared, priority, verdict
 from core.data import imdb
 from core.data.imdb import Ragged
 from core.data.datasets import Dataset
 from core.model_input import Featurizer
 from core.hparams import HParams
-from core.predict import score_matrix, score_ragged
+from core.predict import BATCH, score_matrix, score_ragged
 
 ProbeScores = tuple[float, ...] | tuple[tuple[float, ...], ...]  # per probe: P(label 1), or each class's probability
 
@@ -86,7 +86,7 @@ def evaluate_and_save(model, featurizer: Featurizer, hp: HParams, dataset: Datas
     elif length_batches.trims_padding(featurizer):
         scores = length_batches.predict_trimmed(model, x_test)
     else:
-        scores = score_matrix(model, x_test)
+        scores = score_matrix(model, x_test, getattr(featurizer, "scoring_batch", BATCH))
     accuracy, loss = score_metrics(test.y, scores)
     hooks.phase("saving", 0)
     bundle.save(out_dir, model, featurizer, hp, dataset.vocabulary, history, dataset.info.to_dict(),
@@ -148,19 +148,15 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     result = Result()
     corpus, vocabulary, num_classes = dataset.corpus, dataset.vocabulary, dataset.info.num_classes
     hooks.phase("preparing", 0)
-    train_idx, val_idx = imdb.train_val_indices(len(corpus.train), hp.val_size, hp.limit)
-    train_split, val = corpus.train.take(train_idx), corpus.train.take(val_idx)
-    featurizer, x_train, x_val, x_test, _ = feature_cache.featurise(hp, train_split, val, corpus.test)
+    ready = prepared.for_run(hp, dataset)  # shared with the other runs of this configuration: read-only
+    featurizer, x_train, y_train, x_val, y_val = (ready.featurizer, ready.x_train, ready.y_train, ready.x_val,
+                                                  ready.y_val)
     encoded = [vocabulary.encode(p, hp.num_words) for p in probes]
     x_probe = featurizer.transform(Ragged.from_lists(encoded)) if probes else None
 
     import keras  # loads TensorFlow: a caller may be loading it meanwhile (the CLI does)
 
-    from core import length_batches, models
-
-    keras.utils.set_random_seed(hp.seed)
-    model = models.compile_model(models.build(hp, featurizer, num_classes), hp, num_classes)
-    hooks.model_ready(model, featurizer)
+    from core import length_batches, models, seeding
 
     def probe_scores() -> ProbeScores:
         if x_probe is None:
@@ -170,28 +166,32 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
             return tuple(float(v) for v in out.reshape(-1))
         return tuple(tuple(float(v) for v in row) for row in out)
 
-    callbacks = [_keras_progress(hooks, result, probe_scores, nice)]
-    if hp.patience:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience, restore_best_weights=True))
-    hooks.phase("training", math.ceil(len(train_split) / hp.batch_size))
-    started = time.perf_counter()
-    try:
-        if not hooks.should_stop() and length_batches.trims_padding(featurizer):
-            model.fit(length_batches.LengthBatches(x_train, train_split.y, hp.batch_size, seed=hp.seed).dataset(),
-                      epochs=hp.epochs, callbacks=callbacks, verbose=0, shuffle=False,
-                      validation_data=length_batches.LengthBatches(x_val, val.y, hp.batch_size).dataset())
-        elif not hooks.should_stop():
-            model.fit(x_train, train_split.y, batch_size=hp.batch_size, epochs=hp.epochs,
-                      validation_data=(x_val, val.y), callbacks=callbacks, verbose=0, shuffle=True)
-    except _StopNow:
-        pass  # the finished epochs are in the history; the model is as the last batch left it
+    seed = seeding.Seeded(hp.seed)
+    with seed:  # given up as `fit` starts: this run's seed alone decides its weights and order (core.seeding)
+        model = models.compile_model(models.build(hp, featurizer, num_classes), hp, num_classes)
+        hooks.model_ready(model, featurizer)
+        callbacks = [seed.release_on_train_begin(), _keras_progress(hooks, result, probe_scores, nice)]
+        if hp.patience:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience,
+                                                           restore_best_weights=True))
+        hooks.phase("training", math.ceil(len(y_train) / hp.batch_size))
+        started = time.perf_counter()
+        try:
+            if not hooks.should_stop() and length_batches.trims_padding(featurizer):
+                model.fit(length_batches.LengthBatches(x_train, y_train, hp.batch_size, seed=hp.seed).dataset(),
+                          epochs=hp.epochs, callbacks=callbacks, verbose=0, shuffle=False,
+                          validation_data=length_batches.LengthBatches(x_val, y_val, hp.batch_size).dataset())
+            elif not hooks.should_stop():
+                model.fit(x_train, y_train, batch_size=hp.batch_size, epochs=hp.epochs,
+                          validation_data=(x_val, y_val), callbacks=callbacks, verbose=0, shuffle=True)
+        except _StopNow:
+            pass  # the finished epochs are in the history; the model is as the last batch left it
     result.train_seconds = time.perf_counter() - started
     result.stopped = hooks.should_stop()
     del x_train, x_val
     if not result.history:
         return result
     result.test_accuracy, result.test_loss = evaluate_and_save(model, featurizer, hp, dataset, corpus.test,
-                                                           result.history, out_dir, hooks,
-                                                           feature_cache.finished(x_test))
+                                                           result.history, out_dir, hooks, ready.x_test)
     result.out_dir = out_dir
     return result

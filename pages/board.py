@@ -44,6 +44,12 @@ def _snapshots() -> dict[int, Snapshot]:
     return {run.id: run.snapshot() for run in ui.runner().runs()}
 
 
+def _status(r: board.Row) -> str:
+    """The row's status, with the expected time to a queued run's results."""
+    expected = f" · results in about {ui.seconds(r.result_seconds)}" if r.result_seconds is not None else ""
+    return run_table.status(r.status, r.status_text) + expected
+
+
 def _table(rows: list[board.Row]) -> None:
     datasets = any(r.dataset != hparams.DEFAULT_DATASET for r in rows)  # a column only when it tells runs apart
     table = [{
@@ -53,7 +59,7 @@ def _table(rows: list[board.Row]) -> None:
         "Majority class": _majority(r),
         "TF-IDF + LR": run_table.percent(r.baseline.tfidf_accuracy if r.baseline is not None else None),
         "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
-        "Time": ui.seconds(r.seconds), "Status": run_table.status(r.status, r.status_text),
+        "Time": ui.seconds(r.seconds), "Status": _status(r),
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
     } for r in rows]
     run_table.show(table, "board_table", 640, {
@@ -92,7 +98,7 @@ def _present_table(rows: list[board.Row]) -> None:
     fitting the width (an HTML table: the data grid draws its cells on a canvas, in its own small type)."""
     cells = []
     for r in rows:
-        status = run_table.status(r.status, r.status_text)
+        status = _status(r)
         cells.append(
             f"<tr class='{'top' if r.rank == 1 else ''}'><td class='num'>{r.rank or '–'}</td>"
             f"<td>{ui.escape(r.student, 'html')}</td><td class='num'>{ui.percent(r.test_accuracy)}</td>"
@@ -154,7 +160,8 @@ def _board(live: bool, projector: bool, me: Actor) -> None:
         return
     teacher = me.is_teacher
     show_hidden = teacher and not projector and st.toggle("Show hidden runs", key="board_show_hidden")
-    rows = ui.attempt(lambda: board.rows(records, _snapshots(), state, me, show_hidden=show_hidden))
+    rows = ui.attempt(lambda: board.rows(records, _snapshots(), state, me, show_hidden=show_hidden,
+                                         forecasts=ui.runner().forecasts(records)))
     if rows is None:
         return
     if _busy(records) != live:  # a run started or the last one ended: poll at the other pace

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import streamlit as st
 
-from core import baseline, config, estimate, pins, registry
+from core import baseline, concurrency, config, estimate, pins, registry
 from core.data import imdb
 from core.classroom import people
 from core.serving import trainer_wire
@@ -100,7 +100,7 @@ def _make_runner(home: str) -> Runner | RunnerClient:
     service = trainer_wire.socket_path()
     if service is not None:
         return RunnerClient(_store(home), service)
-    return Runner(_store(home), max_concurrent=config.max_concurrent_trainings())
+    return Runner(_store(home), **concurrency.runner_settings())
 
 
 def _runner(home: str) -> Runner | RunnerClient:

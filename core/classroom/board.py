@@ -72,6 +72,7 @@ class Row:
     dataset: str = hparams.DEFAULT_DATASET
     assignment: str | None = None  # the title of the assignment the run answered
     baseline: Baseline | None = None  # majority class and TF-IDF + LR on the run's split; None: not (yet) known
+    result_seconds: float | None = None  # a queued run: seconds until its results are expected (the forecast)
 
     @property
     def changes_text(self) -> str:
@@ -213,7 +214,7 @@ def _progress(snap: Snapshot) -> float | None:
 
 
 def row(record: RunRecord, snap: Snapshot | None = None, *, base: hparams.HParams | None = None,
-        assignment: str | None = None) -> Row:
+        assignment: str | None = None, result_seconds: float | None = None) -> Row:
     """A run on the board; its live snapshot, when this server runs it, is newer than the store for what it has.
 
     `base` is the preset fitted to the run's data set and `assignment` the title of its assignment, when the
@@ -233,6 +234,7 @@ def row(record: RunRecord, snap: Snapshot | None = None, *, base: hparams.HParam
         progress=_progress(snap) if snap is not None else None,
         group=group_key(record.preset, changes, record.dataset), dataset=record.dataset, baseline=figures,
         assignment=assignment if assignment is not None else assignment_title(record.assignment),
+        result_seconds=result_seconds if status == "queued" else None,
     )
 
 
@@ -259,17 +261,21 @@ def _rounded(value: float | None) -> float | None:
 
 
 def rows(records: Iterable[RunRecord], snapshots: Mapping[int, Snapshot], state: BoardState, actor: Actor, *,
-         show_hidden: bool = False, home: Path | None = None) -> list[Row]:
+         show_hidden: bool = False, home: Path | None = None,
+         forecasts: Mapping[int, tuple[float, float]] | None = None) -> list[Row]:
     """The board as `actor` may see it: runs of the current lesson (created since `state.lesson_start`) that the
     class settings let them see, hidden ones left out unless `show_hidden` (the teacher only), newest first, each
-    with its group and leaderboard place among the rows shown."""
+    with its group and leaderboard place among the rows shown; `forecasts` (the runner's: seconds until each
+    waiting run starts and until its results) gives each queued row its expected time to results."""
+    forecasts = forecasts or {}
     if show_hidden:
         permissions.require_teacher(actor, "show the hidden runs of the class board")
     shown = [r for r in permissions.visible(actor, records, permissions.class_settings(home))
              if r.created_at >= state.lesson_start and (show_hidden or r.id not in state.hidden)]
     bases = {(r.preset, r.dataset): fitted_preset(r.preset, r.dataset) for r in shown}
     titles = {r.assignment: assignment_title(r.assignment, home) for r in shown if r.assignment}
-    return _grouped([row(r, snapshots.get(r.id), base=bases[r.preset, r.dataset], assignment=titles.get(r.assignment))
+    return _grouped([row(r, snapshots.get(r.id), base=bases[r.preset, r.dataset], assignment=titles.get(r.assignment),
+                         result_seconds=forecasts[r.id][1] if r.id in forecasts else None)
                      for r in sorted(shown, key=lambda r: r.id, reverse=True)])
 
 

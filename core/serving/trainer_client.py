@@ -21,6 +21,7 @@ from core.store import RunRecord, RunStore
 from core.serving.trainer_wire import TrainerUnavailable
 
 STATE_MAX_AGE_S = 0.3  # live views refresh every second or more; a class shares one read per this interval
+FORECAST_MAX_AGE_S = 2.0  # the class board's expected times, read once per this interval for the whole process
 TIMEOUT_S = 30.0
 
 
@@ -75,6 +76,7 @@ class RunnerClient:
         self._read_at = -1.0
         self._runs: dict[int, Snapshot] = {}
         self._queue: list[int] = []
+        self._forecast: tuple[float, float, dict[int, tuple[float, float]]] = (-1.0, 0.0, {})  # read at, wall, times
 
     def _call(self, op: str, **request: Any) -> dict[str, Any]:
         try:
@@ -130,6 +132,18 @@ class RunnerClient:
         """Where a waiting run stands (the service estimates from its own read of the earlier runs)."""
         info = self._call("queue_info", id=run.id)["info"]
         return None if info is None else QueueInfo(**info)
+
+    def forecasts(self, past: Sequence[RunRecord] = ()) -> dict[int, tuple[float, float]]:
+        """Seconds from now until each waiting run starts and until its results (the service estimates from its own
+        read of the earlier runs); read at most once per FORECAST_MAX_AGE_S, the seconds counted down meanwhile."""
+        with self._lock:
+            read_at, wall, times = self._forecast
+            if time.monotonic() - read_at > FORECAST_MAX_AGE_S:
+                answer = self._call("forecasts")["forecasts"]
+                wall, times = time.time(), {int(i): (float(a), float(b)) for i, a, b in answer}
+                self._forecast = (time.monotonic(), wall, times)
+        gone = time.time() - wall
+        return {i: (max(a - gone, 0.0), max(b - gone, 0.0)) for i, (a, b) in times.items()}
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
         self._call("move_to_front", id=run_id, actor=trainer_wire.actor_to_dict(actor))

@@ -3,7 +3,7 @@ socket (`core.serving.trainer_wire`). `python -m core serve` starts it beside th
 fair queue and one trainer however many processes serve the pages.
 
 Requests (one JSON object per connection, `op` names it): `state` (every run's snapshot and the queue's order),
-`submit`, `stop`, `move_to_front`, `queue_info`. A refusal comes back as `{"error": {...}}` with the LabError's
+`submit`, `stop`, `move_to_front`, `queue_info`, `forecasts`. A refusal comes back as `{"error": {...}}` with the LabError's
 kind and message; a malformed request (not JSON, a missing field, a value of the wrong kind) is a BadRequest that
 says which part is wrong; anything else that goes wrong is reported as a failed request, and the service keeps
 serving.
@@ -20,7 +20,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from core import config, hparams
+from core import concurrency, hparams
 from core.classroom import assignments
 from core.data import datasets
 from core.serving import trainer_wire
@@ -42,7 +42,7 @@ class TrainerService:
         self._past_lock = threading.Lock()
         self._ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "state": self._state, "submit": self._submit, "stop": self._stop,
-            "move_to_front": self._move_to_front, "queue_info": self._queue_info,
+            "move_to_front": self._move_to_front, "queue_info": self._queue_info, "forecasts": self._forecasts,
         }
 
     def answer(self, line: bytes) -> dict[str, Any]:
@@ -95,6 +95,10 @@ class TrainerService:
         info = self.runner.queue_info(self._run(request), self._past_runs())
         return {"info": None if info is None else info.__dict__}
 
+    def _forecasts(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Every waiting run's expected start and results, in seconds from now: [id, start, result] each."""
+        return {"forecasts": [[i, *t] for i, t in self.runner.forecasts(self._past_runs()).items()]}
+
     def _past_runs(self) -> list[RunRecord]:
         """Earlier runs with their epochs, for the pace of this server, read at most every PAST_MAX_AGE_S."""
         with self._past_lock:
@@ -138,7 +142,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 def serve(path: Path, runner: Runner | None = None) -> _Server:
     """Listen on `path` (a fresh socket, only this user may connect) and answer on background threads; `runner`
     defaults to one over the lab home's run store."""
-    runner = runner or Runner(RunStore(), max_concurrent=config.max_concurrent_trainings())
+    runner = runner or Runner(RunStore(), **concurrency.runner_settings())
     trainer_wire.claim(path)
     old_mask = os.umask(0o177)
     try:

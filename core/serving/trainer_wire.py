@@ -78,7 +78,7 @@ def request_from_line(line: bytes) -> dict[str, Any]:
         raise BadRequest(f"A request must be a JSON object, not {type(request).__name__}.")
     if not isinstance(request.get("op"), str):
         raise BadRequest("A request must name its kind as text in `op` (state, submit, stop, move_to_front, "
-                         "queue_info).")
+                         "queue_info, forecasts).")
     return request
 
 
