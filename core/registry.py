@@ -41,3 +41,10 @@ def forget(key: Hashable) -> None:
     """Drop one object, e.g. a model whose files were deleted."""
     with _lock:
         _objects.pop(key, None)
+
+
+def forget_about(part: Hashable) -> None:
+    """Drop every object whose key (a tuple) holds `part`, e.g. all that was loaded from a deleted run's folder."""
+    with _lock:
+        for key in [k for k in _objects if isinstance(k, tuple) and part in k]:
+            del _objects[key]

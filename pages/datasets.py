@@ -18,10 +18,10 @@ import streamlit as st
 
 from core import config
 from core.data import datasets, text_import, text_source
-from core.classroom import permissions
+from core.classroom import guarded, permissions
 from core.errors import DatasetError, LabError
 from core.classroom.people import Actor
-from core.store import ACTIVE
+from core.run_record import ACTIVE
 from core.data.text_source import DELIMITERS, Preview, ReadOptions
 from pages import dataset_picker, server_limits, ui
 
@@ -147,7 +147,8 @@ def _show_preview(preview: Preview) -> None:
 def _import(upload, name: str, options: ReadOptions, test_size: float, replace: bool) -> None:
     try:
         with st.spinner("Importing…"), _saved(upload) as path:
-            imported = datasets.add(path, name, options, test_size, actor=ui.actor(), replace=replace)
+            imported = datasets.add(path, name, options, test_size, by=guarded.importer(ui.actor()),
+                                    replace=replace)
     except LabError as exc:
         st.error(ui.escape(exc), icon="⚠️")
         return
@@ -164,7 +165,7 @@ def _replace_choice(name: str, me: Actor) -> bool:
     if owner is None:
         return False
     if not permissions.can_change(me, owner):
-        st.caption(f"A data set named {ui.escape(name)} was imported by {ui.escape(owner.label)}: choose another "
+        st.caption(f"A data set named {ui.escape(name)} was imported by {ui.escape(permissions.owner_label(owner))}: choose another "
                    "name.")
         return False
     return st.checkbox(f"Replace the data set {ui.escape(name)} (runs trained on it keep scoring)", key="ds_replace",
@@ -210,7 +211,7 @@ def _remove(name: str) -> None:
     st.session_state.pop(CONFIRM, None)
     try:
         active = [r.id for r in ui.store().list(statuses=ACTIVE, dataset=name)]
-        datasets.remove(name, actor=ui.actor(), active_runs=active)
+        datasets.remove(name, by=guarded.importer(ui.actor()), active_runs=active)
     except LabError as exc:
         st.session_state[FLASH] = ("error", str(exc))
         return
@@ -246,7 +247,7 @@ def _listing(me: Actor) -> None:
         source = "built in: the IMDB movie reviews" if name == datasets.DEFAULT else info.source  # no server paths
         rows.append({"name": info.name, "source": source, "classes": ", ".join(info.class_names),
                      "training": info.train_size, "test": info.test_size, "words": info.vocab_size,
-                     "imported by": "built in" if name == datasets.DEFAULT else owners[name].label})
+                     "imported by": "built in" if name == datasets.DEFAULT else permissions.owner_label(owners[name])})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for name, message in damaged:
         st.error(ui.escape(message), icon="⚠️")
@@ -285,7 +286,7 @@ def _naming(imported: list[str]) -> None:
                  for i, (label, name) in enumerate(zip(info.labels, info.class_names))}
         if st.form_submit_button("Save the class names"):
             try:
-                named = datasets.name_classes(chosen, given, actor=ui.actor())
+                named = datasets.name_classes(chosen, given, by=guarded.importer(ui.actor()))
             except LabError as exc:
                 st.error(ui.escape(exc), icon="⚠️")
                 return

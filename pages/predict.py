@@ -11,7 +11,7 @@ from core.classroom import permissions
 from core.errors import LabError
 from core.predict import Explanation
 from core.verdict import Verdict
-from core.store import RunRecord
+from core.run_record import RunRecord
 from pages import class_results, compare_view, dataset_picker, present, ui
 
 VERDICT_COLORS = {"positive": "#2b8a3e", "negative": "#c92a2a", "unsure": "#e67700", "no known words": "#495057"}

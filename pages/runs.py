@@ -5,11 +5,11 @@ from typing import Callable
 
 import streamlit as st
 
-from core import export, hparams, predict, raw_text_model
+from core import export, hparams, raw_text_model
 from core.data import datasets
-from core.classroom import permissions
+from core.classroom import guarded, permissions
 from core.errors import LabError
-from core.store import ACTIVE, USABLE, RunRecord
+from core.run_record import ACTIVE, USABLE, RunRecord
 from pages import charts, dataset_picker, ui
 
 PICK = "runs_pick"  # the run ids picked to compare and manage
@@ -50,8 +50,8 @@ def _guarded(action: Callable[[], str]) -> None:
 
 def _save_text(run_id: int) -> None:
     def save() -> str:
-        ui.store().update_text(run_id, actor=ui.actor(), name=st.session_state.get(f"runs_name_{run_id}", ""),
-                               note=st.session_state.get(f"runs_note_{run_id}", ""))
+        guarded.update_text(ui.store(), run_id, ui.actor(), name=st.session_state.get(f"runs_name_{run_id}", ""),
+                            note=st.session_state.get(f"runs_note_{run_id}", ""))
         return f"Saved the name and note of run #{run_id}."
 
     _guarded(save)
@@ -67,13 +67,7 @@ def _cancel_delete() -> None:
 
 def _delete(run_id: int) -> None:
     def delete() -> str:
-        store = ui.store()
-        record = store.get(run_id)
-        if record.status in ACTIVE:
-            return f"Run #{run_id} is {record.status}: stop it on the Train page before deleting it."
-        store.delete(run_id, actor=ui.actor())
-        if record.model_dir:
-            predict.forget(record.model_dir)
+        record = guarded.delete(ui.store(), run_id, ui.actor())
         return f"Deleted run #{run_id} ({record.title}), its curves and its model files."
 
     st.session_state.pop(CONFIRM, None)

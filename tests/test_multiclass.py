@@ -134,7 +134,7 @@ def test_every_preset_trains_and_tests_on_three_classes(preset, tweets_run, twee
     assert sum(map(sum, report["confusion"])) == len(test) == sum(c["support"] for c in report["per_class"])
     assert [c["support"] for c in report["per_class"]] == np.bincount(test.y).tolist()
     assert report["accuracy"] > 0.6  # most tweets are negative: the model learns at least that
-    (probes,) = snap.probe_scores  # one epoch: each pinned review's probability of each class
+    (probes,) = snap.live.probe_scores  # one epoch: each pinned review's probability of each class
     assert len(probes) == 4 and all(len(p) == 3 and sum(p) == pytest.approx(1, abs=1e-4) for p in probes)
     record = run_store.get(snap.id)
     assert (record.dataset, record.dataset_fingerprint) == ("tweets", tweets_dataset.fingerprint)
@@ -194,7 +194,7 @@ def test_a_run_still_scores_after_its_data_set_is_removed(lab_home, data_dir, tr
     snap = train_run("dlwp", dataset="amazon-gone", epochs=1)
     assert [r.id for r in run_store.runs_of_dataset("amazon-gone")] == [snap.id]
     before = Scorer(snap.model_dir).probabilities("battery died after a day")
-    datasets.remove("amazon-gone", actor=None)
+    datasets.remove("amazon-gone")
     assert "amazon-gone" not in datasets.names()
     scorer = Scorer(snap.model_dir)  # a fresh load: vocabulary and labels come from the run folder
     assert scorer.probabilities("battery died after a day") == pytest.approx(before)
