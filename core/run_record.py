@@ -3,20 +3,17 @@ state, the class board ranks it, the trainer service sends it over the wire, and
 
 `RunRecord` is what is kept of a run (settings, outcome, epochs); `Live` is what only the process training it
 knows between the store's writes (phase, batch, queue place). Both turn into JSON-ready dicts and back field by
-field, from the dataclass fields themselves, so a field added here travels everywhere. What is read back is
+field, from the dataclass fields themselves (`core.plain`), so a field added here travels everywhere. What is read back is
 checked against the field's type: a value of the wrong type (a test accuracy of 'abc', an accuracy of 7, a
 missing setting) is read as unknown, so one tampered record cannot break a page.
 """
 from __future__ import annotations
 
 import time
-import types
-import typing
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
-from functools import cache
-from typing import Any, Union
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from core import evaluation
+from core import evaluation, plain
 from core.baseline import Baseline
 from core.hparams import HParams
 
@@ -42,11 +39,11 @@ class Live:
     phase_started_at: float | None = None  # when the current phase began
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        return plain.plain(self)
 
     @classmethod
     def from_dict(cls, values: Any) -> Live | None:
-        return _read_dataclass(cls, values)
+        return plain.read(cls, values)
 
 
 @dataclass(frozen=True)
@@ -102,13 +99,13 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as JSON-ready values (settings, figures and live state as their dicts)."""
-        return _plain(self)
+        return plain.plain(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunRecord:
         """A record from `to_dict`'s values or a store row, each field checked (see the module's docstring).
         A record without a whole-number id is a ValueError: nothing else can name the run."""
-        record = _read_dataclass(cls, values)
+        record = plain.read(cls, values)
         if record is None:
             raise ValueError(f"A run record needs a whole-number id, not {values.get('id')!r}.")
         return record
@@ -133,91 +130,3 @@ def overlay(stored: RunRecord, live: RunRecord | None) -> RunRecord:
     return replace(stored, status=live.status, live=live.live, history=history,
                     test_accuracy=live.test_accuracy if live.test_accuracy is not None else stored.test_accuracy,
                     baseline=live.baseline if live.baseline is not None else stored.baseline)
-
-
-# --- to and from plain values ---------------------------------------------------------------------------------
-_BAD = object()  # a value that is not of its field's type
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses, tuples and dicts as JSON-ready dicts and lists, field by field."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _read_dataclass(cls: type, values: Any) -> Any:
-    """`cls` from a dict of plain values; a field whose value is missing or of the wrong type takes its default;
-    None when a field without a default has no usable value (or `values` is not a dict)."""
-    if not isinstance(values, dict):
-        return None
-    hints = _hints(cls)
-    found: dict[str, Any] = {}
-    for f in fields(cls):
-        value = _read(hints[f.name], values[f.name]) if f.name in values else _BAD
-        if value is not _BAD:
-            found[f.name] = value
-        elif f.default is MISSING and f.default_factory is MISSING:
-            return None
-    return cls(**found)
-
-
-def number(value: Any) -> float | None:
-    """A finite number as float; None for anything else (text, a flag, NaN, null)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if value == value and abs(value) != float("inf") else None
-
-
-def _read(kind: Any, value: Any) -> Any:
-    """`value` as the type `kind` (a field's annotation), or _BAD when it is not one."""
-    options = typing.get_args(kind) if typing.get_origin(kind) in (Union, types.UnionType) else ()
-    if options:
-        if value is None:
-            return None
-        kind = next(k for k in options if k is not type(None))
-    if value is None:
-        return _BAD
-    origin = typing.get_origin(kind) or kind
-    if kind is float:
-        found = number(value)
-    elif kind is int:
-        found = value if isinstance(value, int) and not isinstance(value, bool) else None
-    elif kind is bool:
-        found = value if isinstance(value, bool) else None
-    elif kind is str:
-        found = str(value)
-    elif origin is tuple:
-        item = typing.get_args(kind)[0]
-        found = tuple(v for v in (_read(item, v) for v in value) if v is not _BAD) \
-            if isinstance(value, (list, tuple)) else None
-    elif origin is dict:
-        found = dict(value) if isinstance(value, dict) else None
-    elif kind is Any:
-        found = value
-    elif kind is HParams:
-        found = _settings(value)
-    else:  # a dataclass of its own (Baseline, Live)
-        found = kind.from_dict(value)
-    return _BAD if found is None else found
-
-
-def _settings(values: Any) -> HParams | None:
-    """Settings as the runner validated them before queueing the run."""
-    if not isinstance(values, dict):
-        return None
-    known = {f.name for f in fields(HParams)}
-    try:
-        return HParams(**{k: v for k, v in values.items() if k in known})
-    except TypeError:
-        return None

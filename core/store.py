@@ -26,7 +26,8 @@ from core import bundle, config, registry
 from core.baseline import Baseline
 from core.config import DATABASE
 from core.errors import RunActive, RunNotFoundError, StoreBusy, StoreError, disk_full
-from core.run_record import ACTIVE, USABLE, RunRecord, number
+from core.plain import number
+from core.run_record import ACTIVE, USABLE, RunRecord
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 IDLE_CONNECTIONS = 4  # open connections a store keeps for its next reads and writes

@@ -22,6 +22,7 @@ from core.classroom import guarded, permissions
 from core.errors import DatasetError, LabError
 from core.classroom.people import Actor
 from core.run_record import ACTIVE
+from core.data.import_report import ImportReport
 from core.data.text_source import DELIMITERS, Preview, ReadOptions
 from pages import dataset_picker, server_limits, ui
 
@@ -172,27 +173,24 @@ def _replace_choice(name: str, me: Actor) -> bool:
                        help="Only whoever imported it, or the teacher, can replace it.")
 
 
-def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
+def _show_report(info: datasets.DatasetInfo, report: ImportReport) -> None:
     st.success(f"Imported **{ui.escape(info.name)}**: {info.num_classes} classes, {info.train_size:,} training and "
                f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
-    if report.get("too_little"):
-        st.warning(ui.escape(report["too_little"]), icon="🌱")
-    counts = report.get("class_counts", {})
-    if counts:
+    if report.too_little:
+        st.warning(ui.escape(report.too_little), icon="🌱")
+    if report.class_counts:
         table = pd.DataFrame({"class": list(info.class_names),
-                              "training": [counts["train"].get(label, 0) for label in info.labels],
-                              "test": [counts["test"].get(label, 0) for label in info.labels]})
+                              "training": [report.train_count(label) for label in info.labels],
+                              "test": [report.test_count(label) for label in info.labels]})
         st.dataframe(table, hide_index=True)
-    encoding = report.get("layout", {}).get("encoding")
-    lines = [f"Read as {ui.escape(encoding)}."] if isinstance(encoding, str) else []
-    if report.get("dropped_empty_text"):
-        lines.append(f"{_rows(report['dropped_empty_text'])} without text left out.")
-    if report.get("dropped_empty_label"):
-        lines.append(f"{_rows(report['dropped_empty_label'])} without a label left out.")
-    lines += [ui.escape(n) for n in report.get("layout", {}).get("notes", [])]
-    split = report.get("split", {})
-    if split.get("kind") == "stratified":
-        lines.append(f"{split['test_size']:.0%} of each class was held out for testing.")
+    lines = [f"Read as {ui.escape(report.encoding)}."] if report.encoding else []
+    if report.dropped_empty_text:
+        lines.append(f"{_rows(report.dropped_empty_text)} without text left out.")
+    if report.dropped_empty_label:
+        lines.append(f"{_rows(report.dropped_empty_label)} without a label left out.")
+    lines += [ui.escape(n) for n in report.notes]
+    if report.split.kind == "stratified" and report.split.test_size is not None:
+        lines.append(f"{report.split.test_size:.0%} of each class was held out for testing.")
     for line in lines:
         st.caption(line)
     st.page_link("pages/explore.py", label=f"Explore {info.name}", icon="🔎", query_params={"dataset": info.name})

@@ -14,7 +14,7 @@ CORE = Path(__file__).resolve().parents[1] / "core"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("core", "core.errors", "core.config", "core.registry", "core.atomic_file", "core.priority",
-                    "core.verdict", "core.length_batches")),
+                    "core.verdict", "core.length_batches", "core.plain")),
     ("data", ("core.data", "core.explore")),
     ("models", ("core.architectures", "core.hparams", "core.features", "core.ngrams", "core.ngram_model", "core.models",
                 "core.pretrained", "core.feature_cache", "core.evaluation", "core.baseline", "core.estimate",

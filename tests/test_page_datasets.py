@@ -271,7 +271,7 @@ def test_an_uploaded_file_with_an_odd_name_is_read_and_imported(home: Path, file
     assert not errors(at)
     (name,) = datasets.names()[1:]
     assert datasets.info(name).source.endswith(".tsv (TSV)")
-    assert datasets.report(name)["file"].isprintable() and len(datasets.report(name)["file"].encode()) <= 120
+    assert datasets.report(name).file.isprintable() and len(datasets.report(name).file.encode()) <= 120
     ok(at.run())  # the session goes on
 
 

@@ -5,6 +5,7 @@ import argparse
 import gc
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -142,7 +143,7 @@ def _class_results(name: str, model_dir: str | None) -> dict[str, Any]:
     test = dataset.corpus.test
     report = evaluation.class_report(test.y, evaluation.load_test_scores(model_dir, len(test)),
                                      dataset.info.class_names)
-    return {"per_class": report["per_class"], "confusion": report["confusion"]}
+    return {"per_class": [asdict(c) for c in report.per_class], "confusion": report.confusion}
 
 
 def _predict(args: argparse.Namespace) -> int:

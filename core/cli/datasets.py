@@ -19,9 +19,9 @@ def _add(args: argparse.Namespace) -> int:
     names = datasets.parse_class_names(args.label_names) if args.label_names else None
     imported = datasets.add(args.path, args.name, _options(args), args.test_size, by=guarded.importer(CLI), replace=args.replace,
                             class_names=names)
-    emit({**imported.info.to_dict(), "report": imported.report})
-    if "too_little" in imported.report:
-        print(f"warning: {imported.report['too_little']}", file=sys.stderr)
+    emit({**imported.info.to_dict(), "report": imported.report.to_dict()})
+    if imported.report.too_little:
+        print(f"warning: {imported.report.too_little}", file=sys.stderr)
     return 0
 
 
@@ -42,7 +42,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     info = datasets.info(args.name)
-    emit({**info.to_dict(), "report": datasets.report(args.name) if args.name != datasets.DEFAULT else {}})
+    emit({**info.to_dict(), "report": datasets.report(args.name).to_dict() if args.name != datasets.DEFAULT else {}})
     return 0
 
 

@@ -11,6 +11,7 @@ featurisers and Explore read it like IMDB.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ import numpy as np
 
 from core import atomic_file, config, registry
 from core.data import text_import, text_source, word_index
+from core.data.import_report import HeldOut, ImportReport
 from core.data.imdb import INDEX_FROM, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
 from core.data.vocab import Vocabulary
@@ -127,7 +129,7 @@ class Imported:
     """The outcome of `add`: the new data set, and what the import did (layout, split, dropped rows, notes)."""
 
     info: DatasetInfo
-    report: dict[str, Any]
+    report: ImportReport
 
 
 # --- the seam ---------------------------------------------------------------------------------------------------------
@@ -260,10 +262,10 @@ def _stored_words_p95(folder: Path) -> int:
     return words_p95(Ragged(np.zeros(0, np.int32), offsets))
 
 
-def report(name: str) -> dict[str, Any]:
+def report(name: str) -> ImportReport:
     """What the import of a stored data set did: its layout, split, class counts, dropped rows and notes."""
     found = _read_json(_folder(name) / META)
-    return found.get("report", {}) if isinstance(found, dict) else {}
+    return ImportReport.from_dict(found.get("report") if isinstance(found, dict) else None)
 
 
 def _ownership(meta: Any) -> Ownership:
@@ -336,16 +338,16 @@ def stratified_split(y: np.ndarray, test_size: float, seed: int = SEED) -> tuple
 
 
 def _split(source: text_source.LabelledText, y: np.ndarray,
-           test_size: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+           test_size: float) -> tuple[np.ndarray, np.ndarray, HeldOut]:
     """Train and test indices, and how they were made: the source's own split (each side shuffled, so validation,
     the first training reviews, is a fair sample), or a stratified one."""
     if source.is_test is None:
-        return (*stratified_split(y, test_size), {"kind": "stratified", "test_size": test_size, "seed": SEED})
+        return (*stratified_split(y, test_size), HeldOut("stratified", test_size, SEED))
     rng = np.random.RandomState(SEED)
     train_idx, test_idx = np.flatnonzero(~source.is_test), np.flatnonzero(source.is_test)
     rng.shuffle(train_idx)
     rng.shuffle(test_idx)
-    return train_idx, test_idx, {"kind": "source", "seed": SEED}
+    return train_idx, test_idx, HeldOut("source", seed=SEED)
 
 
 def check_test_size(test_size: float) -> float:
@@ -501,20 +503,15 @@ def add(path: str | os.PathLike, name: str | None = None,
     info = DatasetInfo(name, f"{path.name} ({source.layout.describe()})", labels, len(train_idx), len(test_idx),
                        vocab_size, vocab_size + INDEX_FROM, fingerprint(corpus, encoded.word_to_rank, labels),
                        check_class_names(class_names or {}, labels), words_p95(corpus.train.x))
-    report = {
-        "file": path.name,
-        "layout": source.layout.to_dict(),
-        "split": split,
-        "class_counts": {"train": (train_counts := _counts(corpus.train.y, labels)),
-                         "test": _counts(corpus.test.y, labels)},
-        "dropped_empty_text": source.dropped_empty_text,
-        "dropped_empty_label": source.dropped_empty_label,
-        "test_words_unknown": encoded.test_unknown,
-        **({"too_little": note} if (note := too_little(_named(info, train_counts))) else {}),
-        "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    train_counts = _counts(corpus.train.y, labels)
+    report = ImportReport(
+        file=path.name, layout=source.layout.to_dict(), split=split,
+        class_counts={"train": train_counts, "test": _counts(corpus.test.y, labels)},
+        dropped_empty_text=source.dropped_empty_text, dropped_empty_label=source.dropped_empty_label,
+        test_words_unknown=encoded.test_unknown, too_little=too_little(_named(info, train_counts)),
+        imported_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     meta = {"format": FORMAT, "owner": by.owner.owner, "owner_name": by.owner.owner_name, "info": info.to_dict(),
-            "report": report}
+            "report": report.to_dict()}
     temp = _temp(root, name)
     try:
         try:
@@ -529,8 +526,7 @@ def add(path: str | os.PathLike, name: str | None = None,
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
-    report["seconds"] = round(time.perf_counter() - started, 3)
-    return Imported(info, report)
+    return Imported(info, dataclasses.replace(report, seconds=round(time.perf_counter() - started, 3)))
 
 
 def too_little(train_counts: dict[str, int]) -> str | None:
@@ -550,7 +546,7 @@ def too_little_for(name: str) -> str | None:
     """`too_little` for a stored data set, from its import report (the built-in IMDB has 12,500 per class)."""
     if name == DEFAULT:
         return None
-    return too_little(_named(info(name), report(name).get("class_counts", {}).get("train", {})))
+    return too_little(_named(info(name), report(name).class_counts.get("train", {})))
 
 
 def _named(described: DatasetInfo, counts: dict[str, int]) -> dict[str, int]:
