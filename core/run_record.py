@@ -3,8 +3,8 @@ state, the class board ranks it, the trainer service sends it over the wire, and
 
 `RunRecord` is what is kept of a run (settings, outcome, epochs); `Live` is what only the process training it
 knows between the store's writes (phase, batch, queue place). Both turn into JSON-ready dicts and back field by
-field, from the dataclass fields themselves (`core.plain`), so a field added here travels everywhere. What is read back is
-checked against the field's type: a value of the wrong type (a test accuracy of 'abc', an accuracy of 7, a
+field, from the dataclass fields themselves (`core.plain`), so a field added here travels everywhere. What is read
+back is checked against the field's type: a value of the wrong type (a test accuracy of 'abc', an accuracy of 7, a
 missing setting) is read as unknown, so one tampered record cannot break a page.
 """
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import Any
 
 from core import evaluation, plain
 from core.baseline import Baseline
-from core.hparams import HParams
+from core.hparams import DEFAULT_DATASET, HParams
 
 ACTIVE = ("queued", "running")
 USABLE = ("finished", "stopped")  # a model was saved and can score text
-DEFAULT_DATASET = "imdb"  # the data set of runs recorded before data sets existed
 
 
 @dataclass(frozen=True)

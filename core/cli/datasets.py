@@ -17,8 +17,8 @@ def _options(args: argparse.Namespace) -> text_source.ReadOptions:
 
 def _add(args: argparse.Namespace) -> int:
     names = datasets.parse_class_names(args.label_names) if args.label_names else None
-    imported = datasets.add(args.path, args.name, _options(args), args.test_size, by=guarded.importer(CLI), replace=args.replace,
-                            class_names=names)
+    imported = datasets.add(args.path, args.name, _options(args), args.test_size, by=guarded.importer(CLI),
+                            replace=args.replace, class_names=names)
     emit({**imported.info.to_dict(), "report": imported.report.to_dict()})
     if imported.report.too_little:
         print(f"warning: {imported.report.too_little}", file=sys.stderr)

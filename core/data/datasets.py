@@ -424,9 +424,9 @@ def check_class_names(given: dict[str, str], labels: tuple[str, ...]) -> tuple[s
 
 
 def name_classes(name: str, given: dict[str, str], *, by: Importer = Importer()) -> DatasetInfo:
-    """Give an imported data set's classes names every page shows (as `by` may: its importer or the teacher). Its labels,
-    content and fingerprint stay as they are, so runs trained before still match it (and keep the description
-    saved with their model)."""
+    """Give an imported data set's classes names every page shows (as `by` may: its importer or the teacher). Its
+    labels, content and fingerprint stay as they are, so runs trained before still match it (and keep the
+    description saved with their model)."""
     if name == DEFAULT:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; its classes are named already.")
     folder = _folder(name)
