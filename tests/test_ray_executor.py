@@ -148,8 +148,8 @@ def test_the_cluster_decides_how_many_run_at_once(cluster, run_store):
     seen_first, seen_second = _watch([first, second])
     assert seen_first[-1].status == seen_second[-1].status == "finished"
     both = list(zip(seen_first, seen_second))
-    assert not any(a.phase == "training" and b.phase == "training" for a, b in both), "one at a time"
-    assert any({a.phase, b.phase} == {"training", "waiting"} for a, b in both), "one waits for a free worker"
+    assert not any(a.live.phase == "training" and b.live.phase == "training" for a, b in both), "one at a time"
+    assert any({a.live.phase, b.live.phase} == {"training", "waiting"} for a, b in both), "one waits for a free worker"
 
 
 def test_an_unreachable_cluster_is_one_clear_error_line_in_the_cli(cli_env, run_store, trained_run):

@@ -229,7 +229,7 @@ def test_the_session_run_is_stored_with_the_epochs_it_streamed(trained_run, run_
     for stored, streamed in zip(record.history, trained_run.history, strict=True):
         for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
             assert stored[key] == pytest.approx(streamed[key])
-    assert [e["probes"] for e in record.history] == [list(row) for row in trained_run.probe_scores]
+    assert [e["probes"] for e in record.history] == [list(row) for row in trained_run.live.probe_scores]
     assert trained_run.id in [r.id for r in run_store.usable()]
 
 
