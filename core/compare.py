@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 from core import predict
 from core.predict import Explanation
-from core.store import RunRecord
+from core.run_record import RunRecord
 from core.data.vocab import FILTERS
 
 SEPARATORS = FILTERS + " \r"  # what ends a word for the tokenizer (and a carriage return, for pasted text)

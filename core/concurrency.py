@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 from core import config, estimate, memory
 from core.hparams import HParams
-from core.store import RunRecord
+from core.run_record import RunRecord
 
 DEFAULT_TOGETHER = 2  # small trainings at once when SENTIMENT_LAB_MAX_TRAININGS is unset
 SMALL_SECONDS = 120.0  # the longest estimated training that runs beside another by default

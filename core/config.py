@@ -8,6 +8,7 @@ from core.errors import ConfigError
 
 DATA_DIR_ENV = "IMDB_DATA_DIR"
 HOME_ENV = "SENTIMENT_LAB_HOME"
+DATABASE = "runs.sqlite3"  # the run store, in the lab home; its presence marks a lab home in use
 MAX_TRAININGS_ENV = "SENTIMENT_LAB_MAX_TRAININGS"
 MAX_TRAININGS_HIGH = 16
 TRAINING_NICE_ENV = "SENTIMENT_LAB_TRAINING_NICE"

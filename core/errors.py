@@ -35,6 +35,10 @@ class RunNotFoundError(LabError):
     """No run with the given id exists in the run store."""
 
 
+class RunActive(LabError):
+    """The run is queued or training, so its record and folder cannot be removed yet."""
+
+
 class StoreError(LabError):
     """The run database or a run folder cannot be used safely (missing, corrupt, unwritable, taken)."""
 

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Sequence
 from core import architectures, config
 from core.errors import ConfigError
 from core.hparams import HParams, Sizes, from_dict, sizes_of
-from core.store import RunRecord
+from core.run_record import RunRecord
 
 def _work(hp: HParams) -> float:
     """Relative cost of one review, so runs of other sizes can be compared (the architecture's own measure)."""

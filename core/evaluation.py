@@ -71,18 +71,36 @@ def confusion_matrix(y: np.ndarray, scores: np.ndarray) -> list[list[int]]:
     return counts.reshape(k, k).tolist()
 
 
-def class_report(y: np.ndarray, scores: np.ndarray, labels: Sequence[str] | None = None) -> dict[str, Any]:
-    """Accuracy, the confusion matrix (rows true), and each class's precision, recall and support (test reviews
-    of that class). A class the model never predicts has precision 0."""
+@dataclass(frozen=True)
+class ClassScores:
+    """How well a model does on one class: of the reviews it called this class, the share that were (precision);
+    of the reviews of this class, the share it found (recall); and how many test reviews are of it (support)."""
+
+    label: str
+    precision: float
+    recall: float
+    support: int
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """Accuracy, the confusion matrix (rows: the true class, columns: the predicted one) and each class's scores."""
+
+    accuracy: float
+    confusion: list[list[int]]
+    per_class: tuple[ClassScores, ...]
+
+
+def class_report(y: np.ndarray, scores: np.ndarray, labels: Sequence[str] | None = None) -> ClassReport:
+    """The class report of `scores` on the true classes `y`. A class the model never predicts has precision 0."""
     confusion = np.array(confusion_matrix(y, scores))
     names = class_names(len(confusion), labels)
     support, called = confusion.sum(axis=1), confusion.sum(axis=0)
     right = np.diag(confusion)
-    per_class = [{"label": names[i], "precision": float(right[i] / called[i]) if called[i] else 0.0,
-                  "recall": float(right[i] / support[i]) if support[i] else 0.0, "support": int(support[i])}
-                 for i in range(len(names))]
-    return {"accuracy": float(right.sum() / max(1, support.sum())), "confusion": confusion.tolist(),
-            "per_class": per_class}
+    per_class = tuple(ClassScores(names[i], float(right[i] / called[i]) if called[i] else 0.0,
+                                  float(right[i] / support[i]) if support[i] else 0.0, int(support[i]))
+                      for i in range(len(names)))
+    return ClassReport(float(right.sum() / max(1, support.sum())), confusion.tolist(), per_class)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from typing import Any, Iterable, Sequence
 
 from core import architectures, bundle, registry
 from core.errors import RunNotFoundError, quoted
-from core.store import EPOCH_FIELDS, RunRecord
+from core.run_record import RunRecord
+from core.store import EPOCH_FIELDS
 
 # Sort orders the Runs page offers: label -> (key on a record, newest/biggest first?)
 SORTS = ("Newest first", "Oldest first", "Best validation accuracy", "Test accuracy", "Longest", "Shortest")

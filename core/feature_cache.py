@@ -28,7 +28,6 @@ from core import atomic_file, config, features
 from core.data.imdb import Split
 from core.model_input import Featurizer
 from core.hparams import HParams
-from core.store import DATABASE
 
 VERSION = 1  # part of every key: a change of the featurisers' output invalidates old entries
 KEEP = 2  # entries kept; each holds one configuration's matrices (about 80 MB for `fast` on IMDB)
@@ -93,7 +92,7 @@ def _folder() -> Path | None:
     """The cache folder of a lab home that holds a run database: a server's, never a folder made on a cluster
     worker, which keeps no runs."""
     home = config.lab_home_path()
-    return home / "cache" / "features" if (home / DATABASE).is_file() else None
+    return home / "cache" / "features" if (home / config.DATABASE).is_file() else None
 
 
 def _packed(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -199,6 +199,9 @@ def scorer(run_dir: Path | str) -> Scorer:
     return registry.shared(("scorer", str(Path(run_dir).resolve())), lambda: Scorer(run_dir))
 
 
-def forget(run_dir: Path | str) -> None:
-    registry.forget(("scorer", str(Path(run_dir).resolve())))
+def trained_vectors(run_dir: str | Path) -> np.ndarray:
+    """A finished embedding run's word vectors after training (one row per id), from the shared loaded model
+    (`core.pretrained.compare` sets them beside GloVe's)."""
+    model = scorer(run_dir).bundle.model
+    return np.asarray(model.get_layer("embedding").get_weights()[0])
 

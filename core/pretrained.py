@@ -269,14 +269,6 @@ class Neighbours:
     problem: str | None = None  # the word is not in the vocabulary: nothing to show
 
 
-def trained_vectors(run_dir: str | Path) -> np.ndarray:
-    """A finished transfer run's embedding after training (one row per id), from the shared loaded model."""
-    from core import predict
-
-    model = predict.scorer(run_dir).bundle.model
-    return np.asarray(model.get_layer("embedding").get_weights()[0])
-
-
 def compare(word: str, vocabulary: Vocabulary, num_words: int, trained: np.ndarray | None = None,
             k: int = 10) -> Neighbours:
     """The `k` nearest words of `word` among the vocabulary's first `num_words` ids, in GloVe and in `trained`."""

@@ -76,3 +76,12 @@ def forget(key: Hashable) -> None:
     with _lock:
         _objects.pop(key, None)
         _bounded.pop(key, None)
+
+
+def forget_about(part: Hashable) -> None:
+    """Drop every object whose key (a tuple) holds `part`, e.g. all that was loaded from a deleted run's folder."""
+    with _lock:
+        for key in [k for k in _objects if isinstance(k, tuple) and part in k]:
+            del _objects[key]
+        for key in [k for k in _bounded if isinstance(k, tuple) and part in k]:
+            del _bounded[key]

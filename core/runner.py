@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -32,7 +32,8 @@ from core.errors import LabError, StoreError, disk_full, for_visitors, without_p
 from core.execution.base import Executor, Job
 from core.hparams import HParams
 from core.classroom.people import Actor, as_actor
-from core.store import ACTIVE, RunRecord, RunStore
+from core.run_record import Live, RunRecord
+from core.store import RunStore
 from core.training import Hooks, Result
 
 STOPPED_BEFORE_EPOCH = "Stopped before the first epoch ended, so there is no model to test or keep."
@@ -44,41 +45,6 @@ NOT_RECORDED = ("The run ended, but the run database could not be written: {reas
                 "written: it keeps trying while the lab runs, and the next `python -m core` command, page view or "
                 "`python -m core runs rebuild` records it.")
 DEFAULT_PROBES = pins.IMDB_DEFAULTS  # a training's pinned reviews unless it is given others
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """An immutable copy of a run's live state, safe to read from any thread."""
-
-    id: int
-    hp: HParams
-    owner: str | None
-    status: str  # queued, running, finished, stopped, failed
-    phase: str  # queued, preparing, training, evaluating, saving, done
-    epoch: int  # epochs finished
-    batch: int  # batches done in the current epoch
-    batches: int  # batches per epoch
-    history: tuple[dict[str, Any], ...]
-    probes: tuple[str, ...]
-    probe_scores: tuple[tuple[float, ...], ...]  # one row per finished epoch
-    queue_position: int | None
-    started_at: float | None
-    finished_at: float | None
-    train_seconds: float | None
-    test_accuracy: float | None
-    test_loss: float | None
-    model_dir: str | None
-    error: str | None
-    stop_requested: bool
-    phase_seconds: dict[str, float]  # seconds each finished phase took (preparing, training, ...)
-    phase_started_at: float | None  # when the current phase began
-    owner_name: str | None = None
-    assignment: str | None = None  # the id of the assignment link it answered
-    baseline: baseline.Baseline | None = None  # the reference figures on its split, once it has finished
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
 
 
 class QueueFull(LabError):
@@ -107,39 +73,15 @@ class QueueInfo:
                 f"{estimate.short_time(self.result_seconds)}.")
 
 
-@dataclass
-class _State:
-    id: int
-    hp: HParams
-    owner: str | None
-    probes: tuple[str, ...]
-    out_dir: Path
-    status: str = "queued"
-    phase: str = "queued"
-    epoch: int = 0
-    batch: int = 0
-    batches: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    probe_scores: list[tuple[float, ...]] = field(default_factory=list)
-    started_at: float | None = None
-    finished_at: float | None = None
-    train_seconds: float | None = None
-    test_accuracy: float | None = None
-    test_loss: float | None = None
-    model_dir: str | None = None
-    error: str | None = None
-    phase_seconds: dict[str, float] = field(default_factory=dict)
-    phase_started_at: float | None = None
-    owner_name: str | None = None
-    assignment: str | None = None
-    baseline: baseline.Baseline | None = None
+_LIVE_FIELDS = frozenset(f.name for f in fields(Live))
 
 
 class Run:
     """A handle on one submitted training: read `snapshot()`, ask it to `stop()`, or `wait()` for it."""
 
-    def __init__(self, state: _State, runner: "Runner") -> None:
-        self._state = state
+    def __init__(self, record: RunRecord, folder: Path, runner: "Runner") -> None:
+        self._record = record  # with its live state; replaced whole on every change, so a snapshot never changes
+        self.folder = folder  # where it saves its model (the record names it once the model is saved)
         self._runner = runner
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -147,35 +89,36 @@ class Run:
 
     @property
     def id(self) -> int:
-        return self._state.id
+        return self._record.id
 
     @property
     def owner(self) -> str | None:
-        return self._state.owner
+        return self._record.owner
 
     @property
     def owner_name(self) -> str | None:
-        return self._state.owner_name
+        return self._record.owner_name
+
+    @property
+    def hp(self) -> HParams:
+        return self._live.hp
+
+    @property
+    def _live(self) -> Live:
+        assert self._record.live is not None, "a runner's run always has its live state"
+        return self._record.live
 
     @property
     def active(self) -> bool:
         """Queued or training; once False, its snapshot never changes again."""
-        return self._state.status in ACTIVE
+        return self._record.active
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> RunRecord:
+        """The run as it is now, with its live state (its place in the queue, whether a stop was asked)."""
         position = self._runner.queue_position(self)  # before this run's lock: the runner locks runs the other way
         with self._lock:
-            s = self._state
-            return Snapshot(
-                id=s.id, hp=s.hp, owner=s.owner, status=s.status, phase=s.phase, epoch=s.epoch, batch=s.batch,
-                batches=s.batches, history=tuple(dict(h) for h in s.history), probes=s.probes,
-                probe_scores=tuple(s.probe_scores), queue_position=position,
-                started_at=s.started_at, finished_at=s.finished_at, train_seconds=s.train_seconds,
-                test_accuracy=s.test_accuracy, test_loss=s.test_loss, model_dir=s.model_dir, error=s.error,
-                stop_requested=self._stop.is_set(), phase_seconds=dict(s.phase_seconds),
-                phase_started_at=s.phase_started_at, owner_name=s.owner_name, assignment=s.assignment,
-                baseline=s.baseline,
-            )
+            return replace(self._record, live=replace(self._live, queue_position=position,
+                                                      stop_requested=self._stop.is_set()))
 
     def stop(self, actor: Actor) -> None:
         """Ask training to end after the current batch; a queued run is cancelled. Its owner or the teacher only."""
@@ -187,26 +130,28 @@ class Run:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def wait(self, timeout: float | None = None) -> Snapshot:
+    def wait(self, timeout: float | None = None) -> RunRecord:
         self._done.wait(timeout)
         return self.snapshot()
 
     def _update(self, **changes: Any) -> None:
+        """Change fields of the record and of its live state (named alike: `phase`, `status`, ...)."""
+        live = {k: changes.pop(k) for k in list(changes) if k in _LIVE_FIELDS}
         with self._lock:
-            if changes.get("phase", self._state.phase) != self._state.phase:  # time each phase as it ends
+            now_live = self._live
+            if live.get("phase", now_live.phase) != now_live.phase:  # time each phase as it ends
                 now = time.time()
-                if self._state.phase_started_at is not None:
-                    self._state.phase_seconds[self._state.phase] = round(now - self._state.phase_started_at, 3)
-                self._state.phase_started_at = now
-            for key, value in changes.items():
-                setattr(self._state, key, value)
+                if now_live.phase_started_at is not None:
+                    live["phase_seconds"] = {**now_live.phase_seconds,
+                                             now_live.phase: round(now - now_live.phase_started_at, 3)}
+                live["phase_started_at"] = now
+            self._record = replace(self._record, **changes, live=replace(now_live, **live))
 
     def _append_epoch(self, metrics: dict[str, Any], scores: tuple[float, ...]) -> None:
         with self._lock:
-            self._state.history.append(metrics)
-            self._state.probe_scores.append(scores)
-            self._state.epoch = len(self._state.history)
-            self._state.batch = 0
+            history = self._record.history + (dict(metrics),)
+            self._record = replace(self._record, history=history, live=replace(
+                self._live, probe_scores=self._live.probe_scores + (tuple(scores),), epoch=len(history), batch=0))
 
 
 def _hooks(run: Run, store: RunStore) -> Hooks:
@@ -319,8 +264,8 @@ class Runner:
             run_id = self.store.create(hp.preset, hp.to_dict(), actor.token, owner_name=actor.name,
                                        assignment=assignment.id if assignment else None)
             folder = self.store.claim_folder(run_id, out_dir)
-            run = Run(_State(run_id, hp, actor.token, tuple(p for p in probes if p.strip()), folder,
-                             owner_name=actor.name, assignment=assignment.id if assignment else None), self)
+            live = Live(hp, probes=tuple(p for p in probes if p.strip()))
+            run = Run(replace(self.store.get(run_id), model_dir=None, live=live), folder, self)
             with self._lock:
                 self._runs[run_id] = run
                 self._queue.append(run)
@@ -406,7 +351,7 @@ class Runner:
         with self._lock:
             order = self._order()
             training = [self._runs[i] for i in self._active if i in self._runs]
-            started = [r._state.hp for r in self._runs.values() if r._state.status != "queued"]
+            started = [r.hp for r in self._runs.values() if r._record.status != "queued"]
         ready = {prepared.configuration(hp) for hp in started}
         waits: dict[tuple[HParams, bool], float] = {}  # a class's runs mostly share their settings
 
@@ -420,13 +365,13 @@ class Runner:
 
         left = []
         for r in training:  # ahead of every waiting run, for what they have left
-            began = r._state.phase_started_at if r._state.started_at is None else r._state.started_at
+            began = r._live.phase_started_at if r._record.started_at is None else r._record.started_at
             elapsed = time.time() - began if began else 0.0
-            left.append(max(seconds(r._state.hp) - elapsed, 0.0))
+            left.append(max(seconds(r.hp) - elapsed, 0.0))
         slots = self.max_concurrent
-        if self.small_together and not all(concurrency.small(r._state.hp) for r in order + training):
+        if self.small_together and not all(concurrency.small(r.hp) for r in order + training):
             slots = 1  # a large training ahead runs alone (an estimate: small ones may still pair up around it)
-        times = estimate.queue_forecast([seconds(r._state.hp) for r in order], left, slots)
+        times = estimate.queue_forecast([seconds(r.hp) for r in order], left, slots)
         return {r.id: t for r, t in zip(order, times)}
 
     def move_to_front(self, run_id: int, actor: Actor) -> None:
@@ -470,7 +415,7 @@ class Runner:
             while (self._queue or self._front) and len(self._active) < limit:
                 run = self._order()[0]
                 if self.small_together and limit != math.inf and not concurrency.may_run_together(
-                        [self._runs[i]._state.hp for i in self._active] + [run._state.hp]):
+                        [self._runs[i].hp for i in self._active] + [run.hp]):
                     break  # a large training runs alone; the queue's order stays as it is
                 (self._front if run in self._front else self._queue).remove(run)
                 self._last_start[_queue_key(run)] = next(self._ticks)
@@ -486,17 +431,16 @@ class Runner:
             executor = self.executor()
             priority.lower_training_priority(nice)
             self.store.mark_running(run.id)
-            s = run._state
-            dataset = self._dataset(s.hp.dataset)
+            dataset = self._dataset(run.hp.dataset)
             self.store.set_dataset_fingerprint(run.id, dataset.info.fingerprint)
-            job = Job(s.hp, s.probes, s.out_dir, dataset, nice)
-            if not registry.has(_reference_key(dataset, s.hp)):  # the first run of a split: made while it trains
-                threading.Thread(target=reference, args=(dataset, s.hp), name="baseline", daemon=True).start()
+            job = Job(run.hp, run._live.probes, run.folder, dataset, nice)
+            if not registry.has(_reference_key(dataset, run.hp)):  # the first run of a split: made while it trains
+                threading.Thread(target=reference, args=(dataset, run.hp), name="baseline", daemon=True).start()
             result = executor.train(job, _hooks(run, self.store))
             figures = None
             if result.out_dir is not None:
                 run._update(phase="baseline")
-                figures = reference(dataset, s.hp)
+                figures = reference(dataset, run.hp)
             self._record(run, result, figures)
         except Exception as exc:  # noqa: BLE001 - a failure becomes the run's status, never a dead thread
             self._fail(run, exc)
@@ -520,7 +464,7 @@ class Runner:
         else:
             message = without_paths(for_visitors(exc) if isinstance(exc, LabError) else full)
         try:
-            bundle.discard_incomplete(run._state.out_dir)
+            bundle.discard_incomplete(run.folder)
         except OSError as again:
             print(f"run #{run.id}: its partial files could not be removed: {again}", file=sys.stderr, flush=True)
         self._end(run, "failed", error=message)
@@ -531,7 +475,7 @@ class Runner:
         if result.out_dir is None:
             self._end(run, "stopped", train_seconds=result.train_seconds, error=STOPPED_BEFORE_EPOCH)
             return
-        note = stopped_note(result, run.snapshot().batches, bool(run._state.hp.patience)) if result.stopped else None
+        note = stopped_note(result, run._live.batches, bool(run.hp.patience)) if result.stopped else None
         self._end(run, "stopped" if result.stopped else "finished", {"model_dir": str(result.out_dir)},
                   train_seconds=result.train_seconds, test_accuracy=result.test_accuracy, test_loss=result.test_loss,
                   error=note, baseline=figures)
@@ -542,8 +486,7 @@ class Runner:
         A store that cannot be written now (another program holds it locked past the wait, or the disk is full) is
         tried again in the background while this process lives; the run folder's marker already holds the outcome,
         so a later start records it otherwise."""
-        s = run._state
-        epochs = list(zip(s.history, (list(p) for p in s.probe_scores)))
+        epochs = list(zip(run._record.history, (list(p) for p in run._live.probe_scores)))
         changes = {**(live or {}), **outcome}
         try:
             self.store.finish(run.id, status, history=epochs, **outcome)

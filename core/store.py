@@ -19,19 +19,16 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from core import bundle, config, evaluation, registry
-from core.classroom import permissions
+from core import bundle, config, registry
 from core.baseline import Baseline
-from core.errors import RunNotFoundError, StoreBusy, StoreError, disk_full
-from core.classroom.people import Actor
+from core.config import DATABASE
+from core.errors import RunActive, RunNotFoundError, StoreBusy, StoreError, disk_full
+from core.plain import number
+from core.run_record import ACTIVE, USABLE, RunRecord
 
-ACTIVE = ("queued", "running")
-USABLE = ("finished", "stopped")  # a model was saved and can score text
-DATABASE = "runs.sqlite3"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 IDLE_CONNECTIONS = 4  # open connections a store keeps for its next reads and writes
 HEARTBEAT_SECONDS = 15.0  # how often a process notes that its active runs are still alive
@@ -73,7 +70,6 @@ CREATE TABLE IF NOT EXISTS epochs (
 """
 # Added after the first release; older databases gain them on open.
 LATER_COLUMNS = {"process": "TEXT", "heartbeat_at": "REAL"}
-PRIVATE_COLUMNS = ("pid", "host") + tuple(LATER_COLUMNS)
 # The data set a run trained on (runs from before data sets trained on IMDB), and its content's fingerprint.
 DATASET_COLUMNS = {"dataset": "TEXT NOT NULL DEFAULT 'imdb'", "dataset_fingerprint": "TEXT"}
 # Classroom: the owner's display name, and the id of the assignment link the run answered (null: none).
@@ -82,59 +78,6 @@ CLASSROOM_COLUMNS = {"owner_name": "TEXT", "assignment": "TEXT"}
 BASELINE_COLUMNS = {"baseline": "TEXT"}
 
 EPOCH_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
-
-
-@dataclass
-class RunRecord:
-    """One run as stored: configuration, outcome, and per-epoch history."""
-
-    id: int
-    name: str
-    note: str
-    preset: str
-    config: dict[str, Any]
-    status: str
-    owner: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    train_seconds: float | None
-    test_accuracy: float | None
-    test_loss: float | None
-    model_dir: str | None
-    error: str | None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    dataset: str = "imdb"
-    dataset_fingerprint: str | None = None
-    owner_name: str | None = None
-    assignment: str | None = None
-    baseline: Baseline | None = None
-
-    @property
-    def title(self) -> str:
-        return self.name or f"#{self.id} {self.preset}"
-
-    @property
-    def best_epoch(self) -> dict[str, Any] | None:
-        """The epoch with the lowest validation loss."""
-        return evaluation.lowest_val_loss(self.history)
-
-    @property
-    def best_val_accuracy(self) -> float | None:
-        scored = [e["val_accuracy"] for e in self.history if e.get("val_accuracy") is not None]
-        return max(scored) if scored else None
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return (self.finished_at or time.time()) - self.started_at
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items()}
-        data["best_val_accuracy"] = self.best_val_accuracy
-        data["baseline"] = self.baseline.to_dict() if self.baseline else None
-        return data
 
 
 def boot_id() -> str:
@@ -601,23 +544,28 @@ class RunStore:
                        " baseline=? WHERE id=?", (status, time.time(), train_seconds, test_accuracy, test_loss, error,
                                                  _baseline_text(baseline), run_id))
 
-    def update_text(self, run_id: int, *, actor: Actor, name: str | None = None, note: str | None = None) -> None:
-        """Rename or annotate a run: its owner or the teacher only."""
-        permissions.check_change(actor, self.get(run_id), "rename or annotate")
+    def update_text(self, run_id: int, *, name: str | None = None, note: str | None = None) -> None:
+        """Rename or annotate a run (who may is the classroom's rule: `core.classroom.guarded`)."""
+        self.get(run_id)  # a RunNotFoundError for a run that is not there
         if name is not None:
             self._write("UPDATE runs SET name=? WHERE id=?", (name.strip(), run_id))
         if note is not None:
             self._write("UPDATE runs SET note=? WHERE id=?", (note.strip(), run_id))
 
-    def delete(self, run_id: int, *, actor: Actor) -> None:
+    def delete(self, run_id: int) -> RunRecord:
         """Remove the record and its epochs, and of its folder only the run's own files (the folder too when the lab
-        made it and nothing else is in it). Its owner or the teacher only."""
+        made it and nothing else is in it), and forget what this process loaded from that folder; returns the
+        record removed. A queued or training run is refused (RunActive): its training still writes there. Who may
+        delete is the classroom's rule (`core.classroom.guarded`)."""
         record = self.get(run_id)
-        permissions.check_change(actor, record, "delete")
+        if record.active:
+            raise RunActive(f"Run #{run_id} is {record.status}: stop it on the Train page before deleting it.")
         if record.model_dir:
             folder = Path(record.model_dir)
             bundle.remove(folder, lab_made=folder.absolute() == (self.runs_dir / str(run_id)).absolute())
+            registry.forget_about(str(folder.resolve()))
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
+        return record
 
     # --- liveness -----------------------------------------------------------------------------------------
     def _keep_alive(self, run_id: int) -> None:
@@ -691,13 +639,13 @@ class RunStore:
 
     # --- reads --------------------------------------------------------------------------------------------
     def _record(self, row: sqlite3.Row, history: list[dict[str, Any]]) -> RunRecord:
-        data = _checked_row(dict(row))
-        for key in PRIVATE_COLUMNS:
-            data.pop(key)
-        data["baseline"] = Baseline.from_dict(_json_value(data.get("baseline")))
-        if data["model_dir"]:
+        """A runs row as a RunRecord, each value checked (`RunRecord.from_dict`)."""
+        data = {**dict(row), "history": history}
+        for key in ("config", "baseline"):
+            data[key] = _json_value(data[key])
+        if isinstance(data["model_dir"], str) and data["model_dir"]:
             data["model_dir"] = str(self.home / data["model_dir"])  # absolute paths stay as they are
-        return RunRecord(**data, history=history)
+        return RunRecord.from_dict(data)
 
     def _histories(self, run_ids: list[int], db: sqlite3.Connection | None = None) -> dict[int, list[dict[str, Any]]]:
         """Epochs of several runs in one query, grouped by run (on `db` when a read has one open)."""
@@ -769,43 +717,11 @@ class RunStore:
 
 
 # --- what is read back is checked: a tampered record or folder never reaches a page as the wrong type ---------------
-RECORD_NUMBERS = ("started_at", "finished_at", "train_seconds", "test_accuracy", "test_loss")
-RECORD_TEXTS = ("name", "note", "preset", "status")  # never null
-RECORD_OPTIONAL_TEXTS = ("owner", "model_dir", "error", "dataset_fingerprint", "owner_name", "assignment")
-
-
-def number(value: Any) -> float | None:
-    """A finite number as float; None for anything else (text, a flag, NaN, null)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if value == value and abs(value) != float("inf") else None
-
-
 def _json_value(text: Any) -> Any:
     try:
         return json.loads(text) if isinstance(text, (str, bytes)) else None
     except ValueError:
         return None
-
-
-def _checked_row(data: dict[str, Any]) -> dict[str, Any]:
-    """A runs row with every field of the type RunRecord promises: a value of the wrong type (a test accuracy of
-    'abc', an accuracy of 7, unreadable JSON) is read as unknown, so one bad record cannot break a page."""
-    for key in RECORD_NUMBERS:
-        data[key] = number(data.get(key))
-    for key in ("test_accuracy",):
-        if data[key] is not None and not 0 <= data[key] <= 1:
-            data[key] = None
-    data["created_at"] = number(data.get("created_at")) or 0.0
-    for key in RECORD_TEXTS:
-        data[key] = "" if data.get(key) is None else str(data[key])
-    for key in RECORD_OPTIONAL_TEXTS:
-        data[key] = None if data.get(key) is None else str(data[key])
-    data["dataset"] = str(data.get("dataset") or "imdb")
-    config = _json_value(data.get("config"))
-    data["config"] = config if isinstance(config, dict) else {"preset": data["preset"]}
-    return data
 
 
 def _checked_epoch(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:

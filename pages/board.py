@@ -9,8 +9,7 @@ from core import baseline, hparams
 from core.classroom import board
 from core.data import datasets
 from core.classroom.people import Actor
-from core.runner import Snapshot
-from core.store import ACTIVE, RunRecord
+from core.run_record import ACTIVE, RunRecord
 from pages import charts, confirm, present, run_table, ui
 
 PICK = "board_pick"
@@ -40,25 +39,26 @@ def _busy(records: list[RunRecord]) -> bool:
     return any(r.status in ACTIVE for r in records)
 
 
-def _snapshots() -> dict[int, Snapshot]:
+def _snapshots() -> dict[int, RunRecord]:
     return {run.id: run.snapshot() for run in ui.runner().runs()}
 
 
 def _status(r: board.Row) -> str:
     """The row's status, with the expected time to a queued run's results."""
     expected = f" · results in about {ui.seconds(r.result_seconds)}" if r.result_seconds is not None else ""
-    return run_table.status(r.status, r.status_text) + expected
+    return run_table.status(r.run.status, r.status_text) + expected
 
 
 def _table(rows: list[board.Row]) -> None:
-    datasets = any(r.dataset != hparams.DEFAULT_DATASET for r in rows)  # a column only when it tells runs apart
+    datasets = any(r.run.dataset != hparams.DEFAULT_DATASET for r in rows)  # a column only when it tells runs apart
     table = [{
-        "Rank": r.rank, "Run": r.run_id, "Student": r.student, "Name": r.name, "Assignment": r.assignment,
-        **({"Data set": r.dataset} if datasets else {}), "Preset": r.preset, "Changed settings": r.changes_text,
-        "Best val. acc.": run_table.percent(r.best_val_accuracy), "Test acc.": run_table.percent(r.test_accuracy),
-        "Majority class": _majority(r),
-        "TF-IDF + LR": run_table.percent(r.baseline.tfidf_accuracy if r.baseline is not None else None),
-        "Epochs": f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else str(r.epochs_done),
+        "Rank": r.rank, "Run": r.run.id, "Student": r.student, "Name": r.run.name, "Assignment": r.assignment,
+        **({"Data set": r.run.dataset} if datasets else {}), "Preset": r.run.preset,
+        "Changed settings": r.changes_text,
+        "Best val. acc.": run_table.percent(r.run.best_val_accuracy),
+        "Test acc.": run_table.percent(r.run.test_accuracy), "Majority class": _majority(r),
+        "TF-IDF + LR": run_table.percent(r.run.baseline.tfidf_accuracy if r.run.baseline is not None else None),
+        "Epochs": f"{len(r.run.history)} of {r.epochs_planned}" if r.epochs_planned else str(len(r.run.history)),
         "Time": ui.seconds(r.seconds), "Status": _status(r),
         "Tried by": f"{r.group_size} runs{' · best' if r.group_best else ''}" if r.group_size > 1 else "1 run",
     } for r in rows]
@@ -77,10 +77,11 @@ def _table(rows: list[board.Row]) -> None:
 
 def _majority(r: board.Row) -> str | None:
     """The majority-class baseline with the class it answers, as text (a table cell is never read as markup)."""
-    if r.baseline is None:
+    figures = r.run.baseline
+    if figures is None:
         return None
-    names = datasets.class_names_of(r.dataset)
-    return f"{ui.percent(r.baseline.majority_accuracy)} ({baseline.class_name(names, r.baseline.majority_class)})"
+    names = datasets.class_names_of(r.run.dataset)
+    return f"{ui.percent(figures.majority_accuracy)} ({baseline.class_name(names, figures.majority_class)})"
 
 
 PRESENT_STYLE = """<style>
@@ -101,7 +102,7 @@ def _present_table(rows: list[board.Row]) -> None:
         status = _status(r)
         cells.append(
             f"<tr class='{'top' if r.rank == 1 else ''}'><td class='num'>{r.rank or '–'}</td>"
-            f"<td>{ui.escape(r.student, 'html')}</td><td class='num'>{ui.percent(r.test_accuracy)}</td>"
+            f"<td>{ui.escape(r.student, 'html')}</td><td class='num'>{ui.percent(r.run.test_accuracy)}</td>"
             f"<td>{ui.escape(status, 'html')}</td></tr>")
     st.html(PRESENT_STYLE + "<table class='lab-board'><colgroup><col style='width:9%'><col style='width:38%'>"
             "<col style='width:20%'><col style='width:33%'></colgroup><thead><tr><th class='num'>Rank</th>"
@@ -118,11 +119,11 @@ def _groups(rows: list[board.Row]) -> None:
 
 
 def _overlay(rows: list[board.Row], records: dict[int, RunRecord]) -> None:
-    by_id = {r.run_id: r for r in rows}
+    by_id = {r.run.id: r for r in rows}
     if PICK in st.session_state:
         st.session_state[PICK] = [i for i in st.session_state[PICK] if i in by_id][:MAX_PICK]
     picked = st.multiselect("Runs to overlay", list(by_id), key=PICK, max_selections=MAX_PICK,
-                            format_func=lambda i: f"#{i} {by_id[i].student} · {by_id[i].preset} · {by_id[i].status_text}",
+                            format_func=lambda i: f"#{i} {by_id[i].student} · {by_id[i].run.preset} · {by_id[i].status_text}",
                             placeholder="Pick runs to draw their curves together")
     series = [(f"#{i} {by_id[i].student}", records[i].history) for i in picked if records[i].history]
     if series:
@@ -134,7 +135,7 @@ def _overlay(rows: list[board.Row], records: dict[int, RunRecord]) -> None:
 
 
 def _teacher_tools(rows: list[board.Row], shown_hidden: bool, me: Actor) -> None:
-    picked = [i for i in st.session_state.get(PICK, []) if i in {r.run_id for r in rows}]
+    picked = [i for i in st.session_state.get(PICK, []) if i in {r.run.id for r in rows}]
     st.markdown("**Teacher**")
     c1, c2, c3, c4 = st.columns(4)
     c1.button("🙈 Hide the picked runs", key="board_hide", disabled=not picked, on_click=_hide, args=(picked, True),

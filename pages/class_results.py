@@ -33,10 +33,10 @@ def where_it_goes_wrong(run_id: int, model_dir: str, dataset: str, num_words: in
     st.subheader("Where it goes wrong")
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(charts.confusion(report["confusion"], labels), width="stretch", key=f"confusion_{run_id}")
+        st.plotly_chart(charts.confusion(report.confusion, labels), width="stretch", key=f"confusion_{run_id}")
         if len(labels) > 2:
-            st.dataframe([{"class": c["label"], "precision": f"{c['precision']:.1%}", "recall": f"{c['recall']:.1%}",
-                           "test reviews": c["support"]} for c in report["per_class"]],
+            st.dataframe([{"class": c.label, "precision": f"{c.precision:.1%}", "recall": f"{c.recall:.1%}",
+                           "test reviews": c.support} for c in report.per_class],
                          hide_index=True, width="stretch", key=f"per_class_{run_id}")
             st.caption("Precision: of the reviews called this class, the share that were. Recall: of the reviews of "
                        "this class, the share found.")

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from core import compare, export
 from core.classroom import permissions
 from core.compare import Change, Grid, ModelResult
-from core.store import RunRecord
+from core.run_record import RunRecord
 from core.data.vocab import split_words
 from pages import dataset_picker, palette, ui
 

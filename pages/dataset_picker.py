@@ -12,7 +12,7 @@ import streamlit as st
 from core.data import datasets
 from core.data.datasets import DEFAULT, Dataset, DatasetInfo
 from core.errors import LabError
-from core.store import RunRecord
+from core.run_record import RunRecord
 from pages import ui
 
 PARAM = "dataset"

@@ -18,10 +18,11 @@ import streamlit as st
 
 from core import config
 from core.data import datasets, text_import, text_source
-from core.classroom import permissions
+from core.classroom import guarded, permissions
 from core.errors import DatasetError, LabError
 from core.classroom.people import Actor
-from core.store import ACTIVE
+from core.run_record import ACTIVE
+from core.data.import_report import ImportReport
 from core.data.text_source import DELIMITERS, Preview, ReadOptions
 from pages import confirm, dataset_picker, server_limits, ui
 
@@ -146,7 +147,8 @@ def _show_preview(preview: Preview) -> None:
 def _import(upload, name: str, options: ReadOptions, test_size: float, replace: bool) -> None:
     try:
         with st.spinner("Importing…"), _saved(upload) as path:
-            imported = datasets.add(path, name, options, test_size, actor=ui.actor(), replace=replace)
+            imported = datasets.add(path, name, options, test_size, by=guarded.importer(ui.actor()),
+                                    replace=replace)
     except LabError as exc:
         st.error(ui.escape(exc), icon="⚠️")
         return
@@ -163,34 +165,31 @@ def _replace_choice(name: str, me: Actor) -> bool:
     if owner is None:
         return False
     if not permissions.can_change(me, owner):
-        st.caption(f"A data set named {ui.escape(name)} was imported by {ui.escape(owner.label)}: choose another "
+        st.caption(f"A data set named {ui.escape(name)} was imported by {ui.escape(permissions.owner_label(owner))}: choose another "
                    "name.")
         return False
     return st.checkbox(f"Replace the data set {ui.escape(name)} (runs trained on it keep scoring)", key="ds_replace",
                        help="Only whoever imported it, or the teacher, can replace it.")
 
 
-def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
+def _show_report(info: datasets.DatasetInfo, report: ImportReport) -> None:
     st.success(f"Imported **{ui.escape(info.name)}**: {info.num_classes} classes, {info.train_size:,} training and "
                f"{info.test_size:,} test texts, {info.vocab_size:,} words.", icon="✅")
-    if report.get("too_little"):
-        st.warning(ui.escape(report["too_little"]), icon="🌱")
-    counts = report.get("class_counts", {})
-    if counts:
+    if report.too_little:
+        st.warning(ui.escape(report.too_little), icon="🌱")
+    if report.class_counts:
         table = pd.DataFrame({"class": list(info.class_names),
-                              "training": [counts["train"].get(label, 0) for label in info.labels],
-                              "test": [counts["test"].get(label, 0) for label in info.labels]})
+                              "training": [report.train_count(label) for label in info.labels],
+                              "test": [report.test_count(label) for label in info.labels]})
         st.dataframe(table, hide_index=True)
-    encoding = report.get("layout", {}).get("encoding")
-    lines = [f"Read as {ui.escape(encoding)}."] if isinstance(encoding, str) else []
-    if report.get("dropped_empty_text"):
-        lines.append(f"{_rows(report['dropped_empty_text'])} without text left out.")
-    if report.get("dropped_empty_label"):
-        lines.append(f"{_rows(report['dropped_empty_label'])} without a label left out.")
-    lines += [ui.escape(n) for n in report.get("layout", {}).get("notes", [])]
-    split = report.get("split", {})
-    if split.get("kind") == "stratified":
-        lines.append(f"{split['test_size']:.0%} of each class was held out for testing.")
+    lines = [f"Read as {ui.escape(report.encoding)}."] if report.encoding else []
+    if report.dropped_empty_text:
+        lines.append(f"{_rows(report.dropped_empty_text)} without text left out.")
+    if report.dropped_empty_label:
+        lines.append(f"{_rows(report.dropped_empty_label)} without a label left out.")
+    lines += [ui.escape(n) for n in report.notes]
+    if report.split.kind == "stratified" and report.split.test_size is not None:
+        lines.append(f"{report.split.test_size:.0%} of each class was held out for testing.")
     for line in lines:
         st.caption(line)
     st.page_link("pages/explore.py", label=f"Explore {info.name}", icon="🔎", query_params={"dataset": info.name})
@@ -200,7 +199,7 @@ def _show_report(info: datasets.DatasetInfo, report: dict) -> None:
 def _remove(name: str) -> Callable[[], str]:
     def remove() -> str:
         active = [r.id for r in ui.store().list(statuses=ACTIVE, dataset=name)]
-        datasets.remove(name, actor=ui.actor(), active_runs=active)
+        datasets.remove(name, by=guarded.importer(ui.actor()), active_runs=active)
         dataset_picker.forget()
         return f"Removed the data set {name}."
 
@@ -231,7 +230,7 @@ def _listing(me: Actor) -> None:
         source = "built in: the IMDB movie reviews" if name == datasets.DEFAULT else info.source  # no server paths
         rows.append({"name": info.name, "source": source, "classes": ", ".join(info.class_names),
                      "training": info.train_size, "test": info.test_size, "words": info.vocab_size,
-                     "imported by": "built in" if name == datasets.DEFAULT else owners[name].label})
+                     "imported by": "built in" if name == datasets.DEFAULT else permissions.owner_label(owners[name])})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for name, message in damaged:
         st.error(ui.escape(message), icon="⚠️")
@@ -270,7 +269,7 @@ def _naming(imported: list[str]) -> None:
                  for i, (label, name) in enumerate(zip(info.labels, info.class_names))}
         if st.form_submit_button("Save the class names"):
             try:
-                named = datasets.name_classes(chosen, given, actor=ui.actor())
+                named = datasets.name_classes(chosen, given, by=guarded.importer(ui.actor()))
             except LabError as exc:
                 st.error(ui.escape(exc), icon="⚠️")
                 return

@@ -10,7 +10,7 @@ from core.data import datasets
 from core.classroom import permissions
 from core.predict import Explanation
 from core.verdict import Verdict
-from core.store import RunRecord
+from core.run_record import RunRecord
 from pages import compare_view, dataset_picker, present, run_link, score_html, ui
 
 CUT = "_predict_cut_from"  # how long the text pasted last was, when it was cut to the limit

@@ -5,10 +5,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import architectures, hparams, learning_curve, pretrained
+from core import architectures, hparams, learning_curve, predict, pretrained
 from core.errors import LabError
 from core.learning_curve import LearningCurve, Progress
-from core.store import RunRecord
+from core.run_record import RunRecord
 from pages import ui
 
 MAX_SIZES, SIZE_RANGE = 6, (100, 10_000)
@@ -45,7 +45,7 @@ def _neighbours() -> None:
     record = by_id.get(choice)
     num_words = int(record.config["num_words"]) if record else hparams.preset("transfer").num_words
     try:
-        trained = pretrained.trained_vectors(record.model_dir) if record else None
+        trained = predict.trained_vectors(record.model_dir) if record else None
         found = pretrained.compare(word, ui.vocabulary(), num_words, trained)
     except LabError as exc:
         st.error(str(exc), icon="⛔")

@@ -5,10 +5,10 @@ from typing import Callable
 
 import streamlit as st
 
-from core import architectures, export, hparams, predict, raw_text_model
+from core import architectures, export, hparams, raw_text_model
 from core.data import datasets
-from core.classroom import permissions
-from core.store import ACTIVE, USABLE, RunRecord
+from core.classroom import guarded, permissions
+from core.run_record import ACTIVE, USABLE, RunRecord
 from pages import charts, confirm, dataset_picker, run_link, run_table, ui
 
 PICK = "runs_pick"  # the run ids picked to compare and manage
@@ -27,8 +27,8 @@ def _label(record: RunRecord) -> str:
 # --- actions (button callbacks: they run before the page is drawn again) --------------------------------------
 def _save_text(run_id: int) -> None:
     def save() -> str:
-        ui.store().update_text(run_id, actor=ui.actor(), name=st.session_state.get(f"runs_name_{run_id}", ""),
-                               note=st.session_state.get(f"runs_note_{run_id}", ""))
+        guarded.update_text(ui.store(), run_id, ui.actor(), name=st.session_state.get(f"runs_name_{run_id}", ""),
+                            note=st.session_state.get(f"runs_note_{run_id}", ""))
         return f"Saved the name and note of run #{run_id}."
 
     FLOW.run(save)
@@ -36,13 +36,7 @@ def _save_text(run_id: int) -> None:
 
 def _delete(run_id: int) -> Callable[[], str]:
     def delete() -> str:
-        store = ui.store()
-        record = store.get(run_id)
-        if record.status in ACTIVE:
-            return f"Run #{run_id} is {record.status}: stop it on the Train page before deleting it."
-        store.delete(run_id, actor=ui.actor())
-        if record.model_dir:
-            predict.forget(record.model_dir)
+        record = guarded.delete(ui.store(), run_id, ui.actor())
         return f"Deleted run #{run_id} ({record.title}), its curves and its model files."
 
     return delete

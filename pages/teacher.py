@@ -99,7 +99,7 @@ def _queue() -> None:
     runner = ui.runner()
     training = [r.snapshot() for r in runner.runs() if r.snapshot().status == "running"]
     for snap in training:
-        st.markdown(f"🏃 Training: **#{snap.id}** {snap.hp.preset} · {ui.escape(permissions.owner_label(snap))}")
+        st.markdown(f"🏃 Training: **#{snap.id}** {snap.live.hp.preset} · {ui.escape(permissions.owner_label(snap))}")
     waiting = runner.queued()
     if not waiting:
         st.caption("Nobody is waiting for the trainer.")
@@ -107,7 +107,7 @@ def _queue() -> None:
     for n, run in enumerate(waiting, start=1):
         snap = run.snapshot()
         c1, c2, c3 = st.columns([5, 1, 1])
-        c1.markdown(f"{n}. **#{snap.id}** {snap.hp.preset} · {ui.escape(permissions.owner_label(snap))}")
+        c1.markdown(f"{n}. **#{snap.id}** {snap.live.hp.preset} · {ui.escape(permissions.owner_label(snap))}")
         c2.button("⏫ To the front", key=f"teacher_front_{snap.id}", on_click=_move, args=(snap.id,),
                   disabled=n == 1, width="stretch")
         c3.button("✕ Cancel", key=f"teacher_cancel_{snap.id}", on_click=_cancel, args=(snap.id,), width="stretch")

@@ -13,7 +13,7 @@ from core.classroom import permissions
 from core.classroom.assignments import Assignment
 from core.errors import ConfigError, LabError
 from core.hparams import PARAMS, PRESETS, HParams
-from core.runner import Snapshot
+from core.run_record import RunRecord
 from core.serving.trainer_client import AnyRun
 from pages import assignment_form, charts, class_results, dataset_picker, layer_table, present, ui
 
@@ -239,36 +239,36 @@ def _current_run(owner: str) -> AnyRun | None:
     return run
 
 
-def _wait(snap: Snapshot) -> estimate.Wait | None:
+def _wait(snap: RunRecord) -> estimate.Wait | None:
     """The run's whole-wait estimate, made once per run (it reads every earlier run's epochs); None when its data
     set was removed, so its sizes are unknown."""
     key = f"_train_wait_{snap.id}"
     if key not in st.session_state:
         try:
-            st.session_state[key] = estimate.whole_wait(snap.hp, ui.store().list(with_history=True))
+            st.session_state[key] = estimate.whole_wait(snap.live.hp, ui.store().list(with_history=True))
         except ConfigError:
             st.session_state[key] = None
     return st.session_state[key]
 
 
-def _time_left(snap: Snapshot) -> str:
+def _time_left(snap: RunRecord) -> str:
     """' · about 40 s left' (at most, with early stopping), ' · almost done', or nothing while no figure is honest."""
-    in_phase = time.time() - snap.phase_started_at if snap.phase_started_at else 0.0
+    in_phase = time.time() - snap.live.phase_started_at if snap.live.phase_started_at else 0.0
     wait = _wait(snap)
     if wait is None:
         return ""
-    left = estimate.seconds_left(wait, snap.phase, snap.epoch, snap.batch, snap.batches, snap.phase_seconds,
+    left = estimate.seconds_left(wait, snap.live.phase, snap.live.epoch, snap.live.batch, snap.live.batches, snap.live.phase_seconds,
                                  in_phase)
     if left is None:
         return ""
     if left < estimate.ALMOST_DONE:
         return " · almost done"
-    if snap.phase == "training" and snap.hp.patience:
+    if snap.live.phase == "training" and snap.live.hp.patience:
         return f" · at most about {ui.seconds(left)} left (early stopping may end it sooner)"
     return f" · about {ui.seconds(left)} left"
 
 
-def _queue_text(snap: Snapshot) -> str:
+def _queue_text(snap: RunRecord) -> str:
     """Where the run waits in the queue (`QueueInfo.message`), or "Starting…" once it has left it."""
     run = ui.runner().get(snap.id)
     key = f"_train_past_{snap.id}"  # earlier runs' epochs for the estimates, read once per run
@@ -278,41 +278,41 @@ def _queue_text(snap: Snapshot) -> str:
     return "Starting…" if info is None else info.message()
 
 
-def _progress(snap: Snapshot) -> None:
+def _progress(snap: RunRecord) -> None:
     if snap.status == "queued":
         st.info(_queue_text(snap), icon="⏳")
         return
-    if snap.phase == "waiting":  # the ray executor: the cluster has no free worker yet
+    if snap.live.phase == "waiting":  # the ray executor: the cluster has no free worker yet
         st.info("Waiting for a free worker on the training cluster…", icon="⏳")
-    if snap.phase == "preparing":
+    if snap.live.phase == "preparing":
         st.progress(0.0, text="Preparing the data…")
-    elif snap.phase == "training":
-        done = snap.epoch * snap.batches + snap.batch
-        total = max(snap.hp.epochs * snap.batches, 1)
-        epoch = f"Epoch {min(snap.epoch + 1, snap.hp.epochs)} of {snap.hp.epochs}"
-        if snap.stop_requested:
-            text = f"{epoch} · stopping after batch {snap.batch:,} of {snap.batches:,}…"
-        elif snap.batches and snap.batch >= snap.batches:  # every batch of the epoch done: the validation pass
-            text = f"{epoch} · all {snap.batches:,} batches done · validating on {snap.hp.val_size:,} reviews…"
+    elif snap.live.phase == "training":
+        done = snap.live.epoch * snap.live.batches + snap.live.batch
+        total = max(snap.live.hp.epochs * snap.live.batches, 1)
+        epoch = f"Epoch {min(snap.live.epoch + 1, snap.live.hp.epochs)} of {snap.live.hp.epochs}"
+        if snap.live.stop_requested:
+            text = f"{epoch} · stopping after batch {snap.live.batch:,} of {snap.live.batches:,}…"
+        elif snap.live.batches and snap.live.batch >= snap.live.batches:  # every batch of the epoch done: the validation pass
+            text = f"{epoch} · all {snap.live.batches:,} batches done · validating on {snap.live.hp.val_size:,} reviews…"
         else:
-            text = f"{epoch} · batch {snap.batch:,} of {snap.batches:,} · {done:,} of {total:,} batches done"
-        st.progress(min(done / total, 1.0), text=text + ("" if snap.stop_requested else _time_left(snap)))
-    elif snap.phase in ("evaluating", "saving"):
+            text = f"{epoch} · batch {snap.live.batch:,} of {snap.live.batches:,} · {done:,} of {total:,} batches done"
+        st.progress(min(done / total, 1.0), text=text + ("" if snap.live.stop_requested else _time_left(snap)))
+    elif snap.live.phase in ("evaluating", "saving"):
         wait = _wait(snap)
         scoring = f"scoring the {wait.test_reviews:,} test reviews" if wait else "scoring the test reviews"
-        done = "Stopped; testing the model as it is: " if snap.stop_requested else "Training done; "
-        text = f"{done}{scoring}…" if snap.phase == "evaluating" else "Saving the model…"
+        done = "Stopped; testing the model as it is: " if snap.live.stop_requested else "Training done; "
+        text = f"{done}{scoring}…" if snap.live.phase == "evaluating" else "Saving the model…"
         st.progress(1.0, text=text + _time_left(snap))
-    elif snap.phase == "baseline":
+    elif snap.live.phase == "baseline":
         st.progress(1.0, text="Model saved; computing the baseline (majority class, TF-IDF + logistic regression) "
                               "on the same split…")
 
 
-def _labels(snap: Snapshot) -> tuple[str, ...]:
+def _labels(snap: RunRecord) -> tuple[str, ...]:
     """The run's class names: its data set's, or, once that was removed, those its model folder keeps (without an
     error on every view: the results below say once that the data set is gone)."""
     try:
-        return datasets.info(snap.hp.dataset).class_names
+        return datasets.info(snap.live.hp.dataset).class_names
     except LabError:
         pass
     try:
@@ -322,18 +322,18 @@ def _labels(snap: Snapshot) -> tuple[str, ...]:
         return imdb.LABELS
 
 
-def _curves(snap: Snapshot, compare: bool) -> None:
-    series = [(f"#{snap.id} {snap.hp.preset}", snap.history)]
+def _curves(snap: RunRecord, compare: bool) -> None:
+    series = [(f"#{snap.id} {snap.live.hp.preset}", snap.history)]
     if compare:
         earlier = [r for r in ui.store().list(with_history=True) if r.owner == snap.owner and r.id != snap.id]
         series += [(r.title, r.history) for r in earlier if r.history][:6]
     log_loss = st.session_state.get("train_log_loss", False)
     best = evaluation.best_epoch(snap.history) if not snap.active else None
-    st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.hp.epochs)),
+    st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.live.hp.epochs)),
                     width="stretch", key=f"curves_{snap.id}")
-    if snap.probes:
+    if snap.live.probes:
         labels = _labels(snap)
-        st.plotly_chart(present.chart(charts.probes(snap.probes, snap.probe_scores, epochs=snap.hp.epochs,
+        st.plotly_chart(present.chart(charts.probes(snap.live.probes, snap.live.probe_scores, epochs=snap.live.hp.epochs,
                                                     labels=labels)),
                         width="stretch", key=f"probes_{snap.id}")
 
@@ -342,13 +342,13 @@ def _live(run_id: int) -> None:
     run = ui.runner().get(run_id)
     snap = run.snapshot()
     head, stop = st.columns([5, 1])
-    head.subheader(f"Run #{snap.id} · {snap.hp.preset} · {snap.status}")
+    head.subheader(f"Run #{snap.id} · {snap.live.hp.preset} · {snap.status}")
     if snap.active:
         label = "Cancel" if snap.status == "queued" else "⏹ Stop"
-        if stop.button(label, key=f"stop_{snap.id}", disabled=snap.stop_requested, width="stretch"):
+        if stop.button(label, key=f"stop_{snap.id}", disabled=snap.live.stop_requested, width="stretch"):
             ui.attempt(lambda: run.stop(ui.actor()))
             snap = run.snapshot()  # what the page says next follows the stop at once
-        if snap.stop_requested:
+        if snap.live.stop_requested:
             st.caption("Stopping after the current batch (an epoch cut short is not counted); the model so far is "
                        "then tested on the test reviews and kept.")
     _headline(snap)
@@ -367,7 +367,7 @@ def _live(run_id: int) -> None:
         st.rerun(scope="app")
 
 
-def _headline(snap: Snapshot) -> None:
+def _headline(snap: RunRecord) -> None:
     """A finished run's results, first thing under its title."""
     if snap.active or snap.test_accuracy is None:
         return
@@ -376,24 +376,24 @@ def _headline(snap: Snapshot) -> None:
     c1.metric("Test accuracy", ui.percent(snap.test_accuracy), help=loss)
     c2.metric("Epochs", len(snap.history))
     c3.metric("Training time", ui.seconds(snap.train_seconds))
-    c4.metric("Whole time", ui.seconds(sum(snap.phase_seconds.values())),
+    c4.metric("Whole time", ui.seconds(sum(snap.live.phase_seconds.values())),
               help="From the start to the results: " + ", ".join(
-                  f"{phase} {ui.seconds(seconds)}" for phase, seconds in snap.phase_seconds.items()) + ".")
+                  f"{phase} {ui.seconds(seconds)}" for phase, seconds in snap.live.phase_seconds.items()) + ".")
     ui.baseline_note(snap.test_accuracy, snap.baseline, _labels(snap))
 
 
-def _results(snap: Snapshot) -> None:
+def _results(snap: RunRecord) -> None:
     if snap.status == "failed":
         st.error(f"Training failed: {ui.escape(snap.error)}", icon="⛔")
         return
     if snap.status == "stopped" and snap.test_accuracy is None:
         st.info(ui.escape(snap.error or "The run was cancelled."))
         return
-    if snap.status == "stopped" and not snap.hp.patience:
+    if snap.status == "stopped" and not snap.live.hp.patience:
         st.caption(ui.escape(snap.error or "Stopped early: these are the scores of the model as it was when it "
                                            "stopped."))
     else:
-        st.markdown(ui.escape(evaluation.stop_reason(snap.history, snap.hp.epochs, snap.hp.patience,
+        st.markdown(ui.escape(evaluation.stop_reason(snap.history, snap.live.hp.epochs, snap.live.hp.patience,
                                                      snap.status == "stopped")))
     best = evaluation.best_epoch(snap.history)
     if best is not None:
@@ -402,7 +402,7 @@ def _results(snap: Snapshot) -> None:
     if note:
         st.warning(note, icon="📈")
     if snap.model_dir:
-        class_results.where_it_goes_wrong(snap.id, snap.model_dir, snap.hp.dataset, snap.hp.num_words)
+        class_results.where_it_goes_wrong(snap.id, snap.model_dir, snap.live.hp.dataset, snap.live.hp.num_words)
         st.page_link("pages/predict.py", label="Score your own review with this model", icon="💬",
                      query_params={"run": snap.id})
 

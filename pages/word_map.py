@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import export, word_map
 from core.classroom import permissions
-from core.store import RunRecord
+from core.run_record import RunRecord
 from pages import dataset_picker, ui
 
 

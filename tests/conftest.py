@@ -203,7 +203,7 @@ def core_main(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture(scope="session")
 def train_run(run_store):
     """A function that trains a run (`dlwp` unless preset= says otherwise) through the real Runner and
-    returns its final Snapshot; `test_reviews=N` tests it on the first N test reviews only (`short_test_split`)."""
+    returns its final RunRecord (with its live state); `test_reviews=N` tests it on the first N test reviews only (`short_test_split`)."""
     from core import hparams
     from core.data import datasets
     from core.runner import Runner

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import DATA_DIR
 from core import baseline, hparams
+from core.classroom import guarded
 from core.data import datasets
 from core.baseline import Baseline
 from core.errors import DatasetError
@@ -93,15 +94,15 @@ def test_class_names_are_checked(home: Path) -> None:
 def test_naming_classes_keeps_the_fingerprint(home: Path) -> None:
     before = datasets.info(NAME)
     assert before.labels == ("0", "1") and before.class_names == ("unhappy", "happy")
-    renamed = datasets.name_classes(NAME, {"0": "grumpy"}, actor=CLI)
+    renamed = datasets.name_classes(NAME, {"0": "grumpy"}, by=guarded.importer(CLI))
     try:
         assert renamed.class_names == ("grumpy", "1") and renamed.fingerprint == before.fingerprint
         assert datasets.load(NAME).info.class_names == ("grumpy", "1")  # the loaded copy follows, content checked
         with pytest.raises(DatasetError, match="Two classes"):
-            datasets.name_classes(NAME, {"0": "1"}, actor=CLI)
+            datasets.name_classes(NAME, {"0": "1"}, by=guarded.importer(CLI))
         assert datasets.info(NAME).class_names == ("grumpy", "1"), "a refused name changes nothing"
     finally:
-        datasets.name_classes(NAME, NAMES, actor=CLI)
+        datasets.name_classes(NAME, NAMES, by=guarded.importer(CLI))
 
 
 # --- pages --------------------------------------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def test_a_run_recorded_before_baselines_still_shows(home: Path) -> None:
         old = board.dataframe[0].value.set_index("Run").loc[run_id]
         assert pd.isna(old["TF-IDF + LR"]) and pd.isna(old["Majority class"])  # shown as "–": unknown
     finally:
-        store.delete(run_id, actor=CLI)
+        store.delete(run_id)
 
 
 def test_the_data_sets_page_names_classes(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,7 +170,7 @@ def test_the_data_sets_page_names_classes(home: Path, monkeypatch: pytest.Monkey
         ok(at.button(key=f"FormSubmitter:ds_names_{NAME}-Save the class names").click().run())
         assert any("Two classes would be called" in e.value for e in at.error)
     finally:
-        datasets.name_classes(NAME, NAMES, actor=CLI)
+        datasets.name_classes(NAME, NAMES, by=guarded.importer(CLI))
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------

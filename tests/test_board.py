@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from core import hparams
 from core.classroom import assignments, board, permissions
 from core.errors import StoreError
 from core.classroom.people import CLI_OWNER, Actor, PermissionDenied
-from core.runner import Snapshot
+from core.run_record import Live, RunRecord
 from core.store import RunStore
 
 STUDENT = Actor("owner-token-abcdef", "Ada")
@@ -35,7 +36,7 @@ def _record(store: RunStore, preset: str = "dlwp", *, owner: str | None = STUDEN
     if status not in ("queued", "running"):
         store.finish(run_id, status, train_seconds=12.5, test_accuracy=test)
     if name:
-        store.update_text(run_id, actor=TEACHER, name=name)
+        store.update_text(run_id, name=name)
     return run_id
 
 
@@ -44,15 +45,11 @@ def store(tmp_path: Path) -> RunStore:
     return RunStore(tmp_path / "lab")
 
 
-def _snapshot(store: RunStore, run_id: int, **live) -> Snapshot:
+def _snapshot(store: RunStore, run_id: int, status: str = "running", **live) -> RunRecord:
+    """The run as its runner would publish it while it trains (or waits)."""
     record = store.get(run_id)
-    values = dict(id=run_id, hp=hparams.from_dict(record.config), owner=record.owner, status="running",
-                  phase="training", epoch=0, batch=0, batches=10, history=(), probes=(), probe_scores=(),
-                  queue_position=None, started_at=None, finished_at=None, train_seconds=None, test_accuracy=None,
-                  test_loss=None, model_dir=None, error=None, stop_requested=False, phase_seconds={},
-                  phase_started_at=None)
-    values.update(live)
-    return Snapshot(**values)
+    state = Live(**{"hp": hparams.from_dict(record.config), "phase": "training", "batches": 10, **live})
+    return replace(record, status=status, live=state)
 
 
 def _rows(store: RunStore, actor: Actor = STUDENT, state: board.BoardState | None = None, **options) -> list[board.Row]:
@@ -71,12 +68,12 @@ def test_rows_show_settings_scores_and_student(store):
     first = _record(store, test=0.85, vals=(0.80, 0.86), dropout=0.2)
     second = _record(store, "fast", test=0.91, vals=(0.9,), owner="x" * 20, owner_name="Bo", name="my fast one")
     rows = _rows(store)
-    assert [r.run_id for r in rows] == [second, first]  # newest first
+    assert [r.run.id for r in rows] == [second, first]  # newest first
     r = rows[1]
-    assert (r.preset, r.changes, r.best_val_accuracy, r.test_accuracy) == ("dlwp", {"dropout": 0.2}, 0.86, 0.85)
-    assert (r.epochs_done, r.epochs_planned, r.seconds, r.status) == (2, 4, 12.5, "finished")
+    assert (r.run.preset, r.changes, r.run.best_val_accuracy, r.run.test_accuracy) == ("dlwp", {"dropout": 0.2}, 0.86, 0.85)
+    assert (len(r.run.history), r.epochs_planned, r.seconds, r.run.status) == (2, 4, 12.5, "finished")
     assert (r.student, rows[0].student) == ("Ada", "Bo") and r.changes_text == "dropout=0.2"
-    assert rows[0].changes_text == "preset as it is" and rows[0].name == "my fast one"
+    assert rows[0].changes_text == "preset as it is" and rows[0].run.name == "my fast one"
 
 
 def test_live_snapshot_gives_queue_place_and_progress(store):
@@ -84,7 +81,7 @@ def test_live_snapshot_gives_queue_place_and_progress(store):
     queued = _record(store, status="queued")
     snaps = {running: _snapshot(store, running, epoch=1, batch=5, batches=10),
              queued: _snapshot(store, queued, status="queued", phase="queued", queue_position=2)}
-    rows = {r.run_id: r for r in board.rows(store.list(with_history=True), snaps, board.BoardState(), STUDENT)}
+    rows = {r.run.id: r for r in board.rows(store.list(with_history=True), snaps, board.BoardState(), STUDENT)}
     assert rows[running].progress == pytest.approx(15 / 40) and rows[running].status_text == "training 38%"
     assert rows[queued].status_text == "queued (2nd in line)"
     assert board.active_count(list(rows.values())) == 2
@@ -95,7 +92,7 @@ def test_same_settings_are_grouped_and_ties_share_a_rank(store):
     b = _record(store, test=0.86, dropout=0.2, seed=7)  # another seed: the same idea tried again
     c = _record(store, test=0.86)
     d = _record(store, test=0.70, dropout=0.5)
-    rows = {r.run_id: r for r in _rows(store)}
+    rows = {r.run.id: r for r in _rows(store)}
     assert rows[a].group == rows[b].group == "dlwp: dropout=0.2"
     assert rows[a].group_size == rows[b].group_size == 2 and rows[c].group_size == 1
     assert rows[b].group_best and not rows[a].group_best
@@ -108,9 +105,9 @@ def test_leaderboard_sort_puts_untested_runs_last(store):
     high = _record(store, test=0.9, vals=(0.7,))
     untested = _record(store, status="running", vals=(0.95,))
     rows = _rows(store)
-    assert [r.run_id for r in board.sort_rows(rows, board.LEADERBOARD)] == [high, low, untested]
-    assert [r.run_id for r in board.sort_rows(rows, "Best validation accuracy")] == [untested, low, high]
-    assert [r.run_id for r in board.sort_rows(rows, "Newest first")] == [untested, high, low]
+    assert [r.run.id for r in board.sort_rows(rows, board.LEADERBOARD)] == [high, low, untested]
+    assert [r.run.id for r in board.sort_rows(rows, "Best validation accuracy")] == [untested, low, high]
+    assert [r.run.id for r in board.sort_rows(rows, "Newest first")] == [untested, high, low]
 
 
 def test_hide_is_for_the_teacher_and_keeps_the_run(store):
@@ -121,8 +118,8 @@ def test_hide_is_for_the_teacher_and_keeps_the_run(store):
     assert board.load_state(store.home) == board.BoardState()
     state = board.set_hidden(hidden, True, actor=TEACHER, home=store.home)
     assert board.load_state(store.home) == state and state.hidden == {hidden}
-    assert [r.run_id for r in _rows(store, state=state)] == [kept]
-    assert {r.run_id for r in _rows(store, TEACHER, state, show_hidden=True)} == {hidden, kept}
+    assert [r.run.id for r in _rows(store, state=state)] == [kept]
+    assert {r.run.id for r in _rows(store, TEACHER, state, show_hidden=True)} == {hidden, kept}
     with pytest.raises(PermissionDenied, match=REFUSED):
         _rows(store, STUDENT, state, show_hidden=True)
     assert board.set_hidden(hidden, False, actor=TEACHER, home=store.home).hidden == frozenset()
@@ -137,7 +134,7 @@ def test_clear_for_a_new_lesson_archives_without_deleting(store):
     start = store.get(old).created_at + 0.001
     state = board.clear_lesson(actor=TEACHER, home=store.home, now=start)
     new = _record(store, test=0.9)
-    assert [r.run_id for r in _rows(store, state=board.load_state(store.home))] == [new]
+    assert [r.run.id for r in _rows(store, state=board.load_state(store.home))] == [new]
     assert {r.id for r in store.list()} == {old, new}  # the earlier lesson's run is still kept
     saved = json.loads((store.home / board.STATE_FILE).read_text())
     assert saved == {"lesson_start": state.lesson_start, "hidden": []}
@@ -172,7 +169,7 @@ def test_students_are_named_as_the_lab_names_owners_never_by_token(store):
     unnamed = _record(store, owner="y" * 20, owner_name=None)
     cli = _record(store, owner=CLI_OWNER, owner_name=None)
     ownerless = _record(store, owner=None, owner_name=None)
-    students = {r.run_id: r.student for r in _rows(store)}
+    students = {r.run.id: r.student for r in _rows(store)}
     assert students == {named: "Ada", unnamed: "another student", cli: "the teacher", ownerless: "the teacher"}
     assert board.student(store.get(named)) == permissions.owner_label(store.get(named))
 
@@ -181,11 +178,11 @@ def test_sharing_turned_off_leaves_a_student_only_their_own_runs(store):
     mine = _record(store, test=0.8)
     theirs = _record(store, test=0.9, owner="z" * 20, owner_name="Bo")
     teachers = _record(store, test=0.7, owner=CLI_OWNER, owner_name=None)
-    assert {r.run_id for r in _rows(store)} == {mine, theirs, teachers}  # shared by default
+    assert {r.run.id for r in _rows(store)} == {mine, theirs, teachers}  # shared by default
     permissions.save_class_settings(TEACHER, store.home, share_runs=False)
     only_mine = _rows(store)
-    assert [(r.run_id, r.rank) for r in only_mine] == [(mine, 1)]  # ranked among what the student sees
-    assert {r.run_id for r in _rows(store, TEACHER)} == {mine, theirs, teachers}
+    assert [(r.run.id, r.rank) for r in only_mine] == [(mine, 1)]  # ranked among what the student sees
+    assert {r.run.id for r in _rows(store, TEACHER)} == {mine, theirs, teachers}
 
 
 def test_the_assignment_column_names_each_runs_assignment(store):
@@ -194,7 +191,7 @@ def test_the_assignment_column_names_each_runs_assignment(store):
     answered = _record(store, test=0.8, assignment=task.id, dropout=0.2)
     gone = _record(store, test=0.7, assignment="a" * len(task.id))
     free = _record(store, test=0.9)
-    titles = {r.run_id: r.assignment for r in _rows(store)}
+    titles = {r.run.id: r.assignment for r in _rows(store)}
     assert titles == {answered: "Dropout <b>hunt</b>", gone: board.REMOVED_ASSIGNMENT, free: None}
     table = list(csv.DictReader(io.StringIO(board.csv_text(_rows(store, TEACHER), actor=TEACHER))))
     assert [line["Assignment"] for line in table] == ["", board.REMOVED_ASSIGNMENT, "Dropout <b>hunt</b>"]
@@ -208,9 +205,9 @@ def test_runs_on_another_data_set_compare_with_the_preset_fitted_to_it(store, la
     as_is = _record(store, dataset="amazon")
     changed = _record(store, dataset="amazon", dropout=0.3)
     imdb = _record(store)
-    rows = {r.run_id: r for r in _rows(store)}
-    assert (rows[as_is].changes, rows[as_is].changes_text, rows[as_is].dataset) == ({}, "preset as it is", "amazon")
+    rows = {r.run.id: r for r in _rows(store)}
+    assert (rows[as_is].changes, rows[as_is].changes_text, rows[as_is].run.dataset) == ({}, "preset as it is", "amazon")
     assert rows[changed].changes == {"dropout": 0.3} and rows[changed].group == "amazon · dlwp: dropout=0.3"
-    assert rows[imdb].dataset == "imdb" and rows[imdb].group == "dlwp: preset as it is" != rows[as_is].group
+    assert rows[imdb].run.dataset == "imdb" and rows[imdb].group == "dlwp: preset as it is" != rows[as_is].group
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(store.home))  # a home without it: as if removed
-    assert {r.run_id: r.changes for r in _rows(store)}[as_is] == refit  # compared with the preset, no error
+    assert {r.run.id: r.changes for r in _rows(store)}[as_is] == refit  # compared with the preset, no error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import hparams
-from core.classroom import assignments, people, permissions
+from core.classroom import assignments, guarded, people, permissions
 from core.errors import ConfigError, LabError
 from core.classroom.people import Actor, PermissionDenied
 from core.runner import QueueFull, Runner
@@ -39,9 +39,9 @@ def test_a_run_records_its_owner_and_name(ada_run, run_store):
 
 
 def test_another_student_cannot_rename_annotate_or_delete_a_run_through_core(ada_run, run_store):
-    for action in (lambda: run_store.update_text(ada_run.id, actor=BO, name="mine now"),
-                   lambda: run_store.update_text(ada_run.id, actor=BO, note="ha"),
-                   lambda: run_store.delete(ada_run.id, actor=BO)):
+    for action in (lambda: guarded.update_text(run_store, ada_run.id, BO, name="mine now"),
+                   lambda: guarded.update_text(run_store, ada_run.id, BO, note="ha"),
+                   lambda: guarded.delete(run_store, ada_run.id, BO)):
         with pytest.raises(PermissionDenied, match=r"belongs to Ada: only its owner or the teacher can"):
             action()
     record = run_store.get(ada_run.id)
@@ -49,8 +49,8 @@ def test_another_student_cannot_rename_annotate_or_delete_a_run_through_core(ada
 
 
 def test_the_owner_and_the_teacher_can_change_a_run(ada_run, run_store):
-    run_store.update_text(ada_run.id, actor=ADA, name="first try", note="my note")
-    run_store.update_text(ada_run.id, actor=TEACHER, note="good start")
+    guarded.update_text(run_store, ada_run.id, ADA, name="first try", note="my note")
+    guarded.update_text(run_store, ada_run.id, TEACHER, note="good start")
     record = run_store.get(ada_run.id)
     assert (record.name, record.note) == ("first try", "good start")
 
@@ -61,9 +61,9 @@ def test_the_teacher_deletes_a_students_run_and_cli_runs_belong_to_the_teacher(r
     record = run_store.get(snap.id)
     assert record.owner == "cli" and record.owner_name == "teacher"
     with pytest.raises(PermissionDenied, match="belongs to the teacher"):
-        run_store.delete(snap.id, actor=ADA)
+        guarded.delete(run_store, snap.id, ADA)
     assert permissions.can_change(people.CLI, record) and permissions.can_change(TEACHER, record)
-    run_store.delete(snap.id, actor=TEACHER)
+    guarded.delete(run_store, snap.id, TEACHER)
     with pytest.raises(LabError):
         run_store.get(snap.id)
 
@@ -74,7 +74,7 @@ def test_another_student_cannot_stop_a_run_but_its_owner_can(run_store):
     assert gate.holding.wait(60), "the run did not start training"
     with pytest.raises(PermissionDenied, match="belongs to Ada"):
         run.stop(BO)
-    assert not run.snapshot().stop_requested
+    assert not run.snapshot().live.stop_requested
     run.stop(ADA)
     assert run.wait(timeout=120).status == "stopped"
 
@@ -138,7 +138,7 @@ def test_the_queue_takes_turns_by_student_and_limits_each_one(run_store, monkeyp
     with pytest.raises(QueueFull, match=r"the most one student may have on this server \(2\)"):
         runner.submit(tiny, owner=ADA, probes=())
     assert [r.id for r in runner.queued()] == [a1.id, b1.id, a2.id, b2.id]  # not a1, a2, b1, b2
-    assert [r.snapshot().queue_position for r in (a1, b1, a2, b2)] == [1, 2, 3, 4]
+    assert [r.snapshot().live.queue_position for r in (a1, b1, a2, b2)] == [1, 2, 3, 4]
     info = runner.queue_info(a2, run_store.list(with_history=True))
     assert (info.position, info.ahead, info.students) == (3, 3, 3)  # a1, b1 and the teacher's training and info.wait_seconds > 0
 

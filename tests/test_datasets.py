@@ -19,7 +19,7 @@ import pytest
 
 from core import features, hparams
 from core.data import datasets, imdb, text_import
-from core.classroom import permissions
+from core.classroom import guarded, permissions
 from core.data.imdb import INDEX_FROM, OOV, START
 from core.errors import DatasetError
 from core.classroom.people import Actor, PermissionDenied
@@ -223,8 +223,8 @@ def test_same_content_same_fingerprint_and_damage_is_caught(home, data_dir):
     (home / "datasets" / "one" / datasets.META).write_text("{not json")
     with pytest.raises(DatasetError, match="'one' is damaged .*meta.json is unreadable"):
         datasets.info("one")
-    datasets.remove("one", actor=None)  # the remedy the message gives works on a damaged data set
-    datasets.remove("two", actor=None)
+    datasets.remove("one")  # the remedy the message gives works on a damaged data set
+    datasets.remove("two")
     assert datasets.names() == ["imdb"]
 
 
@@ -290,30 +290,30 @@ TEACHER = Actor("teacher-browser-00003", "Ms T", is_teacher=True)
 
 
 def test_a_students_data_set_is_removed_only_by_them_or_the_teacher(home, data_dir):
-    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "adas", actor=ADA)
-    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "spare", actor=ADA)
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "adas", by=guarded.importer(ADA))
+    datasets.add(data_dir / "text" / "amazon_cells_labelled.txt", "spare", by=guarded.importer(ADA))
     assert datasets.ownership("adas") == datasets.Ownership(ADA.token, "Ada")
     with pytest.raises(PermissionDenied, match="'adas' belongs to Ada: only whoever imported it or the teacher can "
                                                "remove it"):
-        datasets.remove("adas", actor=BO)
+        datasets.remove("adas", by=guarded.importer(BO))
     with pytest.raises(PermissionDenied, match="belongs to Ada: .* can replace it"):
-        datasets.add(data_dir / "text" / "imdb_labelled.txt", "adas", actor=BO, replace=True)
+        datasets.add(data_dir / "text" / "imdb_labelled.txt", "adas", by=guarded.importer(BO), replace=True)
     assert datasets.info("adas").source.startswith("amazon_cells_labelled.txt")
-    datasets.remove("adas", actor=ADA)
-    datasets.remove("spare", actor=TEACHER)
+    datasets.remove("adas", by=guarded.importer(ADA))
+    datasets.remove("spare", by=guarded.importer(TEACHER))
     assert datasets.names() == ["imdb"]
 
 
 def test_cli_imports_and_data_sets_without_an_owner_are_the_teachers(env, home, data_dir):
     add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "class-set")
-    assert datasets.ownership("class-set").label == "the teacher"
+    assert permissions.owner_label(datasets.ownership("class-set")) == "the teacher"
     meta = home / "datasets" / "class-set" / datasets.META
     old = json.loads(meta.read_text())
     del old["owner"], old["owner_name"]  # imported before data sets had owners
     meta.write_text(json.dumps(old))
     assert datasets.ownership("class-set") == datasets.Ownership()
     with pytest.raises(PermissionDenied, match="belongs to the teacher"):
-        datasets.remove("class-set", actor=ADA)
+        datasets.remove("class-set", by=guarded.importer(ADA))
     listed = json_lines(core_cli("datasets", "list", env=env).stdout)
     assert [d["owner"] for d in listed] == ["built in", "the teacher"]
     replaced = add(env, data_dir / "text" / "imdb_labelled.txt", "--name", "class-set", "--replace")
@@ -326,20 +326,20 @@ def test_the_class_settings_decide_whether_students_import_and_how_much(home, da
     sentences = data_dir / "text" / "amazon_cells_labelled.txt"
     permissions.save_class_settings(TEACHER, student_imports=False)
     with pytest.raises(PermissionDenied, match="turned off importing data sets for students"):
-        datasets.add(sentences, "nope", actor=ADA)
-    datasets.add(sentences, "teachers", actor=TEACHER)  # the teacher always may
+        datasets.add(sentences, "nope", by=guarded.importer(ADA))
+    datasets.add(sentences, "teachers", by=guarded.importer(TEACHER))  # the teacher always may
     permissions.save_class_settings(TEACHER, student_imports=True)
-    first = datasets.add(sentences, "first", actor=ADA)
+    first = datasets.add(sentences, "first", by=guarded.importer(ADA))
     used = datasets.owned_bytes(ADA.token)
     assert used > 0 and datasets.owned_bytes(BO.token) == 0
     monkeypatch.setenv("SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB", str(1.5 * used / 2**20))
     with pytest.raises(PermissionDenied, match=r"over the .* MB each student may import "
                                                r"\(SENTIMENT_LAB_MAX_STUDENT_DATASETS_MB"):
-        datasets.add(sentences, "second", actor=ADA)
+        datasets.add(sentences, "second", by=guarded.importer(ADA))
     assert datasets.names() == ["imdb", "first", "teachers"], "nothing of the refused import is left"
-    again = datasets.add(sentences, "first", actor=ADA, replace=True)  # her own, replaced: the same space
+    again = datasets.add(sentences, "first", by=guarded.importer(ADA), replace=True)  # her own, replaced: the same space
     assert again.info.fingerprint == first.info.fingerprint
-    datasets.add(sentences, "bos", actor=BO)  # each student has their own space
+    datasets.add(sentences, "bos", by=guarded.importer(BO))  # each student has their own space
 
 
 def test_two_imports_of_one_name_at_once_leave_one_whole_data_set(home, data_dir):
@@ -353,7 +353,7 @@ def test_two_imports_of_one_name_at_once_leave_one_whole_data_set(home, data_dir
     def press(path: Path, who: Actor) -> None:
         start.wait()
         try:
-            outcomes.append(datasets.add(path, "shared", actor=who))
+            outcomes.append(datasets.add(path, "shared", by=guarded.importer(who)))
         except DatasetError as exc:
             outcomes.append(str(exc))
 

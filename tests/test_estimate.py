@@ -89,7 +89,7 @@ def test_a_finished_run_informs_the_next_estimate(run_store, corpus):
     hp = hparams.make("fast", limit=2000, val_size=500, epochs=2)
     snap = Runner(run_store, dataset=short_test_split()).submit(hp, owner="tests", probes=()).wait(timeout=600)
     assert snap.status == "finished", snap.error
-    assert set(snap.phase_seconds) >= {"preparing", "training", "evaluating", "saving"}
+    assert set(snap.live.phase_seconds) >= {"preparing", "training", "evaluating", "saving"}
     record = run_store.get(snap.id)
     informed = estimate.whole_wait(hp, [record])
     assert informed.basis == "from 1 earlier run(s) on this server"

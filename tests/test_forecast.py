@@ -50,7 +50,7 @@ def test_the_runner_forecasts_each_waiting_run_and_the_board_shows_it(run_store,
         assert (info.wait_seconds, info.result_seconds) == pytest.approx(times[waiting[1].id], abs=1.0)  # 1 s later
         rows = board.rows(run_store.list(with_history=True), {r.id: r.snapshot() for r in runner.runs()},
                           board.BoardState(0.0, frozenset()), TEACHER, forecasts=times)
-        shown = {r.run_id: r.result_seconds for r in rows}
+        shown = {r.run.id: r.result_seconds for r in rows}
         assert [shown[r.id] for r in waiting] == results and shown[holder.id] is None
     finally:
         for run in runner.runs():

@@ -104,7 +104,7 @@ def test_a_saved_dlwp_run_reloads_with_the_same_architecture(trained_run):
     from core import bundle
 
     loaded = bundle.load(trained_run.model_dir)
-    assert loaded.hp == trained_run.hp
+    assert loaded.hp == trained_run.live.hp
     assert loaded.featurizer.state() == {"kind": "multihot", "num_words": 10_000}
     assert _layers(loaded.model) == [("Dense", 16, 160_016), ("Dense", 16, 272), ("Dense", 1, 17)]
     assert loaded.vocabulary.size == 88_584

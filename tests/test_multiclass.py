@@ -86,11 +86,11 @@ def test_class_report_of_three_classes_adds_up():
     y = np.array([0, 0, 1, 2, 2, 2])
     p = np.array([[.7, .2, .1], [.2, .7, .1], [.1, .8, .1], [.1, .1, .8], [.5, .2, .3], [.2, .2, .6]])
     report = evaluation.class_report(y, p, TWEET_LABELS)
-    assert report["confusion"] == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-    assert report["accuracy"] == pytest.approx(4 / 6)
-    assert [c["support"] for c in report["per_class"]] == [2, 1, 3]
-    assert [c["precision"] for c in report["per_class"]] == pytest.approx([0.5, 0.5, 1.0])
-    assert [c["recall"] for c in report["per_class"]] == pytest.approx([0.5, 1.0, 2 / 3])
+    assert report.confusion == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert report.accuracy == pytest.approx(4 / 6)
+    assert [c.support for c in report.per_class] == [2, 1, 3]
+    assert [c.precision for c in report.per_class] == pytest.approx([0.5, 0.5, 1.0])
+    assert [c.recall for c in report.per_class] == pytest.approx([0.5, 1.0, 2 / 3])
     wrong = evaluation.mistakes(y, p, labels=TWEET_LABELS)
     assert [(m.index, m.true_label, m.predicted_label) for m in wrong] == [(1, "negative", "neutral"),
                                                                           (4, "positive", "negative")]
@@ -130,11 +130,11 @@ def test_every_preset_trains_and_tests_on_three_classes(preset, tweets_run, twee
     assert scores.shape == (len(test), 3)
     np.testing.assert_allclose(scores.sum(axis=1), 1, atol=1e-4)
     report = evaluation.class_report(test.y, scores, tweets_dataset.labels)
-    assert report["accuracy"] == pytest.approx(snap.test_accuracy)
-    assert sum(map(sum, report["confusion"])) == len(test) == sum(c["support"] for c in report["per_class"])
-    assert [c["support"] for c in report["per_class"]] == np.bincount(test.y).tolist()
-    assert report["accuracy"] > 0.6  # most tweets are negative: the model learns at least that
-    (probes,) = snap.probe_scores  # one epoch: each pinned review's probability of each class
+    assert report.accuracy == pytest.approx(snap.test_accuracy)
+    assert sum(map(sum, report.confusion)) == len(test) == sum(c.support for c in report.per_class)
+    assert [c.support for c in report.per_class] == np.bincount(test.y).tolist()
+    assert report.accuracy > 0.6  # most tweets are negative: the model learns at least that
+    (probes,) = snap.live.probe_scores  # one epoch: each pinned review's probability of each class
     assert len(probes) == 4 and all(len(p) == 3 and sum(p) == pytest.approx(1, abs=1e-4) for p in probes)
     record = run_store.get(snap.id)
     assert (record.dataset, record.dataset_fingerprint) == ("tweets", tweets_dataset.fingerprint)
@@ -194,7 +194,7 @@ def test_a_run_still_scores_after_its_data_set_is_removed(lab_home, data_dir, tr
     snap = train_run("dlwp", dataset="amazon-gone", epochs=1)
     assert [r.id for r in run_store.runs_of_dataset("amazon-gone")] == [snap.id]
     before = Scorer(snap.model_dir).probabilities("battery died after a day")
-    datasets.remove("amazon-gone", actor=None)
+    datasets.remove("amazon-gone")
     assert "amazon-gone" not in datasets.names()
     scorer = Scorer(snap.model_dir)  # a fresh load: vocabulary and labels come from the run folder
     assert scorer.probabilities("battery died after a day") == pytest.approx(before)

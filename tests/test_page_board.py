@@ -43,7 +43,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         store.mark_running(run_id)
         store.finish(run_id, "finished", train_seconds=3.0, test_accuracy=test)
         if name:
-            store.update_text(run_id, actor=CLI, name=name)
+            store.update_text(run_id, name=name)
     return home
 
 

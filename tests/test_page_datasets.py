@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
+from core.classroom import guarded
 from core.data import datasets
 from core.classroom.people import TEACHER_KEY_ENV, guest_name
 from pagetest import ok, open_page
@@ -146,8 +147,8 @@ def test_over_the_size_limit_and_an_existing_name(home: Path, monkeypatch: pytes
 def test_removal_asks_first_and_counts_the_runs_that_used_it(home: Path) -> None:
     from core.store import RunStore
 
-    datasets.add(AMAZON, "phones", actor=ADA)
-    datasets.add(AMAZON, "spare", actor=ADA)
+    datasets.add(AMAZON, "phones", by=guarded.importer(ADA))
+    datasets.add(AMAZON, "spare", by=guarded.importer(ADA))
     store = RunStore(home)
     for _ in range(2):
         store.finish(store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}), "finished", test_accuracy=0.7)
@@ -270,7 +271,7 @@ def test_an_uploaded_file_with_an_odd_name_is_read_and_imported(home: Path, file
     assert not errors(at)
     (name,) = datasets.names()[1:]
     assert datasets.info(name).source.endswith(".tsv (TSV)")
-    assert datasets.report(name)["file"].isprintable() and len(datasets.report(name)["file"].encode()) <= 120
+    assert datasets.report(name).file.isprintable() and len(datasets.report(name).file.encode()) <= 120
     ok(at.run())  # the session goes on
 
 
@@ -326,7 +327,7 @@ def test_a_data_set_with_a_queued_run_on_it_is_not_removed(home: Path) -> None:
     """Before: the teacher removed it, and the student's run queued on it failed with "No data set named ..."."""
     from core.store import RunStore
 
-    datasets.add(AMAZON, "phones", actor=ADA)
+    datasets.add(AMAZON, "phones", by=guarded.importer(ADA))
     store = RunStore(home)
     queued = store.create("dlwp", {"preset": "dlwp", "dataset": "phones"}, owner=BO)
     at = open_page("pages/datasets.py", session={"owner": ADA})

@@ -19,7 +19,6 @@ from conftest import clone_run  # noqa: E402
 from pagetest import copy_home, open_page  # noqa: E402
 
 from core import bundle, hparams  # noqa: E402
-from core.classroom.people import CLI  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 FAILED_MESSAGE = "ResourceExhaustedError: out of memory while allocating the batch"
@@ -251,7 +250,7 @@ def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
     """A name or note is text for every viewer: no fetched image, no link, no colour, no LaTeX, no bold."""
     store = RunStore(home)
     run_id = next(r.id for r in store.list() if r.status == "finished")
-    store.update_text(run_id, actor=CLI, name=EVIL_NAME, note=EVIL_NOTE)
+    store.update_text(run_id, name=EVIL_NAME, note=EVIL_NOTE)
     at = pick(open_runs(), run_id)
     (tab,) = at.tabs
     assert tab.label.startswith(f"\\#{run_id} · dlwp · ") and "bold" not in tab.label, "named by what never changes"

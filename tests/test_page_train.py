@@ -339,7 +339,7 @@ def test_stop_mid_epoch_says_what_it_does_and_draws_only_whole_epochs(home: Path
     run_id = at.session_state["train_run_id"]
     run = ui.runner().get(run_id)
     deadline = time.monotonic() + TRAIN_TIMEOUT
-    while not ((s := run.snapshot()).epoch >= 1 and 3 <= s.batch < s.batches - 20):  # well inside epoch 2 or later
+    while not ((s := run.snapshot().live).epoch >= 1 and 3 <= s.batch < s.batches - 20):  # well inside epoch 2 or later
         assert time.monotonic() < deadline, s
         time.sleep(0.005)
     ok(at.run())
@@ -349,7 +349,7 @@ def test_stop_mid_epoch_says_what_it_does_and_draws_only_whole_epochs(home: Path
     assert any(part in said for part in ("stopping after batch", "Stopped; testing the model as it is", "stopped")), said
     _stop_and_wait(at, run_id)
     snap = run.snapshot()
-    assert f"during epoch {len(snap.history) + 1}, after {snap.batch} of {snap.batches}" in texts(at)
+    assert f"during epoch {len(snap.history) + 1}, after {snap.live.batch} of {snap.live.batches}" in texts(at)
     (curves, *_) = plotly_specs(at)
     assert all(t["x"] == list(range(1, len(snap.history) + 1)) for t in curves["data"]), "only whole epochs drawn"
 
@@ -381,7 +381,7 @@ def test_a_run_whose_data_set_was_removed_shows_no_error(home: Path, tmp_path: P
     snap = ui._runner(str(home)).submit(hparams.make("dlwp", dataset="reddit", epochs=1), owner="tests")\
         .wait(timeout=TRAIN_TIMEOUT)
     assert snap.status == "finished", snap.error
-    datasets.remove("reddit", actor=None)  # the teacher, as from the command line
+    datasets.remove("reddit")  # the teacher, as from the command line
     at = open_page("pages/train.py", session={"owner": "tests"})
     assert any(s.value.startswith(f"Run #{snap.id} · dlwp · finished") for s in at.subheader), texts(at)
     assert not at.error, [e.value for e in at.error]

@@ -44,7 +44,7 @@ def _watch(runs, until_done: bool = True, timeout: float = TIMEOUT) -> list[list
             seen[n].append(snap)
         if not any(s.active for s in snaps):
             return seen
-        assert time.monotonic() < deadline, f"timed out: {[(s.status, s.phase) for s in snaps]}"
+        assert time.monotonic() < deadline, f"timed out: {[(s.status, s.live.phase) for s in snaps]}"
         time.sleep(0.05)
 
 
@@ -88,11 +88,11 @@ def test_a_training_streams_its_epochs_and_returns_a_model_that_scores(cluster_r
     seen = cluster_run
     snap = seen[-1]
     assert snap.status == "finished", snap.error
-    phases = [s.phase for s in seen]
+    phases = [s.live.phase for s in seen]
     assert "waiting" in phases and phases.index("waiting") < phases.index("training")
-    epochs_while_training = {len(s.history) for s in seen if s.phase == "training"}
+    epochs_while_training = {len(s.history) for s in seen if s.live.phase == "training"}
     assert {0, 1, 2} <= epochs_while_training, "the history grows one epoch at a time"
-    assert [len(row) for row in snap.probe_scores] == [2, 2, 2]
+    assert [len(row) for row in snap.live.probe_scores] == [2, 2, 2]
     assert 0.5 < snap.test_accuracy <= 1
 
     record = run_store.get(snap.id)
@@ -107,10 +107,10 @@ def test_a_training_streams_its_epochs_and_returns_a_model_that_scores(cluster_r
 def test_stop_cancels_a_running_task_and_keeps_the_model_of_its_last_epoch(cluster, run_store):
     runner = Runner(run_store, executor=RayExecutor(num_cpus=1), dataset=SHORT_TEST)
     run = runner.submit(hparams.make("dlwp", epochs=60, batch_size=16, **SMALL), owner="tests", probes=())
-    _wait_for(lambda: run.snapshot().epoch >= 1, TIMEOUT, "the first epoch on the worker")
+    _wait_for(lambda: run.snapshot().live.epoch >= 1, TIMEOUT, "the first epoch on the worker")
     asked = time.monotonic()
     run.stop(CLI)
-    _wait_for(lambda: run.snapshot().phase != "training", 15, "the task to be cancelled")
+    _wait_for(lambda: run.snapshot().live.phase != "training", 15, "the task to be cancelled")
     cancelled_after = time.monotonic() - asked
     snap = run.wait(timeout=TIMEOUT)
     assert snap.status == "stopped", snap.error
@@ -126,7 +126,7 @@ def test_a_killed_worker_fails_the_run_and_leaves_earlier_runs_intact(cluster_ru
     assert earlier.status == "finished", earlier.error
     runner = Runner(run_store, executor=RayExecutor(num_cpus=1), dataset=SHORT_TEST)
     run = runner.submit(hparams.make("dlwp", epochs=60, batch_size=16, **SMALL), owner="tests", probes=())
-    _wait_for(lambda: run.snapshot().epoch >= 1, TIMEOUT, "the first epoch on the worker")
+    _wait_for(lambda: run.snapshot().live.epoch >= 1, TIMEOUT, "the first epoch on the worker")
     (pid,) = _training_workers()
     os.kill(pid, signal.SIGKILL)
     snap = run.wait(timeout=120)
@@ -144,12 +144,12 @@ def test_the_cluster_decides_how_many_run_at_once(cluster, run_store):
     small = hparams.make("dlwp", epochs=1, limit=1000, val_size=300)
     first = runner.submit(small, owner="a", probes=())
     second = runner.submit(small, owner="b", probes=())
-    assert second.snapshot().queue_position is None, "the cluster queues it, not the server"
+    assert second.snapshot().live.queue_position is None, "the cluster queues it, not the server"
     seen_first, seen_second = _watch([first, second])
     assert seen_first[-1].status == seen_second[-1].status == "finished"
     both = list(zip(seen_first, seen_second))
-    assert not any(a.phase == "training" and b.phase == "training" for a, b in both), "one at a time"
-    assert any({a.phase, b.phase} == {"training", "waiting"} for a, b in both), "one waits for a free worker"
+    assert not any(a.live.phase == "training" and b.live.phase == "training" for a, b in both), "one at a time"
+    assert any({a.live.phase, b.live.phase} == {"training", "waiting"} for a, b in both), "one waits for a free worker"
 
 
 def test_an_unreachable_cluster_is_one_clear_error_line_in_the_cli(cli_env, run_store, trained_run):
@@ -188,7 +188,7 @@ def test_a_three_class_data_set_trains_on_the_cluster(cluster, run_store, tweets
     hp = hparams.make("dlwp", dataset=tweets_dataset.name, epochs=1, **SMALL)
     snap = runner.submit(hp, owner="tests", probes=("great crew", "lost my bag")).wait(timeout=TIMEOUT)
     assert snap.status == "finished", snap.error
-    assert [len(p) for p in snap.probe_scores[0]] == [3, 3]  # each pinned review: every class's probability
+    assert [len(p) for p in snap.live.probe_scores[0]] == [3, 3]  # each pinned review: every class's probability
     scores = evaluation.load_test_scores(snap.model_dir, tweets_dataset.test_size)
     assert scores.shape == (tweets_dataset.test_size, 3)
     assert run_store.get(snap.id).dataset_fingerprint == tweets_dataset.fingerprint

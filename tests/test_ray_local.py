@@ -54,7 +54,7 @@ def test_serve_keeps_its_local_ray_for_the_next_training(tmp_path_factory, monke
         assert lab.proc.poll() is None, f"the lab stopped after the first training:\n{lab.log()}"
         second = client.submit(hparams.make("dlwp", **SMALL), owner=ADA, probes=()).wait(TIMEOUT)
         assert second.status == "finished", (second.error, lab.log())
-        assert "waiting" in second.phase_seconds, "it trained as a Ray task"
+        assert "waiting" in second.live.phase_seconds, "it trained as a Ray task"
         assert lab.proc.poll() is None, f"the lab stopped:\n{lab.log()}"
         assert "Failed to start GCS" not in lab.log(8000)
         records = {r.id: r.status for r in RunStore(lab.lab_home).list()}

@@ -38,14 +38,14 @@ def _wait_for(predicate, timeout: float, what: str, poll: float = 0.02):
 # --- a finished run ----------------------------------------------------------------------------------------------------
 def test_trained_run_finishes_with_history_test_metrics_and_a_model(trained_run, run_store):
     snap = trained_run
-    assert (snap.status, snap.phase, snap.epoch, snap.error) == ("finished", "done", 2, None)
-    assert snap.batches == math.ceil(2000 / 512)
+    assert (snap.status, snap.live.phase, snap.live.epoch, snap.error) == ("finished", "done", 2, None)
+    assert snap.live.batches == math.ceil(2000 / 512)
     assert [h["epoch"] for h in snap.history] == [1, 2]
     for h in snap.history:
         assert EPOCH_KEYS <= set(h)
         assert 0 <= h["accuracy"] <= 1 and 0 <= h["val_accuracy"] <= 1 and h["seconds"] > 0
     assert 0.5 < snap.test_accuracy <= 1 and snap.test_loss > 0 and snap.train_seconds > 0
-    assert len(snap.probe_scores) == 2 and all(len(row) == len(snap.probes) for row in snap.probe_scores)
+    assert len(snap.live.probe_scores) == 2 and all(len(row) == len(snap.live.probes) for row in snap.live.probe_scores)
     folder = Path(snap.model_dir)
     for name in (bundle.MODEL, bundle.CONFIG, bundle.FEATURIZER, bundle.WORD_INDEX, bundle.HISTORY, evaluation.TEST_SCORES):
         assert (folder / name).is_file(), name
@@ -61,9 +61,9 @@ def test_trained_run_finishes_with_history_test_metrics_and_a_model(trained_run,
 
 def test_each_phase_of_a_run_is_timed(trained_run):
     snap = trained_run
-    assert list(snap.phase_seconds) == ["preparing", "training", "evaluating", "saving", "baseline"]
-    assert all(seconds > 0 for seconds in snap.phase_seconds.values())
-    assert snap.phase_seconds["training"] == pytest.approx(snap.train_seconds, abs=0.05)
+    assert list(snap.live.phase_seconds) == ["preparing", "training", "evaluating", "saving", "baseline"]
+    assert all(seconds > 0 for seconds in snap.live.phase_seconds.values())
+    assert snap.live.phase_seconds["training"] == pytest.approx(snap.train_seconds, abs=0.05)
 
 
 def test_test_scores_do_not_depend_on_the_chunk_size(scorer, corpus):
@@ -81,7 +81,7 @@ def test_epochs_stream_while_training(run_store):
     seen: list[tuple[str, str, int, int]] = []
     while True:
         snap = run.snapshot()
-        seen.append((snap.status, snap.phase, len(snap.history), snap.batch))
+        seen.append((snap.status, snap.live.phase, len(snap.history), snap.live.batch))
         if not snap.active:
             break
         time.sleep(0.01)
@@ -90,17 +90,17 @@ def test_epochs_stream_while_training(run_store):
     assert {0, 1, 2, 3} <= running_lengths, "history should grow one epoch at a time while the run trains"
     assert any(batch > 0 for status, phase, _, batch in seen if phase == "training"), "batch progress is published"
     assert len(snap.history) == 4 and all(EPOCH_KEYS <= set(h) for h in snap.history)
-    assert [len(row) for row in snap.probe_scores] == [2] * 4
+    assert [len(row) for row in snap.live.probe_scores] == [2] * 4
 
 
 def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
     hp = hparams.make("dlwp", limit=2000, val_size=500, epochs=60, batch_size=16)
     run = Runner(run_store, dataset=SHORT_TEST).submit(hp, owner="tests")
-    _wait_for(lambda: (s := run.snapshot()).epoch >= 1 and s.batch >= 3, 120, "the first epoch and a few batches")
+    _wait_for(lambda: (s := run.snapshot().live).epoch >= 1 and s.batch >= 3, 120, "the first epoch and a few batches")
     asked = time.monotonic()
-    before = run.snapshot()
+    before = run.snapshot().live
     run.stop(CLI)
-    assert run.snapshot().stop_requested
+    assert run.snapshot().live.stop_requested
     snap = run.wait(timeout=120)
     took = time.monotonic() - asked
     assert snap.status == "stopped", snap.error
@@ -108,9 +108,9 @@ def test_stop_ends_within_a_batch_and_keeps_a_usable_model(run_store):
     # training ends after the batch in progress (or the one after): the cut epoch is neither validated nor
     # recorded as a whole one, and the run says how far into it the stop came
     assert len(snap.history) == before.epoch < hp.epochs
-    assert before.batch <= snap.batch <= before.batch + 3, (before.batch, snap.batch)
-    assert (f"during epoch {before.epoch + 1}, after {snap.batch} of {snap.batches} of its batches: the curves show "
-            f"the {before.epoch} whole epoch") in snap.error
+    assert before.batch <= snap.live.batch <= before.batch + 3, (before.batch, snap.live.batch)
+    assert (f"during epoch {before.epoch + 1}, after {snap.live.batch} of {snap.live.batches} of its batches: the "
+            f"curves show the {before.epoch} whole epoch") in snap.error
     assert run_store.get(snap.id).error == snap.error
     assert snap.test_accuracy is not None
     assert (Path(snap.model_dir) / bundle.MODEL).is_file()
@@ -142,7 +142,7 @@ def test_a_run_is_never_queued_without_a_place_in_the_queue(run_store):
     while any(run.snapshot().active for run in runs):
         for run in runs:
             snap = run.snapshot()
-            seen.add((snap.status, snap.queue_position))
+            seen.add((snap.status, snap.live.queue_position))
         time.sleep(0.001)
     assert ("queued", None) not in seen, seen
     assert all(run.wait(timeout=600).status == "finished" for run in runs)
@@ -155,12 +155,12 @@ def test_runs_beyond_max_concurrent_wait_in_order(run_store, monkeypatch):
     first = runner.submit(small, owner="a")
     second = runner.submit(small, owner="b")
     third = runner.submit(small, owner="b")
-    assert second.snapshot().queue_position == 1
-    assert third.snapshot().queue_position == 2
+    assert second.snapshot().live.queue_position == 1
+    assert third.snapshot().live.queue_position == 2
     _wait_for(lambda: first.snapshot().status == "running", 60, "the first run to start")
     snap = second.snapshot()
-    assert (snap.status, snap.queue_position) == ("queued", 1)
-    assert first.snapshot().queue_position is None
+    assert (snap.status, snap.live.queue_position) == ("queued", 1)
+    assert first.snapshot().live.queue_position is None
     assert run_store.get(second.id).status == "queued"
 
     third.stop(CLI)  # a queued run is cancelled at once

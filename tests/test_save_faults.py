@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core import bundle
-from core.store import DATABASE
+from core.config import DATABASE
 from test_cli import assert_one_line_error, core_cli, json_lines
 
 pytestmark = pytest.mark.slow  # each trains in a subprocess, or waits on a lock

@@ -50,7 +50,7 @@ def test_every_preset_learns_a_few_hundred_sentences(preset: str, amazon_dataset
     majority = max(test.y.mean(), 1 - test.y.mean())
     noise = 3 * math.sqrt(majority * (1 - majority) / len(test))
     assert snap.test_accuracy > majority + noise, (preset, snap.test_accuracy, majority)
-    reason = evaluation.stop_reason(snap.history, snap.hp.epochs, snap.hp.patience, False)
+    reason = evaluation.stop_reason(snap.history, snap.live.hp.epochs, snap.live.hp.patience, False)
     assert f"epoch {evaluation.best_epoch(snap.history)}" in reason
 
 

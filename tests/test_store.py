@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core import bundle
-from core.errors import RunNotFoundError
-from core.classroom.people import CLI
+from core import bundle, registry
+from core.errors import RunActive, RunNotFoundError
 from core.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,12 +144,32 @@ def test_delete_removes_the_record_its_epochs_and_its_folder(tmp_path):
     store.finish(run_id, "finished")
     keep = store.create("dlwp", {"epochs": 1})
 
-    store.delete(run_id, actor=CLI)
+    store.delete(run_id)
     assert not folder.exists()
     with pytest.raises(RunNotFoundError, match=f"#{run_id}"):
         store.get(run_id)
     assert store.history(run_id) == []
     assert [r.id for r in store.list()] == [keep]
+
+
+def test_delete_refuses_an_active_run_and_forgets_what_was_loaded_from_its_folder(tmp_path):
+    """Before: only the Runs page refused a training run and dropped its cached scorer; any other caller could
+    remove the folder a training writes into, and a page kept scoring with the deleted model."""
+    store = RunStore(tmp_path)
+    run_id = store.create("dlwp", {"epochs": 1})
+    folder = store.claim_folder(run_id)
+    (folder / bundle.MODEL).write_bytes(b"model")
+    store.mark_running(run_id)
+    with pytest.raises(RunActive, match=f"Run #{run_id} is running: stop it"):
+        store.delete(run_id)
+    assert (folder / bundle.MODEL).is_file() and store.get(run_id).status == "running"
+    store.finish(run_id, "finished", test_accuracy=0.8)
+    loaded = ("scorer", str(folder.resolve()))
+    registry.shared(loaded, object)
+    registry.shared(("word map", str(folder.resolve()), 1, 50), object)
+    assert store.delete(run_id).test_accuracy == 0.8
+    assert not folder.exists() and not registry.has(loaded)
+    assert not registry.has(("word map", str(folder.resolve()), 1, 50))
 
 
 def test_the_change_token_moves_with_everything_the_runs_page_shows(tmp_path):
@@ -164,7 +183,7 @@ def test_the_change_token_moves_with_everything_the_runs_page_shows(tmp_path):
     seen.append(store.changes())
     store.finish(run_id, "finished")
     seen.append(store.changes())
-    store.delete(run_id, actor=CLI)
+    store.delete(run_id)
     seen.append(store.changes())
     assert all(before != after for before, after in zip(seen, seen[1:])), seen
     assert store.changes() == seen[-1], "nothing changed, so neither does the token"
@@ -182,14 +201,14 @@ def test_name_note_and_best_epoch(tmp_path):
     for epoch, val_loss, val_acc in ((1, 0.40, 0.84), (2, 0.30, 0.88), (3, 0.35, 0.87)):
         store.add_epoch(run_id, {"epoch": epoch, "loss": 0.3, "accuracy": 0.9, "val_loss": val_loss,
                                  "val_accuracy": val_acc, "seconds": 1.0})
-    store.update_text(run_id, actor=CLI, name="  baseline ", note="first try")
+    store.update_text(run_id, name="  baseline ", note="first try")
     record = store.get(run_id)
     assert (record.name, record.note, record.title) == ("baseline", "first try", "baseline")
     assert record.best_epoch["epoch"] == 2 and record.best_val_accuracy == 0.88
     # this process is alive, so its queued run is not mistaken for an interrupted one
     assert record.status == "queued"
     with pytest.raises(RunNotFoundError):
-        store.update_text(12345, actor=CLI, name="x")
+        store.update_text(12345, name="x")
 
 
 def test_a_run_left_running_by_a_dead_process_is_interrupted(tmp_path):
@@ -210,7 +229,7 @@ def test_the_session_run_is_stored_with_the_epochs_it_streamed(trained_run, run_
     for stored, streamed in zip(record.history, trained_run.history, strict=True):
         for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
             assert stored[key] == pytest.approx(streamed[key])
-    assert [e["probes"] for e in record.history] == [list(row) for row in trained_run.probe_scores]
+    assert [e["probes"] for e in record.history] == [list(row) for row in trained_run.live.probe_scores]
     assert trained_run.id in [r.id for r in run_store.usable()]
 
 
@@ -254,7 +273,8 @@ def test_deleting_a_run_keeps_the_users_files_in_its_folder(tmp_path):
     run_id = store.create("dlwp", {"epochs": 1})
     store.set_model_dir(run_id, thesis)  # what an older lab recorded for `--out ~/thesis`
     _fake_bundle(thesis)
-    store.delete(run_id, actor=CLI)
+    store.finish(run_id, "finished")
+    store.delete(run_id)
     assert sorted(p.name for p in thesis.iterdir()) == ["chapter1.tex", "figures"]
     assert (thesis / "chapter1.tex").read_text() == "my work"
 
@@ -297,7 +317,8 @@ def test_a_new_out_folder_goes_with_its_run_and_an_empty_users_folder_stays(tmp_
     for folder in (made, kept):
         _fake_bundle(folder)
     for record in store.list():
-        store.delete(record.id, actor=CLI)
+        store.finish(record.id, "finished")
+        store.delete(record.id)
     assert not made.exists() and (tmp_path / "new").is_dir()
     assert empty.is_dir() and not any(empty.iterdir())
 

@@ -17,6 +17,7 @@ from core import hparams
 from core.serving import trainer_service, trainer_wire
 from core.errors import ConfigError, LabError
 from core.classroom.people import PermissionDenied
+from core.run_record import RunRecord
 from core.runner import QueueFull, Runner
 from core.serving.trainer_client import RunnerClient
 from core.serving.trainer_wire import TrainerUnavailable
@@ -51,7 +52,7 @@ def test_a_run_submitted_through_the_service_trains_and_is_recorded(client, run_
     assert run.owner == ADA.token and run.owner_name == "Ada"
     snap = run.wait(timeout=600)
     assert snap.status == "finished", snap.error
-    assert len(snap.history) == 1 and len(snap.probe_scores) == 1 and snap.test_accuracy > 0.4
+    assert len(snap.history) == 1 and len(snap.live.probe_scores) == 1 and snap.test_accuracy > 0.4
     record = run_store.get(run.id)
     assert (record.status, record.owner_name, record.test_accuracy) == ("finished", "Ada", snap.test_accuracy)
     assert [r.id for r in client.runs(ADA.token)] == [run.id] and client.runs(BO.token) == []
@@ -68,7 +69,7 @@ def test_the_queue_and_its_rules_work_across_the_socket(gated_client, monkeypatc
     waiting = client.submit(hparams.make("dlwp", **TINY), owner=BO, probes=())
     with pytest.raises(QueueFull, match="1 run waiting"):
         client.submit(hparams.make("dlwp", **TINY), owner=BO, probes=())
-    assert [r.id for r in client.queued()] == [waiting.id] and waiting.snapshot().queue_position == 1
+    assert [r.id for r in client.queued()] == [waiting.id] and waiting.snapshot().live.queue_position == 1
     info = client.queue_info(waiting)
     assert (info.position, info.ahead, info.students) == (1, 1, 1) and info.wait_seconds > 0
     assert client.queue_info(holder) is None  # training, not waiting
@@ -163,7 +164,7 @@ def test_a_missing_service_is_a_clear_error(run_store, tmp_path):
 def test_snapshots_and_errors_survive_the_wire(client):
     run = client.submit(hparams.make("dlwp", **TINY), owner=BO, probes=("good",))
     snap = run.wait(timeout=600)
-    local = trainer_wire.snapshot_from_dict(json.loads(json.dumps(trainer_wire.snapshot_to_dict(snap))))
+    local = RunRecord.from_dict(json.loads(json.dumps(snap.to_dict())))
     assert local == snap
     error = trainer_wire.error_from_dict(trainer_wire.error_to_dict(QueueFull("full")))
     assert isinstance(error, QueueFull) and str(error) == "full"
@@ -179,7 +180,7 @@ def test_stopping_the_service_keeps_the_training_so_far(cli_env, run_store):
         _wait_for(lambda: (folder / "t.sock").exists(), 60, "the service to listen", poll=0.2)
         client = RunnerClient(run_store, folder / "t.sock")
         run = client.submit(hparams.make("dlwp", **LONG), owner=ADA, probes=())
-        _wait_for(lambda: run.snapshot().epoch >= 1, 300, "a first epoch", poll=0.5)
+        _wait_for(lambda: run.snapshot().live.epoch >= 1, 300, "a first epoch", poll=0.5)
         service.send_signal(signal.SIGTERM)
         assert service.wait(timeout=120) == 0, service.stdout.read()
     finally:

@@ -87,7 +87,7 @@ def test_frozen_vectors_do_not_change(train_run):
 
 def test_fine_tuned_vectors_move(transfer_run):
     snap = transfer_run
-    hp = snap.hp
+    hp = snap.live.hp
     from core.data.vocab import load_vocabulary
 
     start = pretrained.start_matrix(pretrained.dataset_rows(load_vocabulary(), hp.num_words), hp.seed)

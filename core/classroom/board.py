@@ -17,17 +17,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from core import architectures, atomic_file, config, hparams
+from core import architectures, atomic_file, config, hparams, run_record
 from core.classroom import assignments, permissions
-from core.baseline import Baseline
 from core.errors import LabError, StoreError
 from core.classroom.people import Actor
-from core.store import ACTIVE, RunRecord
-
-if TYPE_CHECKING:
-    from core.runner import Snapshot
+from core.run_record import ACTIVE, RunRecord
 
 STATE_FILE = "board.json"
 SORTS = ("Newest first", "Leaderboard (test accuracy)", "Best validation accuracy")
@@ -50,29 +46,37 @@ class BoardState:
 
 @dataclass(frozen=True)
 class Row:
-    """One run on the board, with the live state merged in."""
+    """One run on the board (its live state merged in, `run_record.overlay`) and what the board makes of it."""
 
-    run_id: int
+    run: RunRecord
     student: str
-    name: str
-    preset: str
     changes: dict[str, Any]  # settings that differ from the preset, in the Train form's order
-    best_val_accuracy: float | None
-    test_accuracy: float | None
-    epochs_done: int
-    epochs_planned: int | None
-    seconds: float | None
-    status: str  # queued, running, finished, stopped, failed, interrupted
-    queue_position: int | None = None
-    progress: float | None = None  # 0..1 while training
     group: str = ""  # the same text for runs that tried the same settings
     group_size: int = 1
     group_best: bool = True  # the best test accuracy among its group (or the only one)
     rank: int | None = None  # leaderboard place; equal test accuracies share it
-    dataset: str = hparams.DEFAULT_DATASET
     assignment: str | None = None  # the title of the assignment the run answered
-    baseline: Baseline | None = None  # majority class and TF-IDF + LR on the run's split; None: not (yet) known
     result_seconds: float | None = None  # a queued run: seconds until its results are expected (the forecast)
+
+    @property
+    def epochs_planned(self) -> int | None:
+        return self.run.config.get("epochs")
+
+    @property
+    def seconds(self) -> float | None:
+        return self.run.train_seconds if self.run.train_seconds is not None else self.run.duration
+
+    @property
+    def progress(self) -> float | None:
+        """The share of the planned batches done (1 while testing and saving); None when not training here."""
+        live = self.run.live
+        if self.run.status != "running" or live is None:
+            return None
+        if live.phase in ("evaluating", "saving"):
+            return 1.0
+        if live.phase != "training" or not live.batches:
+            return 0.0
+        return min((live.epoch * live.batches + live.batch) / max(live.hp.epochs * live.batches, 1), 1.0)
 
     @property
     def changes_text(self) -> str:
@@ -80,11 +84,13 @@ class Row:
 
     @property
     def status_text(self) -> str:
-        if self.status == "queued":
-            return f"queued ({_ordinal(self.queue_position)} in line)" if self.queue_position else "queued"
-        if self.status == "running":
+        status = self.run.status
+        if status == "queued":
+            place = self.run.live.queue_position if self.run.live else None
+            return f"queued ({_ordinal(place)} in line)" if place else "queued"
+        if status == "running":
             return f"training {self.progress:.0%}" if self.progress is not None else "training"
-        return self.status
+        return status
 
 
 def _text(value: Any) -> str:
@@ -202,40 +208,18 @@ def assignment_title(assignment_id: str | None, home: Path | None = None) -> str
         return REMOVED_ASSIGNMENT
 
 
-def _progress(snap: Snapshot) -> float | None:
-    """The share of the planned batches done (1 while testing and saving); None when not running."""
-    if snap.status != "running":
-        return None
-    if snap.phase in ("evaluating", "saving"):
-        return 1.0
-    if snap.phase != "training" or not snap.batches:
-        return 0.0
-    return min((snap.epoch * snap.batches + snap.batch) / max(snap.hp.epochs * snap.batches, 1), 1.0)
-
-
-def row(record: RunRecord, snap: Snapshot | None = None, *, base: hparams.HParams | None = None,
+def row(record: RunRecord, snap: RunRecord | None = None, *, base: hparams.HParams | None = None,
         assignment: str | None = None, result_seconds: float | None = None) -> Row:
     """A run on the board; its live snapshot, when this server runs it, is newer than the store for what it has.
 
     `base` is the preset fitted to the run's data set and `assignment` the title of its assignment, when the
     caller has them already (`rows` looks each up once for the whole board)."""
     changes = differences(record.preset, record.config, base)
-    history = list(snap.history) if snap is not None and len(snap.history) > len(record.history) else record.history
-    scored = [e["val_accuracy"] for e in history if e.get("val_accuracy") is not None]
-    status = snap.status if snap is not None else record.status
-    test_accuracy = snap.test_accuracy if snap is not None and snap.test_accuracy is not None else record.test_accuracy
-    figures = snap.baseline if snap is not None and snap.baseline is not None else record.baseline
-    seconds = record.train_seconds if record.train_seconds is not None else record.duration
-    return Row(
-        run_id=record.id, student=student(record), name=record.name, preset=record.preset, changes=changes,
-        best_val_accuracy=max(scored) if scored else None, test_accuracy=test_accuracy, epochs_done=len(history),
-        epochs_planned=record.config.get("epochs"), seconds=seconds, status=status,
-        queue_position=snap.queue_position if snap is not None else None,
-        progress=_progress(snap) if snap is not None else None,
-        group=group_key(record.preset, changes, record.dataset), dataset=record.dataset, baseline=figures,
-        assignment=assignment if assignment is not None else assignment_title(record.assignment),
-        result_seconds=result_seconds if status == "queued" else None,
-    )
+    run = run_record.overlay(record, snap)
+    return Row(run=run, student=student(record), changes=changes,
+               group=group_key(record.preset, changes, record.dataset),
+               assignment=assignment if assignment is not None else assignment_title(record.assignment),
+               result_seconds=result_seconds if run.status == "queued" else None)
 
 
 def _grouped(rows: list[Row]) -> list[Row]:
@@ -243,15 +227,15 @@ def _grouped(rows: list[Row]) -> list[Row]:
     groups: dict[str, list[Row]] = {}
     for r in rows:
         groups.setdefault(r.group, []).append(r)
-    best = {key: max((r.test_accuracy for r in members if r.test_accuracy is not None), default=None)
+    best = {key: max((r.run.test_accuracy for r in members if r.run.test_accuracy is not None), default=None)
             for key, members in groups.items()}
-    scores = sorted({_rounded(r.test_accuracy) for r in rows if r.test_accuracy is not None}, reverse=True)
+    tested = [r.run.test_accuracy for r in rows if r.run.test_accuracy is not None]
     places = {}
-    for score in scores:  # competition ranking: 1, 2, 2, 4
-        places[score] = 1 + sum(1 for r in rows if r.test_accuracy is not None and _rounded(r.test_accuracy) > score)
+    for score in sorted({_rounded(a) for a in tested}, reverse=True):  # competition ranking: 1, 2, 2, 4
+        places[score] = 1 + sum(1 for a in tested if _rounded(a) > score)
     return [replace(r, group_size=len(groups[r.group]),
-                    group_best=r.test_accuracy is None or r.test_accuracy == best[r.group],
-                    rank=places.get(_rounded(r.test_accuracy)) if r.test_accuracy is not None else None)
+                    group_best=r.run.test_accuracy is None or r.run.test_accuracy == best[r.group],
+                    rank=places.get(_rounded(r.run.test_accuracy)) if r.run.test_accuracy is not None else None)
             for r in rows]
 
 
@@ -260,7 +244,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def rows(records: Iterable[RunRecord], snapshots: Mapping[int, Snapshot], state: BoardState, actor: Actor, *,
+def rows(records: Iterable[RunRecord], snapshots: Mapping[int, RunRecord], state: BoardState, actor: Actor, *,
          show_hidden: bool = False, home: Path | None = None,
          forecasts: Mapping[int, tuple[float, float]] | None = None) -> list[Row]:
     """The board as `actor` may see it: runs of the current lesson (created since `state.lesson_start`) that the
@@ -285,13 +269,13 @@ def sort_rows(board: Sequence[Row], order: str) -> list[Row]:
     if order not in SORTS:
         raise LabError(f"Unknown board order {order!r}: choose one of {', '.join(SORTS)}.")
     if order == SORTS[0]:
-        return sorted(board, key=lambda r: r.run_id, reverse=True)
+        return sorted(board, key=lambda r: r.run.id, reverse=True)
     first, second = (("test_accuracy", "best_val_accuracy") if order == LEADERBOARD
                      else ("best_val_accuracy", "test_accuracy"))
 
     def key(r: Row) -> tuple:
-        a, b = getattr(r, first), getattr(r, second)
-        return (a is None, -(a or 0.0), b is None, -(b or 0.0), -r.run_id)
+        a, b = getattr(r.run, first), getattr(r.run, second)
+        return (a is None, -(a or 0.0), b is None, -(b or 0.0), -r.run.id)
 
     return sorted(board, key=key)
 
@@ -302,13 +286,14 @@ def groups(board: Sequence[Row]) -> list[tuple[str, int, float | None]]:
     seen: dict[str, list[Row]] = {}
     for r in board:
         seen.setdefault(r.group, []).append(r)
-    found = [(key, len(members), max((m.test_accuracy for m in members if m.test_accuracy is not None), default=None))
+    found = [(key, len(members),
+              max((m.run.test_accuracy for m in members if m.run.test_accuracy is not None), default=None))
              for key, members in seen.items() if len(members) > 1]
     return sorted(found, key=lambda g: (-g[1], -(g[2] or 0.0), g[0]))
 
 
 def active_count(board: Sequence[Row]) -> int:
-    return sum(r.status in ACTIVE for r in board)
+    return sum(r.run.status in ACTIVE for r in board)
 
 
 # --- CSV --------------------------------------------------------------------------------------------------
@@ -326,9 +311,9 @@ def csv_text(board: Sequence[Row], *, actor: Actor) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in board:
         writer.writerow(_cell(v) for v in (
-            r.rank, r.run_id, r.student, r.name, r.assignment, r.dataset, r.preset, r.changes_text,
-            None if r.best_val_accuracy is None else f"{r.best_val_accuracy:.4f}",
-            None if r.test_accuracy is None else f"{r.test_accuracy:.4f}",
-            f"{r.epochs_done} of {r.epochs_planned}" if r.epochs_planned else r.epochs_done,
+            r.rank, r.run.id, r.student, r.run.name, r.assignment, r.run.dataset, r.run.preset, r.changes_text,
+            None if r.run.best_val_accuracy is None else f"{r.run.best_val_accuracy:.4f}",
+            None if r.run.test_accuracy is None else f"{r.run.test_accuracy:.4f}",
+            f"{len(r.run.history)} of {r.epochs_planned}" if r.epochs_planned else len(r.run.history),
             None if r.seconds is None else f"{r.seconds:.1f}", r.status_text, r.group_size))
     return out.getvalue()

@@ -5,6 +5,7 @@ import argparse
 import gc
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -110,7 +111,7 @@ def _train(args: argparse.Namespace) -> int:
         "test_accuracy": snap.test_accuracy,
         "test_loss": snap.test_loss,
         "train_seconds": round(snap.train_seconds or 0.0, 3),
-        "phase_seconds": snap.phase_seconds,
+        "phase_seconds": snap.live.phase_seconds,
         "model_path": snap.model_dir,
         **_baseline(snap),
         **_class_results(hp.dataset, snap.model_dir),
@@ -123,7 +124,7 @@ def _baseline(snap: Any) -> dict[str, Any]:
     from core import baseline
     from core.data import datasets
 
-    labels = datasets.class_names_of(snap.hp.dataset)
+    labels = datasets.class_names_of(snap.live.hp.dataset)
     warning = baseline.comparison(snap.test_accuracy, snap.baseline, labels)
     return {"majority_accuracy": snap.baseline.majority_accuracy if snap.baseline else None,
             "baseline_accuracy": snap.baseline.tfidf_accuracy if snap.baseline else None,
@@ -142,7 +143,7 @@ def _class_results(name: str, model_dir: str | None) -> dict[str, Any]:
     test = dataset.corpus.test
     report = evaluation.class_report(test.y, evaluation.load_test_scores(model_dir, len(test)),
                                      dataset.info.class_names)
-    return {"per_class": report["per_class"], "confusion": report["confusion"]}
+    return {"per_class": [asdict(c) for c in report.per_class], "confusion": report.confusion}
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -207,13 +208,20 @@ def _runs(args: argparse.Namespace) -> int:
     if args.action == "show":
         if args.id is None:
             raise LabError("Usage: python -m core runs show ID")
-        emit(store.get(args.id).to_dict())
+        emit(_shown(store.get(args.id)))
         return 0
     for record in store.list():
-        item = record.to_dict()
+        item = _shown(record)
         item.pop("history")
         emit(item)
     return 0
+
+
+def _shown(record: Any) -> dict[str, Any]:
+    """A stored run as `runs` prints it: its fields (it has no live state here) and its best validation accuracy."""
+    item = record.to_dict()
+    item.pop("live")
+    return {**item, "best_val_accuracy": record.best_val_accuracy}
 
 
 def _serve(args: argparse.Namespace) -> int:

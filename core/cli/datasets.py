@@ -7,6 +7,7 @@ import sys
 from core.data import datasets, text_import, text_source
 from core.errors import DatasetError, LabError
 from core.cli.output import emit
+from core.classroom import guarded, permissions
 from core.classroom.people import CLI  # the command line acts as the teacher: its imports are the teacher's
 
 
@@ -16,11 +17,11 @@ def _options(args: argparse.Namespace) -> text_source.ReadOptions:
 
 def _add(args: argparse.Namespace) -> int:
     names = datasets.parse_class_names(args.label_names) if args.label_names else None
-    imported = datasets.add(args.path, args.name, _options(args), args.test_size, actor=CLI, replace=args.replace,
-                            class_names=names)
-    emit({**imported.info.to_dict(), "report": imported.report})
-    if "too_little" in imported.report:
-        print(f"warning: {imported.report['too_little']}", file=sys.stderr)
+    imported = datasets.add(args.path, args.name, _options(args), args.test_size, by=guarded.importer(CLI),
+                            replace=args.replace, class_names=names)
+    emit({**imported.info.to_dict(), "report": imported.report.to_dict()})
+    if imported.report.too_little:
+        print(f"warning: {imported.report.too_little}", file=sys.stderr)
     return 0
 
 
@@ -32,7 +33,7 @@ def _preview(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     for name in datasets.names():
         try:
-            owner = "built in" if name == datasets.DEFAULT else datasets.ownership(name).label
+            owner = "built in" if name == datasets.DEFAULT else permissions.owner_label(datasets.ownership(name))
             emit({**datasets.info(name).to_dict(), "owner": owner})
         except DatasetError as exc:  # one damaged data set must not hide the others
             emit({"name": name, "error": str(exc)})
@@ -41,14 +42,15 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     info = datasets.info(args.name)
-    emit({**info.to_dict(), "report": datasets.report(args.name) if args.name != datasets.DEFAULT else {}})
+    emit({**info.to_dict(), "report": datasets.report(args.name).to_dict() if args.name != datasets.DEFAULT else {}})
     return 0
 
 
 def _active_runs(name: str) -> list[int]:
     """The runs queued or training on data set `name`, from the run database (none when it cannot be read: the
     data set may still be removed, and the database's own message comes with its next use)."""
-    from core.store import ACTIVE, RunStore
+    from core.run_record import ACTIVE
+    from core.store import RunStore
 
     try:
         return [r.id for r in RunStore().list(statuses=ACTIVE, dataset=name)]
@@ -57,7 +59,7 @@ def _active_runs(name: str) -> list[int]:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    datasets.remove(args.name, actor=CLI, active_runs=_active_runs(args.name))
+    datasets.remove(args.name, by=guarded.importer(CLI), active_runs=_active_runs(args.name))
     emit({"removed": args.name})
     return 0
 

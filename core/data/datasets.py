@@ -4,12 +4,14 @@ An imported data set lives in SENTIMENT_LAB_HOME/datasets/<name>/ as `meta.json`
 `words.json` (word -> frequency rank, like Keras's `imdb_word_index.json`) and `data.npz` (flat int32 ids, int64
 offsets and int8 labels per split: no object arrays, loaded without pickle). It is written into a hidden temporary
 folder and renamed into place, so a failed or interrupted import leaves nothing behind and other data sets are never
-touched. A data set belongs to whoever imported it (the command line's and older ones to the teacher): only they or
-the teacher may remove or replace it, checked here. Loading gives the lab's own `Corpus` and `Vocabulary`, so
+touched. A data set belongs to whoever imported it (the command line's and older ones to the teacher); who may
+import, replace, rename or remove one is the classroom's rule, which a change is given from above (`Importer`,
+built by `core.classroom.guarded.importer`). Loading gives the lab's own `Corpus` and `Vocabulary`, so
 featurisers and Explore read it like IMDB.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -21,16 +23,15 @@ import zipfile
 import unicodedata
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from core import atomic_file, config, registry
-from core.classroom import permissions
 from core.data import text_import, text_source, word_index
+from core.data.import_report import HeldOut, ImportReport
 from core.data.imdb import INDEX_FROM, LABELS as IMDB_LABELS, SEED, Corpus, DataSource, Ragged, Split
 from core.errors import DatasetError
-from core.classroom.people import Actor, as_actor
 from core.data.vocab import Vocabulary
 
 DEFAULT = "imdb"
@@ -105,10 +106,21 @@ class Ownership:
     owner: str | None = None
     owner_name: str | None = None
 
-    @property
-    def label(self) -> str:
-        """Whose it is, in words: "the teacher" or the student's name."""
-        return permissions.owner_label(self)
+
+def _allowed(*_: Any) -> None:
+    """No rule: the teacher at the command line may do anything."""
+
+
+@dataclass(frozen=True)
+class Importer:
+    """Who imports or changes data sets, and the checks the classroom puts on them: `may_change(owner, name,
+    action)` and `may_store(owned_bytes, new_bytes)` raise to refuse; `counts_space` when their imports count
+    against a space of their own. The default is the teacher at the command line, whom nothing limits."""
+
+    owner: Ownership = Ownership()
+    may_change: Callable[[Ownership, str, str], None] = _allowed
+    may_store: Callable[[int, int], None] = _allowed
+    counts_space: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ class Imported:
     """The outcome of `add`: the new data set, and what the import did (layout, split, dropped rows, notes)."""
 
     info: DatasetInfo
-    report: dict[str, Any]
+    report: ImportReport
 
 
 # --- the seam ---------------------------------------------------------------------------------------------------------
@@ -249,10 +261,10 @@ def _stored_words_p95(folder: Path) -> int:
     return words_p95(Ragged(np.zeros(0, np.int32), offsets))
 
 
-def report(name: str) -> dict[str, Any]:
+def report(name: str) -> ImportReport:
     """What the import of a stored data set did: its layout, split, class counts, dropped rows and notes."""
     found = _read_json(_folder(name) / META)
-    return found.get("report", {}) if isinstance(found, dict) else {}
+    return ImportReport.from_dict(found.get("report") if isinstance(found, dict) else None)
 
 
 def _ownership(meta: Any) -> Ownership:
@@ -325,16 +337,16 @@ def stratified_split(y: np.ndarray, test_size: float, seed: int = SEED) -> tuple
 
 
 def _split(source: text_source.LabelledText, y: np.ndarray,
-           test_size: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+           test_size: float) -> tuple[np.ndarray, np.ndarray, HeldOut]:
     """Train and test indices, and how they were made: the source's own split (each side shuffled, so validation,
     the first training reviews, is a fair sample), or a stratified one."""
     if source.is_test is None:
-        return (*stratified_split(y, test_size), {"kind": "stratified", "test_size": test_size, "seed": SEED})
+        return (*stratified_split(y, test_size), HeldOut("stratified", test_size, SEED))
     rng = np.random.RandomState(SEED)
     train_idx, test_idx = np.flatnonzero(~source.is_test), np.flatnonzero(source.is_test)
     rng.shuffle(train_idx)
     rng.shuffle(test_idx)
-    return train_idx, test_idx, {"kind": "source", "seed": SEED}
+    return train_idx, test_idx, HeldOut("source", seed=SEED)
 
 
 def check_test_size(test_size: float) -> float:
@@ -410,14 +422,14 @@ def check_class_names(given: dict[str, str], labels: tuple[str, ...]) -> tuple[s
     return () if tuple(names) == labels else tuple(names)
 
 
-def name_classes(name: str, given: dict[str, str], *, actor: Actor | str | None) -> DatasetInfo:
-    """Give an imported data set's classes names every page shows (its importer or the teacher only). Its labels,
-    content and fingerprint stay as they are, so runs trained before still match it (and keep the description
-    saved with their model)."""
+def name_classes(name: str, given: dict[str, str], *, by: Importer = Importer()) -> DatasetInfo:
+    """Give an imported data set's classes names every page shows (as `by` may: its importer or the teacher). Its
+    labels, content and fingerprint stay as they are, so runs trained before still match it (and keep the
+    description saved with their model)."""
     if name == DEFAULT:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; its classes are named already.")
     folder = _folder(name)
-    permissions.check_dataset_change(as_actor(actor), ownership(name), name, "rename the classes of")
+    by.may_change(ownership(name), name, "rename the classes of")
     meta = _read_json(folder / META)
     info = _read_info(folder)
     named = replace(info, label_names=check_class_names(given, info.labels))
@@ -449,34 +461,33 @@ def current_class_names(saved: dict[str, Any]) -> tuple[str, ...] | None:
     return found.class_names if found.fingerprint == saved.get("fingerprint") else None
 
 
-def _check_replace(actor: Actor, name: str, replace: bool) -> int:
-    """When `name` is taken: refused unless `replace` and `actor` may replace it. Returns the bytes of the data set
-    it replaces that count against the actor's own space (0 when there is none, or it is someone else's)."""
+def _check_replace(by: Importer, name: str, replace: bool) -> int:
+    """When `name` is taken: refused unless `replace` and `by` may replace it. Returns the bytes of the data set
+    it replaces that count against the importer's own space (0 when there is none, or it is someone else's)."""
     folder = datasets_dir() / name
     if not folder.exists():
         return 0
     if not replace:
         raise DatasetError(f"A data set named {name!r} already exists; choose another name (or replace it).")
     owner = ownership(name)
-    permissions.check_dataset_change(actor, owner, name, "replace")
-    return _bytes(folder) if owner.owner == actor.token else 0
+    by.may_change(owner, name, "replace")
+    return _bytes(folder) if owner.owner == by.owner.owner else 0
 
 
 def add(path: str | os.PathLike, name: str | None = None,
         options: text_source.ReadOptions = text_source.ReadOptions(), test_size: float = TEST_SIZE, *,
-        actor: Actor | str | None = None, replace: bool = False,
-        class_names: dict[str, str] | None = None) -> Imported:
-    """Import labelled text as a new data set owned by `actor` (None: the teacher at the command line), its classes
-    named by `class_names` (label -> name) when given, or raise one DatasetError (PermissionDenied when the class settings or the data set's owner forbid it) and leave the
-    store as it was. `replace` swaps a data set of that name for the new one, when `actor` may change it."""
+        by: Importer = Importer(), replace: bool = False, class_names: dict[str, str] | None = None) -> Imported:
+    """Import labelled text as a new data set owned by `by` (the default: the teacher at the command line), its
+    classes named by `class_names` (label -> name) when given, or raise one DatasetError (or what `by`'s checks
+    raise when the class settings or the data set's owner forbid it) and leave the store as it was. `replace`
+    swaps a data set of that name for the new one, when `by` may change it."""
     started = time.perf_counter()
-    who = as_actor(actor)
     path = Path(path)
     name = check_name(name) if name is not None else default_name(path)
     check_test_size(test_size)
     root = datasets_dir()
-    owned = (0 if who.is_teacher else owned_bytes(who.token)) - _check_replace(who, name, replace)
-    permissions.check_import(who, owned)
+    owned = (owned_bytes(str(by.owner.owner)) if by.counts_space else 0) - _check_replace(by, name, replace)
+    by.may_store(owned, 0)
     source = text_import.read(path, options)
     labels = tuple(text_source.label_order(source.labels))
     label_ids = {label: i for i, label in enumerate(labels)}
@@ -491,19 +502,15 @@ def add(path: str | os.PathLike, name: str | None = None,
     info = DatasetInfo(name, f"{path.name} ({source.layout.describe()})", labels, len(train_idx), len(test_idx),
                        vocab_size, vocab_size + INDEX_FROM, fingerprint(corpus, encoded.word_to_rank, labels),
                        check_class_names(class_names or {}, labels), words_p95(corpus.train.x))
-    report = {
-        "file": path.name,
-        "layout": source.layout.to_dict(),
-        "split": split,
-        "class_counts": {"train": (train_counts := _counts(corpus.train.y, labels)),
-                         "test": _counts(corpus.test.y, labels)},
-        "dropped_empty_text": source.dropped_empty_text,
-        "dropped_empty_label": source.dropped_empty_label,
-        "test_words_unknown": encoded.test_unknown,
-        **({"too_little": note} if (note := too_little(_named(info, train_counts))) else {}),
-        "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    meta = {"format": FORMAT, "owner": who.token, "owner_name": who.name, "info": info.to_dict(), "report": report}
+    train_counts = _counts(corpus.train.y, labels)
+    report = ImportReport(
+        file=path.name, layout=source.layout.to_dict(), split=split,
+        class_counts={"train": train_counts, "test": _counts(corpus.test.y, labels)},
+        dropped_empty_text=source.dropped_empty_text, dropped_empty_label=source.dropped_empty_label,
+        test_words_unknown=encoded.test_unknown, too_little=too_little(_named(info, train_counts)),
+        imported_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    meta = {"format": FORMAT, "owner": by.owner.owner, "owner_name": by.owner.owner_name, "info": info.to_dict(),
+            "report": report.to_dict()}
     temp = _temp(root, name)
     try:
         try:
@@ -513,13 +520,12 @@ def add(path: str | os.PathLike, name: str | None = None,
             _write(temp, meta, encoded.word_to_rank, corpus)
         except OSError as exc:
             raise _unwritable(exc) from None
-        permissions.check_import(who, owned, _bytes(temp))
+        by.may_store(owned, _bytes(temp))
         _put_in_place(temp, root / name, replace)
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
-    report["seconds"] = round(time.perf_counter() - started, 3)
-    return Imported(info, report)
+    return Imported(info, dataclasses.replace(report, seconds=round(time.perf_counter() - started, 3)))
 
 
 def too_little(train_counts: dict[str, int]) -> str | None:
@@ -539,7 +545,7 @@ def too_little_for(name: str) -> str | None:
     """`too_little` for a stored data set, from its import report (the built-in IMDB has 12,500 per class)."""
     if name == DEFAULT:
         return None
-    return too_little(_named(info(name), report(name).get("class_counts", {}).get("train", {})))
+    return too_little(_named(info(name), report(name).class_counts.get("train", {})))
 
 
 def _named(described: DatasetInfo, counts: dict[str, int]) -> dict[str, int]:
@@ -584,14 +590,14 @@ def _forget(folder: Path) -> None:
         pass  # a damaged data set was never loaded; removing it is the remedy its message gives
 
 
-def remove(name: str, *, actor: Actor | str | None, active_runs: Sequence[int] = ()) -> None:
-    """Delete an imported data set (its importer or the teacher only; PermissionDenied names the owner otherwise),
+def remove(name: str, *, by: Importer = Importer(), active_runs: Sequence[int] = ()) -> None:
+    """Delete an imported data set (as `by` may: its importer or the teacher; its check names the owner otherwise),
     unless runs are queued or training on it (`active_runs`, from the run store): they would fail for want of it.
     Renamed out of sight first, so it is never seen half-deleted."""
     if name == DEFAULT:
         raise DatasetError(f"{DEFAULT!r} is the built-in IMDB data set; it cannot be removed.")
     folder = _folder(name)
-    permissions.check_dataset_change(as_actor(actor), ownership(name), name, "remove")
+    by.may_change(ownership(name), name, "remove")
     if active_runs:
         runs = ", ".join(f"#{run_id}" for run_id in sorted(active_runs))
         raise DatasetError(f"The data set {name!r} cannot be removed now: run{'s' if len(active_runs) > 1 else ''} "

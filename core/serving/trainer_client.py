@@ -16,8 +16,9 @@ from core.serving import trainer_wire
 from core.classroom.assignments import Assignment
 from core.hparams import HParams
 from core.classroom.people import Actor, as_actor
-from core.runner import DEFAULT_PROBES, QueueInfo, Run, Snapshot
-from core.store import RunRecord, RunStore
+from core.run_record import RunRecord
+from core.runner import DEFAULT_PROBES, QueueInfo, Run
+from core.store import RunStore
 from core.serving.trainer_wire import TrainerUnavailable
 
 STATE_MAX_AGE_S = 0.3  # live views refresh every second or more; a class shares one read per this interval
@@ -28,7 +29,7 @@ TIMEOUT_S = 30.0
 class RemoteRun:
     """A run handled by the trainer service: the same reads and `stop` as a local `core.runner.Run`."""
 
-    def __init__(self, client: "RunnerClient", snapshot: Snapshot) -> None:
+    def __init__(self, client: "RunnerClient", snapshot: RunRecord) -> None:
         self._client = client
         self._first = snapshot
 
@@ -44,17 +45,17 @@ class RemoteRun:
     def owner_name(self) -> str | None:
         return self._first.owner_name
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> RunRecord:
         return self._client._snapshots().get(self.id, self._first)
 
     @property
     def stop_requested(self) -> bool:
-        return self.snapshot().stop_requested
+        return self.snapshot().live.stop_requested
 
     def stop(self, actor: Actor) -> None:
         self._client._call("stop", id=self.id, actor=trainer_wire.actor_to_dict(actor))
 
-    def wait(self, timeout: float | None = None) -> Snapshot:
+    def wait(self, timeout: float | None = None) -> RunRecord:
         deadline = None if timeout is None else time.monotonic() + timeout
         while (snap := self._client._snapshots(fresh=True).get(self.id, self._first)).active:
             if deadline is not None and time.monotonic() >= deadline:
@@ -74,7 +75,7 @@ class RunnerClient:
         self.path = path
         self._lock = threading.Lock()
         self._read_at = -1.0
-        self._runs: dict[int, Snapshot] = {}
+        self._runs: dict[int, RunRecord] = {}
         self._queue: list[int] = []
         self._forecast: tuple[float, float, dict[int, tuple[float, float]]] = (-1.0, 0.0, {})  # read at, wall, times
 
@@ -95,11 +96,11 @@ class RunnerClient:
             raise trainer_wire.error_from_dict(answer["error"])
         return answer
 
-    def _snapshots(self, fresh: bool = False) -> dict[int, Snapshot]:
+    def _snapshots(self, fresh: bool = False) -> dict[int, RunRecord]:
         with self._lock:
             if fresh or time.monotonic() - self._read_at > STATE_MAX_AGE_S:
                 state = self._call("state", final=[i for i, s in self._runs.items() if not s.active])
-                changed = {s.id: s for s in map(trainer_wire.snapshot_from_dict, state["runs"])}
+                changed = {s.id: s for s in map(RunRecord.from_dict, state["runs"])}
                 self._runs = {i: changed.get(i) or self._runs[i] for i in state["ids"]}
                 self._queue = list(state["queue"])
                 self._read_at = time.monotonic()

@@ -27,8 +27,9 @@ from core.serving import trainer_wire
 from core.errors import LabError, RunNotFoundError, shortened
 from core.classroom.people import CLI
 from core.runner import Run, Runner
-from core.store import RunRecord, RunStore
-from core.serving.trainer_wire import BadRequest, actor_from_dict, snapshot_to_dict
+from core.run_record import RunRecord
+from core.store import RunStore
+from core.serving.trainer_wire import BadRequest, actor_from_dict
 
 PAST_MAX_AGE_S = 30.0  # how old the earlier runs' epochs behind a queue estimate may be
 
@@ -70,7 +71,7 @@ class TrainerService:
         final = set(trainer_wire.run_ids(request, "final"))
         runs = self.runner.runs()
         return {"ids": [run.id for run in runs],
-                "runs": [snapshot_to_dict(run.snapshot()) for run in runs if run.active or run.id not in final],
+                "runs": [run.snapshot().to_dict() for run in runs if run.active or run.id not in final],
                 "queue": [run.id for run in self.runner.queued()]}
 
     def _submit(self, request: dict[str, Any]) -> dict[str, Any]:

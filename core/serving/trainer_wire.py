@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from core import baseline, errors, hparams
+from core import errors
 from core.errors import LabError
 from core.classroom.people import Actor, PermissionDenied
 
@@ -138,27 +138,6 @@ def actor_from_dict(values: Any) -> Actor:
     name = field(values, "name", str, "the owner's name (text)", within="actor")
     is_teacher = field(values, "is_teacher", bool, "true or false", optional=True, within="actor")
     return Actor(token, name, bool(is_teacher))
-
-
-def snapshot_to_dict(snapshot: Any) -> dict[str, Any]:
-    """A runner Snapshot as JSON-ready values (its settings and baseline figures as their dicts)."""
-    values = {f.name: getattr(snapshot, f.name) for f in fields(snapshot)}
-    values["hp"] = snapshot.hp.to_dict()
-    values["baseline"] = snapshot.baseline.to_dict() if snapshot.baseline is not None else None
-    return values
-
-
-def snapshot_from_dict(values: dict[str, Any]) -> Any:
-    from core.runner import Snapshot
-
-    return Snapshot(**{
-        **values,
-        "hp": hparams.HParams(**values["hp"]),  # the service validated these settings before queueing them
-        "baseline": baseline.Baseline.from_dict(values.get("baseline")),
-        "history": tuple(values["history"]),
-        "probes": tuple(values["probes"]),
-        "probe_scores": tuple(tuple(row) for row in values["probe_scores"]),
-    })
 
 
 def _error_kinds() -> dict[str, type[LabError]]:
