@@ -20,7 +20,7 @@ PICK = "board_pick"
 CONFIRM = "board_confirm_clear"
 FLASH = "board_flash"
 MAX_PICK = 8
-LIVE_SECONDS = 2.0  # while a run trains or waits: progress and queue places move between epochs
+LIVE_SECONDS = 3.0  # while a run trains or waits: progress and queue places move between epochs
 IDLE_SECONDS = 5.0  # otherwise: a new run from any student appears within this long
 
 

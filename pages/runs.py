@@ -1,6 +1,7 @@
 """Runs: every training this lab has kept. Sort and filter them, overlay their curves, rename, note, download, delete."""
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import streamlit as st
@@ -18,6 +19,8 @@ CONFIRM = "runs_confirm_delete"  # the run id whose deletion waits for a yes
 FLASH = "runs_flash"  # (kind, message) shown once after an action
 MAX_PICK = 8
 WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
+REDRAW_SECONDS = 10.0  # the least time between two redraws for news: each draws the whole page again
+DRAWN_AT = "_runs_drawn_at"  # time.monotonic() of the page's last draw
 STATUS_ICONS = ui.STATUS_ICONS
 
 
@@ -316,13 +319,17 @@ def _details(record: RunRecord) -> None:
 
 
 def _watch(token: tuple) -> None:
-    """While a run trains, look for news every few seconds and redraw the page when there is some."""
+    """While a run trains, look for news every few seconds and redraw the page when there is some, at most every
+    REDRAW_SECONDS."""
+    if time.monotonic() - st.session_state.get(DRAWN_AT, 0.0) < REDRAW_SECONDS:
+        return
     if ui.attempt(lambda: ui.store().changes()) != token:  # a store that fails is shown by the page's own run
         st.rerun(scope="app")
 
 
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗂️ Runs")
+st.session_state[DRAWN_AT] = time.monotonic()
 me = ui.visitor()
 _show_flash()
 token = ui.attempt(lambda: ui.store().changes())  # read first: a change while the page draws is not missed

@@ -17,6 +17,10 @@ from core.runner import Snapshot
 from core.serving.trainer_client import AnyRun
 from pages import assignment_form, charts, class_results, dataset_picker, layer_table, present, ui
 
+PROGRESS_SECONDS = 2.0  # while a run trains, how often its progress line is drawn again
+CHART_SECONDS = 3.0  # and its curves (a point per epoch; the costliest part of the page to draw)
+
+
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
     return f"hp_{name}"
@@ -281,7 +285,7 @@ def _time_left(snap: Snapshot) -> str:
     if wait is None:
         return ""
     left = estimate.seconds_left(wait, snap.phase, snap.epoch, snap.batch, snap.batches, snap.phase_seconds,
-                                 in_phase)
+                                 in_phase, snap.history)
     if left is None:
         return ""
     if left < estimate.ALMOST_DONE:
@@ -369,6 +373,7 @@ def _curves(snap: Snapshot, compare: bool) -> None:
 
 
 def _live(run_id: int) -> None:
+    """The run's title, Stop, results headline and progress line: redrawn every PROGRESS_SECONDS while it trains."""
     run = ui.runner().get(run_id)
     snap = run.snapshot()
     head, stop = st.columns([5, 1])
@@ -383,6 +388,15 @@ def _live(run_id: int) -> None:
                        "then tested on the test reviews and kept.")
     _headline(snap)
     _progress(snap)
+    if not snap.active and st.session_state.get("_train_shown_done") != snap.id:
+        st.session_state._train_shown_done = snap.id
+        st.rerun(scope="app")
+
+
+def _charts(run_id: int) -> None:
+    """The curves, redrawn every CHART_SECONDS while the run trains: they gain a point per epoch, and drawing them
+    is the browser's heaviest work on this page, so they follow more slowly than the progress line."""
+    snap = ui.runner().get(run_id).snapshot()
     if snap.history:
         compare = False
         if not present.on():  # the projector shows the curves alone
@@ -392,9 +406,6 @@ def _live(run_id: int) -> None:
         _curves(snap, compare)
     elif snap.active and snap.status != "queued":
         st.caption("The loss and accuracy curves appear here after the first epoch.")
-    if not snap.active and st.session_state.get("_train_shown_done") != snap.id:
-        st.session_state._train_shown_done = snap.id
-        st.rerun(scope="app")
 
 
 def _headline(snap: Snapshot) -> None:
@@ -485,6 +496,7 @@ if run is None:
 else:
     if not snap.active:  # drawn whole on this view: the live part need not rerun the page to show its results
         st.session_state._train_shown_done = snap.id  # (that rerun wiped the link's notes above)
-    st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
+    st.fragment(_live, run_every=PROGRESS_SECONDS if snap.active else None)(run.id)
+    st.fragment(_charts, run_every=CHART_SECONDS if snap.active else None)(run.id)
     if not snap.active and not projector:
         _results(snap)
