@@ -11,7 +11,8 @@ one browser tab that starts a long `dlwp` training on Train and keeps watching i
   test as benchmarks/load_test.py);
 - CPU seconds the view cost, from the request to the full view: the server's own threads at normal priority (the
   page scripts; the training's threads run niced and are left out) and the browser (Chromium and the Playwright
-  driver). Unlike the seconds, these hardly change with the machine's load, so runs on a busy machine compare.
+  driver), less what both spend meanwhile without the view (the training's own tab, measured for 2 s before each
+  view). Unlike the seconds, these change little with the machine's load, so runs on a busy machine compare.
 
 `/train (its run)` is the Train page opened in the browser that started the training, so it draws the live run.
 
@@ -81,9 +82,18 @@ def browser_cpu(server_pid: int) -> float:
     return total
 
 
+async def background(server_pid: int, seconds: float = 2.0) -> tuple[float, float]:
+    """(server, browser) CPU seconds per second spent with no view loading: the training's tab and its polling."""
+    before = server_cpu(server_pid), browser_cpu(server_pid)
+    await asyncio.sleep(seconds)
+    after = server_cpu(server_pid), browser_cpu(server_pid)
+    return (after[0] - before[0]) / seconds, (after[1] - before[1]) / seconds
+
+
 async def visit(context, base: str, path: str, timeout_s: float, server_pid: int) -> tuple[float, ...]:
     """(first paint, full view, server CPU, browser CPU) of one full load of `path` in a new tab: seconds from the
-    request, CPU seconds until the full view."""
+    request, CPU seconds until the full view less the background's."""
+    rates = await background(server_pid)
     page = await context.new_page()
     try:
         cpu0 = server_cpu(server_pid), browser_cpu(server_pid)
@@ -93,7 +103,9 @@ async def visit(context, base: str, path: str, timeout_s: float, server_pid: int
         title = asyncio.ensure_future(page.evaluate(TITLE_JS, heading))
         drawn = await rendered(page, timeout_s, heading=heading)
         cpu1 = server_cpu(server_pid), browser_cpu(server_pid)
-        return (await title) / 1000 - started, drawn - started, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+        spent = time.time() - started
+        return ((await title) / 1000 - started, drawn - started, cpu1[0] - cpu0[0] - rates[0] * spent,
+                cpu1[1] - cpu0[1] - rates[1] * spent)
     finally:
         await page.close()
 
@@ -120,7 +132,7 @@ def report(found: dict[str, list[tuple[float, ...]]]) -> bool:
     load = os.getloadavg()
     print(f"\nload average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; a training ran throughout")
     print(f"{'page':<16} {'first paint median / worst':>27} {'full view median / worst':>25} "
-          f"{'server CPU s':>13} {'browser CPU s':>14}   (CPU: medians)")
+          f"{'server CPU s':>13} {'browser CPU s':>14}   (CPU: medians, less the background's)")
     ok = True
     for path, rows in found.items():
         paints, views = [r[0] for r in rows], [r[1] for r in rows]

@@ -21,6 +21,8 @@ MAX_PICK = 8
 WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
 REDRAW_SECONDS = 10.0  # the least time between two redraws for news: each draws the whole page again
 DRAWN_AT = "_runs_drawn_at"  # time.monotonic() of the page's last draw
+CURVES_OPEN = "runs_curves_open"  # the learning curves' expander
+CURVES_WANTED = "_runs_curves_wanted"  # whether this visitor last left it open (its own state ends with the page)
 STATUS_ICONS = ui.STATUS_ICONS
 
 
@@ -197,10 +199,18 @@ def _compare(picked: list[RunRecord]) -> None:
     if not with_curves:
         st.info("The picked runs have no finished epochs yet, so there are no curves to draw.", icon="📉")
         return
-    epochs = max(len(r.history) for r in with_curves)
-    st.plotly_chart(charts.curves([(f"#{r.id} {r.name or r.preset}", r.history) for r in with_curves], epochs=epochs),
-                    width="stretch", key="runs_curves")
-    st.caption("Dashed lines: training. Solid lines: validation. The first picked run is drawn thickest.")
+    # Drawn only while open (kept open for this visitor once opened): the chart's code is the heaviest part of the
+    # page for a browser to load, several seconds of its CPU on a busy classroom machine
+    box = st.expander("📈 Learning curves of the picked runs", expanded=st.session_state.get(CURVES_WANTED, False),
+                      key=CURVES_OPEN, on_change="rerun")
+    st.session_state[CURVES_WANTED] = bool(box.open)
+    if not box.open:
+        return
+    with box:
+        epochs = max(len(r.history) for r in with_curves)
+        st.plotly_chart(charts.curves([(f"#{r.id} {r.name or r.preset}", r.history) for r in with_curves],
+                                      epochs=epochs), width="stretch", key="runs_curves")
+        st.caption("Dashed lines: training. Solid lines: validation. The first picked run is drawn thickest.")
 
 
 def _sentence(text: str | None, default: str) -> str:

@@ -17,8 +17,7 @@ from core.runner import Snapshot
 from core.serving.trainer_client import AnyRun
 from pages import assignment_form, charts, class_results, dataset_picker, layer_table, present, ui
 
-PROGRESS_SECONDS = 2.0  # while a run trains, how often its progress line is drawn again
-CHART_SECONDS = 3.0  # and its curves (a point per epoch; the costliest part of the page to draw)
+LIVE_SECONDS = 2.0  # while a run trains, how often its progress and curves are drawn again
 
 
 # --- settings ----------------------------------------------------------------------------------------------
@@ -373,7 +372,9 @@ def _curves(snap: Snapshot, compare: bool) -> None:
 
 
 def _live(run_id: int) -> None:
-    """The run's title, Stop, results headline and progress line: redrawn every PROGRESS_SECONDS while it trains."""
+    """The run as it trains, drawn again every LIVE_SECONDS: its title, Stop, progress and curves. The curves'
+    figures change only when an epoch ends (charts.py caches them by their data), and the browser draws a chart
+    again only when its figure changed, so between epochs a redraw costs little."""
     run = ui.runner().get(run_id)
     snap = run.snapshot()
     head, stop = st.columns([5, 1])
@@ -388,15 +389,6 @@ def _live(run_id: int) -> None:
                        "then tested on the test reviews and kept.")
     _headline(snap)
     _progress(snap)
-    if not snap.active and st.session_state.get("_train_shown_done") != snap.id:
-        st.session_state._train_shown_done = snap.id
-        st.rerun(scope="app")
-
-
-def _charts(run_id: int) -> None:
-    """The curves, redrawn every CHART_SECONDS while the run trains: they gain a point per epoch, and drawing them
-    is the browser's heaviest work on this page, so they follow more slowly than the progress line."""
-    snap = ui.runner().get(run_id).snapshot()
     if snap.history:
         compare = False
         if not present.on():  # the projector shows the curves alone
@@ -406,6 +398,9 @@ def _charts(run_id: int) -> None:
         _curves(snap, compare)
     elif snap.active and snap.status != "queued":
         st.caption("The loss and accuracy curves appear here after the first epoch.")
+    if not snap.active and st.session_state.get("_train_shown_done") != snap.id:
+        st.session_state._train_shown_done = snap.id
+        st.rerun(scope="app")
 
 
 def _headline(snap: Snapshot) -> None:
@@ -496,7 +491,6 @@ if run is None:
 else:
     if not snap.active:  # drawn whole on this view: the live part need not rerun the page to show its results
         st.session_state._train_shown_done = snap.id  # (that rerun wiped the link's notes above)
-    st.fragment(_live, run_every=PROGRESS_SECONDS if snap.active else None)(run.id)
-    st.fragment(_charts, run_every=CHART_SECONDS if snap.active else None)(run.id)
+    st.fragment(_live, run_every=LIVE_SECONDS if snap.active else None)(run.id)
     if not snap.active and not projector:
         _results(snap)
