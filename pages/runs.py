@@ -340,7 +340,8 @@ def _watch(token: tuple) -> None:
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗂️ Runs")
 st.session_state[DRAWN_AT] = time.monotonic()
-me = ui.visitor()
+with st.container():  # the cookie script a first visit gets stays in this box: what follows keeps its place in the
+    me = ui.visitor()  # page on the next redraw (a moved text box drops what the user was typing)
 _show_flash()
 token = ui.attempt(lambda: ui.store().changes())  # read first: a change while the page draws is not missed
 records = ui.attempt(lambda: permissions.visible(me, ui.store().list(with_history=True)))
