@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from statistics import median
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from core import architectures, config
 from core.errors import ConfigError
@@ -45,7 +45,10 @@ def seconds_per_epoch(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes 
 
 SETUP_SECONDS = 1.0  # building and compiling the model, and tracing its first training step
 ALMOST_DONE = 2.0  # seconds: below this, say "almost done" rather than a number
-MIN_BATCHES, MIN_SECONDS = 10, 3.0  # before an epoch ends, the pace means something after this many and this long
+# In the first epoch, the pace means something after this many batches and this long: its first seconds hand the
+# data to Keras and build the model's graph (a dlwp run said "about 47 s left" with 16 s to go after 3 s)
+MIN_BATCHES, MIN_SECONDS = 10, 10.0
+TRAIN_COST = 3.0  # one review trained on costs about three validated (forward, backward and update: a forward pass)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Wait:
     finishing: float  # scoring the test reviews and saving the run
     basis: str  # where the epoch time comes from
     test_reviews: int  # how many the finishing scores
+    validating: float = 0.0  # the validation pass at the end of each epoch (a part of `epoch`)
 
     @property
     def longest(self) -> float:
@@ -87,7 +91,8 @@ def whole_wait(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None 
     finishing = (sizes.test_size * arch.score_us * (arch.score_scale or arch.featurise_scale)(hp) / 1e6
                  + arch.save_seconds) * pace
     fewest = min(hp.epochs, hp.patience + 1) if hp.patience else hp.epochs
-    return Wait(preparing, epoch, hp.epochs, fewest, finishing, basis, sizes.test_size)
+    validating = epoch * hp.val_size / (TRAIN_COST * hp.train_reviews(sizes) + hp.val_size)
+    return Wait(preparing, epoch, hp.epochs, fewest, finishing, basis, sizes.test_size, validating)
 
 
 def refuse_too_long(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes | None = None) -> Wait:
@@ -127,30 +132,35 @@ def _base_epoch(hp: HParams, sizes: Sizes) -> float:
 
 
 def seconds_left(wait: Wait, phase: str, epoch: int, batch: int, batches: int, phase_seconds: Mapping[str, float],
-                 in_phase: float) -> float | None:
+                 in_phase: float, history: Sequence[Mapping[str, Any]] = ()) -> float | None:
     """Seconds until the results, at most (early stopping may end training sooner); None while no honest figure
     exists: before training, in the first epoch until MIN_BATCHES batches and MIN_SECONDS have passed, and during
     its validation pass.
 
     `epoch` epochs and `batch` batches of the current one are done; `in_phase` seconds have passed in `phase`;
-    `phase_seconds` holds the finished phases' seconds.
+    `phase_seconds` holds the finished phases' seconds; `history` the finished epochs' metrics, whose `seconds` and
+    `val_seconds` (its validation pass) time the batches and the validation passes apart. Counted as batches, a
+    validation pass made the figure grow while it ran (an LSTM's from 76 s to 3.5 min); the first epoch's batches,
+    which include building the model's graph, made it several times too long near the end.
     """
     if phase == "training":
         done = epoch * batches + batch
         if done == 0 or (epoch == 0 and (batch < min(MIN_BATCHES, batches) or in_phase < MIN_SECONDS)):
             return None
-        if epoch == 0 and batch >= batches:  # the first validation pass: its seconds would count as batches' and
-            return None  # make the figure grow (an LSTM's from 76 s to 3.5 min) until the first epoch ends
-        per_batch = in_phase / done
-        pace = min(max(per_batch * batches / wait.epoch, 0.25), 4.0) if wait.epoch > 0 else 1.0
-        return per_batch * (wait.epochs * batches - done) + wait.finishing * pace
+        validating = batches > 0 and batch >= batches
+        if epoch == 0 and validating:  # the first validation pass: no pace of batches apart from it yet
+            return None
+        per_batch, val_pass, val_elapsed = _training_pace(wait, done, batches, in_phase, history[:epoch])
+        pace = min(max((per_batch * batches + val_pass) / wait.epoch, 0.25), 4.0) if wait.epoch > 0 else 1.0
+        passes_ahead = wait.epochs - epoch - (1 if validating else 0)
+        return (per_batch * (wait.epochs * batches - done) + val_pass * passes_ahead
+                + (max(0.0, val_pass - val_elapsed) if validating else 0.0) + wait.finishing * pace)
     if phase in ("evaluating", "saving"):
         trained = phase_seconds.get("training")
         pace = min(max(trained / (epoch * wait.epoch), 0.25), 4.0) if trained and epoch and wait.epoch > 0 else 1.0
         spent = in_phase + (phase_seconds.get("evaluating", 0.0) if phase == "saving" else 0.0)
         return max(0.0, wait.finishing * pace - spent)
     return None
-
 
 
 def queue_forecast(waiting: Sequence[float], training_left: Sequence[float], slots: int) -> list[tuple[float, float]]:
@@ -166,3 +176,24 @@ def queue_forecast(waiting: Sequence[float], training_left: Sequence[float], slo
         times.append((start, start + seconds))
         heapq.heappush(free, start + seconds)
     return times
+
+
+def _training_pace(wait: Wait, done: int, batches: int, in_phase: float,
+                   finished: Sequence[Mapping[str, Any]]) -> tuple[float, float, float]:
+    """(seconds per batch, seconds per validation pass, seconds the current validation pass has run) of a run in
+    training. With a finished epoch, batches and passes are timed by the finished epochs (the first left out once a
+    later one is done: its first batch builds the model's graph); without them, by the `done` batches so far, and
+    the validation pass is estimated from them."""
+    if not finished:
+        per_batch = in_phase / done
+        train_part = wait.epoch - wait.validating
+        pace = min(max(per_batch * batches / train_part, 0.25), 4.0) if train_part > 0 else 1.0
+        return per_batch, wait.validating * pace, 0.0
+    val_times = [float(h.get("val_seconds") or 0.0) for h in finished]
+    batch_times = [max(float(h.get("seconds") or 0.0) - v, 0.0) / batches for h, v in zip(finished, val_times)]
+    per_batch = median(batch_times[1:] or batch_times)
+    val_pass = median(val_times[1:] or val_times)
+    # since this epoch began, at most: the phase also holds Keras's setup before the first epoch (seconds for
+    # multi-hot rows), so the pass may seem further on than it is, and the figure falls faster, never rises
+    this_epoch = in_phase - sum(float(h.get("seconds") or 0.0) for h in finished)
+    return per_batch, val_pass, max(0.0, this_epoch - per_batch * batches)

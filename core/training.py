@@ -107,10 +107,11 @@ def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], Pro
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self._epoch_start = time.perf_counter()
+            self._epoch_start = self._batches_end = time.perf_counter()
             priority.lower_training_priority(nice)  # TensorFlow's threads exist by now, whoever started them
 
         def on_train_batch_end(self, batch, logs=None):
+            self._batches_end = time.perf_counter()  # the epoch's validation pass starts after its last batch
             hooks.batch(batch + 1)
             if hooks.should_stop():
                 result.stopped_at_batch = batch + 1
@@ -125,6 +126,7 @@ def _keras_progress(hooks: Hooks, result: Result, probe_scores: Callable[[], Pro
                 "val_loss": float(logs["val_loss"]) if "val_loss" in logs else None,
                 "val_accuracy": float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
                 "seconds": round(time.perf_counter() - self._epoch_start, 3),
+                "val_seconds": round(time.perf_counter() - self._batches_end, 3),  # a part of `seconds`
             }
             scores = probe_scores()
             result.history.append(metrics)

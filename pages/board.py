@@ -15,7 +15,7 @@ from pages import charts, confirm, present, run_table, ui
 PICK = "board_pick"
 FLOW = confirm.Flow("board")  # whether clearing the board waits for a yes; what the last action did
 MAX_PICK = 8
-LIVE_SECONDS = 2.0  # while a run trains or waits: progress and queue places move between epochs
+LIVE_SECONDS = 3.0  # while a run trains or waits: progress and queue places move between epochs
 IDLE_SECONDS = 5.0  # otherwise: a new run from any student appears within this long
 
 

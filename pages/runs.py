@@ -1,6 +1,7 @@
 """Runs: every training this lab has kept. Sort and filter them, overlay their curves, rename, note, download, delete."""
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import streamlit as st
@@ -16,6 +17,10 @@ LINKED = "_runs_linked_run"  # the `run` URL value already applied to the picked
 FLOW = confirm.Flow("runs")  # the run id whose deletion waits for a yes; what the last action did
 MAX_PICK = 8
 WATCH_SECONDS = 2.0  # how often the page looks for new epochs while a run trains
+REDRAW_SECONDS = 10.0  # the least time between two redraws for news: each draws the whole page again
+DRAWN_AT = "_runs_drawn_at"  # time.monotonic() of the page's last draw
+CURVES_OPEN = "runs_curves_open"  # the learning curves' expander
+CURVES_WANTED = "_runs_curves_wanted"  # whether this visitor last left it open (its own state ends with the page)
 STATUS_ICONS = ui.STATUS_ICONS
 
 
@@ -131,10 +136,18 @@ def _compare(picked: list[RunRecord]) -> None:
     if not with_curves:
         st.info("The picked runs have no finished epochs yet, so there are no curves to draw.", icon="📉")
         return
-    epochs = max(len(r.history) for r in with_curves)
-    st.plotly_chart(charts.curves([(f"#{r.id} {r.name or r.preset}", r.history) for r in with_curves], epochs=epochs),
-                    width="stretch", key="runs_curves")
-    st.caption("Dashed lines: training. Solid lines: validation. The first picked run is drawn thickest.")
+    # Drawn only while open (kept open for this visitor once opened): the chart's code is the heaviest part of the
+    # page for a browser to load, several seconds of its CPU on a busy classroom machine
+    box = st.expander("📈 Learning curves of the picked runs", expanded=st.session_state.get(CURVES_WANTED, False),
+                      key=CURVES_OPEN, on_change="rerun")
+    st.session_state[CURVES_WANTED] = bool(box.open)
+    if not box.open:
+        return
+    with box:
+        epochs = max(len(r.history) for r in with_curves)
+        st.plotly_chart(charts.curves([(f"#{r.id} {r.name or r.preset}", r.history) for r in with_curves],
+                                      epochs=epochs), width="stretch", key="runs_curves")
+        st.caption("Dashed lines: training. Solid lines: validation. The first picked run is drawn thickest.")
 
 
 def _sentence(text: str | None, default: str) -> str:
@@ -250,14 +263,19 @@ def _details(record: RunRecord) -> None:
 
 
 def _watch(token: tuple) -> None:
-    """While a run trains, look for news every few seconds and redraw the page when there is some."""
+    """While a run trains, look for news every few seconds and redraw the page when there is some, at most every
+    REDRAW_SECONDS."""
+    if time.monotonic() - st.session_state.get(DRAWN_AT, 0.0) < REDRAW_SECONDS:
+        return
     if ui.attempt(lambda: ui.store().changes()) != token:  # a store that fails is shown by the page's own run
         st.rerun(scope="app")
 
 
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗂️ Runs")
-me = ui.visitor()
+st.session_state[DRAWN_AT] = time.monotonic()
+with st.container():  # the cookie script a first visit gets stays in this box: what follows keeps its place in the
+    me = ui.visitor()  # page on the next redraw (a moved text box drops what the user was typing)
 FLOW.show()
 token = ui.attempt(lambda: ui.store().changes())  # read first: a change while the page draws is not missed
 records = ui.attempt(lambda: permissions.visible(me, ui.store().list(with_history=True)))

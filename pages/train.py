@@ -17,6 +17,9 @@ from core.run_record import RunRecord
 from core.serving.trainer_client import AnyRun
 from pages import assignment_form, charts, class_results, dataset_picker, layer_table, present, ui
 
+LIVE_SECONDS = 2.0  # while a run trains, how often its progress and curves are drawn again
+
+
 # --- settings ----------------------------------------------------------------------------------------------
 def _key(name: str) -> str:
     return f"hp_{name}"
@@ -257,8 +260,9 @@ def _time_left(snap: RunRecord) -> str:
     wait = _wait(snap)
     if wait is None:
         return ""
-    left = estimate.seconds_left(wait, snap.live.phase, snap.live.epoch, snap.live.batch, snap.live.batches, snap.live.phase_seconds,
-                                 in_phase)
+    live = snap.live
+    left = estimate.seconds_left(wait, live.phase, live.epoch, live.batch, live.batches, live.phase_seconds, in_phase,
+                                 snap.history)
     if left is None:
         return ""
     if left < estimate.ALMOST_DONE:
@@ -339,6 +343,9 @@ def _curves(snap: RunRecord, compare: bool) -> None:
 
 
 def _live(run_id: int) -> None:
+    """The run as it trains, drawn again every LIVE_SECONDS: its title, Stop, progress and curves. The curves'
+    figures change only when an epoch ends (charts.py caches them by their data), and the browser draws a chart
+    again only when its figure changed, so between epochs a redraw costs little."""
     run = ui.runner().get(run_id)
     snap = run.snapshot()
     head, stop = st.columns([5, 1])
@@ -455,6 +462,6 @@ if run is None:
 else:
     if not snap.active:  # drawn whole on this view: the live part need not rerun the page to show its results
         st.session_state._train_shown_done = snap.id  # (that rerun wiped the link's notes above)
-    st.fragment(_live, run_every=1.0 if snap.active else None)(run.id)
+    st.fragment(_live, run_every=LIVE_SECONDS if snap.active else None)(run.id)
     if not snap.active and not projector:
         _results(snap)

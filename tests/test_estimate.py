@@ -61,10 +61,14 @@ def test_no_time_left_is_given_before_it_means_something():
     # the first ETA used to read "about 10.4 min left" from the pace of the first, slow batch
     assert left(wait, "training", 0, 1, 88, {"preparing": 4.0}, 0.9) is None
     assert left(wait, "training", 0, 9, 88, {"preparing": 4.0}, 6.0) is None, "too few batches yet"
-    assert left(wait, "training", 0, 30, 88, {"preparing": 4.0}, 1.5) is None, "too few seconds yet"
-    first = left(wait, "training", 0, 60, 88, {"preparing": 4.0}, 4.0)
-    # 3 * 88 - 60 batches to go at 1/15 s each, then scoring and saving at the same pace (slower than the rates)
-    assert first == pytest.approx(4.0 / 60 * 204 + wait.finishing * (4.0 / 60 * 88 / wait.epoch))
+    assert left(wait, "training", 0, 30, 88, {"preparing": 4.0}, 9.5) is None, "too few seconds yet"
+    first = left(wait, "training", 0, 60, 88, {"preparing": 4.0}, 12.0)
+    # 3 * 88 - 60 batches to go at 1/5 s each, three validation passes, then scoring and saving, all at the pace
+    # of these batches (slower than the rates)
+    batches = 12.0 / 60 * 88
+    validating = wait.validating * min(batches / (wait.epoch - wait.validating), 4.0)
+    pace = min((batches + validating) / wait.epoch, 4.0)
+    assert first == pytest.approx(12.0 / 60 * 204 + 3 * validating + wait.finishing * pace)
     assert left(wait, "training", 0, 88, 88, {"preparing": 4.0}, 9.0) is None, "the first validation pass"
     after_one = left(wait, "training", 1, 0, 88, {"preparing": 4.0}, 3.0)
     assert after_one is not None and after_one > wait.finishing
@@ -95,6 +99,41 @@ def test_a_finished_run_informs_the_next_estimate(run_store, corpus):
     assert informed.basis == "from 1 earlier run(s) on this server"
     assert informed.epoch == pytest.approx(median(h["seconds"] for h in record.history))
     assert informed.longest == pytest.approx(informed.preparing + 2 * informed.epoch + informed.finishing)
+
+
+def test_each_epoch_times_its_validation_pass_apart(trained_run):
+    """The time left counts validation passes apart from batches, from what each epoch of a real run measured."""
+    for epoch in trained_run.history:
+        assert 0 <= epoch["val_seconds"] < epoch["seconds"]
+
+
+def _epochs(*timings: tuple[float, float]) -> list[dict]:
+    """Finished epochs as a run reports them: (seconds, of which validating)."""
+    return [{"epoch": n + 1, "seconds": s, "val_seconds": v} for n, (s, v) in enumerate(timings)]
+
+
+def test_a_validation_pass_never_makes_the_time_left_grow():
+    """An LSTM's "at most about … left" rose from 76 s to 3.5 min while it validated: the pass counted as batches."""
+    wait = estimate.whole_wait(hparams.make("lstm", limit=4000, val_size=2000, epochs=5))
+    history = _epochs((30.0, 8.0), (25.0, 5.0))  # 32 batches of 0.625 s, then 5 s of validation
+    left = estimate.seconds_left
+    before = left(wait, "training", 2, 31, 32, {}, 55.0 + 31 * 0.625, history)
+    during = [left(wait, "training", 2, 32, 32, {}, 55.0 + 20.0 + t, history) for t in (0.0, 1.0, 3.0, 6.0, 30.0)]
+    assert all(a >= b for a, b in zip([before, *during], during)), (before, during)
+    assert during[0] == pytest.approx(before - 0.625, abs=0.1), "the pass starting changes nothing"
+    # after it: two epochs left, each 32 batches and a pass, then scoring at this run's pace
+    pace = (20.0 + 5.0) / wait.epoch
+    assert during[-1] == pytest.approx(2 * (20.0 + 5.0) + wait.finishing * min(max(pace, 0.25), 4.0))
+
+
+def test_near_the_end_the_slow_first_epoch_does_not_stretch_the_time_left():
+    """dlwp said "about 15 s left" with 2.4 s to go: the first epoch (which builds the model's graph) set the pace."""
+    wait = estimate.whole_wait(hparams.make("dlwp", epochs=3))
+    history = _epochs((9.0, 0.6), (1.5, 0.3))  # the first epoch 9 s, the second 1.5 s (30 batches of 0.04 s)
+    last_batches = estimate.seconds_left(wait, "training", 2, 25, 30, {}, 10.5 + 1.0, history)
+    pace = min(max((30 * 0.04 + 0.3) / wait.epoch, 0.25), 4.0)
+    assert last_batches == pytest.approx(5 * 0.04 + 0.3 + wait.finishing * pace)
+    assert last_batches < wait.finishing * 4.0, "not the clipped pace of a 9-second epoch"
 
 
 # --- other data sets ------------------------------------------------------------------------------------------------

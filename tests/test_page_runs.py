@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from conftest import clone_run  # noqa: E402
-from pagetest import copy_home, open_page  # noqa: E402
+from pagetest import copy_home, ok, open_page  # noqa: E402
 
 from core import bundle, hparams  # noqa: E402
 from core.store import RunStore  # noqa: E402
@@ -55,6 +55,12 @@ def pick(at: AppTest, *run_ids: int) -> AppTest:
     at.multiselect(key="runs_pick").set_value(list(run_ids)).run()
     assert not at.exception, at.exception
     return at
+
+
+def open_curves(at: AppTest) -> AppTest:
+    """Open the learning curves' expander, as a click on it does (they are drawn only while it is open)."""
+    at.session_state["runs_curves_open"] = True
+    return ok(at.run())
 
 
 def table_ids(at: AppTest) -> list[int]:
@@ -102,14 +108,15 @@ def test_picking_runs_overlays_their_curves(home: Path) -> None:
     finished = [r for r in RunStore(home).list() if r.status == "finished"]
     at = open_runs()
     pick(at, *(r.id for r in finished))
-    charts = at.get("plotly_chart")
-    assert len(charts) == 1
+    assert not at.get("plotly_chart"), "drawn only when asked: Plotly is the page's heaviest part for a browser"
+    assert len(open_curves(at).get("plotly_chart")) == 1
     assert len(at.tabs) == 2  # one details tab per picked run
     buttons = at.get("download_button")
     assert len(buttons) == 6  # model, model for plain Keras, and history of each
     raw = [b for b in buttons if "plain Keras" in b.proto.label]
     assert len(raw) == 2 and all("raw text" in b.proto.label for b in raw)
-    assert not at.exception
+    at.switch_page("pages/home.py").run()  # opened once, the curves are drawn on the next visit too
+    assert len(ok(at.switch_page("pages/runs.py").run()).get("plotly_chart")) == 1
 
 
 def test_rename_and_note_are_stored(home: Path) -> None:
@@ -159,7 +166,7 @@ def test_failed_run_shows_its_message_and_finished_epochs(home: Path) -> None:
     errors = " ".join(e.value for e in at.error)
     assert FAILED_MESSAGE in errors and "1 of 5 epochs" in errors
     assert "No model was saved" in texts(at)
-    assert len(at.get("plotly_chart")) == 1  # its one finished epoch is drawn
+    assert len(open_curves(at).get("plotly_chart")) == 1  # its one finished epoch is drawn
     assert not at.exception
 
 
@@ -256,6 +263,7 @@ def test_names_and_notes_are_shown_as_text_not_markup(home: Path) -> None:
     assert tab.label.startswith(f"\\#{run_id} · dlwp · ") and "bold" not in tab.label, "named by what never changes"
     note = next(m.value for m in at.markdown if m.value.startswith("📝"))
     assert "!\\[pixel\\](https\\://" in note and ":red\\[red\\]" in note and "\\$x^2\\$" in note
+    open_curves(at)
     names = [t.get("name", "") for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]
     assert any("&lt;a href" in n for n in names) and not any("<a" in n for n in names)
     hovers = [t.get("hovertemplate", "") for chart in at.get("plotly_chart")
