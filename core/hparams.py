@@ -143,6 +143,8 @@ class HParams:
     max_features: int = 200_000
     vectors: str = "fine-tuned"
     dataset: str = DEFAULT_DATASET
+    pooling: str | None = None  # set only by `for_dataset` (POOLING_NOTES); None: the architecture's own
+
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,6 +182,15 @@ DESCRIPTIONS: dict[str, str] = {
     "transfer": "After the TF Hub tutorial: GloVe 50d vectors → mean of words → Dense 16, adam",
 }
 DESCRIPTION_CHARS = 80
+# How a fitted preset on an imported data set turns a text's word vectors into one vector, where that differs from
+# its notebook (`Architecture.fit` sets `HParams.pooling`); the Train page says so under the model's layers.
+POOLING_NOTES: dict[str, str] = {
+    "max": "Fitted to this data set: the largest value of each embedding dimension over the text's words "
+           "(GlobalMaxPooling1D) replaces the notebook's Flatten, which learns one weight per word position and "
+           "needs more texts than a small data set has.",
+    "mean+max": "Fitted to this data set: the mean and the largest value of each GloVe dimension over the text's "
+                "words, side by side, replace the mean alone (a few strong words of a short text count more).",
+}
 
 
 def preset_name(text: str) -> str:
@@ -276,7 +287,7 @@ def make(preset_name: str, **overrides: Any) -> HParams:
 
     `dataset=NAME` trains on that data set; the settings not given are the preset's, fitted to it (`for_dataset`).
     """
-    names = {f.name for f in fields(HParams)} - {"preset", "architecture"}
+    names = {f.name for f in fields(HParams)} - {"preset", "architecture", "pooling"}
     unknown = set(overrides) - names
     if unknown:
         raise ConfigError(f"Unknown setting {', '.join(sorted(unknown))}: settings are {', '.join(sorted(names))}.")
