@@ -188,8 +188,8 @@ POOLING_NOTES: dict[str, str] = {
     "max": "Fitted to this data set: the largest value of each embedding dimension over the text's words "
            "(GlobalMaxPooling1D) replaces the notebook's Flatten, which learns one weight per word position and "
            "needs more texts than a small data set has.",
-    "mean": "Fitted to this data set: the LSTM skips the padding, and the mean of its outputs at every word "
-            "(GlobalAveragePooling1D) replaces its last output, so every word of a short text speaks to the output.",
+    "masked": "Fitted to this data set: the LSTM skips the padding before a short text instead of reading it "
+              "(the Embedding's mask_zero).",
     "mean+max": "Fitted to this data set: the mean and the largest value of each GloVe dimension over the text's "
                 "words, side by side, replace the mean alone (a few strong words of a short text count more).",
 }

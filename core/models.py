@@ -40,14 +40,11 @@ def embedding_flatten(hp: HParams, featurizer: Featurizer | None = None, num_cla
 
 
 def lstm(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
-    """Embedding -> LSTM -> output; on a small imported data set (`hp.pooling` "mean") the LSTM skips the padding
-    and the mean of its outputs at every word replaces its last output."""
-    pooled = hp.pooling == "mean"
+    """Embedding -> LSTM -> output; on a small imported data set (`hp.pooling` "masked") the LSTM skips the
+    padding instead of reading it before the text."""
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
-    x = layers.Embedding(hp.num_words, hp.embedding_dim, mask_zero=pooled, name="embedding")(inputs)
-    x = layers.LSTM(hp.units, dropout=hp.dropout, return_sequences=pooled, name="lstm")(x)
-    if pooled:
-        x = layers.GlobalAveragePooling1D(name="mean")(x)
+    x = layers.Embedding(hp.num_words, hp.embedding_dim, mask_zero=hp.pooling == "masked", name="embedding")(inputs)
+    x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(x)
     return keras.Model(inputs, output(x, num_classes), name="lstm")
 
 
