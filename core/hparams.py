@@ -182,8 +182,8 @@ DESCRIPTIONS: dict[str, str] = {
     "transfer": "After the TF Hub tutorial: GloVe 50d vectors → mean of words → Dense 16, adam",
 }
 DESCRIPTION_CHARS = 80
-# How a fitted preset on an imported data set turns a text's word vectors into one vector, where that differs from
-# its notebook (`Architecture.fit` sets `HParams.pooling`); the Train page says so under the model's layers.
+# How a fitted preset's model reads a small imported data set's texts, where that differs from its notebook
+# (`Architecture.fit` sets `HParams.pooling`); the Train page says so under the model's layers.
 POOLING_NOTES: dict[str, str] = {
     "max": "Fitted to this data set: the largest value of each embedding dimension over the text's words "
            "(GlobalMaxPooling1D) replaces the notebook's Flatten, which learns one weight per word position and "

@@ -50,7 +50,8 @@ def lstm(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2
 
 def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
     """GloVe-initialised Embedding -> mean over the review's words (padding masked) -> Dense head; with
-    `hp.pooling` "mean+max" (small imported data sets) the mean and the max over the words, side by side.
+    `hp.pooling` "mean+max" (small imported data sets) the mean and the max over the words, side by side (Keras's
+    max does not read the mask, so on a text shorter than maxlen the padding's vector takes part, as measured).
 
     The start matrix comes from the fitted featuriser (`pretrained.VectorSequences`); without one (the Train
     page's layer table) the layer keeps Keras's random start, which has the same shape and parameter counts.
