@@ -109,6 +109,17 @@ COMMON = ("optimizer", "learning_rate", "batch_size", "epochs", "val_size", "pat
 PRESETS: dict[str, HParams] = architectures.PRESETS
 DESCRIPTIONS: dict[str, str] = architectures.DESCRIPTIONS
 DESCRIPTION_CHARS = 80
+# How a fitted preset's model reads a small imported data set's texts, where that differs from its notebook
+# (`Architecture.fit` sets `HParams.pooling`); the Train page says so under the model's layers.
+POOLING_NOTES: dict[str, str] = {
+    "max": "Fitted to this data set: the largest value of each embedding dimension over the text's words "
+           "(GlobalMaxPooling1D) replaces the notebook's Flatten, which learns one weight per word position and "
+           "needs more texts than a small data set has.",
+    "masked": "Fitted to this data set: the LSTM skips the padding before a short text instead of reading it "
+              "(the Embedding's mask_zero).",
+    "mean+max": "Fitted to this data set: the mean and the largest value of each GloVe dimension over the text's "
+                "words, side by side, replace the mean alone (a few strong words of a short text count more).",
+}
 
 
 def used(hp: HParams) -> tuple[str, ...]:
@@ -183,7 +194,7 @@ def make(preset_name: str, **overrides: Any) -> HParams:
 
     `dataset=NAME` trains on that data set; the settings not given are the preset's, fitted to it (`for_dataset`).
     """
-    names = {f.name for f in fields(HParams)} - {"preset", "architecture"}
+    names = {f.name for f in fields(HParams)} - {"preset", "architecture", "pooling"}
     unknown = set(overrides) - names
     if unknown:
         raise ConfigError(f"Unknown setting {', '.join(sorted(unknown))}: settings are {', '.join(sorted(names))}.")

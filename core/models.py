@@ -31,21 +31,27 @@ def multihot_mlp(hp: HParams, featurizer: Featurizer | None = None, num_classes:
 
 
 def embedding_flatten(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
+    """Embedding -> Flatten -> Dense head; on a small imported data set (`hp.pooling` "max") the Flatten becomes a
+    max over the words, one weight per dimension instead of one per position."""
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
-    x = layers.Flatten(name="flatten")(x)
+    x = layers.GlobalMaxPooling1D(name="max")(x) if hp.pooling == "max" else layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, _head(x, hp, num_classes), name="embedding_flatten")
 
 
 def lstm(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
+    """Embedding -> LSTM -> output; on a small imported data set (`hp.pooling` "masked") the LSTM skips the
+    padding instead of reading it before the text."""
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
-    x = layers.Embedding(hp.num_words, hp.embedding_dim, name="embedding")(inputs)
+    x = layers.Embedding(hp.num_words, hp.embedding_dim, mask_zero=hp.pooling == "masked", name="embedding")(inputs)
     x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(x)
     return keras.Model(inputs, output(x, num_classes), name="lstm")
 
 
 def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
-    """GloVe-initialised Embedding -> mean over the review's words (padding masked) -> Dense head.
+    """GloVe-initialised Embedding -> mean over the review's words (padding masked) -> Dense head; with
+    `hp.pooling` "mean+max" (small imported data sets) the mean and the max over the words, side by side (Keras's
+    max does not read the mask, so on a text shorter than maxlen the padding's vector takes part, as measured).
 
     The start matrix comes from the fitted featuriser (`pretrained.VectorSequences`); without one (the Train
     page's layer table) the layer keeps Keras's random start, which has the same shape and parameter counts.
@@ -54,7 +60,10 @@ def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None, num_class
 
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
     embedding = layers.Embedding(hp.num_words, DIM, mask_zero=True, trainable=hp.vectors != "frozen", name="embedding")
-    x = layers.GlobalAveragePooling1D(name="mean")(embedding(inputs))
+    vectors = embedding(inputs)
+    x = layers.GlobalAveragePooling1D(name="mean")(vectors)
+    if hp.pooling == "mean+max":
+        x = layers.Concatenate(name="mean_max")([x, layers.GlobalMaxPooling1D(name="max")(vectors)])
     model = keras.Model(inputs, _head(x, hp, num_classes), name="pretrained_mean")
     start = getattr(featurizer, "start", None)
     if start is not None:

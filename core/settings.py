@@ -52,6 +52,7 @@ class HParams:
     max_features: int = 200_000
     vectors: str = "fine-tuned"
     dataset: str = DEFAULT_DATASET
+    pooling: str | None = None  # set only by `for_dataset` (POOLING_NOTES); None: the architecture's own
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

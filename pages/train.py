@@ -186,6 +186,8 @@ def _before_training(hp: HParams) -> bool:
             st.caption(f"About {params:,} parameters: too many to build a copy of the model just to list its layers.")
         else:
             st.caption(architectures.get(hp.architecture).unsized_note)
+        if hp.pooling:
+            st.caption(hparams.POOLING_NOTES[hp.pooling])
     with right:
         st.markdown("**Before you start**")
         whole = (f"{ui.seconds(wait.shortest)} to {ui.seconds(wait.longest)}" if wait.may_stop_early

@@ -149,3 +149,13 @@ def test_small_sets_get_a_smaller_lstm_with_dropout_and_large_ones_do_not():
     large = hparams.Sizes(30_000, 50_000, 5_000, 200)
     assert hparams.for_dataset(hparams.PRESETS["lstm"], large).units == 120
     assert hparams.for_dataset(hparams.PRESETS["lstm"], large).dropout == 0.0
+
+
+def test_small_sets_get_pooled_models_and_large_ones_the_notebooks():
+    """Under 15,000 fitted texts mslearn and transfer pool over the words and lstm skips the padding (README "Small data sets"); a set
+    of IMDB's size, and IMDB itself, keep the notebooks' models."""
+    small, large = hparams.Sizes(800, 2_700, 200, 35), hparams.Sizes(30_000, 50_000, 5_000, 200)
+    expected = {"mslearn": "max", "lstm": "masked", "transfer": "mean+max", "dlwp": None, "fast": None}
+    for name, pooling in expected.items():
+        assert hparams.for_dataset(hparams.PRESETS[name], small).pooling == pooling, name
+        assert hparams.for_dataset(hparams.PRESETS[name], large).pooling is None, name

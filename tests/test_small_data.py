@@ -39,6 +39,27 @@ def test_presets_fitted_to_short_sentences(amazon_dataset) -> None:
         assert hparams.for_dataset(preset, hparams.IMDB_SIZES) == preset, name
     lstm = hparams.make("lstm", dataset=amazon_dataset.name)
     assert lstm.embedding_dim == min(64, (amazon_dataset.max_id + 1) // 16) and lstm.units == 16  # a small set's lstm
+    assert hparams.make("mslearn", dataset=amazon_dataset.name).pooling == "max"  # not Flatten over positions
+    assert hparams.make("transfer", dataset=amazon_dataset.name).pooling == "mean+max"
+    assert lstm.pooling == "masked"  # the LSTM skips the padding
+    assert all(preset.pooling is None for preset in hparams.PRESETS.values())  # IMDB's: the notebooks' own
+
+
+def test_fitted_pooling_is_in_the_model_and_said_on_train(amazon_dataset) -> None:
+    """A small set's mslearn reads a max over its words instead of Flatten, its transfer the mean and the max, its
+    lstm skips the padding; the layer table shows it and the Train page says what changed from the
+    notebook."""
+    from core import models
+
+    layers = {name: [layer.name for layer in models.describe(hparams.make(name, dataset=amazon_dataset.name)).layers]
+              for name in ("mslearn", "transfer")}
+    assert "max" in layers["mslearn"] and "flatten" not in layers["mslearn"]
+    assert {"mean", "max", "mean_max"} <= set(layers["transfer"])
+    assert hparams.make("lstm", dataset=amazon_dataset.name).pooling == "masked"
+    assert "flatten" in [layer.name for layer in models.describe(hparams.preset("mslearn")).layers]  # IMDB's
+    at = open_page("pages/train.py", dataset=amazon_dataset.name, preset="mslearn")
+    assert any(hparams.POOLING_NOTES["max"] in c.value for c in at.caption)
+    assert not any("Fitted to this data set" in c.value for c in open_page("pages/train.py", preset="mslearn").caption)
 
 
 @pytest.mark.parametrize("preset", list(hparams.PRESETS))
