@@ -61,7 +61,7 @@ class QueueInfo:
     ahead: int
     students: int
     wait_seconds: float
-    result_seconds: float = 0.0  # until its results: the wait, then its own estimate (`estimate.queue_forecast`)
+    result_seconds: float  # until its results: the wait, then its own estimate (`estimate.queue_forecast`)
 
     def message(self) -> str:
         """What the run's owner reads while it waits: its place, who is ahead of it, and about how long."""

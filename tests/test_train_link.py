@@ -34,8 +34,8 @@ def test_an_assignment_range_is_narrower_than_the_settings_own() -> None:
 
 
 def test_the_queue_message_names_the_place_who_is_ahead_and_the_wait() -> None:
-    assert QueueInfo(position=3, ahead=3, students=2, wait_seconds=40).message() == (
+    assert QueueInfo(position=3, ahead=3, students=2, wait_seconds=40, result_seconds=52).message() == (
         "Waiting for the trainer: your run is number 3 in the queue. Ahead of it: 2 waiting and 1 training (from "
-        "2 people), about 40 s to wait.")
-    assert QueueInfo(position=1, ahead=1, students=1, wait_seconds=150).message().endswith(
-        "Ahead of it: 0 waiting and 1 training (from 1 person), about 2.5 min to wait.")
+        "2 people), about 40 s to wait; your results in about 52 s.")
+    assert QueueInfo(position=1, ahead=1, students=1, wait_seconds=150, result_seconds=210).message().endswith(
+        "Ahead of it: 0 waiting and 1 training (from 1 person), about 2.5 min to wait; your results in about 3.5 min.")
