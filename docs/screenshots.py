@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from e2e_server import StreamlitServer  # noqa: E402
-from test_e2e import DOCS, REVIEW, VIEWPORT, open_page, screenshot, settle  # noqa: E402
+from test_e2e import REVIEW, VIEWPORT, open_page, screenshot, settle  # noqa: E402
+
+DOCS = Path(__file__).resolve().parent
 
 TRAIN_SECONDS = 1200  # a whole-split training on a busy 2-core machine
 CONFIDENT = 0.8  # the positive score the README's review must reach: far outside the unsure band (0.4 to 0.6)

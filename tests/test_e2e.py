@@ -1,7 +1,8 @@
 """The whole app in a real browser: `streamlit run app.py` on a free port, driven by Playwright with Debian's
 Chromium. Opens every page, trains a tiny model from the Train page, scores a typed review on Predict, and takes
-a screenshot of each page (kept in docs/ for the Pretrained page; `docs/screenshots.py` retakes the others with
-models trained by the default presets, so the tests' tiny models never replace them).
+a screenshot of each page into the test's temporary folder (`docs/screenshots.py` retakes docs/ with models
+trained by the default presets, so the tests' tiny models never replace them and a test run leaves the checkout as
+it was).
 
 Run only these with `pytest -m e2e`, skip them with `pytest -m "not e2e"`.
 """
@@ -23,7 +24,6 @@ from e2e_server import StreamlitServer, serving  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-DOCS = REPO / "docs"
 MAX_PNG_BYTES = 300_000
 VIEWPORT = {"width": 1400, "height": 1000}
 SHOT_WIDTH, SHOT_MAX_HEIGHT = 1400, 2600
@@ -79,7 +79,7 @@ def assert_no_exception(page, where: str) -> None:
     assert errors.count() == 0, f"{where} shows an exception: {errors.first.inner_text()[:2000]}"
 
 
-def screenshot(page, name: str, folder: Path = DOCS) -> Path:
+def screenshot(page, name: str, folder: Path) -> Path:
     """A full-page PNG in `folder`: the viewport is made as tall as the app's content (Streamlit scrolls its main
     area, not the document), capped, and the image reduced to 256 colours so the file stays small."""
     height = page.evaluate(
@@ -177,7 +177,8 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     screenshot(page, "runs", tmp_path)
 
 
-def test_pretrained_page_shows_neighbours_and_compares_learning_curves(page, server: StreamlitServer) -> None:
+def test_pretrained_page_shows_neighbours_and_compares_learning_curves(page, server: StreamlitServer,
+                                                                       tmp_path: Path) -> None:
     open_page(page, server, "/pretrained?sizes=100,200")
     page.get_by_text("In GloVe (before training)").first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stDataFrame"]').count() >= 1, "the GloVe neighbours table"
@@ -187,7 +188,7 @@ def test_pretrained_page_shows_neighbours_and_compares_learning_curves(page, ser
     settle(page)
     assert_no_exception(page, "/pretrained after the comparison")
     assert page.locator(".js-plotly-plot").count() == 1
-    screenshot(page, "pretrained")
+    screenshot(page, "pretrained", tmp_path)
 
 
 def test_runs_page_follows_a_training_without_a_click(page, server: StreamlitServer) -> None:

@@ -12,7 +12,7 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from test_e2e import DOCS, open_page, server, settle  # noqa: E402,F401
+from test_e2e import open_page, server, settle  # noqa: E402,F401
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ def _root_font_px(page) -> float:
     return page.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
 
 
-def test_projector_view_at_1280_by_720(browser, server) -> None:
+def test_projector_view_at_1280_by_720(browser, server, tmp_path) -> None:
     context = browser.new_context(viewport=PROJECTOR)
     try:
         page = context.new_page()
@@ -34,8 +34,7 @@ def test_projector_view_at_1280_by_720(browser, server) -> None:
         assert not page.locator('[data-testid="stSidebar"]').first.is_visible(), "the sidebar is hidden"
         assert _root_font_px(page) >= 1.4 * normal, "the type is larger"
         assert page.get_by_role("heading", name="Class board").is_visible()
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "board-present.png"), animations="disabled")
+        page.screenshot(path=str(tmp_path / "board-present.png"), animations="disabled")
         page.get_by_text("Projector view").click()  # the toggle turns it off again
         settle(page)
         assert page.locator('[data-testid="stSidebar"]').first.is_visible()

@@ -22,7 +22,7 @@ if str(TESTS) not in sys.path:
 
 from conftest import DATA_DIR, clone_run, short_test_split  # noqa: E402
 from e2e_server import StreamlitServer  # noqa: E402
-from test_e2e import DOCS, VIEWPORT, assert_no_exception, settle  # noqa: E402
+from test_e2e import VIEWPORT, assert_no_exception, settle  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -142,14 +142,13 @@ def _box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
-def test_the_class_board_fills_a_projector(browser, lab) -> None:
+def test_the_class_board_fills_a_projector(browser, lab, tmp_path) -> None:
     context = _alice(browser, lab["server"], PROJECTOR)
     try:
         page = _visit(context, lab["server"], "/board?view=present")
         table = page.locator("table.lab-board")
         table.wait_for()
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "board-present-rows.png"), animations="disabled")
+        page.screenshot(path=str(tmp_path / "board-present-rows.png"), animations="disabled")
         for column in ("Rank", "Student", "Test accuracy", "Status"):
             assert table.get_by_role("columnheader", name=column).is_visible()
         cell = table.locator("td").nth(1)

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
@@ -114,7 +115,11 @@ def test_an_assignment_link_shows_its_settings_and_holds_a_crafted_link_to_its_r
 
 
 def _queued(page, position: int) -> None:
-    page.get_by_text(re.compile(rf"your run is number {position} in the queue")).first.wait_for(timeout=90_000)
+    try:
+        page.get_by_text(re.compile(rf"your run is number {position} in the queue")).first.wait_for(timeout=90_000)
+    except PlaywrightTimeout:
+        shown = page.locator('[data-testid="stMain"]').inner_text()[-3000:]
+        pytest.fail(f"no 'number {position} in the queue' after 90 s; the page shows:\n{shown}")
 
 
 def test_students_take_turns_and_only_the_owner_or_the_teacher_changes_a_run(browser, lab) -> None:
