@@ -103,7 +103,7 @@ def warm_worker() -> None:
         started, cpu = time.perf_counter(), time.process_time()
         snap = runner.submit(hparams.make("fast"), owner="benchmark").wait()
         clicks.append({"test_accuracy": snap.test_accuracy, "seconds": round(time.perf_counter() - started, 2),
-                       "cpu_seconds": round(time.process_time() - cpu, 2), "phase_seconds": snap.phase_seconds})
+                       "cpu_seconds": round(time.process_time() - cpu, 2), "phase_seconds": snap.live.phase_seconds if snap.live else {}})
     print(json.dumps({"clicks": clicks}), flush=True)
 
 

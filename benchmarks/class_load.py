@@ -253,7 +253,7 @@ async def level(n: int, url: str, origin: str, args: argparse.Namespace, server_
                 home: Path) -> None:
     results = Results()
     trainer.results = results  # the trainer's watching counts in this level
-    if "running" not in training_state(home):  # the last level outlasted it: the trainer starts another
+    if not any(state in training_state(home) for state in ("running", "queued")):  # it ended: start another
         await start_training(trainer, args)
     stop_at = time.perf_counter() + args.arrival + args.seconds
     machine0, server0, wall0 = lt.machine_cpu(), lt.tree_cpu(server_pid), time.perf_counter()
@@ -268,7 +268,7 @@ async def level(n: int, url: str, origin: str, args: argparse.Namespace, server_
     wall = wall1 - wall0
     busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
     print(f"\n{n} sessions, {wall:.0f} s (arrival {args.arrival:.0f} s + {args.seconds:.0f} s), one training running: "
-          f"{training_state(home)}", flush=True)
+          f"{training_state(home)}{class_state(home)}", flush=True)
     print("\n".join(summary(results)))
     print(f"  server CPU {100 * (server1 - server0) / wall:.0f}% of one core ({server1 - server0:.0f} CPU s); "
           f"these clients {100 * client / wall:.0f}%; machine {100 * busy / total:.0f}% busy of {lt.os.cpu_count()} "
@@ -291,11 +291,40 @@ def training_state(home: Path) -> str:
     sys.path.insert(0, str(lt.REPO))
     from core.store import RunStore
 
-    runs = [r for r in RunStore(home).list(with_history=True) if r.owner != "cli"]
+    runs = [r for r in RunStore(home).list(with_history=True)
+            if r.owner != "cli" and not (r.owner or "").startswith(CLASS_OWNER)]
     if not runs:
         return "NO training was started"
     run = runs[0]
     return f"run #{run.id} {run.status}, {len(run.history)} of {run.config.get('epochs')} epochs"
+
+
+CLASS_OWNER = "class-student-"
+
+
+def submit_class(home: Path, preset: str, runs: int) -> None:
+    """A class pressing Start at once: `runs` students each submit one run of `preset` to the trainer service, as
+    the Train page does (benchmarks/class_throughput.py times such a class alone)."""
+    sys.path.insert(0, str(lt.REPO))
+    from core import hparams
+    from core.classroom.people import Actor
+    from core.serving.trainer_client import RunnerClient
+    from core.store import RunStore
+
+    client = RunnerClient(RunStore(home), home / "trainer.sock")
+    for n in range(runs):
+        client.submit(hparams.make(preset), Actor(f"{CLASS_OWNER}{n:03d}", f"Class student {n + 1}"))
+
+
+def class_state(home: Path) -> str:
+    sys.path.insert(0, str(lt.REPO))
+    from core.store import RunStore
+
+    runs = [r for r in RunStore(home).list() if (r.owner or "").startswith(CLASS_OWNER)]
+    if not runs:
+        return ""
+    done = sum(not r.active for r in runs)
+    return f"; the class's runs: {done} of {len(runs)} ended"
 
 
 async def costs(url: str, origin: str, args: argparse.Namespace, server_pid: int) -> None:
@@ -334,6 +363,9 @@ async def drive(args: argparse.Namespace, port: int, server_pid: int, home: Path
         await costs(url, origin, args, server_pid)
     if not args.sessions:
         return
+    if args.class_runs:
+        submit_class(home, args.class_preset, args.class_runs)
+        print(f"class: {args.class_runs} runs of {args.class_preset} submitted to the trainer", flush=True)
     trainer = Session(url, origin, Results(), args.view_timeout)
     await trainer.open()
     await start_training(trainer, args)
@@ -362,12 +394,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve with `python -m core serve --web-processes N` (N Streamlit processes behind one "
                              "port, the trainer in a process of its own); 0: one `streamlit run` process, with the "
                              "training inside it")
+    parser.add_argument("--class-runs", type=int, default=0, metavar="N",
+                        help="with --web-processes: first N students each submit a run of --class-preset to the "
+                             "trainer (a class pressing Start at once); the levels then browse while they train")
+    parser.add_argument("--class-preset", default="dlwp")
     parser.add_argument("--home", type=Path, help="lab home to use (default: a throw-away one, removed after)")
     args = parser.parse_args(argv)
     if (any(n < 1 for n in args.sessions) or args.seconds <= 0 or args.train_epochs < 1 or args.cost < 0
-            or args.web_processes < 0):
-        print("error: --sessions, --seconds and --train-epochs must be positive, --cost and --web-processes 0 or more",
-              file=sys.stderr)
+            or args.web_processes < 0 or args.class_runs < 0 or (args.class_runs and not args.web_processes)):
+        print("error: --sessions, --seconds and --train-epochs must be positive, --cost, --web-processes and "
+              "--class-runs 0 or more, and --class-runs needs --web-processes", file=sys.stderr)
         return 2
     home = args.home or Path(tempfile.mkdtemp(prefix="class-load-"))
     env = lt.lab_env(home)

@@ -35,9 +35,15 @@ sys.path.insert(0, str(REPO))
 from core import hparams  # noqa: E402
 from core.classroom.people import Actor  # noqa: E402
 from core.serving.trainer_client import RunnerClient  # noqa: E402
+from core.run_record import RunRecord  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
 PHASES = ("preparing", "training", "evaluating", "saving", "baseline")
+
+
+def _phases(run: RunRecord) -> dict[str, float]:
+    """The seconds of each finished phase, which only the trainer's live state of the run holds."""
+    return run.live.phase_seconds if run.live else {}
 
 
 def _free_port(count: int) -> int:
@@ -156,12 +162,12 @@ def main() -> int:
           + f" {'result at':>9} {'forecast':>8}")
     for s in sorted(snaps, key=lambda s: s.finished_at or 0):
         acc = f"{s.test_accuracy:.4f}" if s.test_accuracy is not None else "-"
-        phases = " ".join(f"{s.phase_seconds.get(p, 0.0):10.2f}" for p in PHASES)
+        phases = " ".join(f"{_phases(s).get(p, 0.0):10.2f}" for p in PHASES)
         guess = forecast.get(s.id)
         print(f"{s.id:>4} {s.status:9} {acc:>6} {phases} {s.finished_at - t0:9.1f} "
               f"{'-' if guess is None else f'{guess:8.0f}'}")
     ends = [s.finished_at - t0 for s in snaps]
-    per_run = [sum(s.phase_seconds.get(p, 0.0) for p in PHASES[:4]) for s in snaps]
+    per_run = [sum(_phases(s).get(p, 0.0) for p in PHASES[:4]) for s in snaps]
     accs = [s.test_accuracy for s in snaps if s.test_accuracy is not None]
     failed = [s for s in snaps if s.status != "finished"]
     print(f"\n{args.preset} N={args.students} executor={args.executor}: first result {min(ends):.1f} s, "
