@@ -10,7 +10,8 @@ What it does, all on localhost:
    default applies).
 2. Once the trainer answers, N students (one name and owner token each) submit one run each of the preset with
    the `--set` settings through `core/serving/trainer_client.py`, as the Train page does; the queue's forecast for
-   each run (`queue_info`, what the Train page shows) is read right after the submissions.
+   each run (`queue_info`, what the Train page shows) is read right after the submissions, and again (`later`, what
+   the board shows) once the first 4 results are in and the server has runs of its own to go by.
 3. Follows the runs until every one has ended, then prints one line per run (status, test accuracy, its phases'
    seconds, when its result came, what was forecast for it), the time from the first submission to the first and
    the last result, and the CPU seconds the server's processes used meanwhile (on a shared machine a steadier
@@ -38,6 +39,7 @@ from core.serving.trainer_client import RunnerClient  # noqa: E402
 from core.run_record import RunRecord  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
+LATER_AFTER = 4  # results in before the forecasts are read again: the server then has runs of its own to go by
 PHASES = ("preparing", "training", "evaluating", "saving", "baseline")
 
 
@@ -110,6 +112,13 @@ def _cpu_seconds(session: int) -> float:
     return total / ticks
 
 
+def _forecast_error(forecast: dict[int, float | None], runs: list[RunRecord], t0: float) -> str:
+    """The forecast for the run whose result came last, against when it came."""
+    last = max(runs, key=lambda r: r.finished_at or 0)
+    guess = forecast.get(last.id)
+    return "none" if guess is None else f"{guess:.0f} s for {last.finished_at - t0:.0f} s"
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
@@ -142,10 +151,14 @@ def main() -> int:
         for run in runs:
             info = client.queue_info(run)
             forecast[run.id] = None if info is None else info.result_seconds
+        later: dict[int, float] = {}  # the forecasts again, once the first results are in (seconds from t0)
         while True:
             snaps = [run.snapshot() for run in runs]
             if not any(s.active for s in snaps):
                 break
+            if not later and sum(s.status == "finished" for s in snaps) >= LATER_AFTER:
+                now = time.time() - t0
+                later = {i: now + result for i, (_, result) in client.forecasts().items()}
             if time.time() - t0 > args.timeout:
                 raise SystemExit(f"error: not every run had ended after {args.timeout:.0f} s")
             time.sleep(0.5)
@@ -159,13 +172,13 @@ def main() -> int:
             os.killpg(server.pid, signal.SIGKILL)
 
     print(f"{'run':>4} {'status':9} {'acc':>6} " + " ".join(f"{p:>10}" for p in PHASES)
-          + f" {'result at':>9} {'forecast':>8}")
+          + f" {'result at':>9} {'forecast':>8} {'later':>6}")
     for s in sorted(snaps, key=lambda s: s.finished_at or 0):
         acc = f"{s.test_accuracy:.4f}" if s.test_accuracy is not None else "-"
         phases = " ".join(f"{_phases(s).get(p, 0.0):10.2f}" for p in PHASES)
-        guess = forecast.get(s.id)
+        guess, again = forecast.get(s.id), later.get(s.id)
         print(f"{s.id:>4} {s.status:9} {acc:>6} {phases} {s.finished_at - t0:9.1f} "
-              f"{'-' if guess is None else f'{guess:8.0f}'}")
+              f"{'-' if guess is None else f'{guess:8.0f}'} {'-' if again is None else f'{again:6.0f}'}")
     ends = [s.finished_at - t0 for s in snaps]
     per_run = [sum(_phases(s).get(p, 0.0) for p in PHASES[:4]) for s in snaps]
     accs = [s.test_accuracy for s in snaps if s.test_accuracy is not None]
@@ -175,6 +188,8 @@ def main() -> int:
           f"{statistics.median(per_run):.2f} s; test accuracy {min(accs, default=0):.4f}-{max(accs, default=0):.4f}; "
           f"{len(failed)} not finished; server CPU {cpu:.0f} s in all, {cpu / len(snaps):.1f} s per run; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} at the end")
+    print(f"forecast of the last result: {_forecast_error(forecast, snaps, t0)} at submission; "
+          f"{_forecast_error(later, snaps, t0)} once {LATER_AFTER} results were in")
     for s in failed:
         print(f"  run {s.id} {s.status}: {s.error}")
     return 1 if failed else 0

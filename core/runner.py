@@ -347,7 +347,8 @@ class Runner:
     def forecasts(self, past: Sequence[RunRecord] = ()) -> dict[int, tuple[float, float]]:
         """Seconds from now until each waiting run starts and until its results, by its id, from the estimates of
         the runs ahead of it and of those training (`estimate.queue_forecast`). The first run of a configuration
-        prepares its data; the later ones find them ready (`core.prepared`)."""
+        prepares its data; the later ones find them ready (`core.prepared`) and, once runs of the same settings have
+        finished here, take as long as those did (`estimate.measured_run`)."""
         with self._lock:
             order = self._order()
             training = [self._runs[i] for i in self._active if i in self._runs]
@@ -359,7 +360,8 @@ class Runner:
             data = prepared.configuration(hp)
             key = (hp, data in ready)
             if key not in waits:
-                waits[key] = estimate.whole_wait(hp, past, data_ready=key[1]).longest
+                measured = estimate.measured_run(hp, past) if key[1] else None
+                waits[key] = measured or estimate.whole_wait(hp, past, data_ready=key[1]).longest
             ready.add(data)
             return waits[key]
 

@@ -55,3 +55,23 @@ def test_the_runner_forecasts_each_waiting_run_and_the_board_shows_it(run_store,
     finally:
         for run in runner.runs():
             run.stop(TEACHER)
+
+
+def test_later_runs_of_a_finished_runs_settings_are_forecast_to_take_as_long_as_it_did(run_store, monkeypatch):
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAINING_MINUTES", "10080")
+    runner = Runner(run_store, max_concurrent=1, dataset=short_test_split())
+    tiny = hparams.make("dlwp", limit=200, val_size=100, epochs=1, seed=7)  # settings no other test's run has
+    assert runner.submit(tiny, owner=STUDENTS[0], probes=()).wait(120).status == "finished"
+    first = run_store.list()[0]  # as the store keeps it: from leaving the queue to the results
+    took = first.finished_at - first.started_at
+    assert estimate.measured_run(tiny, run_store.list()) == pytest.approx(took)
+    holder = runner.submit(hparams.make("dlwp", **LONG), owner=TEACHER, probes=())
+    try:
+        _wait_for(lambda: holder.snapshot().status == "running", 60, "the holder to start")
+        waiting = [runner.submit(tiny, owner=s, probes=()) for s in STUDENTS[1:]]
+        times = runner.forecasts(run_store.list())
+        (start_a, result_a), (start_b, result_b) = (times[r.id] for r in waiting)
+        assert result_a - start_a == pytest.approx(took) and result_b - result_a == pytest.approx(took)
+    finally:
+        for run in runner.runs():
+            run.stop(TEACHER)
