@@ -1,7 +1,7 @@
 """A class on one server, without browsers: N simulated students speaking Streamlit's own protocol.
 
     IMDB_DATA_DIR=/work/shared/data python benchmarks/class_load.py [--sessions 30 60 120] [--seconds 40]
-        [--web-processes N]
+        [--web-processes N [--class-runs 30 --class-preset dlwp]]
 
 Headless browsers cannot be the clients here (ten Chromium saturate two cores by themselves), so each student is
 a small WebSocket client at /_stcore/stream (subprotocol `streamlit`, an `Origin` header) that sends `BackMsg`
@@ -23,6 +23,9 @@ What it does, all on localhost:
 5. Prints count, p50 and p95 per kind of view for each N, the server's CPU (share of one core, all its processes)
    and the machine's,
    and whether the training was still running at the end of each level.
+   With `--class-runs N` (and `--web-processes`), N students first each submit a run of `--class-preset` to the
+   trainer service, as a class pressing Start at once; the levels browse while those train, and each level says how
+   many of them had ended.
 
 The client library, `websockets`, is installed with Streamlit (one of its dependencies). The browser-based load_test.py measures what a student sees; this one measures the server alone.
 """
