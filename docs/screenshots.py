@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from e2e_server import StreamlitServer  # noqa: E402
-from test_e2e import REVIEW, VIEWPORT, open_page, screenshot, settle  # noqa: E402
+from test_e2e import VIEWPORT, open_page, score_review, screenshot, settle  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent
 
@@ -49,18 +49,11 @@ def train(page, server: StreamlitServer, preset: str) -> int:
 
 def score(page, server: StreamlitServer, run_id: int) -> float:
     """Score the README's review with run `run_id` on Predict; the score shown (the verdict must be Positive)."""
-    open_page(page, server, f"/predict?run={run_id}")
-    review = page.get_by_label("Review", exact=True)
-    review.fill(REVIEW)
-    review.press("Control+Enter")  # commit the text area's value before pressing the button
-    page.get_by_role("button", name="Score review").click()
-    shown = page.get_by_text(re.compile(r"score \d\.\d{3}"))
-    shown.first.wait_for(timeout=90_000)
-    settle(page)
+    shown = score_review(page, server, f"/predict?run={run_id}")
     if not page.get_by_text(re.compile(r"^Positive$")).first.is_visible():
-        raise SystemExit(f"Run #{run_id} does not call the review positive ({shown.first.inner_text()}): the "
+        raise SystemExit(f"Run #{run_id} does not call the review positive ({shown}): the "
                          "screenshots were not all retaken.")
-    return float(re.search(r"score (\d\.\d{3})", shown.first.inner_text()).group(1))
+    return float(re.search(r"score (\d\.\d{3})", shown).group(1))
 
 
 def import_tweets(page, server: StreamlitServer, folder: Path) -> None:

@@ -79,6 +79,19 @@ def assert_no_exception(page, where: str) -> None:
     assert errors.count() == 0, f"{where} shows an exception: {errors.first.inner_text()[:2000]}"
 
 
+def score_review(page, server: StreamlitServer, path: str) -> str:
+    """Type the README's review on Predict (at `path`), press Score review, and return the score line shown."""
+    open_page(page, server, path)
+    review = page.get_by_label("Review", exact=True)
+    review.fill(REVIEW)
+    review.press("Control+Enter")  # commit the text area's value before pressing the button
+    page.get_by_role("button", name="Score review").click()
+    shown = page.get_by_text(re.compile(r"score \d\.\d{3}")).first
+    shown.wait_for(timeout=90_000)
+    settle(page)
+    return shown.inner_text()
+
+
 def screenshot(page, name: str, folder: Path) -> Path:
     """A full-page PNG in `folder`: the viewport is made as tall as the app's content (Streamlit scrolls its main
     area, not the document), capped, and the image reduced to 256 colours so the file stays small."""
@@ -159,15 +172,8 @@ def test_pages_train_and_predict_in_a_real_browser(page, server: StreamlitServer
     screenshot(page, "train", tmp_path)
 
     # Score a typed review with the new model.
-    open_page(page, server, "/predict")
-    review = page.get_by_label("Review", exact=True)
-    review.fill(REVIEW)
-    review.press("Control+Enter")  # commit the text area's value before pressing the button
-    page.get_by_role("button", name="Score review").click()
-    verdict = page.get_by_text(re.compile(r"^(Positive|Negative|Unsure)$"))
-    verdict.first.wait_for(timeout=90_000)
-    page.get_by_text(re.compile(r"score \d\.\d{3}")).first.wait_for(timeout=30_000)
-    settle(page)
+    score_review(page, server, "/predict")
+    page.get_by_text(re.compile(r"^(Positive|Negative|Unsure)$")).first.wait_for(timeout=30_000)
     assert_no_exception(page, "/predict after scoring")
     assert page.get_by_text("pushes towards positive").is_visible()
     screenshot(page, "predict", tmp_path)
