@@ -46,6 +46,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load_test as lt  # noqa: E402  (the lab home, the model seeding and the server are shared)
 
+sys.path.insert(0, str(lt.REPO))  # for the lab's own modules, imported where used (the store, the trainer client)
+
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
@@ -290,25 +292,27 @@ def start_lab(port: int, env: dict[str, str], log: Path, web_processes: int) -> 
     return server
 
 
+CLASS_OWNER = "class-student-"
+
+
+def _in_class(run) -> bool:
+    """Whether `--class-runs` submitted this run (not the trainer session's own)."""
+    return (run.owner or "").startswith(CLASS_OWNER)
+
+
 def training_state(home: Path) -> str:
-    sys.path.insert(0, str(lt.REPO))
     from core.store import RunStore
 
-    runs = [r for r in RunStore(home).list(with_history=True)
-            if r.owner != "cli" and not (r.owner or "").startswith(CLASS_OWNER)]
+    runs = [r for r in RunStore(home).list(with_history=True) if r.owner != "cli" and not _in_class(r)]
     if not runs:
         return "NO training was started"
     run = runs[0]
     return f"run #{run.id} {run.status}, {len(run.history)} of {run.config.get('epochs')} epochs"
 
 
-CLASS_OWNER = "class-student-"
-
-
 def submit_class(home: Path, preset: str, runs: int) -> None:
     """A class pressing Start at once: `runs` students each submit one run of `preset` to the trainer service, as
     the Train page does (benchmarks/class_throughput.py times such a class alone)."""
-    sys.path.insert(0, str(lt.REPO))
     from core import hparams
     from core.classroom.people import Actor
     from core.serving.trainer_client import RunnerClient
@@ -320,10 +324,9 @@ def submit_class(home: Path, preset: str, runs: int) -> None:
 
 
 def class_state(home: Path) -> str:
-    sys.path.insert(0, str(lt.REPO))
     from core.store import RunStore
 
-    runs = [r for r in RunStore(home).list() if (r.owner or "").startswith(CLASS_OWNER)]
+    runs = [r for r in RunStore(home).list() if _in_class(r)]
     if not runs:
         return ""
     done = sum(not r.active for r in runs)
