@@ -113,8 +113,8 @@ DESCRIPTION_CHARS = 80
 # (`Architecture.fit` sets `HParams.pooling`); the Train page says so under the model's layers.
 POOLING_NOTES: dict[str, str] = {
     "max": "Fitted to this data set: the largest value of each embedding dimension over the text's words "
-           "(GlobalMaxPooling1D) replaces the notebook's Flatten, which learns one weight per word position and "
-           "needs more texts than a small data set has.",
+           "(GlobalMaxPooling1D), half of them dropped at random while it trains, replaces the notebook's "
+           "Flatten, which learns one weight per word position and needs more texts than a small data set has.",
     "masked": "Fitted to this data set: the LSTM skips the padding before a short text instead of reading it "
               "(the Embedding's mask_zero).",
     "mean+max": "Fitted to this data set: the mean and the largest value of each GloVe dimension over the text's "

@@ -53,7 +53,7 @@ def test_fitted_pooling_is_in_the_model_and_said_on_train(amazon_dataset) -> Non
 
     layers = {name: [layer.name for layer in models.describe(hparams.make(name, dataset=amazon_dataset.name)).layers]
               for name in ("mslearn", "transfer")}
-    assert "max" in layers["mslearn"] and "flatten" not in layers["mslearn"]
+    assert {"max", "dropout_pooled"} <= set(layers["mslearn"]) and "flatten" not in layers["mslearn"]
     assert {"mean", "max", "mean_max"} <= set(layers["transfer"])
     assert hparams.make("lstm", dataset=amazon_dataset.name).pooling == "masked"
     assert "flatten" in [layer.name for layer in models.describe(hparams.preset("mslearn")).layers]  # IMDB's
