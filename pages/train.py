@@ -11,6 +11,7 @@ from core import architectures, bundle, estimate, evaluation, hparams, memory, t
 from core.data import datasets, imdb
 from core.classroom import permissions
 from core.classroom.assignments import Assignment
+from core.classroom.people import Actor
 from core.errors import ConfigError, LabError
 from core.hparams import PARAMS, PRESETS, HParams
 from core.run_record import RunRecord
@@ -416,18 +417,40 @@ def _results(snap: RunRecord) -> None:
                      query_params={"run": snap.id})
 
 
-# --- page --------------------------------------------------------------------------------------------------
-ui.require_data()
-ui.require_store()
-me = ui.visitor()
-owner = me.token
-projector = present.view()
-st.title("🏋️ Train a model")
-assignment = assignment_form.from_link()
-run = _current_run(owner)
-snap = run.snapshot() if run else None
+# --- the settings panel ------------------------------------------------------------------------------------
+SETTINGS = "train_settings"  # the Settings panel's open state; its content is built only while it is open
+KEPT = ("train_preset", *(_key(p) for p in PARAMS))  # the values it holds, kept while it is folded away
 
-with st.expander("Settings", expanded=run is None and not projector):  # once a run exists, its results matter more
+
+def _keep_settings() -> None:
+    """The panel's values survive the views that leave it folded: Streamlit forgets the value of a widget that a
+    view does not draw, and a value set through the session state it keeps."""
+    for key in KEPT:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def _link_waiting(assignment: Assignment | None) -> bool:
+    """Whether a shared link's settings are not yet applied in this session: the panel opens to apply them and to
+    say what it changed, even under an earlier run."""
+    link = assignment.id if assignment is not None else ""
+    if st.session_state.get("_train_init") == link:
+        return False
+    return assignment is not None or any(k in st.query_params for k in ("preset", *PARAMS))
+
+
+def _panel_state(assignment: Assignment | None) -> None:
+    """Folded once a run exists (its results matter more), folded again after Start, open for a new link."""
+    if st.session_state.pop("_train_fold", False):
+        st.session_state[SETTINGS] = False
+    elif _link_waiting(assignment):
+        st.session_state[SETTINGS] = True
+    _keep_settings()
+
+
+def _start_panel(me: Actor, snap: RunRecord | None, assignment: Assignment | None) -> None:
+    """The settings, their estimates, the pinned reviews and Start: built only while the panel is open, so that a
+    page watching its run does not draw (and the browser does not load) a form nobody looks at."""
     hp = _settings(assignment)
     if hp is not None and not _before_training(hp):
         hp = None
@@ -451,12 +474,32 @@ with st.expander("Settings", expanded=run is None and not projector):  # once a 
                       "have a few runs waiting).")
     else:
         start_help = None
-    if st.button("▶ Start training", type="primary", disabled=hp is None or refusal is not None, help=start_help):
+    if st.button("▶ Start training", key="train_start", type="primary", disabled=hp is None or refusal is not None,
+                 help=start_help):  # a key: a click counts even when the help or state changed meanwhile
         probes = tuple(ui.pinned_probes(hp.dataset))
         started = ui.attempt(lambda: ui.runner().submit(hp, owner=me, probes=probes, assignment=assignment))
         if started is not None:
             st.session_state.train_run_id = started.id
+            st.session_state._train_fold = True
             st.rerun()
+
+
+# --- page --------------------------------------------------------------------------------------------------
+ui.require_data()
+ui.require_store()
+me = ui.visitor()
+owner = me.token
+projector = present.view()
+st.title("🏋️ Train a model")
+assignment = assignment_form.from_link()
+run = _current_run(owner)
+snap = run.snapshot() if run else None
+
+_panel_state(assignment)
+settings = st.expander("Settings", expanded=run is None and not projector, key=SETTINGS, on_change="rerun")
+with settings:
+    if settings.open:
+        _start_panel(me, snap, assignment)
 
 if run is None:
     st.info("Pick a preset, adjust it if you like, and press **Start training**. The curves appear here "

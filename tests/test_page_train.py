@@ -63,6 +63,12 @@ def settings_open(at: AppTest) -> bool:
     return settings.proto.expanded
 
 
+def open_settings(at: AppTest) -> AppTest:
+    """Unfold the Settings panel, as a click on its title does (its content is built only while it is open)."""
+    at.session_state["train_settings"] = True
+    return ok(at.run())
+
+
 def in_page_order(at: AppTest) -> list[str]:
     """Each metric's label and each chart as "chart", top to bottom, outside the Settings panel."""
     settings = {id(node) for e in at.expander if e.label == "Settings" for node in e}
@@ -273,6 +279,9 @@ def test_start_trains_a_tiny_run_and_shows_its_results(home: Path) -> None:
     assert len(mistakes) == 8 and all(" actually " in e.label for e in mistakes)
     (score,) = [link for link in at.page_link if link.label == "Score your own review with this model"]
     assert score.proto.query_string == "run=1", "the link opens this run, not the newest on the server"
+    assert not [b for b in at.button if b.label == START], "the folded panel is not built"
+    open_settings(at)
+    assert value(at, "epochs") == 2 and value(at, "limit") == 1000, "the values outlive the views that fold them"
     assert not start_button(at).disabled, "a finished run frees the Start button"
 
 
@@ -290,11 +299,13 @@ def test_a_student_queues_another_run_while_one_trains_up_to_the_class_limit(hom
     at = open_train(preset="dlwp", limit="3000", val_size="300", epochs="40", batch_size="16")
     ok(start_button(at).click().run())
     first_id = at.session_state["train_run_id"]
+    open_settings(at)
     assert not start_button(at).disabled and f"Run #{first_id} keeps going" in start_button(at).help
     ok(at.number_input(key="hp_epochs").set_value(1).run())
     ok(start_button(at).click().run())
     second_id = at.session_state["train_run_id"]
     assert second_id != first_id and any("number 1 in the queue" in i.value for i in at.info), texts(at)
+    open_settings(at)
     ok(start_button(at).click().run())
     assert any("have 1 run waiting for the trainer" in e.value for e in at.error), texts(at)
     assert at.session_state["train_run_id"] == second_id, "a refused run leaves the page on the queued one"
@@ -364,6 +375,7 @@ def test_a_link_value_out_of_range_keeps_its_warning_for_a_visitor_with_a_finish
     at = open_page("pages/train.py", session={"owner": "tests"}, preset="dlwp", epochs="1000")
     assert any(s.value.startswith("Run #1 · dlwp · finished") for s in at.subheader), texts(at)
     assert any("epochs=1000 is out of range" in w.value for w in at.warning), "not wiped by a rerun"
+    assert settings_open(at), "a link's settings open the panel, even under a finished run"
 
 
 def test_a_run_whose_data_set_was_removed_shows_no_error(home: Path, tmp_path: Path) -> None:
