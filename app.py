@@ -3,6 +3,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from core import concurrency  # noqa: E402
+
+concurrency.share_cores()  # before TensorFlow starts: this process trains (unless a trainer service does)
+
 import streamlit as st  # noqa: E402
 
 from pages import navigation  # noqa: E402

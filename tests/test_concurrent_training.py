@@ -3,6 +3,7 @@
 (`core.concurrency`)."""
 from __future__ import annotations
 
+import os
 import threading
 
 from conftest import short_test_split
@@ -57,3 +58,19 @@ def test_by_default_two_small_trainings_run_at_once_and_a_large_one_runs_alone(r
         run.stop(TEACHER)
     monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "1")
     assert concurrency.runner_settings() == {"max_concurrent": 1}
+
+
+def test_the_trainings_at_once_share_the_cores_one_op_thread_each_on_two(monkeypatch):
+    assert [concurrency.op_threads(n, 2) for n in (1, 2, 3)] == [2, 1, 1]
+    assert concurrency.op_threads(2, 8) == 4
+    monkeypatch.delenv("SENTIMENT_LAB_MAX_TRAININGS", raising=False)
+    env: dict[str, str] = {}
+    concurrency.share_cores(env)
+    assert env == {concurrency.OP_THREADS_ENV: str(concurrency.op_threads(2, len(os.sched_getaffinity(0))))}
+    env = {concurrency.OP_THREADS_ENV: "3"}
+    concurrency.share_cores(env)
+    assert env == {concurrency.OP_THREADS_ENV: "3"}, "an operator's own value is kept"
+    monkeypatch.setenv("SENTIMENT_LAB_MAX_TRAININGS", "many")
+    env = {}
+    concurrency.share_cores(env)
+    assert env == {}, "invalid settings leave TensorFlow's default (the Runner names the error)"

@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from core import config
+from core import concurrency, config
 from core.classroom import people
 from core.serving import trainer_wire, web_proxy
 from core.errors import ConfigError, LabError
@@ -158,6 +158,7 @@ def serve(port: int, web_processes: int, address: str = "") -> int:
            "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # One secret for every web process, so a cookie signed by one is accepted by the others.
     env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", secrets.token_urlsafe(32))
+    concurrency.share_cores(env)  # the trainer's trainings share the cores, one thread each on 2 cores
     ports = [port + 1 + n for n in range(web_processes)]
     trainer_wire.claim(socket_path)  # before anything starts: a lab already serving this home is refused
     children = [_child([sys.executable, "-m", "core", "trainer", "--socket", str(socket_path)], env)]
