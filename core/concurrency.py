@@ -23,9 +23,9 @@ from core.run_record import RunRecord
 
 DEFAULT_TOGETHER = 2  # small trainings at once when SENTIMENT_LAB_MAX_TRAININGS is unset
 SMALL_SECONDS = 120.0  # the longest estimated training that runs beside another by default
-OP_THREADS_ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's threads per operation, read when its runtime starts
 SMALL_STEPS = 2_000  # and the most batches it may fit: the estimate's rates per review do not see that tiny
 # batches cost far more per review (a dlwp of 4,000 reviews in batches of 16 for 60 epochs is 15,000 steps)
+OP_THREADS_ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's threads per operation, read when its runtime starts
 
 
 def small(hp: HParams, past: Iterable[RunRecord] = ()) -> bool:
@@ -63,8 +63,8 @@ def share_cores(env: MutableMapping[str, str] = os.environ) -> None:
     """Set in `env`, before TensorFlow starts in the processes that train, each training's share of the cores (a
     value the operator set is kept; with invalid settings, TensorFlow's default, the error being the Runner's to say).
 
-    Measured on 2 cores (README "A class presses Start at once"): 30 mslearn runs, two at once, 4 min 51 s to 5 min
-    03 s -> 3 min 26 s at one thread each, the same test accuracy; alone, a dlwp fit 4.1 -> 3.0 s and an mslearn fit
+    Measured on 2 cores (README "A class presses Start at once"): 30 mslearn runs, two at once, 3 min 58 s -> 3 min
+    26 s and 3 min 33 s at one thread each, the same test accuracy; alone, a dlwp fit 4.1 -> 3.0 s and an mslearn fit
     12.1 -> 10.3 s. An lstm's training keeps its pace (its operations run side by side) and only its scoring slows."""
     try:
         at_once = runner_settings()["max_concurrent"]

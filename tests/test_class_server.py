@@ -261,9 +261,11 @@ def test_serve_restarts_a_dead_web_process_and_its_children_die_with_it(data_dir
         web = [c for c in children if b"streamlit" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(children) == 2 and len(web) == 1
         (trainer,) = set(children) - set(web)
-        environ = dict(v.split(b"=", 1) for v in Path(f"/proc/{trainer}/environ").read_bytes().split(b"\0") if b"=" in v)
-        shared = os.environ.get("TF_NUM_INTRAOP_THREADS") or str(concurrency.op_threads(2, len(os.sched_getaffinity(0))))
-        assert environ[b"TF_NUM_INTRAOP_THREADS"] == shared.encode(), "the trainer's two trainings share the cores"
+        variables = Path(f"/proc/{trainer}/environ").read_bytes().split(b"\0")
+        environ = dict(v.split(b"=", 1) for v in variables if b"=" in v)
+        cores = len(os.sched_getaffinity(0))
+        shared = os.environ.get(concurrency.OP_THREADS_ENV) or str(concurrency.op_threads(2, cores))
+        assert environ[concurrency.OP_THREADS_ENV.encode()] == shared.encode(), "its two trainings share the cores"
         os.kill(web[0], signal.SIGKILL)
         _wait_for(lambda: len([c for c in child_pids(server.proc.pid) if alive(c)]) == 2
                   and web[0] not in child_pids(server.proc.pid), 30, "a new web process")
