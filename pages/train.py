@@ -43,13 +43,22 @@ def _load_preset_values(name: str, base: HParams | None = None) -> None:
     st.session_state._train_values_for = st.session_state.get(dataset_picker.CHOICE)
 
 
+def _link(assignment: Assignment | None) -> str:
+    """Which link the settings come from: an assignment's id, or "" for a plain Train link."""
+    return assignment.id if assignment is not None else ""
+
+
+def _link_applied(assignment: Assignment | None) -> bool:
+    """Whether this link's settings were taken already: once per session, and again for another assignment link."""
+    return st.session_state.get("_train_init") == _link(assignment)
+
+
 def _init_from_url(assignment: Assignment | None) -> list[str]:
     """On a session's first visit, take the preset and values from the shared link (an assignment's values, and
     from the link only the settings it lets students change)."""
-    link = assignment.id if assignment is not None else ""
-    if st.session_state.get("_train_init") == link:  # once per session, and again for another assignment link
+    if _link_applied(assignment):
         return []
-    st.session_state._train_init = link
+    st.session_state._train_init = _link(assignment)
     params = st.query_params.to_dict()
     if assignment is not None:
         st.session_state.train_preset = assignment.preset
@@ -433,8 +442,7 @@ def _keep_settings() -> None:
 def _link_waiting(assignment: Assignment | None) -> bool:
     """Whether a shared link's settings are not yet applied in this session: the panel opens to apply them and to
     say what it changed, even under an earlier run."""
-    link = assignment.id if assignment is not None else ""
-    if st.session_state.get("_train_init") == link:
+    if _link_applied(assignment):
         return False
     return assignment is not None or any(k in st.query_params for k in ("preset", *PARAMS))
 
