@@ -129,8 +129,9 @@ def test_students_take_turns_and_only_the_owner_or_the_teacher_changes_a_run(bro
         teacher.get_by_role("textbox", name="Teacher key").fill(KEY)
         teacher.get_by_role("button", name="🔓 Unlock").click()
         teacher.get_by_role("heading", name="Class settings").wait_for()
-        teacher.goto(f"{lab.url}/train?preset=dlwp&limit=4000&val_size=500&epochs=60&batch_size=16")
-        teacher.get_by_role("button", name="▶ Start training").click()  # holds the trainer while the class queues
+        # minutes of training (60,000 batches), so it holds the trainer while the class queues however fast it trains
+        teacher.goto(f"{lab.url}/train?preset=dlwp&limit=10000&val_size=500&epochs=100&batch_size=16")
+        teacher.get_by_role("button", name="▶ Start training").click()
         teacher.get_by_text(re.compile(r"Run #\d+ · dlwp · running")).first.wait_for(timeout=120_000)
         tiny = "/train?preset=dlwp&limit=200&val_size=100&epochs=1"
         ada_context, ada = _person(browser, lab, tiny, "Ada")
