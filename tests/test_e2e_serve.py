@@ -142,6 +142,7 @@ def test_students_take_turns_and_only_the_owner_or_the_teacher_changes_a_run(bro
                 start = student.get_by_role("button", name="▶ Start training")
                 if not start.is_visible():  # the settings fold away once a run exists
                     student.locator("summary").filter(has_text="Settings").first.click()
+                    settle(student)  # the panel drawn, as a student sees it before pressing Start
                 start.click()
                 _queued(student, position)
                 settle(student)
