@@ -151,6 +151,16 @@ def test_small_sets_get_a_smaller_lstm_with_dropout_and_large_ones_do_not():
     assert hparams.for_dataset(hparams.PRESETS["lstm"], large).dropout == 0.0
 
 
+def test_small_sets_get_fast_on_single_words_with_adam_and_large_ones_the_preset():
+    """Under 15,000 fitted texts `fast` reads single words, at 4 times the rate, with Adam (measured: README "Small
+    data sets"); a set of IMDB's size keeps the preset's 1-3-grams and RMSprop."""
+    preset = hparams.PRESETS["fast"]
+    small = hparams.for_dataset(preset, hparams.Sizes(800, 2_700, 200, 35))
+    assert (small.ngrams, small.optimizer, small.learning_rate) == (1, "adam", preset.learning_rate * 4)
+    large = hparams.for_dataset(preset, hparams.Sizes(30_000, 50_000, 5_000, 200))
+    assert (large.ngrams, large.optimizer, large.learning_rate) == (3, "rmsprop", preset.learning_rate)
+
+
 def test_small_sets_get_pooled_models_and_large_ones_the_notebooks():
     """Under 15,000 fitted texts mslearn and transfer pool over the words and lstm skips the padding (README "Small data sets"); a set
     of IMDB's size, and IMDB itself, keep the notebooks' models."""
