@@ -15,6 +15,7 @@ from pages import compare_view, dataset_picker, present, run_link, score_html, u
 
 CUT = "_predict_cut_from"  # how long the text pasted last was, when it was cut to the limit
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
+MAX_SWITCHES = 5  # data sets with models offered as one-click switches when the chosen one has none
 MISSING = "has no saved model to score with (it is not on this server, or it ended before training finished)"
 EXAMPLES = {
     "Plainly positive": "A wonderful film with a brilliant cast and a moving story. I loved every minute of it.",
@@ -44,15 +45,10 @@ def _run_from_link() -> None:
 def _choose_run() -> RunRecord | None:
     _run_from_link()
     dataset = dataset_picker.choose("predict_dataset", everything=True)
-    runs = [r for r in export.scorable(permissions.visible(me, ui.store().usable())) if dataset in (None, dataset_picker.of_run(r))]
-    if not runs and dataset not in (None, datasets.DEFAULT):
-        st.info(f"No run has been trained on {ui.escape(dataset)} yet: train one on the Train page.", icon="🧪")
-        st.page_link("pages/train.py", label="Go to Train", icon="🏋️", query_params={"dataset": dataset})
-        return None
+    scorable = export.scorable(permissions.visible(me, ui.store().usable()))
+    runs = [r for r in scorable if dataset in (None, dataset_picker.of_run(r))]
     if not runs:
-        st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
-                "then come back to score your own reviews.", icon="🧪")
-        st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+        _nothing_to_score(dataset, scorable)
         return None
     by_id = {r.id: r for r in runs}
     if st.session_state.get("predict_run") not in by_id:
@@ -61,6 +57,29 @@ def _choose_run() -> RunRecord | None:
                           help="Any run with a saved model; the most recent is chosen first.")
     run_link.show(LINKED, chosen)  # the address names the model, so it can be shared
     return by_id[chosen]
+
+
+def _nothing_to_score(dataset: str | None, scorable: list[RunRecord]) -> None:
+    """No model on the chosen data set: where there are models (a click switches to that data set), else how to
+    get one. (IMDB is chosen first, so a class that trained only on its own text was told "no trained model".)"""
+    elsewhere: dict[str, int] = {}
+    for r in scorable:
+        elsewhere[dataset_picker.of_run(r)] = elsewhere.get(dataset_picker.of_run(r), 0) + 1
+    train = {"dataset": dataset} if dataset not in (None, datasets.DEFAULT) else {}
+    if elsewhere:
+        where = ", ".join(f"{ui.escape(name)} ({n} model{'' if n == 1 else 's'})" for name, n in elsewhere.items())
+        st.info(f"No model has been trained on {ui.escape(dataset)} yet. There are models on other data sets: "
+                f"{where}. Switch to one of them, or train a model on {ui.escape(dataset)}.", icon="🧪")
+        for name in list(elsewhere)[:MAX_SWITCHES]:
+            if st.button(f"Score with the models on {ui.escape(name)}", key=f"predict_switch_{name}", icon="💬"):
+                dataset_picker.follow(name)
+                st.rerun()
+    elif train:
+        st.info(f"No run has been trained on {ui.escape(dataset)} yet: train one on the Train page.", icon="🧪")
+    else:
+        st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
+                "then come back to score your own reviews.", icon="🧪")
+    st.page_link("pages/train.py", label="Go to Train", icon="🏋️", query_params=train)
 
 
 def _cut_to_limit() -> None:

@@ -109,6 +109,16 @@ def test_train_a_three_class_run_and_see_every_class(home: Path) -> None:
     ok(runs.selectbox(key="runs_dataset").set_value("imdb").run())
     assert any("No run has been trained on imdb yet." in i.value for i in runs.info)
 
+    # Predict opened afresh holds IMDB, which has no model here: it names where the models are and switches there
+    fresh = open_page("pages/predict.py")
+    assert fresh.selectbox(key="predict_dataset").value == "imdb"
+    said = " ".join(i.value for i in fresh.info)
+    assert "No model has been trained on imdb yet" in said and f"{NAME} (1 model)" in said, said
+    assert "There is no trained model yet" not in said
+    ok(fresh.button(key=f"predict_switch_{NAME}").click().run())
+    assert fresh.selectbox(key="predict_dataset").value == NAME
+    assert fresh.selectbox(key="predict_run").value is not None and fresh.query_params["dataset"] == NAME
+
 
 @pytest.mark.parametrize("page, key", [("pages/train.py", "train_dataset"), ("pages/predict.py", "predict_dataset"),
                                        ("pages/runs.py", "runs_dataset"), ("pages/explore.py", "explore_dataset")])
