@@ -127,7 +127,7 @@ def _overlay(rows: list[board.Row], records: dict[int, RunRecord]) -> None:
                             placeholder="Pick runs to draw their curves together")
     series = [(f"#{i} {by_id[i].student}", records[i].history) for i in picked if records[i].history]
     if series:
-        epochs = max(by_id[i].epochs_planned or 1 for i in picked)
+        epochs = max(charts.epoch_span(records[i]) for i in picked)
         st.plotly_chart(present.chart(charts.curves(series, epochs=epochs)), width="stretch",
                         key="board_curves")
     elif picked:

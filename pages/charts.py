@@ -22,6 +22,7 @@ from plotly.subplots import make_subplots
 
 from core.data import imdb
 from core.explore import LengthHistogram, Truncation, WordCount
+from core.run_record import RunRecord
 from pages import palette
 from pages.ui import class_name, escape
 
@@ -50,6 +51,16 @@ def _epoch_axis(epochs: int | None) -> dict[str, Any]:
     span = max(epochs or 1, 1)
     step = next((step for longest, step in TICK_STEPS if span <= longest), 10)
     return {"title_text": "epoch", "range": [0.5, span + 0.5] if epochs else None, "tick0": 0, "dtick": step}
+
+
+def epoch_span(run: RunRecord) -> int:
+    """How far a run's epoch axis reaches: the epochs a finished run trained; for a run in training its plan, or,
+    with early stopping, its epochs so far plus the patience (where it stops unless validation improves). A small
+    data set's budget of 100 epochs usually ends near 10, and its curves were drawn in a tenth of the chart."""
+    done, planned, patience = len(run.history), int(run.config.get("epochs") or 1), run.config.get("patience")
+    if not run.active:
+        return max(done, 1)
+    return min(planned, done + int(patience)) if patience else planned
 
 
 def _digest(value: Any) -> str:
@@ -93,8 +104,10 @@ def _curves(*, _series: Sequence[tuple[str, Sequence[dict[str, Any]]]], data: st
     if best_epoch is not None:
         for col in (1, 2):
             fig.add_vline(x=best_epoch, line={"color": palette.POSITIVE, "dash": "dot", "width": 2}, row=1, col=col)
+        left = best_epoch <= max(epochs or 0, best_epoch) / 2  # the note on the side with room, inside the chart
         fig.add_annotation(x=best_epoch, y=0.0, yref="paper", xref="x", text=f"lowest val loss (epoch {best_epoch})",
-                           showarrow=False, yanchor="bottom", xanchor="right", xshift=-4, font={"color": palette.POSITIVE})
+                           showarrow=False, yanchor="bottom", xanchor="left" if left else "right",
+                           xshift=4 if left else -4, font={"color": palette.POSITIVE})
     fig.update_xaxes(**_epoch_axis(epochs))
     fig.update_yaxes(type="log" if log_loss else "linear", row=1, col=1)
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.25},

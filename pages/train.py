@@ -345,11 +345,12 @@ def _curves(snap: RunRecord, compare: bool) -> None:
         series += [(r.title, r.history) for r in earlier if r.history][:6]
     log_loss = st.session_state.get("train_log_loss", False)
     best = evaluation.best_epoch(snap.history) if not snap.active else None
-    st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=snap.live.hp.epochs)),
+    span = max([charts.epoch_span(snap), *(len(history) for _, history in series)])
+    st.plotly_chart(present.chart(charts.curves(series, log_loss=log_loss, best_epoch=best, epochs=span)),
                     width="stretch", key=f"curves_{snap.id}")
     if snap.live.probes:
         labels = _labels(snap)
-        st.plotly_chart(present.chart(charts.probes(snap.live.probes, snap.live.probe_scores, epochs=snap.live.hp.epochs,
+        st.plotly_chart(present.chart(charts.probes(snap.live.probes, snap.live.probe_scores, epochs=span,
                                                     labels=labels)),
                         width="stretch", key=f"probes_{snap.id}")
 

@@ -67,3 +67,26 @@ def test_redrawing_a_class_worth_of_curves_costs_little_and_new_data_draws_anew(
     assert charts.curves(changed, epochs=100) is not fig
     assert charts.curves(series + [("#9 fast", history[:3])], epochs=100) is not fig
     assert charts.probes(["great"], [[0.9], [0.8]]) is not charts.probes(["great"], [[0.9], [0.7]])
+
+
+def test_the_epoch_axis_fits_a_finished_run_and_a_training_one_reaches_its_possible_stop() -> None:
+    """A small set's 100-epoch budget ends near epoch 10: a finished run's axis is its epochs, a training run's its
+    epochs so far plus the patience (capped by the plan), or the plan without early stopping."""
+    from core.run_record import RunRecord
+
+    def run(status: str, epochs: int, patience: int | None, done: int = 3) -> RunRecord:
+        return RunRecord(id=1, status=status, config={"epochs": epochs, "patience": patience},
+                         history=tuple(HISTORY[:done]))
+
+    assert charts.epoch_span(run("finished", 100, 4)) == 3
+    assert charts.epoch_span(run("stopped", 100, None, done=0)) == 1
+    assert charts.epoch_span(run("running", 100, 4)) == 7
+    assert charts.epoch_span(run("running", 5, 4)) == 5
+    assert charts.epoch_span(run("running", 100, None)) == 100
+
+
+def test_the_lowest_loss_note_sits_inside_the_chart() -> None:
+    early = charts.curves([("#1 fast", HISTORY)], best_epoch=1, epochs=3).layout.annotations
+    late = charts.curves([("#1 fast", HISTORY)], best_epoch=3, epochs=3).layout.annotations
+    assert [a.xanchor for a in early if "lowest" in a.text] == ["left"]
+    assert [a.xanchor for a in late if "lowest" in a.text] == ["right"]

@@ -363,6 +363,7 @@ def test_stop_mid_epoch_says_what_it_does_and_draws_only_whole_epochs(home: Path
     assert f"during epoch {len(snap.history) + 1}, after {snap.live.batch} of {snap.live.batches}" in texts(at)
     (curves, *_) = plotly_specs(at)
     assert all(t["x"] == list(range(1, len(snap.history) + 1)) for t in curves["data"]), "only whole epochs drawn"
+    assert curves["layout"]["xaxis"]["range"] == [0.5, len(snap.history) + 0.5], "the axis ends at its last epoch, not 40"
 
 
 def test_a_link_value_out_of_range_keeps_its_warning_for_a_visitor_with_a_finished_run(home: Path) -> None:
