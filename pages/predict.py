@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import streamlit as st
 
@@ -62,16 +63,17 @@ def _choose_run() -> RunRecord | None:
 def _nothing_to_score(dataset: str | None, scorable: list[RunRecord]) -> None:
     """No model on the chosen data set: where there are models (a click switches to that data set), else how to
     get one. (IMDB is chosen first, so a class that trained only on its own text was told "no trained model".)"""
-    elsewhere: dict[str, int] = {}
-    for r in scorable:
-        elsewhere[dataset_picker.of_run(r)] = elsewhere.get(dataset_picker.of_run(r), 0) + 1
+    elsewhere = Counter(dataset_picker.of_run(r) for r in scorable)
     train = {"dataset": dataset} if dataset not in (None, datasets.DEFAULT) else {}
     if elsewhere:
         where = ", ".join(f"{ui.escape(name)} ({n} model{'' if n == 1 else 's'})" for name, n in elsewhere.items())
-        st.info(f"No model has been trained on {ui.escape(dataset)} yet. There are models on other data sets: "
-                f"{where}. Switch to one of them, or train a model on {ui.escape(dataset)}.", icon="🧪")
-        for name in list(elsewhere)[:MAX_SWITCHES]:
-            if st.button(f"Score with the models on {ui.escape(name)}", key=f"predict_switch_{name}", icon="💬"):
+        one, models = len(elsewhere) == 1, "are models" if len(scorable) > 1 else "is a model"
+        st.info(f"No model has been trained on {ui.escape(dataset)} yet. There {models} on "
+                f"{'another data set' if one else 'other data sets'}: {where}. Switch to "
+                f"{'it' if one else 'one of them'}, or train a model on {ui.escape(dataset)}.", icon="🧪")
+        for name, n in list(elsewhere.items())[:MAX_SWITCHES]:
+            which = "the model" if n == 1 else "its models"
+            if st.button(f"Score with {which} on {ui.escape(name)}", key=f"predict_switch_{name}", icon="💬"):
                 dataset_picker.follow(name)
                 st.rerun()
     elif train:

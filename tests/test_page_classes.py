@@ -113,7 +113,8 @@ def test_train_a_three_class_run_and_see_every_class(home: Path) -> None:
     fresh = open_page("pages/predict.py")
     assert fresh.selectbox(key="predict_dataset").value == "imdb"
     said = " ".join(i.value for i in fresh.info)
-    assert "No model has been trained on imdb yet" in said and f"{NAME} (1 model)" in said, said
+    assert "No model has been trained on imdb yet. There is a model on another data set: " in said, said
+    assert f"{NAME} (1 model)" in said, said
     assert "There is no trained model yet" not in said
     ok(fresh.button(key=f"predict_switch_{NAME}").click().run())
     assert fresh.selectbox(key="predict_dataset").value == NAME
