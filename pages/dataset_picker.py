@@ -5,7 +5,8 @@ The choice follows the visitor from page to page (a session value), and the URL 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections import Counter
+from typing import Callable, Sequence
 
 import streamlit as st
 
@@ -19,6 +20,7 @@ PARAM = "dataset"
 CHOICE = "_dataset_choice"  # the data set this session works on, kept across pages
 LINKED = "_dataset_linked"  # the `dataset` URL value already applied
 ALL = "*"  # the "every data set" choice (no data set's name can start with *)
+MAX_SWITCHES = 5  # data sets with runs offered as one-click switches when the chosen one has none
 
 
 def available() -> list[str]:
@@ -114,6 +116,29 @@ def info(name: str) -> DatasetInfo | None:
 def of_run(record: RunRecord) -> str:
     """The data set a run was trained on (runs from before data sets existed were trained on IMDB)."""
     return record.dataset or DEFAULT
+
+
+def offer_others(chosen: str, runs: Sequence[RunRecord], *, noun: str, verb: str, key: str, icon: str,
+                 then: str = "") -> bool:
+    """When the chosen data set has none of `runs` (a page's runs of every data set) but others do: say which, with
+    a click to switch to each; False (nothing said) when no data set has any. A new visitor starts on IMDB, so a
+    class that trained only on its own text was told there was nothing, with its runs one picker away."""
+    counts = Counter(of_run(r) for r in runs)
+    if not counts:
+        return False
+    one = len(counts) == 1
+    many = lambda n: f"{n} {noun}{'' if n == 1 else 's'}"  # noqa: E731
+    there = f"is a {noun}" if len(runs) == 1 else f"are {noun}s"
+    where = ", ".join(f"{ui.escape(name)} ({many(n)})" for name, n in counts.items())
+    st.info(f"No {noun} has been trained on {ui.escape(chosen)} yet. There {there} on "
+            f"{'another data set' if one else 'other data sets'}: {where}. Switch to {'it' if one else 'one of them'}"
+            f"{then}.", icon=icon)
+    for name, n in list(counts.items())[:MAX_SWITCHES]:
+        which = f"the {noun}" if n == 1 else f"its {noun}s"
+        if st.button(f"{verb} {which} on {ui.escape(name)}", key=f"{key}_{name}", icon=icon):
+            follow(name)
+            st.rerun()
+    return True
 
 
 def with_dataset(row: dict, record: RunRecord) -> dict:

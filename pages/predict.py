@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import streamlit as st
 
@@ -16,7 +15,6 @@ from pages import compare_view, dataset_picker, present, run_link, score_html, u
 
 CUT = "_predict_cut_from"  # how long the text pasted last was, when it was cut to the limit
 LINKED = "_predict_linked_run"  # the `run` URL value already applied to the model choice
-MAX_SWITCHES = 5  # data sets with models offered as one-click switches when the chosen one has none
 MISSING = "has no saved model to score with (it is not on this server, or it ended before training finished)"
 EXAMPLES = {
     "Plainly positive": "A wonderful film with a brilliant cast and a moving story. I loved every minute of it.",
@@ -62,25 +60,13 @@ def _choose_run() -> RunRecord | None:
 
 def _nothing_to_score(dataset: str | None, scorable: list[RunRecord]) -> None:
     """No model on the chosen data set: where there are models (a click switches to that data set), else how to
-    get one. (IMDB is chosen first, so a class that trained only on its own text was told "no trained model".)"""
-    elsewhere = Counter(dataset_picker.of_run(r) for r in scorable)
+    get one."""
     train = {"dataset": dataset} if dataset not in (None, datasets.DEFAULT) else {}
-    if elsewhere:
-        where = ", ".join(f"{ui.escape(name)} ({n} model{'' if n == 1 else 's'})" for name, n in elsewhere.items())
-        one, models = len(elsewhere) == 1, "are models" if len(scorable) > 1 else "is a model"
-        st.info(f"No model has been trained on {ui.escape(dataset)} yet. There {models} on "
-                f"{'another data set' if one else 'other data sets'}: {where}. Switch to "
-                f"{'it' if one else 'one of them'}, or train a model on {ui.escape(dataset)}.", icon="🧪")
-        for name, n in list(elsewhere.items())[:MAX_SWITCHES]:
-            which = "the model" if n == 1 else "its models"
-            if st.button(f"Score with {which} on {ui.escape(name)}", key=f"predict_switch_{name}", icon="💬"):
-                dataset_picker.follow(name)
-                st.rerun()
-    elif train:
-        st.info(f"No run has been trained on {ui.escape(dataset)} yet: train one on the Train page.", icon="🧪")
-    else:
-        st.info("There is no trained model yet. Train one first (the **fast** preset takes under a minute), "
-                "then come back to score your own reviews.", icon="🧪")
+    if not dataset_picker.offer_others(dataset, scorable, noun="model", verb="Score with", key="predict_switch",
+                                       icon="💬", then=f", or train a model on {ui.escape(dataset)}"):
+        st.info(f"No run has been trained on {ui.escape(dataset)} yet: train one on the Train page." if train else
+                "There is no trained model yet. Train one first (the **fast** preset takes under a minute), then "
+                "come back to score your own reviews.", icon="🧪")
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️", query_params=train)
 
 

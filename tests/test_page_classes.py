@@ -107,7 +107,10 @@ def test_train_a_three_class_run_and_see_every_class(home: Path) -> None:
     table = runs.dataframe[0].value
     assert table["Data set"].tolist() == [NAME]
     ok(runs.selectbox(key="runs_dataset").set_value("imdb").run())
-    assert any("No run has been trained on imdb yet." in i.value for i in runs.info)
+    said = " ".join(i.value for i in runs.info)
+    assert "No run has been trained on imdb yet. There is a run on another data set: " in said, said
+    ok(runs.button(key=f"runs_switch_{NAME}").click().run())
+    assert runs.selectbox(key="runs_dataset").value == NAME and runs.dataframe[0].value["Data set"].tolist() == [NAME]
 
     # Predict opened afresh holds IMDB, which has no model here: it names where the models are and switches there
     fresh = open_page("pages/predict.py")
