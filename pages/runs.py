@@ -297,9 +297,8 @@ st.fragment(_watch, run_every=WATCH_SECONDS if running else None)(token)
 
 dataset = dataset_picker.choose("runs_dataset", everything=True)
 everyone, records = records, [r for r in records if dataset is None or dataset_picker.of_run(r) == dataset]
-if not records:
-    if not dataset_picker.offer_others(dataset, everyone, noun="run", verb="Show", key="runs_switch", icon="🗂️"):
-        st.info(f"No run has been trained on {ui.escape(dataset)} yet.", icon="🗂️")
+if not records:  # every run is on other data sets (none at all stopped above)
+    dataset_picker.offer_others(dataset, everyone, noun="run", verb="Show", key="runs_switch", icon="🗂️")
     st.stop()
 shown = _filters(records)
 _table(shown, len(records), dataset)
