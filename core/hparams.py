@@ -180,13 +180,19 @@ def for_dataset(hp: HParams, sizes: Sizes) -> HParams:
     batch = min(hp.batch_size, max(MIN_FITTED_BATCH, 2 ** math.floor(math.log2(max(1.0, hp.batch_size * share)))))
     steps = math.ceil(max(1, sizes.train_size - val_size) / batch)
     epochs = min(int(PARAMS["epochs"].high), max(hp.epochs, math.ceil(STEP_BUDGET / steps)))
-    maxlen = min(hp.maxlen, max(int(PARAMS["maxlen"].low), sizes.words_p95)) if sizes.words_p95 else hp.maxlen
+    maxlen = fitted_maxlen(hp.maxlen, sizes.words_p95)
     num_words = min(hp.num_words, sizes.max_id + 1)
     fitted = replace(hp, num_words=num_words, batch_size=batch, val_size=val_size, epochs=epochs, maxlen=maxlen,
                      patience=max(hp.patience or 0, FITTED_PATIENCE),
                      embedding_dim=min(hp.embedding_dim, max(MIN_FITTED_EMBEDDING, num_words // EMBEDDING_WORDS_PER_DIM)))
     fit = architectures.get(hp.architecture).fit
     return replace(fitted, **fit(fitted, sizes)) if fit else fitted
+
+
+def fitted_maxlen(maxlen: int, words_p95: int) -> int:
+    """The sequence length a preset of `maxlen` reads on an imported data set: its texts' 95th percentile of ids (at
+    least the range's low), never more than the preset's; `maxlen` itself where the lengths are unknown (0)."""
+    return min(maxlen, max(int(PARAMS["maxlen"].low), words_p95)) if words_p95 else maxlen
 
 
 def make(preset_name: str, **overrides: Any) -> HParams:

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import streamlit as st
 
-from core import explore
+from core import explore, hparams
 from core.data import datasets, imdb
 from core.data.datasets import DatasetInfo
 from core.errors import LabError, quoted
@@ -20,6 +20,8 @@ from pages import charts, dataset_picker, explore_cache, palette, ui
 
 VOCAB_STEPS = (500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)  # below the data set's own "all"
 DEFAULT_VOCAB = 10_000
+NOTEBOOK_MAXLEN = 500  # the notebooks' sequence length: IMDB's, and the most a fitted preset reads
+MAXLEN_STEP = 10
 VOCAB_LINKED = "_explore_num_words_url"  # the `num_words` URL value already applied to the slider
 PER_PAGE = (5, 10, 20, 50)
 TABS = ("Reviews", "Charts", "Word index")
@@ -102,6 +104,7 @@ def _dataset_changed() -> None:
     st.session_state["label"] = "all"
     st.session_state["page"] = 1
     st.session_state["review"] = None
+    st.session_state.pop("maxlen", None)  # the new data set's own start
     st.session_state.pop(VOCAB_LINKED, None)
     st.query_params.pop("num_words", None)
 
@@ -251,8 +254,11 @@ def _charts_tab(info: DatasetInfo, corpus: imdb.Corpus, vocab: Vocabulary, split
     where = SPLIT_NAMES[split_name]
     st.subheader(f"How long are the {where} reviews?")
     maxlen_param = PARAMS["maxlen"]
-    maxlen = st.slider("maxlen (Sequence length)", int(maxlen_param.low), int(maxlen_param.high), 500, step=10,
-                       key="maxlen", help=maxlen_param.help)
+    fitted = NOTEBOOK_MAXLEN if _is_imdb(info) else hparams.fitted_maxlen(NOTEBOOK_MAXLEN, info.words_p95)
+    start = min(int(maxlen_param.high), -(-fitted // MAXLEN_STEP) * MAXLEN_STEP)  # on the slider's steps
+    maxlen = st.slider("maxlen (Sequence length)", int(maxlen_param.low), int(maxlen_param.high), start,
+                       step=MAXLEN_STEP, key="maxlen", help=f"{maxlen_param.help} It starts at {fitted:,}, the length "
+                       "the presets read on this data set.")
     lengths = split.x.lengths
     trunc = explore.truncation(lengths, maxlen)
     cap, width = explore.length_bins(lengths, maxlen)

@@ -185,9 +185,14 @@ def test_explore_shows_an_imported_data_set_from_the_url(home: Path) -> None:
     cards = [m.value for m in at.markdown if m.value.startswith("#### Review #")]
     assert cards and all("[neutral]" in c for c in cards)
     assert at.query_params["dataset"] == "tweets"
+    at.session_state["tab"] = "Charts"
+    ok(at.run())
+    p95 = datasets.info("tweets").words_p95
+    assert at.slider(key="maxlen").value == -(-p95 // 10) * 10 < 500, "the length the presets read on the tweets"
 
     ok(at.selectbox(key="explore_dataset").set_value("imdb").run())
     assert at.segmented_control(key="label").value == "all"
+    assert at.slider(key="maxlen").value == 500, "IMDB's own"
     assert "dataset" not in at.query_params
 
 
