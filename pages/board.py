@@ -110,6 +110,22 @@ def _present_table(rows: list[board.Row]) -> None:
             + "".join(cells) + "</tbody></table>")
 
 
+def _baselines(rows: list[board.Row]) -> str | None:
+    """The reference figures under the projector's table, so a class tells learning from guessing: one figure when
+    the runs share it (one data set and split), else their range; None when no run has them."""
+    known = [r.run.baseline for r in rows if r.run.baseline is not None]
+    if not known:
+        return None
+
+    def span(values: list[float]) -> str:
+        low, high = min(values), max(values)
+        return ui.percent(low) if low == high else f"{ui.percent(low)} to {ui.percent(high)}"
+
+    return (f"On the same test texts, always answering the most common class scores "
+            f"{span([b.majority_accuracy for b in known])}, TF-IDF + logistic regression "
+            f"{span([b.tfidf_accuracy for b in known])}.")
+
+
 def _groups(rows: list[board.Row]) -> None:
     tried = board.groups(rows)
     if tried:
@@ -173,6 +189,9 @@ def _board(live: bool, projector: bool, me: Actor) -> None:
         return
     if projector:  # the rows get the screen: the order chosen before, the leaderboard by default
         _present_table(board.sort_rows(rows, st.session_state.get("board_sort", board.LEADERBOARD)))
+        reference = _baselines(rows)
+        if reference:
+            st.markdown(reference)
         return
     order = st.radio("Order", board.SORTS, key="board_sort", horizontal=True, index=1)
     ordered = board.sort_rows(rows, order)

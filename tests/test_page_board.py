@@ -108,6 +108,22 @@ def test_the_teacher_hides_runs_and_clears_the_board_keeping_every_run(home):
     assert len(RunStore(home).list()) == 3  # archived, not deleted
 
 
+def test_the_projector_board_says_what_guessing_and_the_classical_baseline_score(home):
+    """Under the projector's table: the majority class and TF-IDF + logistic regression on the same test texts (one
+    figure when the runs share it, else the range); nothing for runs recorded before baselines."""
+    from core.baseline import Baseline
+
+    assert not any("TF-IDF" in m.value for m in open_board(view="present").markdown), "no run has the figures"
+    store = RunStore(home)
+    for test, tfidf in ((0.87, 0.884), (0.85, 0.886)):
+        run_id = store.create("dlwp", hparams.make("dlwp").to_dict(), owner="student-token-1234", owner_name="Bo")
+        store.mark_running(run_id)
+        store.finish(run_id, "finished", train_seconds=3.0, test_accuracy=test,
+                     baseline=Baseline(0.5, 0, tfidf, 15_000, 25_000, 100_000, 10.0, 4.0))
+    said = " ".join(m.value for m in open_board(view="present").markdown)
+    assert "always answering the most common class scores 50.0%, TF-IDF + logistic regression 88.4% to 88.6%" in said
+
+
 def test_projector_view_from_the_address(home):
     at = open_board(view="present")
     assert at.toggle(key="present_toggle").value is True
