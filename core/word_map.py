@@ -42,6 +42,7 @@ class WordMap:
     method: str
     source: str  # which layer the rows come from, in words
     kept: float | None  # PCA: share of the variance its two axes keep
+    classes: tuple[str, ...] = ()  # the model's class names; with 3+ an effect is the rise of `towards`'s probability
 
     @property
     def caveat(self) -> str:
@@ -133,7 +134,7 @@ def build(run_dir: Path | str, words: int = 2_000, method: str = "PCA") -> WordM
     vectors = rows[ids]
     effects, towards = _effects(scorer, ids)
     xy, kept = _project(vectors, method)
-    return WordMap(names, ids, vectors, xy, effects, towards, method, source, kept)
+    return WordMap(names, ids, vectors, xy, effects, towards, method, source, kept, tuple(scorer.labels))
 
 
 def shared(run_dir: Path | str, words: int = 2_000, method: str = "PCA") -> WordMap:

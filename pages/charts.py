@@ -1,5 +1,5 @@
-"""Plotly figures of the pages: learning curves (one run or several), probe scores, confusion matrix, and Explore's
-review lengths, class balance and most frequent words.
+"""Plotly figures of the pages: learning curves (one run or several), probe scores, confusion matrix, Explore's
+review lengths, class balance and most frequent words, and the word map.
 
 Labels may be user text (run names, pinned reviews): they are escaped for Plotly's pseudo-HTML, and hover text
 reads them through `%{fullData.name}`, never by pasting them into a hover template.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,6 +25,9 @@ from core.explore import LengthHistogram, Truncation, WordCount
 from core.run_record import RunRecord
 from pages import palette
 from pages.ui import class_name, escape
+
+if TYPE_CHECKING:
+    from core.word_map import WordMap
 
 SHARED_FIGURES = 256  # the figures kept: a class's runs, each as it grows epoch by epoch
 TICK_STEPS = ((20, 1), (50, 5))  # (longest run, epochs between ticks); longer runs get a tick every 10 epochs
@@ -257,4 +260,53 @@ def top_words(words: Sequence[WordCount], num_words: int) -> go.Figure:
     _readable(fig, height=max(300, 34 * len(words) + 90))
     fig.update_yaxes(autorange="reversed", tickfont={"size": 17})
     fig.update_layout(margin={"l": 10, "r": 70, "t": 10, "b": 10})
+    return fig
+
+
+def _hover(found: WordMap, at: list[int]) -> dict:
+    """Points' words and hover text: the word, its effect and the class it pushes towards, as text."""
+    return dict(text=[escape(found.words[i], "plotly") for i in at],
+                customdata=[[f"{found.effects[i]:+.3f}", escape(found.towards[i], "plotly")] for i in at],
+                hovertemplate="<b>%{text}</b><br>effect %{customdata[0]} (towards %{customdata[1]})<extra></extra>")
+
+
+def _effect_points(found: WordMap) -> go.Scattergl:
+    limit = float(abs(found.effects).max()) or 1.0
+    return go.Scattergl(x=found.xy[:, 0], y=found.xy[:, 1], mode="markers",
+                        **_hover(found, list(range(len(found.words)))),
+                        marker=dict(size=6, color=found.effects, colorscale="RdYlGn", cmin=-limit, cmax=limit,
+                                    colorbar=dict(title="effect"), line=dict(width=0)))
+
+
+def _class_points(found: WordMap, k: int, name: str) -> go.Scattergl:
+    at = [i for i, towards in enumerate(found.towards) if towards == name]
+    strongest = float(found.effects.max()) or 1.0
+    return go.Scattergl(x=found.xy[at, 0], y=found.xy[at, 1], mode="markers",
+                        name=f"towards {escape(name, 'plotly')}", **_hover(found, at),
+                        marker=dict(size=6, color=palette.class_color(found.classes, k), line=dict(width=0),
+                                    opacity=[0.25 + 0.75 * max(0.0, float(found.effects[i])) / strongest for i in at]))
+
+
+def word_map(found: WordMap, searched: str | None, near: list[str]) -> go.Figure:
+    """Every word as a point: for two classes coloured by its effect (green: towards the second class, red: the
+    first); for three or more in the colour of the class it pushes towards, fainter the less it pushes (a rise is
+    never negative, so the green-red scale would paint every word green). The searched word and its neighbours
+    are ringed and named."""
+    if len(found.classes) > 2:
+        fig = go.Figure([_class_points(found, k, name) for k, name in enumerate(found.classes)
+                         if name in found.towards])
+    else:
+        fig = go.Figure(_effect_points(found))
+    marked = [w for w in [searched, *near] if w in found.words]
+    if marked:
+        at = [found.words.index(w) for w in marked]
+        fig.add_trace(go.Scatter(x=found.xy[at, 0], y=found.xy[at, 1], mode="markers+text",
+                                 text=[escape(w, "plotly") for w in marked], textposition="top center",
+                                 marker=dict(size=[16] + [10] * (len(at) - 1), color="rgba(0,0,0,0)",
+                                             line=dict(width=2, color="#1f5fbf")),
+                                 hoverinfo="skip", showlegend=False))
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), showlegend=len(found.classes) > 2,
+                      legend=dict(orientation="h", y=1.06),
+                      xaxis=dict(title=f"{found.method} 1", zeroline=False),
+                      yaxis=dict(title=f"{found.method} 2", zeroline=False))
     return fig

@@ -2,13 +2,12 @@
 the nearest words of a searched word."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import export, word_map
 from core.classroom import permissions
 from core.run_record import RunRecord
-from pages import dataset_picker, ui
+from pages import charts, dataset_picker, ui
 
 
 def _choose(me) -> RunRecord | None:
@@ -24,36 +23,12 @@ def _choose(me) -> RunRecord | None:
     return by_id[chosen]
 
 
-def chart(found: word_map.WordMap, searched: str | None, near: list[str]) -> go.Figure:
-    """Every word as a point coloured by its effect (green: towards the second class, red: the first); the searched
-    word and its neighbours ringed and named."""
-    words = [ui.escape(w, "plotly") for w in found.words]
-    limit = float(abs(found.effects).max()) or 1.0
-    fig = go.Figure(go.Scattergl(
-        x=found.xy[:, 0], y=found.xy[:, 1], mode="markers", text=words,
-        customdata=[[f"{e:+.3f}", ui.escape(t, "plotly")] for e, t in zip(found.effects, found.towards)],
-        hovertemplate="<b>%{text}</b><br>effect %{customdata[0]} (towards %{customdata[1]})<extra></extra>",
-        marker=dict(size=6, color=found.effects, colorscale="RdYlGn", cmin=-limit, cmax=limit,
-                    colorbar=dict(title="effect"), line=dict(width=0))))
-    marked = [w for w in [searched, *near] if w in found.words]
-    if marked:
-        at = [found.words.index(w) for w in marked]
-        fig.add_trace(go.Scatter(x=found.xy[at, 0], y=found.xy[at, 1], mode="markers+text",
-                                 text=[ui.escape(w, "plotly") for w in marked], textposition="top center",
-                                 marker=dict(size=[16] + [10] * (len(at) - 1), color="rgba(0,0,0,0)",
-                                             line=dict(width=2, color="#1f5fbf")),
-                                 hoverinfo="skip", showlegend=False))
-    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
-                      xaxis=dict(title=f"{found.method} 1", zeroline=False),
-                      yaxis=dict(title=f"{found.method} 2", zeroline=False))
-    return fig
-
-
 # --- page -----------------------------------------------------------------------------------------------------
 st.title("🗺️ Word map")
 st.caption("Where a model put its most frequent words: one point per word, from the model's own first layer, "
            "placed by a 2-D projection and coloured by the word's effect on the score (the score of a review "
-           "holding only that word, minus that of an empty review).")
+           "holding only that word, minus that of an empty review; with three or more classes, the rise of the "
+           "class it pushes towards, in that class's colour).")
 ui.require_store()
 me = ui.visitor()
 record = _choose(me)
@@ -72,7 +47,7 @@ if record is not None:
         if searched and neighbours is None:
             st.warning(f"“{ui.escape(searched)}” is not among the {len(found.words):,} words on this map.", icon="🔎")
         near = [w for w, _ in neighbours or []]
-        st.plotly_chart(chart(found, searched or None, near), width="stretch", key="map_chart")
+        st.plotly_chart(charts.word_map(found, searched or None, near), width="stretch", key="map_chart")
         if neighbours:
             st.markdown(f"**Nearest words to “{ui.escape(searched)}”** (cosine similarity of the model's own "
                         f"{found.vectors.shape[1]}-dimensional rows)")

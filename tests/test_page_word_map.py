@@ -17,6 +17,7 @@ from conftest import TINY  # noqa: E402
 from pagetest import copy_home, ok, open_page, preset_home  # noqa: E402
 
 from core import word_map  # noqa: E402
+from pages import charts  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
 from core.store import RunStore  # noqa: E402
 
@@ -76,3 +77,7 @@ def test_three_classes_say_which_class_a_word_pushes_towards(tweets_run) -> None
     found = word_map.build(tweets_run("dlwp").model_dir, 300)
     assert set(found.towards) <= {"negative", "neutral", "positive"} and len(set(found.towards)) >= 2
     assert np.isfinite(found.effects).all() and found.effects.max() > 0  # the largest rise of any class's probability
+    assert found.classes == ("negative", "neutral", "positive")
+    fig = charts.word_map(found, None, [])  # the page's figure: one colour per class it pushes towards, in a legend
+    assert {t.name for t in fig.data} == {f"towards {c}" for c in set(found.towards)} and fig.layout.showlegend
+    assert sum(len(t.x) for t in fig.data) == len(found.words)
