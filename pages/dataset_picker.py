@@ -127,9 +127,8 @@ def offer_others(chosen: str, runs: Sequence[RunRecord], *, noun: str, verb: str
     if not counts:
         return False
     one = len(counts) == 1
-    many = lambda n: f"{n} {noun}{'' if n == 1 else 's'}"  # noqa: E731
     there = f"is a {noun}" if len(runs) == 1 else f"are {noun}s"
-    where = ", ".join(f"{ui.escape(name)} ({many(n)})" for name, n in counts.items())
+    where = ", ".join(f"{ui.escape(name)} ({n} {noun}{'' if n == 1 else 's'})" for name, n in counts.items())
     st.info(f"No {noun} has been trained on {ui.escape(chosen)} yet. There {there} on "
             f"{'another data set' if one else 'other data sets'}: {where}. Switch to {'it' if one else 'one of them'}"
             f"{then}.", icon=icon)
