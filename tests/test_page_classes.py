@@ -123,6 +123,13 @@ def test_train_a_three_class_run_and_see_every_class(home: Path) -> None:
     assert fresh.selectbox(key="predict_dataset").value == NAME
     assert fresh.selectbox(key="predict_run").value is not None and fresh.query_params["dataset"] == NAME
 
+    # Word map: each word in the colour of the class it pushes towards, with a legend of the classes
+    word_map = ok(open_page("pages/word_map.py").slider(key="map_words").set_value(300).run())
+    (spec,) = specs(word_map)
+    assert spec["layout"]["showlegend"] and len(spec["data"]) >= 2
+    assert {t["name"] for t in spec["data"]} <= {f"towards {label}" for label in LABELS}
+    assert sum(len(t["text"]) for t in spec["data"]) == 300
+
 
 @pytest.mark.parametrize("page, key", [("pages/train.py", "train_dataset"), ("pages/predict.py", "predict_dataset"),
                                        ("pages/runs.py", "runs_dataset"), ("pages/explore.py", "explore_dataset")])
