@@ -14,7 +14,7 @@ from core.data.imdb import OOV
 from core.errors import InputTextError
 from core.model_input import ModelInput
 from core.verdict import Verdict
-from core.data.vocab import OOV_MARK, Token
+from core.data.vocab import OOV_MARK, Token, Vocabulary
 
 MAX_TEXT_CHARS = 20_000  # longer than any IMDB review (the longest is about 13,700 characters)
 MAX_EXPLAINED_WORDS = 300  # distinct words whose effect is measured: one extra scoring each
@@ -199,9 +199,10 @@ def scorer(run_dir: Path | str) -> Scorer:
     return registry.shared(("scorer", str(Path(run_dir).resolve())), lambda: Scorer(run_dir))
 
 
-def trained_vectors(run_dir: str | Path) -> np.ndarray:
-    """A finished embedding run's word vectors after training (one row per id), from the shared loaded model
+def trained_vectors(run_dir: str | Path) -> tuple[np.ndarray, Vocabulary]:
+    """A finished embedding run's word vectors after training (one row per id), from the shared loaded model, and
+    the vocabulary its ids stand for: its own data set's, which is IMDB's only for a run on IMDB
     (`core.pretrained.compare` sets them beside GloVe's)."""
-    model = scorer(run_dir).bundle.model
-    return np.asarray(model.get_layer("embedding").get_weights()[0])
+    bundle = scorer(run_dir).bundle
+    return np.asarray(bundle.model.get_layer("embedding").get_weights()[0]), bundle.vocabulary
 

@@ -9,7 +9,7 @@ from core import architectures, hparams, learning_curve, predict, pretrained
 from core.errors import LabError
 from core.learning_curve import LearningCurve, Progress
 from core.run_record import RunRecord
-from pages import ui
+from pages import dataset_picker, ui
 
 MAX_SIZES, SIZE_RANGE = 6, (100, 10_000)
 GAP = "GloVe minus scratch (points)"
@@ -38,15 +38,15 @@ def _neighbours() -> None:
     by_id = {r.id: r for r in runs}
     choice = st.selectbox("Trained model", [None, *by_id], key="neighbours_run",
                           format_func=lambda i: "none: GloVe only" if i is None else
-                          f"{by_id[i].title} · {by_id[i].config.get('vectors')} · test accuracy "
-                          f"{ui.percent(by_id[i].test_accuracy)}",
+                          f"{by_id[i].title} · {dataset_picker.of_run(by_id[i])} · {by_id[i].config.get('vectors')} "
+                          f"· test accuracy {ui.percent(by_id[i].test_accuracy)}",
                           index=1 if runs else 0, help="Finished runs of the transfer preset.")
     word = st.text_input("Word", value="boring", key="neighbours_word", max_chars=40)
     record = by_id.get(choice)
     num_words = int(record.config["num_words"]) if record else hparams.preset("transfer").num_words
-    try:
-        trained = predict.trained_vectors(record.model_dir) if record else None
-        found = pretrained.compare(word, ui.vocabulary(), num_words, trained)
+    try:  # a run's ids are its own data set's words: IMDB's only for a run on IMDB
+        trained, vocabulary = predict.trained_vectors(record.model_dir) if record else (None, ui.vocabulary())
+        found = pretrained.compare(word, vocabulary, num_words, trained)
     except LabError as exc:
         st.error(str(exc), icon="⛔")
         return
@@ -55,7 +55,8 @@ def _neighbours() -> None:
         return
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**In GloVe** (before training), among the {num_words:,} most frequent words")
+        among = ui.escape(dataset_picker.of_run(record) if record else dataset_picker.DEFAULT)
+        st.markdown(f"**In GloVe** (before training), among the {num_words:,} most frequent words of {among}")
         if found.glove is None:
             st.info(f"GloVe has no vector for “{found.word}”: in the transfer preset it starts random.")
         else:
