@@ -174,6 +174,7 @@ def test_the_data_sets_page_names_classes(home: Path, monkeypatch: pytest.Monkey
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # an imported set through the CLI; IMDB's summary line has the baseline in test_cli
 def test_the_cli_summary_line_has_the_baseline(tmp_path: Path, small_file: Path, cli_env: dict[str, str]) -> None:
     env = {**cli_env, "SENTIMENT_LAB_HOME": str(tmp_path / "lab")}
 

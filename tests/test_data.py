@@ -80,6 +80,7 @@ def test_load_data_equals_keras_load_data(ours_10k, keras_load_data):
     _same(ours_10k, keras_load_data(num_words=NUM_WORDS))
 
 
+@pytest.mark.slow  # load_data's options; its plain call is compared with Keras's in the quick tier
 def test_load_data_with_maxlen_and_skip_top_equals_keras(keras_load_data):
     kwargs = dict(num_words=5_000, maxlen=300, skip_top=20)
     _same(imdb.load_data(**kwargs), keras_load_data(**kwargs))

@@ -1,6 +1,6 @@
 """The raw-text model file: `python -m core export RUN --out FILE` writes one .keras file per run that plain Keras
 loads, in a Python that never imports `core`, and scores raw strings as the lab does (every preset, and a model of
-3 classes), within 1e-5 on 1,000 texts. The runs are the session's (`every_preset_home`, the tweets runs); one
+3 classes), within 1e-5 on 300 texts. The runs are the session's (`every_preset_home`, the tweets runs); one
 export runs as a user runs it, in a subprocess, the others and the message tests in this process (`core_main`)."""
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ LOADER = textwrap.dedent("""
 """)
 
 
-def imdb_texts(data_dir: Path, count: int = 1_000) -> list[str]:
+def imdb_texts(data_dir: Path, count: int = 300) -> list[str]:
     """Raw reviews of the Stanford release (HTML breaks, punctuation, accents), as a visitor would paste them."""
     texts = []
     with tarfile.open(data_dir / "aclImdb_v1_labeled.tar.gz") as archive:
@@ -59,7 +59,7 @@ def imdb_texts(data_dir: Path, count: int = 1_000) -> list[str]:
     return texts
 
 
-def tweet_texts(count: int = 1_000) -> list[str]:
+def tweet_texts(count: int = 300) -> list[str]:
     with open(DATA_DIR / "text" / "Tweets.csv", newline="", encoding="utf-8") as f:
         return [row["text"] for row, _ in zip(csv.DictReader(f), range(count))]
 
@@ -107,6 +107,7 @@ def test_every_preset_exports_and_scores_raw_text_as_the_lab(every_preset_home, 
         assert_same(Scorer(store.get(run_id).model_dir).outputs(texts), exported[preset]["scores"], preset)
 
 
+@pytest.mark.slow  # a 3-class export; every preset's export is tested in the quick tier
 def test_three_classes_give_probabilities_and_class_names(tweets_run, core_main, tmp_path):
     texts = tweet_texts() + ODD
     runs = {preset: tweets_run(preset) for preset in ("fast", "dlwp")}

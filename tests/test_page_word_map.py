@@ -53,6 +53,7 @@ def test_word_not_on_the_map_is_said_plainly(home: Path) -> None:
     assert any("not among the 2,000 words" in w.value for w in at.warning)
 
 
+@pytest.mark.slow  # the page's other projection; PCA's map is drawn for every preset in the quick tier
 def test_tsne_on_request(home: Path) -> None:
     at = open_page("pages/word_map.py")
     at.radio(key="map_method").set_value("t-SNE").run()
