@@ -33,6 +33,18 @@ def test_with_a_finished_run_the_estimate_scales_its_measured_epochs(trained_run
     assert doubled > seconds
 
 
+def test_runs_on_another_data_set_or_batch_size_do_not_set_the_pace(amazon_dataset, train_run, run_store):
+    """One transfer run on the amazon sentences made IMDB's transfer preset "about 2.1 hours" and the Train page
+    refused it: an epoch of 800 short sentences is mostly fixed costs, not a rate per review to scale up."""
+    record = run_store.get(train_run("dlwp", dataset="amazon", epochs=1).id)
+    _, on_imdb = estimate.seconds_per_epoch(hparams.make("dlwp"), [record])
+    assert on_imdb == "rough figure for a 2-core machine"
+    _, on_amazon = estimate.seconds_per_epoch(hparams.make("dlwp", dataset="amazon"), [record])
+    assert on_amazon == "from 1 earlier run(s) on this server"
+    _, other_batch = estimate.seconds_per_epoch(hparams.make("dlwp", dataset="amazon", batch_size=256), [record])
+    assert other_batch == "rough figure for a 2-core machine", "a batch of another size costs another per review"
+
+
 # --- the whole wait -------------------------------------------------------------------------------------------------
 def test_the_whole_wait_counts_preparing_and_scoring_not_only_the_epochs():
     """`fast` was estimated at "about 6 s in all" from its epochs alone while click to results took 22.6 s."""
