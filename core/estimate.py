@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from core import architectures, config
 from core.errors import ConfigError
-from core.hparams import HParams, Sizes, from_dict, sizes_of
+from core.hparams import DEFAULT_DATASET, HParams, Sizes, from_dict, sizes_of
 from core.run_record import RunRecord
 
 def _work(hp: HParams) -> float:
@@ -36,13 +36,15 @@ def seconds_per_epoch(hp: HParams, past: Iterable[RunRecord] = (), sizes: Sizes 
     for record in past:
         if record.config.get("architecture") != hp.architecture or not record.history:
             continue
-        try:
-            other = from_dict(record.config)
+        if (record.config.get("dataset") or DEFAULT_DATASET) != hp.dataset:
+            continue
+        try:  # on this data set: checked against, and sized by, the sizes in hand, with no lookup per run
+            other = from_dict(record.config, sizes)
         except ConfigError:
             continue
-        if (other.dataset, other.batch_size) != (hp.dataset, hp.batch_size):
+        if other.batch_size != hp.batch_size:
             continue
-        reviews = other.train_reviews() + other.val_size
+        reviews = other.train_reviews(sizes) + other.val_size
         per_review = median(h["seconds"] for h in record.history if h.get("seconds")) / reviews / _work(other)
         rates.append(per_review)
     reviews = hp.train_reviews(sizes) + hp.val_size
