@@ -1,6 +1,7 @@
 """What the AppTest page tests share: opening a page of the real app, and a private copy of a trained lab home."""
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import time
@@ -21,6 +22,11 @@ def texts(at: AppTest) -> str:
     """Every text a page shows, for assertions and for failure messages."""
     kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
     return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def specs(at: AppTest) -> list[dict]:
+    """The Plotly figures a page drew, as the JSON the browser gets."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 def train_from_page(at: AppTest, timeout: float) -> AppTest:

@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from conftest import DATA_DIR
 from core.data import datasets
-from pagetest import ok, open_page, texts, train_from_page
+from pagetest import ok, open_page, specs, texts, train_from_page
 
 TWEETS = DATA_DIR / "text" / "Tweets.csv"
 NAME = "tweets3"
@@ -44,10 +43,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def home(lab: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SENTIMENT_LAB_HOME", str(lab))
     return lab
-
-
-def specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 def test_train_ranges_come_from_the_chosen_data_set(home: Path) -> None:

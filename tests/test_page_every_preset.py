@@ -3,7 +3,6 @@
 curves and details without an exception."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import PAGE_OWNER
 from core import hparams
-from pagetest import REPO, ok, open_page
+from pagetest import REPO, ok, open_page, specs
 
 PRESETS = list(hparams.PRESETS)
 
@@ -26,10 +25,6 @@ def home(every_preset_home: tuple[Path, dict[str, int]], monkeypatch: pytest.Mon
 def texts(at: AppTest) -> str:
     kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "success")
     return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
-
-
-def specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 @pytest.mark.parametrize("preset", PRESETS)

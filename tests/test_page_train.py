@@ -5,7 +5,6 @@ Each test gets its own empty SENTIMENT_LAB_HOME, so the cached Runner/RunStore (
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from pagetest import ok, open_page  # noqa: E402
+from pagetest import ok, open_page, specs as plotly_specs  # noqa: E402
 
 START = "▶ Start training"
 TRAIN_TIMEOUT = 240  # seconds; a 1,000-review, 2-epoch run takes well under a minute on an idle 2-core machine
@@ -81,10 +80,6 @@ def in_page_order(at: AppTest) -> list[str]:
         elif node.type == "plotly_chart":
             found.append("chart")
     return found
-
-
-def plotly_specs(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
 # --- settings ----------------------------------------------------------------------------------------------
