@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import architectures, settings
 from core.errors import ConfigError, quoted, shortened
-from core.settings import IMDB_SIZES, MAX_WORD_ID, TRAIN_REVIEWS, HParams, Sizes, dataset_name, sizes_of
+from core.settings import GLOVE_DIM, IMDB_SIZES, MAX_WORD_ID, TRAIN_REVIEWS, HParams, Sizes, dataset_name, sizes_of
 
 if TYPE_CHECKING:
     from core.data.datasets import DatasetInfo
@@ -117,9 +117,20 @@ POOLING_NOTES: dict[str, str] = {
            "Flatten, which learns one weight per word position and needs more texts than a small data set has.",
     "masked": "Fitted to this data set: the LSTM skips the padding before a short text instead of reading it "
               "(the Embedding's mask_zero).",
+    "glove": "Fitted to this data set: each word starts from its pretrained GloVe vector (50 dimensions, learned "
+             "from 6 billion words of English; words GloVe lacks start random) and is fine-tuned, since a few "
+             "hundred texts cannot teach an LSTM what words mean; the LSTM skips the padding before a short text.",
     "mean+max": "Fitted to this data set: the mean and the largest value of each GloVe dimension over the text's "
                 "words, side by side, replace the mean alone (a few strong words of a short text count more).",
 }
+
+
+def pooling_note(hp: HParams) -> str:
+    """What the Train page says of a preset fitted to a small data set (`hp.pooling`), true to its settings."""
+    if hp.pooling == "glove" and not hp.glove_start:
+        return (f"{POOLING_NOTES['masked']} Its words start random: GloVe's vectors have {GLOVE_DIM} dimensions, "
+                f"this embedding {hp.embedding_dim} (set embedding_dim to {GLOVE_DIM} to start from them).")
+    return POOLING_NOTES[hp.pooling]
 
 
 def used(hp: HParams) -> tuple[str, ...]:

@@ -49,12 +49,19 @@ def embedding_flatten(hp: HParams, featurizer: Featurizer | None = None, num_cla
 
 
 def lstm(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:
-    """Embedding -> LSTM -> output; on a small imported data set (`hp.pooling` "masked") the LSTM skips the
-    padding instead of reading it before the text."""
+    """Embedding -> LSTM -> output; on a small imported data set the LSTM skips the padding instead of reading it
+    before the text (`hp.pooling` "masked", and "glove"), and with "glove" the Embedding starts from the fitted
+    featuriser's GloVe matrix where it has GloVe's size (`hp.glove_start`, `pretrained.lstm_featurizer`; without
+    one, as for the Train page's layer table, Keras's random start of the same shape)."""
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
-    x = layers.Embedding(hp.num_words, hp.embedding_dim, mask_zero=hp.pooling == "masked", name="embedding")(inputs)
-    x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(x)
-    return keras.Model(inputs, output(x, num_classes), name="lstm")
+    embedding = layers.Embedding(hp.num_words, hp.embedding_dim, mask_zero=hp.pooling in ("masked", "glove"),
+                                 name="embedding")
+    x = layers.LSTM(hp.units, dropout=hp.dropout, name="lstm")(embedding(inputs))
+    model = keras.Model(inputs, output(x, num_classes), name="lstm")
+    start = getattr(featurizer, "start", None)
+    if start is not None:
+        embedding.set_weights([start])
+    return model
 
 
 def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None, num_classes: int = 2) -> keras.Model:

@@ -13,6 +13,7 @@ from core.errors import ConfigError, LabError, quoted
 TRAIN_REVIEWS = TEST_REVIEWS = 25_000
 MAX_WORD_ID = 88_587  # highest rank (88,584) + index_from (3)
 DEFAULT_DATASET = "imdb"
+GLOVE_DIM = 50  # dimensions of the pretrained GloVe vectors (core.pretrained)
 
 
 class Sizes(NamedTuple):
@@ -26,6 +27,12 @@ class Sizes(NamedTuple):
 
 
 IMDB_SIZES = Sizes(TRAIN_REVIEWS, MAX_WORD_ID, TEST_REVIEWS)  # known without loading the data
+
+
+def starts_from_glove(pooling: str | None, embedding_dim: int | None) -> bool:
+    """A small data set's lstm (`pooling` "glove") starts its words from GloVe where its embedding has GloVe's size;
+    with another embedding_dim it starts random, as a plain Embedding does. Also read from a saved run's settings."""
+    return pooling == "glove" and embedding_dim == GLOVE_DIM
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class HParams:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def glove_start(self) -> bool:
+        return starts_from_glove(self.pooling, self.embedding_dim)
 
     def train_reviews(self, sizes: Sizes | None = None) -> int:
         """How many reviews will be fitted on (`sizes`: the data set's, looked up by name when not given)."""

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import architectures, hparams, learning_curve, predict, pretrained
 from core.errors import LabError
+from core.settings import starts_from_glove
 from core.learning_curve import LearningCurve, Progress
 from core.run_record import RunRecord
 from pages import dataset_picker, ui
@@ -17,11 +18,13 @@ GAP = "GloVe minus scratch (points)"
 
 # --- neighbours --------------------------------------------------------------------------------------------
 def _vector_runs() -> list[RunRecord]:
-    """Finished runs of an architecture that starts from pretrained vectors (any setting but a random start)."""
+    """Finished runs that started from pretrained vectors: an architecture that reads them (any setting but a random
+    start), or a preset fitted to a small data set that starts from GloVe (lstm's `pooling` "glove")."""
     out = []
     for record in ui.attempt(lambda: ui.store().usable()) or []:
         entry = architectures.ARCHITECTURES.get(record.config.get("architecture", ""))
-        if entry is not None and "vectors" in entry.uses and record.config.get("vectors") != "random":
+        reads_vectors = entry is not None and "vectors" in entry.uses and record.config.get("vectors") != "random"
+        if reads_vectors or starts_from_glove(record.config.get("pooling"), record.config.get("embedding_dim")):
             out.append(record)
     return out
 
@@ -40,12 +43,15 @@ def _neighbours() -> None:
                           format_func=lambda i: "none: GloVe only" if i is None else
                           f"{by_id[i].title} · {dataset_picker.of_run(by_id[i])} · {by_id[i].config.get('vectors')} "
                           f"· test accuracy {ui.percent(by_id[i].test_accuracy)}",
-                          index=1 if runs else 0, help="Finished runs of the transfer preset.")
-    word = st.text_input("Word", value="boring", key="neighbours_word", max_chars=40)
+                          index=1 if runs else 0,
+                          help="Finished runs that started from GloVe: the transfer preset's, and the lstm preset's "
+                               "on a small data set.")
     record = by_id.get(choice)
     num_words = int(record.config["num_words"]) if record else hparams.preset("transfer").num_words
     try:  # a run's ids are its own data set's words: IMDB's only for a run on IMDB
         trained, vocabulary = predict.trained_vectors(record.model_dir) if record else (None, ui.vocabulary())
+        word = st.text_input("Word", value=pretrained.example_word(vocabulary, num_words), key="neighbours_word",
+                             max_chars=40)
         found = pretrained.compare(word, vocabulary, num_words, trained)
     except LabError as exc:
         st.error(str(exc), icon="⛔")
@@ -58,7 +64,7 @@ def _neighbours() -> None:
         among = ui.escape(dataset_picker.of_run(record) if record else dataset_picker.DEFAULT)
         st.markdown(f"**In GloVe** (before training), among the {num_words:,} most frequent words of {among}")
         if found.glove is None:
-            st.info(f"GloVe has no vector for “{found.word}”: in the transfer preset it starts random.")
+            st.info(f"GloVe has no vector for “{found.word}”: in a run it starts random.")
         else:
             _table(found.glove)
     with right:

@@ -197,7 +197,7 @@ def _before_training(hp: HParams) -> bool:
         else:
             st.caption(architectures.get(hp.architecture).unsized_note)
         if hp.pooling:
-            st.caption(hparams.POOLING_NOTES[hp.pooling])
+            st.caption(hparams.pooling_note(hp))
     with right:
         st.markdown("**Before you start**")
         whole = (f"{ui.seconds(wait.shortest)} to {ui.seconds(wait.longest)}" if wait.may_stop_early

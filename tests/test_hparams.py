@@ -1,6 +1,8 @@
 """Hyperparameter presets, ranges and the messages for values out of range."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core import hparams
@@ -138,14 +140,18 @@ def test_presets_fitted_to_a_smaller_data_set_keep_their_steps_per_epoch():
         assert hparams.for_dataset(preset, hparams.IMDB_SIZES) == preset, name
 
 
-def test_small_sets_get_a_smaller_lstm_with_dropout_and_large_ones_do_not():
-    """Under 15,000 fitted texts lstm gets 16 units, at most 64 dimensions a word and dropout 0.5 (measured: README
+def test_small_sets_get_a_smaller_lstm_with_dropout_on_glove_and_large_ones_do_not():
+    """Under 15,000 fitted texts lstm gets 16 units, GloVe's 50 dimensions a word and dropout 0.5 (measured: README
     "Small data sets"); a set of IMDB's size keeps the preset's shape."""
     small = hparams.Sizes(800, 2_700, 200, 35)
     lstm = hparams.for_dataset(hparams.PRESETS["lstm"], small)
-    assert (lstm.units, lstm.embedding_dim, lstm.dropout) == (16, 64, 0.5)
+    assert (lstm.units, lstm.embedding_dim, lstm.dropout, lstm.pooling) == (16, 50, 0.5, "glove")
     tiny_vocabulary = hparams.for_dataset(hparams.PRESETS["lstm"], hparams.Sizes(800, 400, 200, 35))
-    assert tiny_vocabulary.embedding_dim == 401 // 16  # the vocabulary's cap, when it is tighter
+    assert tiny_vocabulary.embedding_dim == 50  # GloVe's vectors, not the vocabulary's cap of 401 // 16
+    other_size = hparams.validate(replace(lstm, embedding_dim=64), small)  # a size of the user's: a random start
+    assert lstm.glove_start and not other_size.glove_start
+    assert "Its words start random: GloVe's vectors have 50 dimensions, this embedding 64" in hparams.pooling_note(other_size)
+    assert "starts from its pretrained GloVe vector" in hparams.pooling_note(lstm)
     large = hparams.Sizes(30_000, 50_000, 5_000, 200)
     assert hparams.for_dataset(hparams.PRESETS["lstm"], large).units == 120
     assert hparams.for_dataset(hparams.PRESETS["lstm"], large).dropout == 0.0
@@ -162,10 +168,10 @@ def test_small_sets_get_fast_on_single_words_with_adam_and_large_ones_the_preset
 
 
 def test_small_sets_get_pooled_models_and_large_ones_the_notebooks():
-    """Under 15,000 fitted texts mslearn and transfer pool over the words and lstm skips the padding (README "Small data sets"); a set
+    """Under 15,000 fitted texts mslearn and transfer pool over the words and lstm starts from GloVe (README "Small data sets"); a set
     of IMDB's size, and IMDB itself, keep the notebooks' models."""
     small, large = hparams.Sizes(800, 2_700, 200, 35), hparams.Sizes(30_000, 50_000, 5_000, 200)
-    expected = {"mslearn": "max", "lstm": "masked", "transfer": "mean+max", "dlwp": None, "fast": None}
+    expected = {"mslearn": "max", "lstm": "glove", "transfer": "mean+max", "dlwp": None, "fast": None}
     for name, pooling in expected.items():
         assert hparams.for_dataset(hparams.PRESETS[name], small).pooling == pooling, name
         assert hparams.for_dataset(hparams.PRESETS[name], large).pooling is None, name

@@ -99,10 +99,12 @@ def test_every_page_with_a_model_of_every_preset_on_own_data(name: str, preset: 
     assert not word_map.error
 
 
-def test_pretrained_neighbours_of_a_transfer_run_use_its_own_words(name: str, ids) -> None:
-    """The after-training neighbours are read with the run's own vocabulary (not IMDB's ids)."""
+@pytest.mark.parametrize("preset", ["transfer", "lstm"])
+def test_pretrained_neighbours_of_a_glove_run_use_its_own_words(name: str, ids, preset: str) -> None:
+    """The after-training neighbours of a run that started from GloVe (transfer, and a small set's lstm) are read
+    with the run's own vocabulary (not IMDB's ids)."""
     at = open_page("pages/pretrained.py")
-    ok(at.selectbox(key="neighbours_run").set_value(ids[name, "transfer"]).run())
+    ok(at.selectbox(key="neighbours_run").set_value(ids[name, preset]).run())
     ok(at.text_input(key="neighbours_word").input(SEARCH[name]).run())
     assert not at.error and not at.warning, texts(at)
     glove, trained = (d.value for d in at.dataframe)

@@ -38,16 +38,16 @@ def test_presets_fitted_to_short_sentences(amazon_dataset) -> None:
         assert fitted.num_words <= amazon_dataset.max_id + 1, name
         assert hparams.for_dataset(preset, hparams.IMDB_SIZES) == preset, name
     lstm = hparams.make("lstm", dataset=amazon_dataset.name)
-    assert lstm.embedding_dim == min(64, (amazon_dataset.max_id + 1) // 16) and lstm.units == 16  # a small set's lstm
+    assert lstm.embedding_dim == 50 and lstm.units == 16  # a small set's lstm, on GloVe's vectors
     assert hparams.make("mslearn", dataset=amazon_dataset.name).pooling == "max"  # not Flatten over positions
     assert hparams.make("transfer", dataset=amazon_dataset.name).pooling == "mean+max"
-    assert lstm.pooling == "masked"  # the LSTM skips the padding
+    assert lstm.pooling == "glove"  # the LSTM starts from GloVe and skips the padding
     assert all(preset.pooling is None for preset in hparams.PRESETS.values())  # IMDB's: the notebooks' own
 
 
 def test_fitted_pooling_is_in_the_model_and_said_on_train(amazon_dataset) -> None:
     """A small set's mslearn reads a max over its words instead of Flatten, its transfer the mean and the max, its
-    lstm skips the padding; the layer table shows it and the Train page says what changed from the
+    lstm starts from GloVe and skips the padding; the layer table shows it and the Train page says what changed from the
     notebook."""
     from core import models
 
@@ -55,11 +55,38 @@ def test_fitted_pooling_is_in_the_model_and_said_on_train(amazon_dataset) -> Non
               for name in ("mslearn", "transfer")}
     assert {"max", "dropout_pooled"} <= set(layers["mslearn"]) and "flatten" not in layers["mslearn"]
     assert {"mean", "max", "mean_max"} <= set(layers["transfer"])
-    assert hparams.make("lstm", dataset=amazon_dataset.name).pooling == "masked"
+    assert hparams.make("lstm", dataset=amazon_dataset.name).pooling == "glove"
     assert "flatten" in [layer.name for layer in models.describe(hparams.preset("mslearn")).layers]  # IMDB's
     at = open_page("pages/train.py", dataset=amazon_dataset.name, preset="mslearn")
     assert any(hparams.POOLING_NOTES["max"] in c.value for c in at.caption)
     assert not any("Fitted to this data set" in c.value for c in open_page("pages/train.py", preset="mslearn").caption)
+
+
+def test_a_small_sets_lstm_starts_its_words_from_glove(amazon_dataset) -> None:
+    """Each word GloVe knows starts from its vector (at LSTM_SPREAD times the transfer preset's scale), the others
+    as Keras starts them; the Train page's coverage note comes with it. IMDB's lstm reads no GloVe."""
+    import numpy as np
+
+    from core import architectures, features, models, pretrained
+
+    dataset = datasets.load(amazon_dataset.name)
+    hp = hparams.make("lstm", dataset=amazon_dataset.name)
+    featurizer = features.for_hparams(hp)
+    featurizer.fit(dataset.corpus.train.x, dataset.corpus.train.y)
+    start = np.asarray(models.build(hp, featurizer).get_layer("embedding").get_weights()[0])
+    rows = pretrained.dataset_rows(dataset.vocabulary, hp.num_words)
+    found = ~np.isnan(rows[:, 0])
+    assert found[4:].mean() > 0.8  # English product sentences: most words are in GloVe
+    np.testing.assert_allclose(start[found], rows[found] * pretrained.scale(rows) * pretrained.LSTM_SPREAD, rtol=1e-5)
+    assert np.abs(start[~found]).max() <= pretrained.FRESH_LIMIT
+    notes = architectures.get("lstm").preflight(hp)
+    assert "start from their GloVe vector" in notes[0][1]
+    assert architectures.get("lstm").preflight(hparams.preset("lstm")) == []
+    assert type(features.for_hparams(hparams.preset("lstm"))) is features.Sequences
+    # the Pretrained page's neighbours start from a word the run has a vector for: "boring" is not a phone review's
+    word = pretrained.example_word(dataset.vocabulary, hp.num_words)
+    assert "boring" not in dataset.vocabulary.word_to_rank and word == "phone"
+    assert not pretrained.compare(word, dataset.vocabulary, hp.num_words).problem
 
 
 @pytest.mark.parametrize("preset", list(hparams.PRESETS))
