@@ -140,8 +140,9 @@ def seed_model(env: dict[str, str]) -> None:
         raise SystemExit(f"seeding a model failed:\n{result.stderr[-2000:]}")
 
 
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+def start_server(port: int, env: dict[str, str], log: Path, script: str = "app.py") -> subprocess.Popen:
+    """`streamlit run script` (the lab's app.py unless told), with the lab's .streamlit settings, once healthy."""
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     print(f"setup: {' '.join(command[2:])} (log: {log})", flush=True)
     with open(log, "w") as out:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core import config, features, hparams, models, priority, registry, training
+from core import config, features, hparams, priority, registry, training
 from core.data import imdb
 from core.errors import LabError
 from core.hparams import HParams
@@ -140,6 +140,8 @@ class LearningCurve:
 def measure(hp: HParams, corpus: imdb.Corpus, test: imdb.Split) -> Point:
     """Train `hp` on its first `limit` training reviews (no validation: nothing is tuned) and score `test`."""
     import keras
+
+    from core import models  # with Keras, here: the Pretrained page imports this module before it draws its title
 
     train = corpus.train.take(np.arange(hp.limit or hp.train_reviews()))
     started = time.perf_counter()

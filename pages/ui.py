@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import re
 import secrets
 import sys
+import threading
 from typing import Callable, Literal, Sequence, TypeVar
 from urllib.parse import unquote
 
@@ -84,7 +86,14 @@ def _keep_keras_state() -> None:
     script_runner._clean_problem_modules = lambda: None
 
 
+def _import_keras_early() -> None:
+    """Import Keras (about 5 s on 2 cores) on a background thread when the server starts, so that the first visitor
+    to open Train or Predict does not wait for it; a page that needs it meanwhile waits only for the rest."""
+    threading.Thread(target=importlib.import_module, args=("core.models",), name="import-keras", daemon=True).start()
+
+
 _keep_keras_state()
+_import_keras_early()
 server_limits.apply()
 _use_app_navigation()
 

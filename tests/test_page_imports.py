@@ -1,0 +1,64 @@
+"""A page draws its title before anything slow: no page script imports Keras or TensorFlow with its modules (about
+5 s on 2 cores, the first Train view's blank page on a fresh server), directly or through the lab's modules. Read from
+the source (ast): module-level imports only, since an import inside a function runs when it is needed, after the
+title. The server imports Keras on a thread of its own as it starts (`pages.ui`)."""
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("keras", "tensorflow")
+
+
+def _module_path(name: str) -> Path | None:
+    base = REPO.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+@lru_cache(maxsize=None)
+def _top_level_imports(path: Path) -> frozenset[str]:
+    """Modules imported when `path` runs, not inside a function, a class body's method or `if TYPE_CHECKING`."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        for inner in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else ():
+            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(inner, ast.Import):
+                found |= {a.name for a in inner.names}
+            elif isinstance(inner, ast.ImportFrom) and inner.module and not inner.level:
+                found.add(inner.module)
+                found |= {f"{inner.module}.{a.name}" for a in inner.names if _module_path(f"{inner.module}.{a.name}")}
+    return frozenset(found)
+
+
+def _heavy_chain(start: Path) -> list[str] | None:
+    """The chain of the lab's modules through which `start` imports Keras or TensorFlow at load, or None."""
+    seen: set[str] = set()
+    stack: list[tuple[Path, list[str]]] = [(start, [start.name])]
+    while stack:
+        path, chain = stack.pop()
+        for name in sorted(_top_level_imports(path)):
+            if name.split(".")[0] in HEAVY:
+                return [*chain, name]
+            target = _module_path(name)
+            if target is not None and name not in seen:
+                seen.add(name)
+                stack.append((target, [*chain, name]))
+    return None
+
+
+def test_no_page_imports_keras_before_its_title():
+    pages = sorted((REPO / "pages").glob("*.py")) + [REPO / "app.py"]
+    chains = {p.name: _heavy_chain(p) for p in pages}
+    assert not {k: v for k, v in chains.items() if v}, chains
+
+
+def test_the_check_finds_a_module_that_imports_keras():
+    assert _heavy_chain(REPO / "core" / "models.py") == ["models.py", "keras"]
