@@ -20,22 +20,27 @@ def _module_path(name: str) -> Path | None:
     return None
 
 
+def _loaded(node: ast.AST) -> set[str]:
+    """Modules an import in `node` loads when it runs (a package's parents too), not those inside a function body,
+    which runs later, or under `if TYPE_CHECKING`."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        return set()
+    names: list[str] = []
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        names = [node.module, *(f"{node.module}.{a.name}" for a in node.names if _module_path(f"{node.module}.{a.name}"))]
+    found = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 2)}
+    for child in ast.iter_child_nodes(node):
+        found |= _loaded(child)
+    return found
+
+
 @lru_cache(maxsize=None)
 def _top_level_imports(path: Path) -> frozenset[str]:
-    """Modules imported when `path` runs, not inside a function, a class body's method or `if TYPE_CHECKING`."""
-    found: set[str] = set()
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
-        for inner in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else ():
-            if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                continue
-            if isinstance(inner, ast.Import):
-                found |= {a.name for a in inner.names}
-            elif isinstance(inner, ast.ImportFrom) and inner.module and not inner.level:
-                found.add(inner.module)
-                found |= {f"{inner.module}.{a.name}" for a in inner.names if _module_path(f"{inner.module}.{a.name}")}
-    return frozenset(found)
+    return frozenset(_loaded(ast.parse(path.read_text())))
 
 
 def _heavy_chain(start: Path) -> list[str] | None:
