@@ -52,7 +52,8 @@ def test_compare_two_models_then_remove_a_word(page, server) -> None:
     page.get_by_role("button", name="Compare on this review").click()
     settle(page)
     assert_no_exception(page, "/predict compare")
-    assert page.locator(".js-plotly-plot").count() >= 2  # the scores' bars and the word effects' small multiples
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)  # the scores' bars and the word effects' small
+    # multiples: Plotly's code may still be loading when the script has finished
     page.get_by_role("tab", name="What if…").click()
     page.get_by_role("radio", name="not", exact=True).click()  # the review's words are pills
     settle(page)
