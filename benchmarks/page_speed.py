@@ -108,42 +108,43 @@ async def background(server_pid: int, seconds: float = 2.0) -> tuple[float, floa
     return (after[0] - before[0]) / seconds, (after[1] - before[1]) / seconds
 
 
-async def visit(context, base: str, path: str, timeout_s: float, server_pid: int) -> tuple[float, ...]:
-    """(first paint, full view, server CPU, browser CPU) of one full load of `path` in a new tab: seconds from the
-    request, CPU seconds until the full view less the background's."""
+async def timed(page, heading: str, act, timeout_s: float, server_pid: int, watch_first: bool) -> tuple[float, ...]:
+    """(first paint, full view, server CPU, browser CPU) of the view `act()` opens on `page`: seconds from the
+    request, CPU seconds until the full view less the background's. `watch_first`: the title's observer goes into
+    the page before `act` (a click in an open tab, where the page exists already)."""
     rates = await background(server_pid)
-    page = await context.new_page()
-    try:
-        cpu0 = server_cpu(server_pid), browser_cpu(server_pid)
-        started = time.time()
-        route = path.split(" ")[0]
-        await page.goto(base + route, wait_until="commit", timeout=timeout_s * 1000)
-        heading = PAGES[route.split("?")[0]]
-        title = asyncio.ensure_future(page.evaluate(TITLE_JS, heading))
-        drawn = await rendered(page, timeout_s, heading=heading)
-        cpu1 = server_cpu(server_pid), browser_cpu(server_pid)
-        spent = time.time() - started
-        return ((await title) / 1000 - started, drawn - started, cpu1[0] - cpu0[0] - rates[0] * spent,
-                cpu1[1] - cpu0[1] - rates[1] * spent)
-    finally:
-        await page.close()
-
-
-async def move(page, path: str, timeout_s: float, server_pid: int) -> tuple[float, ...]:
-    """(first paint, full view, server CPU, browser CPU) of a click on `path`'s sidebar link in an open tab."""
-    rates = await background(server_pid)
-    route = path.split(" ")[0]
-    heading = PAGES[route]
     cpu0 = server_cpu(server_pid), browser_cpu(server_pid)
-    title = asyncio.ensure_future(page.evaluate(TITLE_JS, heading))
-    await asyncio.sleep(0.05)  # the title's observer is in the page before the click
+    title = asyncio.ensure_future(page.evaluate(TITLE_JS, heading)) if watch_first else None
+    if watch_first:
+        await asyncio.sleep(0.05)  # the title's observer is in the page before the click
     started = time.time()
-    await page.locator(f'[data-testid="stSidebarNav"] a[href$="{route}"]').first.click(timeout=timeout_s * 1000)
+    await act()
+    title = title or asyncio.ensure_future(page.evaluate(TITLE_JS, heading))
     drawn = await rendered(page, timeout_s, heading=heading)
     cpu1 = server_cpu(server_pid), browser_cpu(server_pid)
     spent = time.time() - started
     return ((await title) / 1000 - started, drawn - started, cpu1[0] - cpu0[0] - rates[0] * spent,
             cpu1[1] - cpu0[1] - rates[1] * spent)
+
+
+async def visit(context, base: str, path: str, timeout_s: float, server_pid: int) -> tuple[float, ...]:
+    """The figures of `timed` for one full load of `path` in a new tab."""
+    page = await context.new_page()
+    route = path.split(" ")[0]
+    try:
+        return await timed(page, PAGES[route.split("?")[0]],
+                           lambda: page.goto(base + route, wait_until="commit", timeout=timeout_s * 1000),
+                           timeout_s, server_pid, watch_first=False)
+    finally:
+        await page.close()
+
+
+async def move(page, path: str, timeout_s: float, server_pid: int) -> tuple[float, ...]:
+    """The figures of `timed` for a click on `path`'s sidebar link in an open tab."""
+    route = path.split(" ")[0]
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="{route}"]').first
+    return await timed(page, PAGES[route], lambda: link.click(timeout=timeout_s * 1000), timeout_s, server_pid,
+                       watch_first=True)
 
 
 async def moves(visitor, trainer, base: str, args: argparse.Namespace, server_pid: int) -> Timings:
