@@ -236,6 +236,13 @@ def test_stored_files_hold_no_pickles(home, data_dir):
         assert all(f[k].dtype != object for k in f.files)
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C reaches a command typed in a terminal: undo a SIGINT that the test worker ignores or blocks, which
+    the child would inherit and which would let the import run to its end."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def reading(pid: int, path: Path) -> bool:
     """Whether process `pid` has `path` open."""
     try:
@@ -249,11 +256,14 @@ def test_an_interrupted_import_leaves_nothing_and_spares_other_data_sets(env, ho
     add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "kept")
     before = folder_digest(home / "datasets" / "kept")
     proc = subprocess.Popen([sys.executable, "-m", "core", "datasets", "add", str(data_dir / ARCHIVE), "--name", "cut"],
-                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     deadline = time.monotonic() + 60
-    while not reading(proc.pid, data_dir / ARCHIVE) and time.monotonic() < deadline:
+    while not (opened := reading(proc.pid, data_dir / ARCHIVE)) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert opened, "the import never opened the archive"
     time.sleep(0.5)  # well into the archive, long before its end
+    assert proc.poll() is None, "the import ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

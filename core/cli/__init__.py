@@ -286,8 +286,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
