@@ -25,6 +25,7 @@ from core.errors import DatasetError
 from core.classroom.people import Actor, PermissionDenied
 from kaggle_csv import ARCHIVE, write_kaggle_csv
 from test_cli import assert_one_line_error, core_cli, json_lines
+from test_runner import _wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 TWEET_CLASSES = {"negative": 9178, "neutral": 3099, "positive": 2363}
@@ -258,10 +259,7 @@ def test_an_interrupted_import_leaves_nothing_and_spares_other_data_sets(env, ho
     proc = subprocess.Popen([sys.executable, "-m", "core", "datasets", "add", str(data_dir / ARCHIVE), "--name", "cut"],
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=as_from_a_terminal)
-    deadline = time.monotonic() + 60
-    while not (opened := reading(proc.pid, data_dir / ARCHIVE)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert opened, "the import never opened the archive"
+    _wait_for(lambda: reading(proc.pid, data_dir / ARCHIVE), 60, "the import to open the archive", poll=0.05)
     time.sleep(0.5)  # well into the archive, long before its end
     assert proc.poll() is None, "the import ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)

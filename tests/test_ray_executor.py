@@ -19,6 +19,7 @@ from core.classroom.people import CLI  # noqa: E402
 from core.execution.ray_executor import RayExecutor  # noqa: E402
 from core.runner import Runner  # noqa: E402
 from conftest import short_test_split  # noqa: E402
+from test_runner import _wait_for  # noqa: E402
 
 pytestmark = pytest.mark.ray
 REPO = Path(__file__).resolve().parents[1]
@@ -46,15 +47,6 @@ def _watch(runs, until_done: bool = True, timeout: float = TIMEOUT) -> list[list
             return seen
         assert time.monotonic() < deadline, f"timed out: {[(s.status, s.live.phase) for s in snaps]}"
         time.sleep(0.05)
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def _training_workers() -> list[int]:
