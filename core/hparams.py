@@ -91,7 +91,7 @@ PARAMS: dict[str, Param] = {
         Param("batch_size", "Batch size", int, 1, 4096),
         Param("epochs", "Epochs", int, 1, 100),
         Param("val_size", "Validation reviews", int, 100, 20_000, help="Carved from the training split, never from test."),
-        Param("patience", "Early-stopping patience", int, 1, 50, optional=True, help="Stop after this many epochs without a lower validation loss; the best epoch is restored."),
+        Param("patience", "Early-stopping patience", int, 1, 50, optional=True, help="Stop after this many epochs without a lower validation loss, counted once the model does better than guessing; the best epoch is restored."),
         Param("seed", "Random seed", int, 0, 2**31 - 1),
         Param("limit", "Training reviews", int, 100, TRAIN_REVIEWS, optional=True, help="Use only this many training reviews (empty: all that validation leaves)."),
         Param("ngrams", "Longest n-gram", int, 1, 3, help="Word sequences up to this length become features."),

@@ -156,9 +156,7 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
     encoded = [vocabulary.encode(p, hp.num_words) for p in probes]
     x_probe = featurizer.transform(Ragged.from_lists(encoded)) if probes else None
 
-    import keras  # loads TensorFlow: a caller may be loading it meanwhile (the CLI does)
-
-    from core import length_batches, models, seeding
+    from core import length_batches, models, seeding, stopping  # load Keras (a caller may be loading it meanwhile)
 
     def probe_scores() -> ProbeScores:
         if x_probe is None:
@@ -174,8 +172,8 @@ def train(hp: HParams, dataset: Dataset, probes: tuple[str, ...], out_dir: Path,
         hooks.model_ready(model, featurizer)
         callbacks = [seed.release_on_train_begin(), _keras_progress(hooks, result, probe_scores, nice)]
         if hp.patience:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=hp.patience,
-                                                           restore_best_weights=True))
+            callbacks.append(stopping.PatienceAfterLearning(hp.patience,
+                                                            stopping.guessing_loss(y_train, y_val, num_classes)))
         hooks.phase("training", math.ceil(len(y_train) / hp.batch_size))
         started = time.perf_counter()
         try:

@@ -212,8 +212,8 @@ def _before_training(hp: HParams) -> bool:
                    f"scoring the {wait.test_reviews:,} test reviews and saving: {ui.seconds(wait.finishing)}.")
         if wait.may_stop_early:
             st.caption(f"Early stopping (patience {hp.patience}) ends training once validation loss has not improved "
-                       f"for {hp.patience} epochs, so it may stop after as few as {wait.fewest_epochs} of the "
-                       f"{hp.epochs}.")
+                       f"for {hp.patience} epochs (counted once the model does better than guessing), so it may stop "
+                       f"after as few as {wait.fewest_epochs} of the {hp.epochs}.")
     return _preflight(hp)
 
 

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "core.memory", "core.run_record")),
     ("saved models and scoring", ("core.bundle", "core.predict", "core.raw_text_model", "core.word_map",
                                   "core.compare")),
-    ("training", ("core.prepared", "core.training", "core.learning_curve", "core.execution")),
+    ("training", ("core.prepared", "core.stopping", "core.training", "core.learning_curve", "core.execution")),
     ("store", ("core.store", "core.export", "core.pins")),
     ("classroom", ("core.classroom",)),
     ("runner", ("core.concurrency", "core.runner")),

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import DATA_DIR
@@ -109,6 +111,46 @@ def test_stop_reason_says_why_training_ended() -> None:
     assert "The model is the one of epoch 2" in early
     assert evaluation.stop_reason(history, 4, None, False) == "Trained all 4 epochs of its budget."
     assert evaluation.stop_reason(history, 40, 2, True).startswith("Stopped by you after 4 of 40 epochs.")
+
+
+def test_epochs_spent_guessing_use_no_patience() -> None:
+    """Early stopping counts its patience only once validation loss is below guessing's (the training shares'):
+    a plateau at guessing, even with patience 1, does not end training; once learning, patience counts as ever."""
+    import keras
+
+    from core import stopping
+
+    assert stopping.guessing_loss(np.array([0, 1] * 50), np.array([0, 1, 1]), 2) == pytest.approx(math.log(2))
+    assert stopping.guessing_loss(np.array([0] * 98 + [1, 2]), np.array([0]), 3) == pytest.approx(-math.log(99 / 103))
+    stop = stopping.PatienceAfterLearning(patience=1, guessing=math.log(2))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.stop_training = False  # as `fit` sets it
+    stop.set_model(model)
+    stop.on_train_begin()
+    for epoch, loss in enumerate((0.6937, 0.6955, 0.6976, 0.6976, 0.6850)):  # the mslearn plateau below, and one
+        stop.on_epoch_end(epoch, {"val_loss": loss})                        # epoch within the margin of guessing
+        assert not model.stop_training, epoch
+    stop.on_epoch_end(5, {"val_loss": 0.60})
+    assert not model.stop_training and stop.best_epoch == 5
+    stop.on_epoch_end(6, {"val_loss": 0.61})
+    assert model.stop_training and stop.best_epoch == 5
+
+
+def test_a_slow_start_is_not_stopped_as_no_progress(lab_home: Path, train_run, tmp_path: Path) -> None:
+    """The UCI imdb sentences in the order the small-data benchmark's split 5 reads them: mslearn's validation loss
+    stays at guessing's for its first 5 epochs (seed 0), and early stopping used to end it there with epoch 1's
+    model, 0.500 test accuracy. It now trains on until it learns."""
+    lines = (DATA_DIR / "text" / "imdb_labelled.txt").read_text(encoding="utf-8").splitlines()
+    random.Random(5).shuffle(lines)  # benchmarks/bench_small_data.py: reshuffled
+    source = tmp_path / "imdb_labelled.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if "imdb-sentences-split5" not in datasets.names():
+        datasets.add(source, name="imdb-sentences-split5")
+    snap = train_run("mslearn", dataset="imdb-sentences-split5", seed=0)
+    test = datasets.load("imdb-sentences-split5").corpus.test
+    majority = max(test.y.mean(), 1 - test.y.mean())
+    assert snap.test_accuracy > majority + 3 * math.sqrt(majority * (1 - majority) / len(test)), snap.test_accuracy
+    assert evaluation.best_epoch(snap.history) > 5, snap.history
 
 
 @pytest.fixture
