@@ -136,6 +136,7 @@ def test_epochs_spent_guessing_use_no_patience() -> None:
     assert model.stop_training and stop.best_epoch == 5
 
 
+@pytest.mark.slow  # the rule itself: test_epochs_spent_guessing_use_no_patience
 def test_a_slow_start_is_not_stopped_as_no_progress(lab_home: Path, train_run, tmp_path: Path) -> None:
     """The UCI imdb sentences in the order the small-data benchmark's split 5 reads them: mslearn's validation loss
     stays at guessing's for its first 5 epochs (seed 0), and early stopping used to end it there with epoch 1's
