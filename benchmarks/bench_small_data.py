@@ -120,8 +120,7 @@ def accuracies(rows: list[dict]) -> dict[str, tuple[float, float]]:
 def targets(rows: list[dict]) -> dict:
     """Issue 20's targets on one data set's rows (accuracies in points; a preset's mean over its seeds and splits,
     the baseline's over the splits)."""
-    base = baseline_mean(rows)
-    majority = rows[0]["majority"]
+    base, majority = split_mean(rows, "baseline"), split_mean(rows, "majority")
     floor = majority + 0.05 if base >= majority + 0.05 else majority
     means = {p: mean for p, (mean, _) in accuracies(rows).items()}
     return {"above_majority": all(a > floor for a in means.values()),
@@ -129,9 +128,9 @@ def targets(rows: list[dict]) -> dict:
             "fast_within_1_of_baseline": means["fast"] >= base - 0.01 if "fast" in means else None}
 
 
-def baseline_mean(rows: list[dict]) -> float:
-    """The baseline's mean test accuracy over the splits of one data set's rows (one figure per split)."""
-    return statistics.fmean({r["split"]: r["baseline"] for r in rows}.values())
+def split_mean(rows: list[dict], key: str) -> float:
+    """The mean over the splits of one data set's rows of a figure each split has once (`baseline`, `majority`)."""
+    return statistics.fmean({r["split"]: r[key] for r in rows}.values())
 
 
 def table(rows: list[dict], presets: list[str]) -> str:
@@ -143,9 +142,8 @@ def table(rows: list[dict], presets: list[str]) -> str:
         several = len({(r["seed"], r["split"]) for r in mine}) > 1
         cells = [(f"{means[p][0]:.3f}" + (f" ± {means[p][1]:.3f}" if several else "")) if p in means else ""
                  for p in presets]
-        majority = statistics.fmean({r["split"]: r["majority"] for r in mine}.values())
         lines.append(f"| {TITLES[name]} ({mine[0]['rows']:,}, {mine[0]['classes']}) | " + " | ".join(cells)
-                     + f" | {baseline_mean(mine):.3f} | {majority:.3f} |")
+                     + f" | {split_mean(mine, 'baseline'):.3f} | {split_mean(mine, 'majority'):.3f} |")
     return "\n".join(lines)
 
 

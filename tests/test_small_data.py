@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,9 @@ from conftest import DATA_DIR
 from core import evaluation, hparams
 from core.data import datasets
 from pagetest import ok, open_page
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_small_data import reshuffled  # noqa: E402  (the benchmark's other splits)
 
 AMAZON = DATA_DIR / "text" / "amazon_cells_labelled.txt"
 
@@ -91,14 +93,20 @@ def test_a_small_sets_lstm_starts_its_words_from_glove(amazon_dataset) -> None:
     assert not pretrained.compare(word, dataset.vocabulary, hp.num_words).problem
 
 
+def majority_and_noise(name: str) -> tuple[float, float]:
+    """The majority class's share of a data set's test split, and three standard errors of a coin of that share on
+    as many texts: a model that learned beats the share by more than the noise."""
+    test = datasets.load(name).corpus.test
+    majority = max(test.y.mean(), 1 - test.y.mean())
+    return majority, 3 * math.sqrt(majority * (1 - majority) / len(test))
+
+
 @pytest.mark.parametrize("preset", list(hparams.PRESETS))
 def test_every_preset_learns_a_few_hundred_sentences(preset: str, amazon_dataset, train_run) -> None:
     """Test accuracy above the majority class by more than noise: three standard errors of a coin on the 200 test
     sentences (10.6 points)."""
     snap = train_run(preset, dataset=amazon_dataset.name)
-    test = datasets.load(amazon_dataset.name).corpus.test
-    majority = max(test.y.mean(), 1 - test.y.mean())
-    noise = 3 * math.sqrt(majority * (1 - majority) / len(test))
+    majority, noise = majority_and_noise(amazon_dataset.name)
     assert snap.test_accuracy > majority + noise, (preset, snap.test_accuracy, majority)
     reason = evaluation.stop_reason(snap.history, snap.live.hp.epochs, snap.live.hp.patience, False)
     assert f"epoch {evaluation.best_epoch(snap.history)}" in reason
@@ -141,16 +149,11 @@ def test_a_slow_start_is_not_stopped_as_no_progress(lab_home: Path, train_run, t
     """The UCI imdb sentences in the order the small-data benchmark's split 5 reads them: mslearn's validation loss
     stays at guessing's for its first 5 epochs (seed 0), and early stopping used to end it there with epoch 1's
     model, 0.500 test accuracy. It now trains on until it learns."""
-    lines = (DATA_DIR / "text" / "imdb_labelled.txt").read_text(encoding="utf-8").splitlines()
-    random.Random(5).shuffle(lines)  # benchmarks/bench_small_data.py: reshuffled
-    source = tmp_path / "imdb_labelled.txt"
-    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if "imdb-sentences-split5" not in datasets.names():
-        datasets.add(source, name="imdb-sentences-split5")
+        datasets.add(reshuffled(DATA_DIR / "text" / "imdb_labelled.txt", 5, tmp_path), name="imdb-sentences-split5")
     snap = train_run("mslearn", dataset="imdb-sentences-split5", seed=0)
-    test = datasets.load("imdb-sentences-split5").corpus.test
-    majority = max(test.y.mean(), 1 - test.y.mean())
-    assert snap.test_accuracy > majority + 3 * math.sqrt(majority * (1 - majority) / len(test)), snap.test_accuracy
+    majority, noise = majority_and_noise("imdb-sentences-split5")
+    assert snap.test_accuracy > majority + noise, snap.test_accuracy
     assert evaluation.best_epoch(snap.history) > 5, snap.history
 
 
