@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -252,6 +251,18 @@ def reading(pid: int, path: Path) -> bool:
         return False
 
 
+def proc_status(pid: int) -> dict[str, str]:
+    """The kernel's /proc/<pid>/status fields (State, SigBlk, SigIgn, SigCgt, ...)."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
+
+
+def catches_ctrl_c(status: dict[str, str]) -> bool:
+    """Whether SIGINT reaches the process's handler: caught, and neither ignored nor blocked."""
+    bit = 1 << (signal.SIGINT - 1)
+    return bool(int(status["SigCgt"], 16) & bit) and not (int(status["SigIgn"], 16) | int(status["SigBlk"], 16)) & bit
+
+
 # --- atomic writes ------------------------------------------------------------------------------------------------------
 def test_an_interrupted_import_leaves_nothing_and_spares_other_data_sets(env, home, data_dir):
     add(env, data_dir / "text" / "amazon_cells_labelled.txt", "--name", "kept")
@@ -260,9 +271,18 @@ def test_an_interrupted_import_leaves_nothing_and_spares_other_data_sets(env, ho
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=as_from_a_terminal)
     _wait_for(lambda: reading(proc.pid, data_dir / ARCHIVE), 60, "the import to open the archive", poll=0.05)
-    time.sleep(0.5)  # well into the archive, long before its end
-    assert proc.poll() is None, "the import ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    # Held still inside the archive, Ctrl-C lands mid-import whatever this machine's speed and load (after a fixed
+    # sleep instead, CI saw an import run to its end).
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        _wait_for(lambda: proc_status(proc.pid)["State"].startswith("T"), 10, "the import to stop")
+        assert reading(proc.pid, data_dir / ARCHIVE), "the import left the archive before it could be interrupted"
+        status = proc_status(proc.pid)
+        assert catches_ctrl_c(status), ("the import would not see Ctrl-C:",
+                                         {key: status[key] for key in ("SigBlk", "SigIgn", "SigCgt")})
+        proc.send_signal(signal.SIGINT)
+    finally:
+        proc.send_signal(signal.SIGCONT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "error: interrupted"
