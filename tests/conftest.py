@@ -99,8 +99,8 @@ MAX_WORKERS = 4  # each test process holds TensorFlow and the IMDB arrays (about
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """A tier's tests spread over the cores (a test keeps about one busy), so the quick tier fits its 4 minutes on
-    2 cores; what is named on the command line runs in this process, without the workers' start-up."""
+    """A tier's tests spread over the cores (a test keeps about one busy); what is named on the command line runs in
+    this process, without the workers' start-up."""
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         return 0
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
