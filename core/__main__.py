@@ -1,3 +1,5 @@
-from core.cli import main
+from core.cli import interrupt, main
 
-raise SystemExit(main())
+with interrupt.ctrl_c_until_caught():
+    code = main()
+raise SystemExit(code)

@@ -2,8 +2,9 @@
 
 Nothing here mocks the lab's own code: fixtures load the real data and train real (tiny) models.
 
-Tiers. `python -m pytest -q` is the quick tier (at most 4 minutes on a 2-core machine): it trains real tiny models
-and renders every page with every preset. `python -m pytest -q --full` (what `.ci/run` runs) adds the tests marked
+Tiers. `python -m pytest -q` is the quick tier (meant for at most 4 minutes on 2 cores; about 6 here, README "Test
+it"): it trains real tiny models and renders every page with every preset. `python -m pytest -q --full` (what
+`.ci/run` runs) adds the tests marked
 
 - `e2e`: a real browser (Playwright + Chromium) on a real server;
 - `ray`: a local Ray cluster;
@@ -26,10 +27,11 @@ import dataclasses
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 import pytest
@@ -356,3 +358,12 @@ def every_preset_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
             assert snap.status == "finished", (preset, snap.error)
             ids[preset] = snap.id
     return home, ids
+
+
+@pytest.fixture
+def terminal_ctrl_c() -> Iterator[None]:
+    """SIGINT as a command typed in a terminal has it (Python's KeyboardInterrupt), whatever the test process's own
+    is (a CI job may run it with SIGINT ignored); put back after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

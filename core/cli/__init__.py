@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from core.cli import interrupt
 from core.cli.output import emit
 from core.errors import LabError
 from core.hparams import DEFAULT_DATASET, PARAMS
@@ -294,5 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        interrupt.caught()
         print("error: interrupted", file=sys.stderr)
         return 130

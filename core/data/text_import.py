@@ -63,7 +63,9 @@ def _archive_files(path: Path) -> Iterator[tuple[str, bytes]]:
                 total += member.size
                 if total > limit:
                     check_size(total, f"The text inside {path.name}")
-                yield member.name, archive.extractfile(member).read()
+                with archive.extractfile(member) as member_file:  # closed here: a close left to the garbage
+                    data = member_file.read()  # collector would swallow a Ctrl-C that lands in it
+                yield member.name, data
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DatasetError(f"{path.name} is not a readable .tar.gz archive ({exc}).") from None
 
