@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 RETRY_SECONDS = 0.2
+_HAS_TIMER = hasattr(signal, "setitimer")
 
 
 def _ctrl_c(signum: int, frame: FrameType | None) -> None:
@@ -31,8 +32,9 @@ def _again_if_dropped(signum: int, frame: FrameType | None) -> None:
 @contextmanager
 def ctrl_c_until_caught() -> Iterator[None]:
     """Ctrl-C, within it, raises KeyboardInterrupt until `caught()`; for the main thread of `python -m core`. A
-    Ctrl-C that the shell has the command ignore (a background job) stays ignored."""
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    Ctrl-C that the shell has the command ignore (a background job) stays ignored; without SIGALRM (Windows), Ctrl-C
+    is Python's own."""
+    if not _HAS_TIMER or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
     previous_alarm = signal.signal(signal.SIGALRM, _again_if_dropped)
@@ -47,4 +49,5 @@ def ctrl_c_until_caught() -> Iterator[None]:
 
 def caught() -> None:
     """The command has its KeyboardInterrupt: no more repeats."""
-    signal.setitimer(signal.ITIMER_REAL, 0)
+    if _HAS_TIMER:
+        signal.setitimer(signal.ITIMER_REAL, 0)
