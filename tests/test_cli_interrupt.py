@@ -60,6 +60,10 @@ def test_an_interrupt_on_its_way_out_is_not_raised_again_in_its_cleanup(terminal
                 busy(5)
             finally:
                 busy(3 * interrupt.RETRY_SECONDS)  # longer than the repeat: not cut short
+                try:
+                    raise OSError("a file the cleanup could not remove")
+                except OSError:
+                    busy(3 * interrupt.RETRY_SECONDS)  # nor while it handles an error of its own
                 cleaned.append("cleaned up")
         interrupt.caught()
     assert cleaned == ["cleaned up"]

@@ -25,8 +25,21 @@ def _ctrl_c(signum: int, frame: FrameType | None) -> None:
 
 def _again_if_dropped(signum: int, frame: FrameType | None) -> None:
     signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
-    if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+    if not _on_its_way():
         raise KeyboardInterrupt
+
+
+def _on_its_way() -> bool:
+    """Whether a KeyboardInterrupt is being handled here, or is the context of what is (an error that a cleanup
+    handles while the interrupt passes through it)."""
+    exc = sys.exc_info()[1]
+    for _ in range(100):  # a context chain has no cycles; the bound only keeps this loop finite whatever happens
+        if exc is None:
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__context__
+    return False
 
 
 @contextmanager
