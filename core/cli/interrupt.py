@@ -2,9 +2,10 @@
 
 Python raises KeyboardInterrupt wherever the main thread is when Ctrl-C arrives, and CPython's io drops an exception
 raised while it calls a file's Python methods from C (a buffered reader's `tell` as it opens, a `close` when the
-garbage collector ends it): an archive import ran on to its end after Ctrl-C, about once in 30 to 60 presses. So,
-after Ctrl-C, SIGALRM checks every RETRY_SECONDS and raises the interrupt again while none is on its way to `main`
-(one that is, in the `finally` blocks it passes through, is left to clean up), until `caught()`.
+garbage collector ends it): an archive import ran on to its end after Ctrl-C (about once in 30 to 60 presses, with
+the import held still as Ctrl-C arrived). So, after Ctrl-C, SIGALRM checks every RETRY_SECONDS and raises the
+interrupt again while none is on its way to `main` (one that is, in the `finally` blocks it passes through and the
+errors they handle, is left to clean up), until `caught()`.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def ctrl_c_until_caught() -> Iterator[None]:
     finally:
         caught()
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGALRM, previous_alarm)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous_alarm is None else previous_alarm)
 
 
 def caught() -> None:
